@@ -1,0 +1,416 @@
+/* meshrt — STUN (RFC 5389) Binding codec.
+ *
+ * DirectManager learns its reflexive address, DerpLatencyMeasurer times DERP
+ * servers and the responder answers peers, all with one exchange: a Binding
+ * request and its response. This file encodes and decodes exactly that, and
+ * treats every datagram as hostile: it arrives from the network on a socket
+ * that also carries other protocols, so each length is checked before it is
+ * used and every failure is a negative errno, never an abort or a read past
+ * `len`.
+ *
+ * Threading: the codec is pure. It keeps no state, allocates nothing and
+ * touches only the buffers its caller passes, so every function is reentrant
+ * and callable from any thread.
+ */
+#include <meshrt/stun.h>
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <zlib.h>
+
+/* An attribute is a 4-byte type/length header and a value padded to 4. */
+#define ATTR_HEADER_LEN 4
+#define FINGERPRINT_ATTR_LEN (ATTR_HEADER_LEN + 4)
+#define MESSAGE_INTEGRITY_LEN 20
+/* ERROR-CODE: 4 bytes of class/number, then a reason phrase as long as a
+ * SOFTWARE value may be. */
+#define ERROR_CODE_MAX_LEN (4 + MRT_STUN_SOFTWARE_MAX_LEN)
+#define ADDR_FAMILY_IPV4 0x01
+#define ADDR_FAMILY_IPV6 0x02
+#define ADDR_V4_LEN 8
+#define ADDR_V6_LEN 20
+
+/* What one pass over the attributes found. Values point into the message. */
+struct attr_scan {
+    const uint8_t *xor_addr;     /* first XOR-MAPPED-ADDRESS, validated */
+    const uint8_t *plain_addr;   /* first MAPPED-ADDRESS, validated */
+    const uint8_t *error_code;   /* first ERROR-CODE, validated */
+    bool seen_integrity;         /* later attributes are to be ignored */
+    bool seen_fingerprint;       /* nothing may follow it */
+    bool unknown_required;       /* an attribute we must understand but don't */
+};
+
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, (uint16_t)(v >> 16));
+    put16(p + 2, (uint16_t)v);
+}
+
+static size_t pad4(size_t n)
+{
+    return (n + 3) & ~(size_t)3;
+}
+
+/* RFC 5389 §15.5: CRC-32 of everything before the FINGERPRINT attribute,
+ * xor'ed with a constant so that it never equals the CRC another protocol
+ * sharing the port might append. */
+static uint32_t fingerprint(const uint8_t *msg, size_t len)
+{
+    return (uint32_t)crc32(0L, msg, (uInt)len) ^ MRT_STUN_FINGERPRINT_XOR;
+}
+
+/* Checks the fixed header and returns the message type through `type`.
+ * Insisting that the length field matches the datagram exactly (rather
+ * than just fits) is what lets the attribute walk trust `len`. */
+static int check_header(const uint8_t *msg, size_t len, uint16_t *type)
+{
+    if (len < MRT_STUN_HEADER_LEN)
+        return -EBADMSG;
+    /* The two top bits distinguish STUN from other protocols on the port. */
+    if (msg[0] & 0xC0)
+        return -EBADMSG;
+    size_t body = get16(msg + 2);
+    if (body % 4 != 0 || body != len - MRT_STUN_HEADER_LEN)
+        return -EBADMSG;
+    /* Without the cookie this is RFC 3489 STUN or not STUN at all; neither
+     * has the XOR encoding we decode. */
+    if (get32(msg + 4) != MRT_STUN_MAGIC_COOKIE)
+        return -EBADMSG;
+    *type = get16(msg);
+    return 0;
+}
+
+/* An address value is reserved(1) family(1) port(2) address(4 or 16); the
+ * length must match the family exactly. Valid for both address types since
+ * XOR only changes the bits, not the layout. */
+static bool address_ok(const uint8_t *val, size_t vlen)
+{
+    if (vlen == ADDR_V4_LEN)
+        return val[1] == ADDR_FAMILY_IPV4;
+    if (vlen == ADDR_V6_LEN)
+        return val[1] == ADDR_FAMILY_IPV6;
+    return false;
+}
+
+/* ERROR-CODE: 21 reserved bits (ignored, as §15.6 asks), class 3..6 in
+ * three bits, number 0..99, then the reason phrase. */
+static bool error_code_ok(const uint8_t *val, size_t vlen)
+{
+    if (vlen < 4 || vlen > ERROR_CODE_MAX_LEN)
+        return false;
+    int cls = val[2] & 0x07;
+    return cls >= 3 && cls <= 6 && val[3] <= 99;
+}
+
+/* Records the first valid occurrence of an address or error attribute;
+ * RFC 5389 §15 has receivers process only the first of each type, but an
+ * invalid first occurrence still condemns the message. */
+static int take_first(const uint8_t **slot, const uint8_t *val, bool ok)
+{
+    if (!ok)
+        return -EBADMSG;
+    if (!*slot)
+        *slot = val;
+    return 0;
+}
+
+/* Judges one attribute whose bounds the caller already checked. Attributes
+ * that this codec understands have fixed or capped lengths; anything else is
+ * a hard error, so oversized values never reach the decoders. */
+static int take_attr(struct attr_scan *s, uint16_t type, const uint8_t *val, size_t vlen)
+{
+    /* §15.4: after MESSAGE-INTEGRITY only FINGERPRINT counts. */
+    if (s->seen_integrity && type != MRT_STUN_ATTR_FINGERPRINT)
+        return 0;
+    switch (type) {
+    case MRT_STUN_ATTR_XOR_MAPPED_ADDRESS:
+        return take_first(&s->xor_addr, val, address_ok(val, vlen));
+    case MRT_STUN_ATTR_MAPPED_ADDRESS:
+        return take_first(&s->plain_addr, val, address_ok(val, vlen));
+    case MRT_STUN_ATTR_ERROR_CODE:
+        return take_first(&s->error_code, val, error_code_ok(val, vlen));
+    case MRT_STUN_ATTR_SOFTWARE:
+        return vlen <= MRT_STUN_SOFTWARE_MAX_LEN ? 0 : -EBADMSG;
+    case MRT_STUN_ATTR_MESSAGE_INTEGRITY:
+        /* We hold no STUN credentials, so there is nothing to verify it
+         * against; it is understood (its length is checked) and skipped. */
+        s->seen_integrity = true;
+        return vlen == MESSAGE_INTEGRITY_LEN ? 0 : -EBADMSG;
+    case MRT_STUN_ATTR_FINGERPRINT:
+        s->seen_fingerprint = true;
+        return vlen == 4 ? 0 : -EBADMSG;
+    default:
+        if (type < 0x8000)
+            s->unknown_required = true;
+        return 0;
+    }
+}
+
+/* Walks the attributes of a message whose header check_header() accepted,
+ * then verifies the FINGERPRINT if there was one. */
+static int scan_attrs(const uint8_t *msg, size_t len, struct attr_scan *s)
+{
+    size_t off = MRT_STUN_HEADER_LEN;
+
+    memset(s, 0, sizeof(*s));
+    while (off < len) {
+        /* FINGERPRINT covers everything before it; only last is it
+         * meaningful, so anything after it makes the message malformed. */
+        if (s->seen_fingerprint)
+            return -EBADMSG;
+        if (len - off < ATTR_HEADER_LEN)
+            return -EBADMSG;
+        uint16_t type = get16(msg + off);
+        size_t vlen = get16(msg + off + 2);
+        /* The padding belongs to the attribute; it must fit too. */
+        if (pad4(vlen) > len - off - ATTR_HEADER_LEN)
+            return -EBADMSG;
+        int rc = take_attr(s, type, msg + off + ATTR_HEADER_LEN, vlen);
+        if (rc < 0)
+            return rc;
+        off += ATTR_HEADER_LEN + pad4(vlen);
+    }
+    if (s->seen_fingerprint) {
+        /* It is last, so the header length already counts it, exactly as
+         * the sender's did when it computed the CRC. */
+        size_t covered = len - FINGERPRINT_ATTR_LEN;
+        if (get32(msg + len - 4) != fingerprint(msg, covered))
+            return -EBADMSG;
+    }
+    return 0;
+}
+
+/* Decodes a validated address value into `ss`. For XOR-MAPPED-ADDRESS the
+ * mask is the cookie followed by the transaction id, which is exactly header
+ * bytes 4..19: the port uses its first 2 bytes, IPv4 its first 4, IPv6 all
+ * 16. The port is in network order either way, so it is copied, not
+ * converted. */
+static socklen_t decode_address(const uint8_t *msg, const uint8_t *val, bool xored,
+                                 struct sockaddr_storage *ss)
+{
+    const uint8_t *mask = msg + 4;
+    uint8_t port[2], addr[16];
+    size_t alen = val[1] == ADDR_FAMILY_IPV4 ? 4 : 16;
+
+    for (size_t i = 0; i < 2; i++)
+        port[i] = (uint8_t)(val[2 + i] ^ (xored ? mask[i] : 0));
+    for (size_t i = 0; i < alen; i++)
+        addr[i] = (uint8_t)(val[4 + i] ^ (xored ? mask[i] : 0));
+
+    memset(ss, 0, sizeof(*ss));
+    if (alen == 4) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+        sin->sin_family = AF_INET;
+        memcpy(&sin->sin_port, port, 2);
+        memcpy(&sin->sin_addr, addr, 4);
+        return sizeof(*sin);
+    }
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+    sin6->sin6_family = AF_INET6;
+    memcpy(&sin6->sin6_port, port, 2);
+    memcpy(&sin6->sin6_addr, addr, 16);
+    return sizeof(*sin6);
+}
+
+/* Header and attribute checks shared by both parsers; returns the type. */
+static int parse_message(const uint8_t *msg, size_t len, uint16_t *type,
+                         struct attr_scan *s)
+{
+    int rc = check_header(msg, len, type);
+    if (rc < 0)
+        return rc;
+    rc = scan_attrs(msg, len, s);
+    if (rc < 0)
+        return rc;
+    /* §7.3: a request with such an attribute earns a 420 and a response
+     * with one fails the transaction; either way we cannot use it. */
+    return s->unknown_required ? -ENOTSUP : 0;
+}
+
+int mrt_stun_parse_binding_response(const void *buf, size_t len, mrt_stun_response *out)
+{
+    const uint8_t *msg = buf;
+    struct attr_scan s;
+    uint16_t type;
+
+    if (!out)
+        return -EINVAL;
+    memset(out, 0, sizeof(*out));
+    if (!buf)
+        return -EINVAL;
+    int rc = parse_message(msg, len, &type, &s);
+    if (rc < 0)
+        return rc;
+    if (type != MRT_STUN_BINDING_SUCCESS && type != MRT_STUN_BINDING_ERROR)
+        return -ENOTSUP;
+
+    if (type == MRT_STUN_BINDING_ERROR) {
+        /* §7.3.4: an error response without ERROR-CODE is unusable. */
+        if (!s.error_code)
+            return -EBADMSG;
+        out->is_error = true;
+        out->error_code = (s.error_code[2] & 0x07) * 100 + s.error_code[3];
+    } else if (s.xor_addr) {
+        out->mapped_len = decode_address(msg, s.xor_addr, true, &out->mapped);
+    } else if (s.plain_addr) {
+        out->mapped_len = decode_address(msg, s.plain_addr, false, &out->mapped);
+    } else {
+        /* A success response that does not say where it saw us is useless
+         * to every caller, and RFC 5389 §10.1.2 obliges servers to send it. */
+        return -EBADMSG;
+    }
+    memcpy(out->txid.bytes, msg + 8, MRT_STUN_TXID_LEN);
+    return 0;
+}
+
+int mrt_stun_parse_binding_request(const void *buf, size_t len, mrt_stun_txid *txid)
+{
+    const uint8_t *msg = buf;
+    struct attr_scan s;
+    uint16_t type;
+
+    if (!buf || !txid)
+        return -EINVAL;
+    int rc = parse_message(msg, len, &type, &s);
+    if (rc < 0)
+        return rc;
+    if (type != MRT_STUN_BINDING_REQUEST)
+        return -ENOTSUP;
+    memcpy(txid->bytes, msg + 8, MRT_STUN_TXID_LEN);
+    return 0;
+}
+
+bool mrt_stun_is_stun(const void *buf, size_t len)
+{
+    uint16_t type;
+
+    return buf && check_header(buf, len, &type) == 0;
+}
+
+/* Writes a header with a zero length; finish() fills the length in. */
+static size_t put_header(uint8_t *msg, uint16_t type, const mrt_stun_txid *txid)
+{
+    put16(msg, type);
+    put16(msg + 2, 0);
+    put32(msg + 4, MRT_STUN_MAGIC_COOKIE);
+    memcpy(msg + 8, txid->bytes, MRT_STUN_TXID_LEN);
+    return MRT_STUN_HEADER_LEN;
+}
+
+/* Writes one attribute at `p` with zeroed padding (the RFC lets padding be
+ * anything, but zeros keep our output deterministic); returns its size. */
+static size_t put_attr(uint8_t *p, uint16_t type, const void *val, size_t vlen)
+{
+    size_t padded = pad4(vlen);
+
+    put16(p, type);
+    put16(p + 2, (uint16_t)vlen);
+    if (vlen)
+        memcpy(p + ATTR_HEADER_LEN, val, vlen);
+    memset(p + ATTR_HEADER_LEN + vlen, 0, padded - vlen);
+    return ATTR_HEADER_LEN + padded;
+}
+
+/* Appends FINGERPRINT to the `len`-byte message. The length field must
+ * already count the FINGERPRINT attribute when the CRC is taken (§15.5),
+ * so it is set first. Returns the final message length. */
+static size_t finish(uint8_t *msg, size_t len)
+{
+    uint8_t crc[4];
+
+    put16(msg + 2, (uint16_t)(len + FINGERPRINT_ATTR_LEN - MRT_STUN_HEADER_LEN));
+    put32(crc, fingerprint(msg, len));
+    return len + put_attr(msg + len, MRT_STUN_ATTR_FINGERPRINT, crc, sizeof(crc));
+}
+
+int mrt_stun_build_binding_request(void *buf, size_t cap, const mrt_stun_txid *txid,
+                                   const char *software)
+{
+    size_t swlen = software ? strnlen(software, MRT_STUN_SOFTWARE_MAX_LEN + 1) : 0;
+
+    if (!buf || !txid || swlen > MRT_STUN_SOFTWARE_MAX_LEN)
+        return -EINVAL;
+    if (cap < MRT_STUN_REQUEST_LEN(swlen))
+        return -ENOSPC;
+
+    uint8_t *msg = buf;
+    size_t len = put_header(msg, MRT_STUN_BINDING_REQUEST, txid);
+    if (swlen)
+        len += put_attr(msg + len, MRT_STUN_ATTR_SOFTWARE, software, swlen);
+    return (int)finish(msg, len);
+}
+
+/* Encodes `sa` as an XOR-MAPPED-ADDRESS value into `val` (20 bytes of room)
+ * with the mask from the already written header; returns the value length,
+ * or 0 for a family STUN cannot carry. */
+static size_t encode_xor_address(const uint8_t *msg, const struct sockaddr *sa, uint8_t *val)
+{
+    const uint8_t *mask = msg + 4;
+    const uint8_t *port, *addr;
+    size_t alen;
+
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+        port = (const uint8_t *)&sin->sin_port;
+        addr = (const uint8_t *)&sin->sin_addr;
+        alen = 4;
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+        port = (const uint8_t *)&sin6->sin6_port;
+        addr = (const uint8_t *)&sin6->sin6_addr;
+        alen = 16;
+    } else {
+        return 0;
+    }
+    val[0] = 0;
+    val[1] = alen == 4 ? ADDR_FAMILY_IPV4 : ADDR_FAMILY_IPV6;
+    for (size_t i = 0; i < 2; i++)
+        val[2 + i] = (uint8_t)(port[i] ^ mask[i]);
+    for (size_t i = 0; i < alen; i++)
+        val[4 + i] = (uint8_t)(addr[i] ^ mask[i]);
+    return 4 + alen;
+}
+
+int mrt_stun_build_binding_response(void *buf, size_t cap, const mrt_stun_txid *txid,
+                                    const struct sockaddr *mapped)
+{
+    static const char software[] = MRT_STUN_SOFTWARE;
+    uint8_t hdr[MRT_STUN_HEADER_LEN], val[ADDR_V6_LEN];
+
+    if (!buf || !txid || !mapped)
+        return -EINVAL;
+    /* The XOR mask comes from the header, so build it aside first: `buf`
+     * must stay untouched when the answer is -EINVAL or -ENOSPC. */
+    put_header(hdr, MRT_STUN_BINDING_SUCCESS, txid);
+    size_t vlen = encode_xor_address(hdr, mapped, val);
+    if (vlen == 0)
+        return -EINVAL;
+    size_t need = MRT_STUN_HEADER_LEN + ATTR_HEADER_LEN + vlen
+                  + ATTR_HEADER_LEN + pad4(sizeof(software) - 1) + FINGERPRINT_ATTR_LEN;
+    if (cap < need)
+        return -ENOSPC;
+
+    uint8_t *msg = buf;
+    memcpy(msg, hdr, sizeof(hdr));
+    size_t len = sizeof(hdr);
+    len += put_attr(msg + len, MRT_STUN_ATTR_XOR_MAPPED_ADDRESS, val, vlen);
+    len += put_attr(msg + len, MRT_STUN_ATTR_SOFTWARE, software, sizeof(software) - 1);
+    return (int)finish(msg, len);
+}

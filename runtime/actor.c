@@ -1,0 +1,489 @@
+/* meshrt — actor lifecycle and the per-turn message loop.
+ *
+ * Scheduling: an actor is on its executor's run queue at most once, guarded by
+ * the `scheduled` flag. A sender pushes into the mailbox and then, if the flag
+ * was clear, sets it and queues the actor. The executor, after a turn that
+ * emptied the mailbox, clears the flag and re-checks the mailbox; both sides
+ * use seq_cst for "write then read the other's word", so a message can never be
+ * left in a mailbox with nobody scheduled to handle it.
+ *
+ * Lifecycle: STARTING (on_start pending) -> RUNNING -> STOPPING -> DEAD. The
+ * stop path runs on the actor's executor: cancel timers, resolve the asks it
+ * waits on, deliver replies and discard the rest of the mailbox, on_stop, fail
+ * deferred tokens, free the state, then tell monitors and links. The control
+ * block outlives the actor for as long as refs exist; messages that race into
+ * a dead mailbox are discarded when the executor or the last unref finds them.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static _Thread_local mrt_ref *tls_actor;
+
+mrt_ref *mrt__actor_current(void) { return tls_actor; }
+
+mrt_ref *mrt__actor_set_current(mrt_ref *cell) {
+  mrt_ref *prev = tls_actor;
+  tls_actor = cell;
+  return prev;
+}
+
+/* ---- refs ---------------------------------------------------------------- */
+
+mrt_ref *mrt_ref_ref(mrt_ref *ref) {
+  /* Relaxed: taking a reference from one we already hold needs no ordering. */
+  if (ref != NULL)
+    atomic_fetch_add_explicit(&ref->refs, 1, memory_order_relaxed);
+  return ref;
+}
+
+static void discard_mailbox(mrt_ref *cell, int ask_err);
+
+static void cell_free(mrt_ref *cell) {
+  mrt_runtime *rt = cell->rt;
+  discard_mailbox(cell, -ESRCH); /* stragglers pushed after the actor died */
+  free(cell->exit);
+  free(atomic_load_explicit(&cell->stop_req, memory_order_relaxed));
+  free(cell);
+  mrt__runtime_release(rt);
+}
+
+mrt_ref *mrt_ref_unref(mrt_ref *ref) {
+  /* acq_rel: the last holder must see all other holders' writes before free. */
+  if (ref != NULL && atomic_fetch_sub_explicit(&ref->refs, 1, memory_order_acq_rel) == 1)
+    cell_free(ref);
+  return NULL;
+}
+
+void mrt__cell_release(mrt_ref *cell) { mrt_ref_unref(cell); }
+
+uint64_t mrt_ref_id(const mrt_ref *ref) { return ref ? ref->id : 0; }
+
+bool mrt_ref_alive(const mrt_ref *ref) {
+  return ref != NULL &&
+         atomic_load_explicit(&ref->life, memory_order_acquire) < MRT__LIFE_STOPPING;
+}
+
+const char *mrt_ref_name(const mrt_ref *ref) {
+  return ref && ref->cls->name ? ref->cls->name : "?";
+}
+
+/* ---- exits --------------------------------------------------------------- */
+
+bool mrt_exit_is_abnormal(const mrt_exit *e) {
+  return e != NULL && (e->kind == MRT_EXIT_FAILED || e->kind == MRT_EXIT_KILLED ||
+                       e->kind == MRT_EXIT_LINKED || e->kind == MRT_EXIT_NOPROC);
+}
+
+const char *mrt_exit_kind_name(mrt_exit_kind kind) {
+  switch (kind) {
+  case MRT_EXIT_NORMAL: return "normal";
+  case MRT_EXIT_SHUTDOWN: return "shutdown";
+  case MRT_EXIT_FAILED: return "failed";
+  case MRT_EXIT_KILLED: return "killed";
+  case MRT_EXIT_LINKED: return "linked";
+  case MRT_EXIT_NOPROC: return "noproc";
+  }
+  return "?";
+}
+
+static mrt_exit *exit_new(mrt_exit_kind kind, int err, const char *reason) {
+  mrt_exit *e = calloc(1, sizeof *e);
+  if (e == NULL)
+    return NULL;
+  e->kind = kind;
+  e->error = err;
+  if (reason != NULL)
+    snprintf(e->reason, sizeof e->reason, "%s", reason);
+  return e;
+}
+
+/* ---- scheduling ---------------------------------------------------------- */
+
+void mrt__actor_ensure_scheduled(mrt_ref *cell) {
+  /* seq_cst load after the caller's seq_cst push: see the file comment. The
+   * plain load first avoids a contended RMW while the actor is already queued. */
+  if (atomic_load_explicit(&cell->scheduled, memory_order_seq_cst) == 0 &&
+      atomic_exchange_explicit(&cell->scheduled, 1, memory_order_seq_cst) == 0)
+    mrt__executor_schedule(cell->ex, cell);
+}
+
+void mrt__actor_request_stop(mrt_ref *cell, mrt_exit_kind kind, int err, const char *reason) {
+  if (atomic_load_explicit(&cell->stop_req, memory_order_acquire) != NULL)
+    return;
+  mrt_exit *e = exit_new(kind, err, reason);
+  if (e == NULL)
+    return;
+  mrt_exit *expected = NULL;
+  /* acq_rel: the executor that reads the request (acquire) sees its text. */
+  if (!atomic_compare_exchange_strong_explicit(&cell->stop_req, &expected, e,
+                                               memory_order_acq_rel, memory_order_acquire)) {
+    free(e); /* an earlier request wins */
+    return;
+  }
+  mrt__actor_ensure_scheduled(cell);
+}
+
+void mrt__actor_check_result(mrt_ref *cell, int rc, const char *where) {
+  if (rc >= 0)
+    return;
+  char reason[MRT_EXIT_REASON_MAX];
+  snprintf(reason, sizeof reason, "%s returned %s", where, mrt_strerror(rc));
+  mrt__actor_request_stop(cell, MRT_EXIT_FAILED, rc, reason);
+}
+
+/* ---- the stop path ------------------------------------------------------- */
+
+static mrt__env *pop_env(mrt_ref *cell) {
+  mrt__node *node = mrt__mpsc_pop(&cell->mailbox);
+  if (node == NULL)
+    return NULL;
+  mrt__env *env = mrt__container_of(node, mrt__env, node);
+  if (env->counted)
+    atomic_fetch_sub_explicit(&cell->queued, 1, memory_order_relaxed);
+  return env;
+}
+
+static void discard_mailbox(mrt_ref *cell, int ask_err) {
+  mrt__env *env;
+  while ((env = pop_env(cell)) != NULL)
+    mrt__env_discard(env, ask_err);
+}
+
+/* While stopping: replies still run their continuations (every ask resolves
+ * exactly once); everything else is discarded. */
+static void drain_while_stopping(mrt_ref *cell, int ask_err) {
+  mrt__env *env;
+  while ((env = pop_env(cell)) != NULL) {
+    if (env->kind == MRT__ENV_REPLY)
+      mrt__ask_deliver(cell, mrt__container_of(env, mrt__ask, env));
+    else
+      mrt__env_discard(env, ask_err);
+  }
+}
+
+static void do_stop(mrt_ref *cell, mrt_exit *why) {
+  mrt_runtime *rt = cell->rt;
+  cell->exit = why;
+  /* Release: senders that acquire STOPPING stop pushing; tells return -ESRCH. */
+  atomic_store_explicit(&cell->life, MRT__LIFE_STOPPING, memory_order_release);
+  mrt_ref *prev = mrt__actor_set_current(cell);
+  mrt__timer_cancel_all(cell);
+  mrt__ask_abandon_pending(cell);
+  /* Asks queued before a failed on_start get on_start's error. */
+  int ask_err = (!cell->started && why->error < 0) ? why->error : -ESRCH;
+  drain_while_stopping(cell, ask_err);
+  if (cell->started && cell->cls->on_stop != NULL)
+    cell->cls->on_stop(cell, cell->state, why);
+  mrt__ask_fail_tokens(cell, -ESRCH);
+  mrt__actor_set_current(prev);
+  if (cell->args != NULL) {
+    if (cell->cls->args_drop != NULL)
+      cell->cls->args_drop(cell->args);
+    free(cell->args);
+    cell->args = NULL;
+  }
+  free(cell->state);
+  cell->state = NULL;
+  atomic_store_explicit(&cell->life, MRT__LIFE_DEAD, memory_order_release);
+  mrt__watch_notify_exit(cell);
+  discard_mailbox(cell, -ESRCH);
+  mrt_log(why->kind == MRT_EXIT_FAILED ? MRT_LOG_WARN : MRT_LOG_DEBUG, "runtime",
+          "actor stopped actor=%s id=%llu exit=%s error=%s reason=\"%s\"", cell->cls->name,
+          (unsigned long long)cell->id, mrt_exit_kind_name(why->kind), mrt_strerror(why->error),
+          why->reason);
+  mrt__runtime_unregister(rt, cell); /* drops the registry's reference */
+}
+
+static mrt_exit *take_stop_request(mrt_ref *cell) {
+  /* Acquire: see the request's contents written by another thread. */
+  mrt_exit *req = atomic_exchange_explicit(&cell->stop_req, NULL, memory_order_acquire);
+  return req;
+}
+
+static bool stop_requested(mrt_ref *cell) {
+  return atomic_load_explicit(&cell->stop_req, memory_order_acquire) != NULL;
+}
+
+static void stop_now(mrt_ref *cell, mrt_exit *why) {
+  if (why == NULL)
+    why = exit_new(MRT_EXIT_NORMAL, 0, "stop");
+  if (why == NULL) {
+    static mrt_exit oom_exit = {MRT_EXIT_FAILED, -ENOMEM, "out of memory"};
+    why = malloc(sizeof *why);
+    if (why == NULL)
+      abort(); /* cannot even record why; an invariant of the stop path */
+    *why = oom_exit;
+  }
+  do_stop(cell, why);
+}
+
+/* ---- start and dispatch -------------------------------------------------- */
+
+static bool do_start(mrt_ref *cell) {
+  int rc = 0;
+  if (cell->cls->on_start != NULL) {
+    mrt_ref *prev = mrt__actor_set_current(cell);
+    rc = cell->cls->on_start(cell, cell->state, cell->args);
+    mrt__actor_set_current(prev);
+  }
+  free(cell->args);
+  cell->args = NULL;
+  if (rc < 0) {
+    char reason[MRT_EXIT_REASON_MAX];
+    snprintf(reason, sizeof reason, "on_start returned %s", mrt_strerror(rc));
+    mrt_exit *req = take_stop_request(cell);
+    free(req);
+    stop_now(cell, exit_new(MRT_EXIT_FAILED, rc, reason));
+    return false;
+  }
+  cell->started = true;
+  atomic_store_explicit(&cell->life, MRT__LIFE_RUNNING, memory_order_release);
+  return true;
+}
+
+/* Handles one envelope. Returns false if it stopped the actor. */
+static bool dispatch(mrt__executor *ex, mrt_ref *cell, mrt__env *env) {
+  if (env->kind == MRT__ENV_REPLY) {
+    mrt__ask_deliver(cell, mrt__container_of(env, mrt__ask, env));
+    return true;
+  }
+  if (env->kind == MRT__ENV_STOP) {
+    mrt_exit *why = env->exit;
+    env->exit = NULL;
+    mrt__env_free(env);
+    stop_now(cell, why);
+    return false;
+  }
+  mrt_handler_fn fn = mrt__actor_handler(cell->cls, env->type);
+  mrt_ref *prev = mrt__actor_set_current(cell);
+  int rc = fn(cell, cell->state, env->payload, (mrt_reply *)env->ask);
+  mrt__actor_set_current(prev);
+  ex->handled++;
+  mrt__ask *a = env->ask;
+  if (a != NULL && a->taken)
+    env->ask = NULL; /* the deferred token now belongs to the actor */
+  else if (a != NULL && !a->answered)
+    mrt__ask_answer(a, rc < 0 ? rc : -ECANCELED, NULL);
+  const char *type_name = env->type->name;
+  mrt__env_discard(env, -ECANCELED);
+  if (rc < 0) {
+    char where[64];
+    snprintf(where, sizeof where, "handler for %s", type_name);
+    mrt__actor_check_result(cell, rc, where);
+  }
+  return true;
+}
+
+/* Clears `scheduled`, then re-checks for work that raced in (see the file
+ * comment). Returns true if the actor must run again. */
+static bool go_idle(mrt_ref *cell) {
+  atomic_store_explicit(&cell->scheduled, 0, memory_order_seq_cst);
+  bool more = !mrt__mpsc_idle(&cell->mailbox) ||
+              (stop_requested(cell) &&
+               atomic_load_explicit(&cell->life, memory_order_relaxed) < MRT__LIFE_STOPPING);
+  if (!more)
+    return false;
+  /* seq_cst: as in ensure_scheduled; whoever sets the flag queues the actor. */
+  return atomic_exchange_explicit(&cell->scheduled, 1, memory_order_seq_cst) == 0;
+}
+
+void mrt__actor_run(mrt__executor *ex, mrt_ref *cell) {
+  int life = atomic_load_explicit(&cell->life, memory_order_relaxed);
+  if (life == MRT__LIFE_STARTING && !do_start(cell))
+    life = MRT__LIFE_DEAD;
+  else if (life == MRT__LIFE_STARTING)
+    life = MRT__LIFE_RUNNING;
+  if (life >= MRT__LIFE_STOPPING) {
+    discard_mailbox(cell, -ESRCH); /* raced in after the stop */
+  } else {
+    unsigned n = 0;
+    bool running = true;
+    while (running && n < ex->rt->batch) {
+      if (stop_requested(cell)) {
+        stop_now(cell, take_stop_request(cell));
+        running = false;
+        break;
+      }
+      mrt__env *env = pop_env(cell);
+      if (env == NULL)
+        break;
+      running = dispatch(ex, cell, env);
+      n++;
+    }
+    if (running && stop_requested(cell)) {
+      stop_now(cell, take_stop_request(cell));
+      running = false;
+    }
+    if (running && n == ex->rt->batch) {
+      /* Fairness: back of the queue, keeping the run queue's reference. */
+      mrt__mpsc_push(&ex->runq, &cell->rq_node);
+      return;
+    }
+  }
+  if (go_idle(cell)) {
+    mrt__mpsc_push(&ex->runq, &cell->rq_node);
+    return;
+  }
+  mrt_ref_unref(cell); /* the run queue's reference */
+}
+
+/* ---- spawn --------------------------------------------------------------- */
+
+static int check_class(const mrt_actor_class *cls) {
+  if (cls == NULL || cls->name == NULL)
+    return -EINVAL;
+  if (cls->handlers == NULL && cls->handle_any == NULL)
+    return -EINVAL;
+  return 0;
+}
+
+static mrt__executor *pick_executor(mrt_runtime *rt, const mrt_spawn_opts *opts) {
+  if (opts != NULL && opts->executor >= 0)
+    return (unsigned)opts->executor < rt->n_ex ? &rt->ex[opts->executor] : NULL;
+  mrt_ref *cur = mrt__actor_current();
+  if (cur != NULL && cur->rt == rt)
+    return cur->ex;
+  /* Relaxed: round robin only spreads load; no ordering needed. */
+  unsigned i = atomic_fetch_add_explicit(&rt->rr, 1, memory_order_relaxed);
+  return &rt->ex[i % rt->n_ex];
+}
+
+static mrt_ref *cell_new(mrt_runtime *rt, const mrt_actor_class *cls, const void *args,
+                         const mrt_spawn_opts *opts) {
+  mrt_ref *cell = calloc(1, sizeof *cell);
+  if (cell == NULL)
+    return NULL;
+  if (cls->state_size > 0 && (cell->state = calloc(1, cls->state_size)) == NULL)
+    goto fail;
+  if (cls->args_size > 0) {
+    if ((cell->args = malloc(cls->args_size)) == NULL)
+      goto fail;
+    if (args != NULL)
+      memcpy(cell->args, args, cls->args_size);
+    else
+      memset(cell->args, 0, cls->args_size);
+  }
+  cell->rt = rt;
+  cell->cls = cls;
+  cell->capacity = opts ? opts->mailbox_capacity : 0;
+  cell->trap_exits = opts ? opts->trap_exits : false;
+  mrt__mpsc_init(&cell->mailbox);
+  atomic_init(&cell->refs, 1); /* the registry's: dropped when the actor dies */
+  atomic_init(&cell->life, MRT__LIFE_STARTING);
+  atomic_init(&cell->scheduled, 1);
+  atomic_init(&cell->stop_req, NULL);
+  atomic_init(&cell->queued, 0);
+  return cell;
+fail:
+  free(cell->state);
+  free(cell);
+  return NULL;
+}
+
+int mrt_actor_spawn(mrt_runtime *rt, const mrt_actor_class *cls, const void *args,
+                    const mrt_spawn_opts *opts, mrt_ref **out) {
+  if (out != NULL)
+    *out = NULL;
+  if (rt == NULL || check_class(cls) < 0 || (cls->args_size > 0 && args == NULL)) {
+    mrt_log(MRT_LOG_WARN, "runtime", "spawn refused: %s",
+            rt == NULL ? "NULL runtime" : cls == NULL ? "NULL class" : "bad class or args");
+    return -EINVAL;
+  }
+  mrt__executor *ex = pick_executor(rt, opts);
+  if (ex == NULL) {
+    mrt_log(MRT_LOG_WARN, "runtime", "spawn refused: executor %d out of range", opts->executor);
+    return -EINVAL;
+  }
+  mrt_ref *cell = cell_new(rt, cls, args, opts);
+  if (cell == NULL)
+    return -ENOMEM;
+  cell->ex = ex;
+  int rc = mrt__runtime_register(rt, cell);
+  if (rc < 0) {
+    free(cell->args);
+    free(cell->state);
+    free(cell);
+    return rc;
+  }
+  if (out != NULL)
+    *out = mrt_ref_ref(cell);
+  if (opts != NULL && opts->link_to != NULL)
+    mrt__watch_link(cell, opts->link_to);
+  mrt__executor_schedule(ex, cell); /* `scheduled` starts at 1: on_start runs first */
+  return 0;
+}
+
+/* ---- public lifecycle ---------------------------------------------------- */
+
+static int request_stop_public(mrt_ref *ref, mrt_exit_kind kind, const char *what) {
+  if (ref == NULL) {
+    mrt_log(MRT_LOG_WARN, "runtime", "%s refused: NULL ref", what);
+    return -EINVAL;
+  }
+  if (atomic_load_explicit(&ref->life, memory_order_acquire) == MRT__LIFE_DEAD)
+    return -ESRCH;
+  mrt__actor_request_stop(ref, kind, 0, what);
+  return 0;
+}
+
+int mrt_actor_stop(mrt_ref *ref) { return request_stop_public(ref, MRT_EXIT_NORMAL, "stop"); }
+
+int mrt_actor_kill(mrt_ref *ref) { return request_stop_public(ref, MRT_EXIT_KILLED, "kill"); }
+
+int mrt_actor_fail(mrt_actor *self, int err, const char *fmt, ...) {
+  if (self == NULL || mrt__actor_current() != self || err >= 0) {
+    mrt_log(MRT_LOG_WARN, "runtime", "fail refused: %s",
+            err >= 0 ? "error must be a negative errno" : "not in the actor's context");
+    return -EINVAL;
+  }
+  char reason[MRT_EXIT_REASON_MAX] = "";
+  if (fmt != NULL) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+  }
+  mrt__actor_request_stop(self, MRT_EXIT_FAILED, err, reason);
+  return 0;
+}
+
+mrt_runtime *mrt_actor_runtime(const mrt_actor *self) { return self ? self->rt : NULL; }
+
+struct event_base *mrt_actor_event_base(const mrt_actor *self) {
+  return self ? self->ex->base : NULL;
+}
+
+uint64_t mrt_actor_now(const mrt_actor *self) { return self ? mrt_runtime_now(self->rt) : 0; }
+
+void *mrt_actor_state(mrt_actor *self) { return self ? self->state : NULL; }
+
+mrt_ref *mrt_actor_ref(mrt_actor *self) { return mrt_ref_ref(self); }
+
+int mrt_actor_trap_exits(mrt_actor *self, bool trap) {
+  if (self == NULL || mrt__actor_current() != self)
+    return -EINVAL;
+  if (trap && !mrt__actor_accepts(self->cls, &mrt_msg_exit))
+    return -ENOTSUP;
+  self->trap_exits = trap;
+  return 0;
+}
+
+/* Graceful stop for shutdown: queued behind what the actor already has. */
+int mrt__actor_post_stop(mrt_ref *cell, mrt_exit_kind kind, const char *reason) {
+  mrt__env *env = mrt__env_new(&mrt_msg_shutdown, &(mrt_none){0});
+  if (env == NULL)
+    return -ENOMEM;
+  env->kind = MRT__ENV_STOP;
+  env->exit = exit_new(kind, 0, reason);
+  if (env->exit == NULL) {
+    mrt__env_free(env);
+    return -ENOMEM;
+  }
+  mrt__mpsc_push(&cell->mailbox, &env->node);
+  mrt__actor_ensure_scheduled(cell);
+  return 0;
+}

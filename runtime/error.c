@@ -1,0 +1,29 @@
+/* meshrt — names for error codes (see <meshrt/error.h>). Pure, any thread. */
+#include <string.h>
+
+#include "internal.h"
+
+const char *mrt_strerror(int err) {
+  switch (err) {
+  case 0: return "success";
+  case -EINVAL: return "invalid argument";
+  case -ESRCH: return "actor gone";
+  case -EAGAIN: return "mailbox full";
+  case -ETIMEDOUT: return "timed out";
+  case -ECANCELED: return "reply abandoned";
+  case -ENOTSUP: return "message type not handled";
+  case -EDEADLK: return "blocking call on an executor thread";
+  case -ESHUTDOWN: return "runtime shutting down";
+  case -ENOENT: return "no such timer or monitor";
+  case -ENOMEM: return "out of memory";
+  case -EALREADY: return "already in progress";
+  default: break;
+  }
+  if (err < 0) {
+    /* strerror() is not thread-safe in general, but glibc returns static
+     * strings for known codes; sigabbrev-style names would be a glibc
+     * extension, so fall back to a generic name for the rest. */
+    return "system error";
+  }
+  return "success";
+}

@@ -1,0 +1,308 @@
+/* meshrt — private structures shared by the runtime's files.
+ *
+ * Object map: an mrt_runtime owns executors; each executor owns an event_base,
+ * a run queue of ready actors, a job queue, a timer heap and an envelope pool.
+ * An actor's control block (struct mrt_ref, "cell") holds its mailbox and
+ * lifecycle state and lives as long as any reference; its state memory lives
+ * only while the actor runs. Envelopes carry messages; ask records carry one
+ * ask from request to reply (and double as the reply's envelope).
+ */
+#ifndef MESHRT_INTERNAL_H
+#define MESHRT_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <meshrt/meshrt.h>
+
+#include "mpsc.h"
+
+struct event;
+struct event_base;
+
+typedef struct mrt__executor mrt__executor;
+typedef struct mrt__timer mrt__timer;
+typedef struct mrt__ask mrt__ask;
+typedef struct mrt__watch mrt__watch;
+
+/* ---- envelopes ---------------------------------------------------------- */
+
+enum mrt__env_kind {
+  MRT__ENV_USER = 0,  /* a message for a handler (ask token in `ask` if any) */
+  MRT__ENV_REPLY,     /* an ask record coming home to its asker */
+  MRT__ENV_STOP,      /* graceful stop queued behind earlier messages */
+};
+
+/* A payload shared by several envelopes (bus fan-out): freed, and its drop
+ * hook run, when the last envelope lets go. */
+typedef struct mrt__shared {
+  _Atomic uint32_t refs;
+  const mrt_msg_type *type;
+  max_align_t data[];
+} mrt__shared;
+
+/* The inline payload follows the struct; the alignment of the first member
+ * rounds the struct's size up so that payload is max-aligned. */
+typedef struct mrt__env {
+  _Alignas(max_align_t) mrt__node node;
+  uint8_t kind;
+  uint8_t pooled;            /* came from an executor pool's size class */
+  uint8_t counted;           /* counts against a bounded mailbox */
+  const mrt_msg_type *type;
+  mrt__ask *ask;             /* USER: the reply token, or NULL for tells */
+  void *payload;             /* inline data[] or shared->data */
+  mrt__shared *shared;
+  mrt_exit *exit;            /* STOP: the exit to stop with (owned) */
+} mrt__env;
+
+static inline void *mrt__env_inline(mrt__env *env) { return env + 1; }
+
+#define MRT__ENV_POOL_PAYLOAD 64   /* payloads up to this size use the pool */
+#define MRT__ENV_POOL_MAX 4096     /* envelopes kept per executor */
+
+mrt__env *mrt__env_new(const mrt_msg_type *type, const void *payload);
+mrt__env *mrt__env_new_shared(mrt__shared *shared);
+/* Runs the payload's drop hook (or releases the shared payload), answers an
+ * unanswered token with `ask_err`, and frees the envelope. */
+void mrt__env_discard(mrt__env *env, int ask_err);
+void mrt__env_free(mrt__env *env);
+void mrt__shared_release(mrt__shared *s);
+
+/* ---- asks --------------------------------------------------------------- */
+
+enum mrt__ask_state {
+  MRT__ASK_PENDING = 0,
+  MRT__ASK_REPLYING,   /* a replier won; its REPLY delivery is in progress */
+  MRT__ASK_REPLIED,    /* the reply is delivered (or being waited on) */
+  MRT__ASK_ABANDONED,  /* the asker gave up: timed out or stopped */
+};
+
+typedef struct mrt__sync_wait {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bool done;
+} mrt__sync_wait;
+
+struct mrt__ask {
+  mrt__env env;              /* REPLY delivery into the asker's mailbox */
+  _Atomic uint32_t refs;
+  _Atomic int state;
+  int status;
+  const mrt_msg_type *type;
+  /* asker side */
+  mrt_ref *asker;            /* async asks: a reference to the asker */
+  mrt_ask_fn cb;
+  void *ud;
+  mrt__timer *timeout;
+  mrt__ask *pend_prev, *pend_next;   /* asker's pending list */
+  mrt__sync_wait *sync;              /* sync asks: the waiting thread */
+  /* replier side */
+  mrt_ref *holder;                   /* actor holding a deferred token */
+  mrt__ask *tok_prev, *tok_next;     /* holder's deferred-token list */
+  bool taken;                        /* deferred by the handler */
+  bool answered;
+  bool reply_valid;                  /* reply[] holds data to drop if unread */
+  max_align_t reply[];
+};
+
+mrt__ask *mrt__ask_new(const mrt_msg_type *type);
+void mrt__ask_release(mrt__ask *a);
+/* Answers a token (status < 0: error, no data). Returns 0 or -EINVAL if it was
+ * answered already. Safe from any thread. */
+int mrt__ask_answer(mrt__ask *a, int status, const void *data);
+/* Asker side: the REPLY envelope arrived; runs the continuation. */
+void mrt__ask_deliver(mrt_ref *asker, mrt__ask *a);
+/* Asker side: the ask's timeout timer fired (asker's context). */
+void mrt__ask_timed_out(mrt_ref *asker, mrt__ask *a);
+/* Asker stopping: every pending ask resolves exactly once. */
+void mrt__ask_abandon_pending(mrt_ref *asker);
+/* Replier stopping: answers every deferred token with `err`. */
+void mrt__ask_fail_tokens(mrt_ref *holder, int err);
+
+/* ---- timers ------------------------------------------------------------- */
+
+struct mrt__timer {
+  uint64_t deadline;
+  uint64_t period;
+  uint64_t seq;              /* creation order: ties fire in this order */
+  uint64_t id;
+  size_t heap_index;
+  mrt_ref *owner;            /* borrowed: timers die before their owner */
+  mrt__timer *prev, *next;   /* owner's timer list */
+  mrt_timer_fn fn;
+  void *ud;
+  mrt__env *send_env;        /* send_after: the envelope to deliver */
+  mrt_ref *send_to;          /* send_after: its target (reference held) */
+  mrt__ask *ask;             /* ask timeout: the ask it guards */
+};
+
+typedef struct mrt__timer_heap {
+  mrt__timer **items;
+  size_t len, cap;
+} mrt__timer_heap;
+
+int mrt__timer_heap_push(mrt__timer_heap *h, mrt__timer *t);
+void mrt__timer_heap_remove(mrt__timer_heap *h, mrt__timer *t);
+mrt__timer *mrt__timer_heap_top(const mrt__timer_heap *h);
+void mrt__timer_heap_free(mrt__timer_heap *h);
+
+mrt__timer *mrt__timer_add(mrt_ref *owner, uint64_t delay_ns, uint64_t period_ns);
+void mrt__timer_cancel(mrt__timer *t);
+void mrt__timer_cancel_all(mrt_ref *owner);
+/* Fires one due timer popped from its executor's heap. */
+void mrt__timer_fire(mrt__executor *ex, mrt__timer *t);
+/* Real clock: (re)arms the executor's libevent timer for the earliest deadline. */
+void mrt__timer_rearm(mrt__executor *ex);
+
+/* ---- actors ------------------------------------------------------------- */
+
+enum mrt__life {
+  MRT__LIFE_STARTING = 0,
+  MRT__LIFE_RUNNING,
+  MRT__LIFE_STOPPING,
+  MRT__LIFE_DEAD,
+};
+
+struct mrt_ref {
+  _Atomic uint32_t refs;
+  _Atomic int life;
+  _Atomic uint32_t scheduled;      /* 1 while queued on or running in an executor */
+  _Atomic(mrt_exit *) stop_req;    /* first stop/kill/fail request wins */
+  uint64_t id;
+  mrt_runtime *rt;
+  mrt__executor *ex;
+  const mrt_actor_class *cls;
+  mrt__mpsc mailbox;
+  mrt__node rq_node;               /* run-queue link */
+  _Atomic uint32_t queued;         /* bounded mailboxes: envelopes counted */
+  uint32_t capacity;               /* 0: unbounded */
+  bool trap_exits;
+  bool started;                    /* on_start succeeded */
+  void *state;
+  void *args;                      /* spawn args until on_start */
+  mrt__timer *timers;
+  mrt__ask *pending;               /* asks this actor is waiting on */
+  mrt__ask *tokens;                /* deferred tokens this actor holds */
+  mrt__watch *watches;             /* monitors/links on this actor (rt->watch_mu) */
+  mrt_exit *exit;                  /* set when stopping */
+  mrt_ref *reg_prev, *reg_next;    /* runtime registry, spawn order (rt->mu) */
+};
+
+/* ---- executors ---------------------------------------------------------- */
+
+typedef struct mrt__job {
+  mrt__node node;
+  void (*fn)(mrt__executor *ex, void *arg);
+  void *arg;
+} mrt__job;
+
+struct mrt__executor {
+  mrt_runtime *rt;
+  unsigned index;
+  struct event_base *base;
+  bool own_base;
+  int wake_fd;
+  struct event *wake_ev;
+  struct event *timer_ev;
+  uint64_t armed_deadline;         /* UINT64_MAX: not armed */
+  mrt__mpsc runq;
+  mrt__mpsc jobs;
+  _Atomic bool wake_pending;       /* a wake-up is on its way or a drain is running */
+  bool in_drain;
+  bool stop_loop;
+  uint64_t handled;                /* messages handled (executor thread only) */
+  pthread_t thread;
+  bool has_thread;
+  mrt__timer_heap timers;
+  mrt__env *pool;                  /* free small envelopes (executor thread only) */
+  unsigned pool_len;
+};
+
+int mrt__executor_init(mrt__executor *ex, mrt_runtime *rt, unsigned index,
+                       struct event_base *host_base);
+void mrt__executor_destroy(mrt__executor *ex);
+int mrt__executor_rebase(mrt__executor *ex, struct event_base *base);
+int mrt__executor_start_thread(mrt__executor *ex);
+void mrt__executor_stop_thread(mrt__executor *ex);
+/* Queues a ready actor (a reference is taken) and wakes the executor. */
+void mrt__executor_schedule(mrt__executor *ex, mrt_ref *cell);
+void mrt__executor_post(mrt__executor *ex, mrt__job *job);
+void mrt__executor_wake(mrt__executor *ex);
+/* Runs ready actors and jobs; returns the number of turns/jobs run. */
+int mrt__executor_drain(mrt__executor *ex, unsigned max_turns);
+/* The executor whose thread (or hand-driven context) is running now, or NULL. */
+mrt__executor *mrt__executor_current(void);
+void mrt__executor_set_current(mrt__executor *ex);
+
+/* The actor whose handler/timer/continuation is running now on this thread. */
+mrt_ref *mrt__actor_current(void);
+mrt_ref *mrt__actor_set_current(mrt_ref *cell);
+
+/* Actor internals used across files. */
+void mrt__actor_run(mrt__executor *ex, mrt_ref *cell);
+void mrt__actor_request_stop(mrt_ref *cell, mrt_exit_kind kind, int err, const char *reason);
+int mrt__actor_enqueue(mrt_ref *to, mrt__env *env);
+/* Validates and sends a copy of payload (with an ask token, or NULL). */
+int mrt__send_env(mrt_ref *to, const mrt_msg_type *type, const void *payload, size_t size,
+                  mrt__ask *ask, const char *what);
+void mrt__actor_ensure_scheduled(mrt_ref *cell);
+bool mrt__actor_accepts(const mrt_actor_class *cls, const mrt_msg_type *type);
+mrt_handler_fn mrt__actor_handler(const mrt_actor_class *cls, const mrt_msg_type *type);
+/* Called with the result of any user callback run in the actor's context. */
+void mrt__actor_check_result(mrt_ref *cell, int rc, const char *where);
+void mrt__cell_release(mrt_ref *cell);
+
+int mrt__actor_post_stop(mrt_ref *cell, mrt_exit_kind kind, const char *reason);
+
+/* Monitors and links (watch.c). */
+void mrt__watch_notify_exit(mrt_ref *cell);
+int mrt__watch_link(mrt_ref *a, mrt_ref *b);
+void mrt__watch_signal_shutdown(mrt_runtime *rt);
+
+/* ---- runtime ------------------------------------------------------------ */
+
+enum mrt__rt_state { MRT__RT_IDLE = 0, MRT__RT_RUNNING, MRT__RT_SHUTTING_DOWN, MRT__RT_DOWN };
+enum mrt__rt_mode { MRT__MODE_HAND = 0, MRT__MODE_THREADS, MRT__MODE_ATTACHED };
+
+struct mrt_runtime {
+  _Atomic uint32_t host_refs;      /* mrt_runtime_ref/unref */
+  _Atomic uint32_t hold;           /* memory lifetime: host refs count as 1, plus cells */
+  _Atomic int state;
+  int mode;
+  bool virtual_clock;
+  _Atomic uint64_t vnow;
+  unsigned batch;
+  unsigned n_ex;
+  mrt__executor *ex;
+  pthread_t attach_thread;
+  _Atomic uint64_t next_actor_id;
+  _Atomic uint64_t next_timer_id;
+  _Atomic uint64_t next_timer_seq;
+  _Atomic unsigned rr;
+  pthread_mutex_t mu;              /* registry, shutdown watchers, lifecycle */
+  pthread_cond_t cv;               /* signalled when an actor dies */
+  mrt_ref *reg_head, *reg_tail;    /* live actors in spawn order */
+  pthread_mutex_t watch_mu;        /* monitors and links */
+  mrt_ref **shutdown_watchers;
+  size_t n_shutdown_watchers, cap_shutdown_watchers;
+  _Atomic uint64_t stat_live, stat_spawned, stat_stopped, stat_handled;
+};
+
+void mrt__runtime_hold(mrt_runtime *rt);
+void mrt__runtime_release(mrt_runtime *rt);
+bool mrt__runtime_accepting(const mrt_runtime *rt);
+int mrt__runtime_register(mrt_runtime *rt, mrt_ref *cell);
+void mrt__runtime_unregister(mrt_runtime *rt, mrt_ref *cell);
+/* True if the calling thread may run executor `ex` inline (hand-driven
+ * runtime, or the attach thread for executor 0). */
+bool mrt__runtime_drivable(const mrt_runtime *rt, const mrt__executor *ex);
+uint64_t mrt__monotonic_ns(void);
+/* Hand-driven runtimes: run every executor until nothing is ready. */
+int mrt__runtime_idle_pass(mrt_runtime *rt);
+/* Virtual clock: fire timers due up to `target`, then set the clock to it. */
+int mrt__runtime_advance_until(mrt_runtime *rt, uint64_t target);
+
+#endif

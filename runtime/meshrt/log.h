@@ -1,0 +1,63 @@
+/* meshrt — logging.
+ *
+ * Log lines have a level, a component ("runtime", "direct", "netmon", ...) and a
+ * text that reads "what happened key=value key=value". The process-wide sink is
+ * the only global mutable state in meshrt: hosts replace it to route meshrt's
+ * logs into their own logger. The default sink writes one line per record to
+ * stderr. Any thread may log; the sink must be thread-safe.
+ */
+#ifndef MESHRT_LOG_H
+#define MESHRT_LOG_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <meshrt/export.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum mrt_log_level {
+  MRT_LOG_ERROR = 0,
+  MRT_LOG_WARN = 1,
+  MRT_LOG_INFO = 2,
+  MRT_LOG_DEBUG = 3,
+  MRT_LOG_TRACE = 4,
+} mrt_log_level;
+
+typedef struct mrt_log_record {
+  mrt_log_level level;
+  uint64_t wall_time_ns; /* CLOCK_REALTIME, for display */
+  const char *component;
+  const char *text;      /* "message key=value ..." (valid during the call) */
+} mrt_log_record;
+
+typedef void (*mrt_log_sink_fn)(const mrt_log_record *rec, void *user);
+
+/* Replaces the sink (NULL restores the default stderr sink). The previous sink
+ * may still be running on another thread while this returns; hosts that free
+ * the sink's user data should do so only after shutting meshrt down. */
+MRT_API void mrt_log_set_sink(mrt_log_sink_fn sink, void *user);
+
+/* Records above this level are discarded before formatting. The default is
+ * MRT_LOG_INFO, or the level named by the MESHRT_LOG environment variable
+ * (error, warn, info, debug, trace) read on first use. */
+MRT_API void mrt_log_set_level(mrt_log_level level);
+MRT_API mrt_log_level mrt_log_get_level(void);
+
+/* Parses "error", "warn", "info", "debug" or "trace". Returns the level or
+ * -EINVAL. */
+MRT_API int mrt_log_level_parse(const char *name);
+MRT_API const char *mrt_log_level_name(mrt_log_level level);
+
+/* Formats and emits one record. Any thread. */
+MRT_API void mrt_log(mrt_log_level level, const char *component, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+MRT_API void mrt_logv(mrt_log_level level, const char *component, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,15 @@
+/* meshrt — umbrella header: everything a host program needs. */
+#ifndef MESHRT_MESHRT_H
+#define MESHRT_MESHRT_H
+
+#include <meshrt/export.h>
+#include <meshrt/error.h>
+#include <meshrt/log.h>
+#include <meshrt/types.h>
+#include <meshrt/message.h>
+#include <meshrt/send.h>
+#include <meshrt/timer.h>
+#include <meshrt/runtime.h>
+#include <meshrt/actor.h>
+
+#endif

@@ -1,0 +1,104 @@
+/* meshrt — the runtime: executors, clock, driving modes, shutdown.
+ *
+ * A runtime owns 1..N executors. Each executor is a libevent event_base plus a
+ * run queue of ready actors, served by one thread. There are three ways to
+ * drive a runtime:
+ *   - mrt_runtime_start(): one thread per executor (the usual way);
+ *   - mrt_runtime_attach(): executor 0 runs inside the host's own event_base,
+ *     driven by the host's loop on the host's thread (other executors, if any,
+ *     get their own threads);
+ *   - by hand: neither started nor attached, the caller drives all executors
+ *     with mrt_runtime_run_until_idle() / mrt_runtime_advance(). This is how
+ *     tests run on the virtual clock.
+ * Host threads that are not executors may spawn, tell and ask (sync).
+ */
+#ifndef MESHRT_RUNTIME_H
+#define MESHRT_RUNTIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <meshrt/export.h>
+#include <meshrt/types.h>
+
+struct event_base;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mrt_runtime_config {
+  unsigned executors;        /* 0 means 1 */
+  bool virtual_clock;        /* time moves only through mrt_runtime_advance() */
+  uint64_t virtual_start_ns; /* initial virtual time */
+  unsigned batch;            /* messages an actor handles per turn; 0 means 64 */
+} mrt_runtime_config;
+
+/* Creates a runtime (cfg may be NULL for defaults). *out owns one reference.
+ * Returns 0, -EINVAL, -ENOMEM, or a negative errno from the event loop setup.
+ * Any thread. */
+MRT_API int mrt_runtime_new(const mrt_runtime_config *cfg, mrt_runtime **out);
+
+/* Takes another reference. NULL-safe; returns rt. Any thread. */
+MRT_API mrt_runtime *mrt_runtime_ref(mrt_runtime *rt);
+
+/* Drops a reference. Dropping the last reference a host holds shuts the
+ * runtime down first (see mrt_runtime_shutdown, same thread rules). NULL-safe;
+ * returns NULL. Refs to actors may outlive the runtime safely (sends -ESRCH). */
+MRT_API mrt_runtime *mrt_runtime_unref(mrt_runtime *rt);
+
+/* Starts one thread per executor. Returns 0, -EINVAL (virtual clock, or
+ * already started/attached), -ESHUTDOWN, or a pthread error. Host thread. */
+MRT_API int mrt_runtime_start(mrt_runtime *rt);
+
+/* Runs executor 0 inside `base`, driven by the host's loop on the calling
+ * thread (other executors get threads). The host must keep running its loop
+ * while it expects actors on executor 0 to make progress, and must call
+ * mrt_runtime_shutdown() from this same thread before freeing `base`.
+ * Returns 0 or -EINVAL (NULL, virtual clock, already started/attached). */
+MRT_API int mrt_runtime_attach(mrt_runtime *rt, struct event_base *base);
+
+/* Drives a hand-driven runtime until no actor is ready and no I/O is pending
+ * right now (due timers on the real clock fire too). Returns the number of
+ * actor turns run, or -EINVAL if the runtime is started/attached or called
+ * from inside an actor. */
+MRT_API int mrt_runtime_run_until_idle(mrt_runtime *rt);
+
+/* Virtual clock only: moves time forward by delta_ns, firing due timers in
+ * deadline order (ties in creation order) and running to quiescence after
+ * each. Returns the number of timers fired, or -EINVAL. */
+MRT_API int mrt_runtime_advance(mrt_runtime *rt, uint64_t delta_ns);
+
+/* Virtual clock only: advances to the next pending timer (if any) and fires
+ * it. Returns 1 if a timer fired, 0 if none is pending, -EINVAL. */
+MRT_API int mrt_runtime_advance_to_next(mrt_runtime *rt);
+
+/* Runtime clock in nanoseconds (monotonic or virtual). Any thread. */
+MRT_API uint64_t mrt_runtime_now(const mrt_runtime *rt);
+
+/* Shuts down: raises the shutdown signal (watchers get mrt_msg_shutdown),
+ * then stops every actor in reverse spawn order — each handles what was
+ * already in its mailbox first, then stops (on_stop runs, pending asks are
+ * answered, drop hooks run) — then joins the executor threads. Idempotent.
+ * Returns 0, or -EDEADLK when called from an executor thread or an actor.
+ * Call from a host thread; for an attached runtime, from the attaching thread. */
+MRT_API int mrt_runtime_shutdown(mrt_runtime *rt);
+
+/* True once shutdown has begun. Any thread. */
+MRT_API bool mrt_runtime_shutting_down(const mrt_runtime *rt);
+
+/* Number of executors. */
+MRT_API unsigned mrt_runtime_executors(const mrt_runtime *rt);
+
+/* Runtime counters (racy snapshots; for metrics). */
+typedef struct mrt_runtime_stats {
+  uint64_t actors_live;
+  uint64_t actors_spawned;
+  uint64_t actors_stopped;
+  uint64_t messages_handled;
+} mrt_runtime_stats;
+MRT_API void mrt_runtime_get_stats(const mrt_runtime *rt, mrt_runtime_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
