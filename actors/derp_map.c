@@ -81,6 +81,7 @@ static void quote(const char *s, char *out, size_t outlen)
 /* A short description of a JSON value for "got ..." in messages. */
 static void describe(const json_t *v, char *out, size_t outlen)
 {
+    snprintf(out, outlen, "null");
     switch (json_typeof(v)) {
     case JSON_STRING: quote(json_string_value(v), out, outlen); break;
     case JSON_INTEGER:
@@ -97,7 +98,7 @@ static void describe(const json_t *v, char *out, size_t outlen)
     case JSON_ARRAY: snprintf(out, outlen, "an array"); break;
     case JSON_TRUE: snprintf(out, outlen, "true"); break;
     case JSON_FALSE: snprintf(out, outlen, "false"); break;
-    case JSON_NULL: default: snprintf(out, outlen, "null"); break;
+    case JSON_NULL: break;
     }
 }
 

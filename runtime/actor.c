@@ -22,6 +22,8 @@
 #include "internal.h"
 
 static _Thread_local mrt_ref *tls_actor;
+/* The type of the message whose handler runs now (for catch-all handlers). */
+static _Thread_local const mrt_msg_type *tls_msg_type;
 
 mrt_ref *mrt__actor_current(void) { return tls_actor; }
 
@@ -260,7 +262,10 @@ static bool dispatch(mrt__executor *ex, mrt_ref *cell, mrt__env *env) {
   }
   mrt_handler_fn fn = mrt__actor_handler(cell->cls, env->type);
   mrt_ref *prev = mrt__actor_set_current(cell);
+  const mrt_msg_type *prev_type = tls_msg_type;
+  tls_msg_type = env->type;
   int rc = fn(cell, cell->state, env->payload, (mrt_reply *)env->ask);
+  tls_msg_type = prev_type;
   mrt__actor_set_current(prev);
   ex->handled++;
   mrt__ask *a = env->ask;
@@ -462,6 +467,10 @@ uint64_t mrt_actor_now(const mrt_actor *self) { return self ? mrt_runtime_now(se
 void *mrt_actor_state(mrt_actor *self) { return self ? self->state : NULL; }
 
 mrt_ref *mrt_actor_ref(mrt_actor *self) { return mrt_ref_ref(self); }
+
+const mrt_msg_type *mrt_actor_msg_type(const mrt_actor *self) {
+  return self != NULL && tls_actor == self ? tls_msg_type : NULL;
+}
 
 int mrt_actor_trap_exits(mrt_actor *self, bool trap) {
   if (self == NULL || mrt__actor_current() != self)

@@ -111,7 +111,12 @@ int mrt_ask_sync(mrt_ref *to, const mrt_msg_type *type, const void *payload, siz
     return -ENOMEM;
   mrt__sync_wait w = {.done = false};
   pthread_mutex_init(&w.mu, NULL);
-  pthread_cond_init(&w.cv, NULL);
+  /* The deadline is computed on CLOCK_MONOTONIC; the condvar must agree. */
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&w.cv, &attr);
+  pthread_condattr_destroy(&attr);
   a->sync = &w;
   int rc = mrt__send_env(to, type, payload, size, a, "ask_sync");
   if (rc < 0) {

@@ -193,38 +193,48 @@ static const struct bad_case BAD[] = {
     { "{\"Regions\": {\"-3\": {\"RegionID\": -3}}}", "expected an integer in 1..2147483647" },
     { "{\"Regions\": {\"4294967297\": {\"RegionID\": 4294967297}}}",
       "RegionID: expected an integer in 1..2147483647, got 4294967297" },
-    { "{\"Regions\": {\"2\": {\"RegionID\": 1}}}", "Regions[\"2\"]: key does not match RegionID 1" },
-    { "{\"Regions\": {\"01\": {\"RegionID\": 1}}}", "Regions[\"01\"]: key does not match RegionID 1" },
-    { "{\"Regions\": {\"1\": {\"RegionID\": 1}, \"1\": {\"RegionID\": 1}}}", "duplicate object key" },
+    { "{\"Regions\": {\"2\": {\"RegionID\": 1}}}",
+      "Regions[\"2\"]: key does not match RegionID 1" },
+    { "{\"Regions\": {\"01\": {\"RegionID\": 1}}}",
+      "Regions[\"01\"]: key does not match RegionID 1" },
+    { "{\"Regions\": {\"1\": {\"RegionID\": 1}, \"1\": {\"RegionID\": 1}}}",
+      "duplicate object key" },
     { REGION1(", \"RegionCode\": 7"), "Regions[\"1\"].RegionCode: expected a string, got 7" },
-    { REGION1(", \"RegionName\": {}"), "Regions[\"1\"].RegionName: expected a string, got an object" },
+    { REGION1(", \"RegionName\": {}"),
+      "Regions[\"1\"].RegionName: expected a string, got an object" },
     { REGION1(", \"Nodes\": {}"), "Regions[\"1\"].Nodes: expected an array, got an object" },
     { REGION1(", \"Nodes\": [\"x\"]"), "Regions[\"1\"].Nodes[0]: expected an object, got \"x\"" },
     /* Node fields. */
     { NODE1(", \"Name\": true"), "Regions[\"1\"].Nodes[0].Name: expected a string, got true" },
-    { NODE1(", \"HostName\": []"), "Regions[\"1\"].Nodes[0].HostName: expected a string, got an array" },
+    { NODE1(", \"HostName\": []"),
+      "Regions[\"1\"].Nodes[0].HostName: expected a string, got an array" },
     { REGION1(", \"Nodes\": [{}]"), "Regions[\"1\"].Nodes[0].RegionID: required field is missing" },
     { REGION1(", \"Nodes\": [{\"RegionID\": 1}, {\"RegionID\": 2}]"),
       "Regions[\"1\"].Nodes[1].RegionID: 2 does not match the region's RegionID 1" },
     { REGION1(", \"Nodes\": [{\"RegionID\": false}]"),
       "Regions[\"1\"].Nodes[0].RegionID: expected an integer, got false" },
-    { NODE1(", \"IPv4\": \"foo\""), "Regions[\"1\"].Nodes[0].IPv4: expected an IPv4 address, got \"foo\"" },
+    { NODE1(", \"IPv4\": \"foo\""),
+      "Regions[\"1\"].Nodes[0].IPv4: expected an IPv4 address, got \"foo\"" },
     { NODE1(", \"IPv4\": \"2001:db8::1\""), "IPv4: expected an IPv4 address, got \"2001:db8::1\"" },
     { NODE1(", \"IPv4\": \"192.0.2.1:80\""), "IPv4: expected an IPv4 address" },
     { NODE1(", \"IPv4\": \" 192.0.2.1\""), "IPv4: expected an IPv4 address" },
     { NODE1(", \"IPv4\": \"256.0.0.1\""), "IPv4: expected an IPv4 address" },
     { NODE1(", \"IPv4\": 3221225985"), "IPv4: expected a string, got 3221225985" },
-    { NODE1(", \"IPv6\": \"192.0.2.1\""), "Regions[\"1\"].Nodes[0].IPv6: expected an IPv6 address, got \"192.0.2.1\"" },
+    { NODE1(", \"IPv6\": \"192.0.2.1\""),
+      "Regions[\"1\"].Nodes[0].IPv6: expected an IPv6 address, got \"192.0.2.1\"" },
     { NODE1(", \"IPv6\": \"fe80::1%eth0\""), "IPv6: expected an IPv6 address" },
     { NODE1(", \"IPv6\": \"2001:db8::1::2\""), "IPv6: expected an IPv6 address" },
-    { NODE1(", \"STUNPort\": 65536"), "Regions[\"1\"].Nodes[0].STUNPort: expected an integer in -1..65535, got 65536" },
+    { NODE1(", \"STUNPort\": 65536"),
+      "Regions[\"1\"].Nodes[0].STUNPort: expected an integer in -1..65535, got 65536" },
     { NODE1(", \"STUNPort\": -2"), "STUNPort: expected an integer in -1..65535, got -2" },
     { NODE1(", \"STUNPort\": 9223372036854775807"), "STUNPort: expected an integer in -1..65535" },
     { NODE1(", \"STUNPort\": \"3478\""), "STUNPort: expected an integer, got \"3478\"" },
     { NODE1(", \"STUNPort\": 3478.5"), "STUNPort: expected an integer, got 3478.5" },
-    { NODE1(", \"DERPPort\": -1"), "Regions[\"1\"].Nodes[0].DERPPort: expected an integer in 0..65535, got -1" },
+    { NODE1(", \"DERPPort\": -1"),
+      "Regions[\"1\"].Nodes[0].DERPPort: expected an integer in 0..65535, got -1" },
     { NODE1(", \"DERPPort\": 100000"), "DERPPort: expected an integer in 0..65535, got 100000" },
-    { NODE1(", \"STUNOnly\": \"true\""), "Regions[\"1\"].Nodes[0].STUNOnly: expected a boolean, got \"true\"" },
+    { NODE1(", \"STUNOnly\": \"true\""),
+      "Regions[\"1\"].Nodes[0].STUNOnly: expected a boolean, got \"true\"" },
     { NODE1(", \"STUNOnly\": 1"), "STUNOnly: expected a boolean, got 1" },
     { NODE1(", \"IPv4\": \"192.0.2.1\", \"IPv4\": \"192.0.2.2\""), "duplicate object key" },
 };
@@ -273,11 +283,15 @@ static void test_deep_nesting(void **state)
     assert_null(m);
     assert_non_null(strstr(err, "depth"));
 
-    o += (size_t)sprintf(buf, "{\"Extra\": ");
-    memset(buf + o, '[', INNER);
-    memset(buf + o + INNER, ']', INNER);
+    static const char head[] = "{\"Extra\": ";
+    memcpy(buf, head, sizeof head - 1);
+    o = sizeof head - 1;
+    for (size_t i = 0; i < INNER; i++) {
+        buf[o + i] = '[';
+        buf[o + INNER + i] = ']';
+    }
     o += 2 * INNER;
-    o += (size_t)sprintf(buf + o, "}");
+    buf[o++] = '}';
     assert_int_equal(mrt_derp_map_parse(buf, o, &m, err, sizeof(err)), -EBADMSG);
     assert_non_null(strstr(err, "depth"));
     free(buf);

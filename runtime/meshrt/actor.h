@@ -125,6 +125,9 @@ MRT_API void *mrt_actor_state(mrt_actor *self);
 /* A new reference to self (for storing or handing out). */
 MRT_API mrt_ref *mrt_actor_ref(mrt_actor *self);
 MRT_API int mrt_actor_trap_exits(mrt_actor *self, bool trap);
+/* Inside a handler: the type of the message being handled (what a catch-all
+ * handler needs). NULL elsewhere. */
+MRT_API const mrt_msg_type *mrt_actor_msg_type(const mrt_actor *self);
 
 /* Monitors: self receives mrt_msg_down when target stops (once; immediately,
  * with kind NOPROC, if it is already gone). Returns 0, -ENOTSUP if self's class
