@@ -20,10 +20,10 @@ const char *mrt_strerror(int err) {
   default: break;
   }
   if (err < 0) {
-    /* strerror() is not thread-safe in general, but glibc returns static
-     * strings for known codes; sigabbrev-style names would be a glibc
-     * extension, so fall back to a generic name for the rest. */
-    return "system error";
+    /* strerrordesc_np is glibc's thread-safe, locale-free strerror: it
+     * returns a static string, or NULL for codes it does not know. */
+    const char *desc = strerrordesc_np(-err);
+    return desc != NULL ? desc : "unknown error";
   }
   return "success";
 }

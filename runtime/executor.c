@@ -159,6 +159,7 @@ int mrt__executor_drain(mrt__executor *ex, unsigned max_turns) {
   }
   ex->in_drain = prev_drain;
   tls_executor = prev_ex;
+  ex->turns += (unsigned)done;
   return done;
 }
 

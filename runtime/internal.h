@@ -214,6 +214,7 @@ struct mrt__executor {
   bool in_drain;
   bool stop_loop;
   uint64_t handled;                /* messages handled (executor thread only) */
+  uint64_t turns;                  /* actor turns and jobs run (executor thread only) */
   pthread_t thread;
   bool has_thread;
   mrt__timer_heap timers;

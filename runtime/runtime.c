@@ -240,15 +240,19 @@ static bool hand_driven(const mrt_runtime *rt, const char *what) {
   return true;
 }
 
-/* One pass over every executor: poll I/O without blocking, run ready actors. */
+/* One pass over every executor: poll I/O without blocking (which may itself
+ * drain, from the wake-up callback), then run ready actors. Returns the turns
+ * run either way, so idle means idle. */
 static int drive_once(mrt_runtime *rt) {
-  int turns = 0;
+  uint64_t turns = 0;
   for (unsigned i = 0; i < rt->n_ex; i++) {
     mrt__executor *ex = &rt->ex[i];
+    uint64_t before = ex->turns;
     event_base_loop(ex->base, EVLOOP_NONBLOCK);
-    turns += mrt__executor_drain(ex, UINT32_MAX);
+    mrt__executor_drain(ex, UINT32_MAX);
+    turns += ex->turns - before;
   }
-  return turns;
+  return turns > INT32_MAX ? INT32_MAX : (int)turns;
 }
 
 int mrt__runtime_idle_pass(mrt_runtime *rt) {

@@ -625,7 +625,7 @@ static void test_default_route_v6(void **state)
 {
     mrt__link_snapshot *s = *state;
     struct rt r = { .family = AF_INET6, .oif = 3, .metric = 1024, .gw = "fe80::1" };
-    const int both[] = { 2, 3 };
+    const int both[] = { 3, 2 }; /* order must not matter */
     struct nlbuf b;
 
     link_msg(s, RTM_NEWLINK, 2, "eth0", UP_RUNNING);
