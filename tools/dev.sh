@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# meshrt developer entry point: installs what is missing, builds, and runs.
+#
+#   tools/dev.sh run   [ARGS...]  build (release) and run the main job with ARGS
+#   tools/dev.sh test             build and run the test suite: plain, then ASan+UBSan
+#   tools/dev.sh valgrind         run the test suite under valgrind
+#   tools/dev.sh deps             only install the build and test dependencies
+#
+# It is safe to run on a fresh Debian machine: missing packages are installed
+# with apt-get (as root, or through sudo), then meson configures the build
+# directories below the repository (build/, build-asan/, build-release/).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+
+# Debian packages: toolchain, build system, and every library meson.build names.
+packages=(
+  build-essential pkg-config meson ninja-build python3
+  libevent-dev libmnl-dev libjansson-dev libsodium-dev zlib1g-dev libcmocka-dev
+  iproute2 valgrind
+)
+
+install_deps() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "dev.sh: installing ${missing[*]}" >&2
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# configure DIR [meson options...]: sets up DIR once, reconfigures if it exists.
+configure() {
+  local dir=$1
+  shift
+  if [ -f "$dir/build.ninja" ]; then
+    meson configure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@" >/dev/null
+  fi
+}
+
+cmd=${1:-test}
+[ $# -gt 0 ] && shift
+
+case "$cmd" in
+deps)
+  install_deps
+  ;;
+run)
+  install_deps
+  configure build-release --buildtype=release -Dtests=false
+  ninja -C build-release >/dev/null
+  exec ./build-release/tools/bench/meshrt-bench "$@"
+  ;;
+test)
+  install_deps
+  configure build -Dwerror=true
+  ninja -C build
+  status=0
+  meson test -C build --print-errorlogs "$@" || status=$?
+  configure build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
+  ninja -C build-asan
+  meson test -C build-asan --setup asan --print-errorlogs "$@" || status=$?
+  exit $status
+  ;;
+valgrind)
+  install_deps
+  configure build -Dwerror=true
+  ninja -C build
+  meson test -C build --setup valgrind --print-errorlogs "$@"
+  ;;
+*)
+  echo "usage: tools/dev.sh run|test|valgrind|deps" >&2
+  exit 2
+  ;;
+esac
