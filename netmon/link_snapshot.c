@@ -123,16 +123,16 @@ static void *reserve(void *arr, size_t *cap, size_t need, size_t elem, size_t li
 /* Binary search; returns the index of `ifindex` or where it would go. */
 static size_t iface_pos(const mrt__link_snapshot *s, int ifindex, bool *found)
 {
-    size_t lo = 0, hi = s->nifaces;
+    size_t lo = 0, hi = s->st.nifaces;
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (s->ifaces[mid].ifindex < ifindex)
+        if (s->st.ifaces[mid].ifindex < ifindex)
             lo = mid + 1;
         else
             hi = mid;
     }
-    *found = lo < s->nifaces && s->ifaces[lo].ifindex == ifindex;
+    *found = lo < s->st.nifaces && s->st.ifaces[lo].ifindex == ifindex;
     return lo;
 }
 
@@ -140,7 +140,7 @@ static struct iface *iface_find(const mrt__link_snapshot *s, int ifindex)
 {
     bool found;
     size_t i = iface_pos(s, ifindex, &found);
-    return found ? &s->ifaces[i] : NULL;
+    return found ? &s->st.ifaces[i] : NULL;
 }
 
 /* Find or insert (as an unknown placeholder) interface `ifindex`. Pointers
@@ -152,26 +152,26 @@ static int iface_get_or_add(mrt__link_snapshot *s, int ifindex, struct iface **o
     struct iface *arr;
 
     if (!found) {
-        arr = reserve(s->ifaces, &s->cap_ifaces, s->nifaces + 1, sizeof *arr, MAX_IFACES);
+        arr = reserve(s->st.ifaces, &s->st.cap_ifaces, s->st.nifaces + 1, sizeof *arr, MAX_IFACES);
         if (!arr)
             return -ENOMEM;
-        s->ifaces = arr;
-        memmove(&arr[i + 1], &arr[i], (s->nifaces - i) * sizeof *arr);
+        s->st.ifaces = arr;
+        memmove(&arr[i + 1], &arr[i], (s->st.nifaces - i) * sizeof *arr);
         memset(&arr[i], 0, sizeof *arr);
         arr[i].ifindex = ifindex;
-        s->nifaces++;
+        s->st.nifaces++;
     }
-    *out = &s->ifaces[i];
+    *out = &s->st.ifaces[i];
     return 0;
 }
 
 static void iface_remove(mrt__link_snapshot *s, struct iface *ifc)
 {
-    size_t i = (size_t)(ifc - s->ifaces);
+    size_t i = (size_t)(ifc - s->st.ifaces);
 
     free(ifc->addrs);
-    memmove(&s->ifaces[i], &s->ifaces[i + 1], (s->nifaces - i - 1) * sizeof *ifc);
-    s->nifaces--;
+    memmove(&s->st.ifaces[i], &s->st.ifaces[i + 1], (s->st.nifaces - i - 1) * sizeof *ifc);
+    s->st.nifaces--;
 }
 
 /* ---- classification --------------------------------------------------- */
@@ -257,8 +257,8 @@ static int default_ifindex(const mrt__link_snapshot *s, int family)
 {
     const struct droute *best = NULL;
 
-    for (size_t i = 0; i < s->nroutes; i++) {
-        const struct droute *r = &s->routes[i];
+    for (size_t i = 0; i < s->st.nroutes; i++) {
+        const struct droute *r = &s->st.routes[i];
         const struct iface *ifc;
 
         if (r->family != family)
@@ -281,8 +281,8 @@ static bool route_equal(const struct droute *a, const struct droute *b)
 
 static ssize_t route_index(const mrt__link_snapshot *s, const struct droute *r)
 {
-    for (size_t i = 0; i < s->nroutes; i++)
-        if (route_equal(&s->routes[i], r))
+    for (size_t i = 0; i < s->st.nroutes; i++)
+        if (route_equal(&s->st.routes[i], r))
             return (ssize_t)i;
     return -1;
 }
@@ -293,17 +293,17 @@ static int route_add(mrt__link_snapshot *s, const struct droute *r)
 
     if (route_index(s, r) >= 0)
         return 0;
-    arr = reserve(s->routes, &s->cap_routes, s->nroutes + 1, sizeof *arr, MAX_ROUTES);
+    arr = reserve(s->st.routes, &s->st.cap_routes, s->st.nroutes + 1, sizeof *arr, MAX_ROUTES);
     if (!arr)
         return -ENOMEM;
-    s->routes = arr;
-    arr[s->nroutes++] = *r;
+    s->st.routes = arr;
+    arr[s->st.nroutes++] = *r;
     return 0;
 }
 
 static void route_remove_at(mrt__link_snapshot *s, size_t i)
 {
-    s->routes[i] = s->routes[--s->nroutes];
+    s->st.routes[i] = s->st.routes[--s->st.nroutes];
 }
 
 /* Drop routes matching every given criterion: family (AF_UNSPEC = any),
@@ -312,8 +312,8 @@ static void routes_drop(mrt__link_snapshot *s, int family, int oif, const uint32
 {
     size_t i = 0;
 
-    while (i < s->nroutes) {
-        const struct droute *r = &s->routes[i];
+    while (i < s->st.nroutes) {
+        const struct droute *r = &s->st.routes[i];
         if ((family == AF_UNSPEC || r->family == family) && (oif == 0 || r->oif == oif) &&
             (!metric || r->metric == *metric))
             route_remove_at(s, i);
@@ -848,10 +848,10 @@ int mrt__link_snapshot_new(mrt__link_snapshot **out)
 
 static void free_state(mrt__link_snapshot *s)
 {
-    for (size_t i = 0; i < s->nifaces; i++)
-        free(s->ifaces[i].addrs);
-    free(s->ifaces);
-    free(s->routes);
+    for (size_t i = 0; i < s->st.nifaces; i++)
+        free(s->st.ifaces[i].addrs);
+    free(s->st.ifaces);
+    free(s->st.routes);
 }
 
 void mrt__link_snapshot_free(mrt__link_snapshot *snap)
@@ -891,8 +891,8 @@ static uint32_t reclassify(mrt__link_snapshot *s)
     int d4 = default_ifindex(s, AF_INET), d6 = default_ifindex(s, AF_INET6);
     uint32_t f = 0;
 
-    for (size_t i = 0; i < s->nifaces; i++) {
-        struct iface *ifc = &s->ifaces[i];
+    for (size_t i = 0; i < s->st.nifaces; i++) {
+        struct iface *ifc = &s->st.ifaces[i];
         struct iface_view before = view_of(ifc);
 
         ifc->ignored = ifc->known && name_ignored(s, ifc->name);
@@ -994,18 +994,18 @@ int mrt__link_snapshot_finish_resync(mrt__link_snapshot *snap, uint32_t *flags_o
     /* Swap only the state arrays; rules and counters stay with `snap`, and
      * the old state leaves with `p`. */
     tmp = *snap;
-    snap->ifaces = p->ifaces;
-    snap->nifaces = p->nifaces;
-    snap->cap_ifaces = p->cap_ifaces;
-    snap->routes = p->routes;
-    snap->nroutes = p->nroutes;
-    snap->cap_routes = p->cap_routes;
-    p->ifaces = tmp.ifaces;
-    p->nifaces = tmp.nifaces;
-    p->cap_ifaces = tmp.cap_ifaces;
-    p->routes = tmp.routes;
-    p->nroutes = tmp.nroutes;
-    p->cap_routes = tmp.cap_routes;
+    snap->st.ifaces = p->st.ifaces;
+    snap->st.nifaces = p->st.nifaces;
+    snap->st.cap_ifaces = p->st.cap_ifaces;
+    snap->st.routes = p->st.routes;
+    snap->st.nroutes = p->st.nroutes;
+    snap->st.cap_routes = p->st.cap_routes;
+    p->st.ifaces = tmp.ifaces;
+    p->st.nifaces = tmp.nifaces;
+    p->st.cap_ifaces = tmp.cap_ifaces;
+    p->st.routes = tmp.routes;
+    p->st.nroutes = tmp.nroutes;
+    p->st.cap_routes = tmp.cap_routes;
     mrt__link_snapshot_abort_resync(snap);
     if (flags_out)
         *flags_out = f;
@@ -1038,9 +1038,9 @@ int mrt__link_snapshot_diff(const mrt__link_snapshot *from, const mrt__link_snap
     if (!from || !to || !flags_out)
         return -EINVAL;
     /* Both arrays are sorted by ifindex: walk them as a merge. */
-    while (i < from->nifaces || j < to->nifaces) {
-        const struct iface *a = i < from->nifaces ? &from->ifaces[i] : NULL;
-        const struct iface *b = j < to->nifaces ? &to->ifaces[j] : NULL;
+    while (i < from->st.nifaces || j < to->st.nifaces) {
+        const struct iface *a = i < from->st.nifaces ? &from->st.ifaces[i] : NULL;
+        const struct iface *b = j < to->st.nifaces ? &to->st.ifaces[j] : NULL;
 
         if (a && b && a->ifindex != b->ifindex) {
             if (a->ifindex < b->ifindex)
@@ -1078,13 +1078,13 @@ bool mrt__link_snapshot_equal(const mrt__link_snapshot *a, const mrt__link_snaps
 {
     if (!a || !b)
         return a == b;
-    if (a->nifaces != b->nifaces || a->nroutes != b->nroutes)
+    if (a->st.nifaces != b->st.nifaces || a->st.nroutes != b->st.nroutes)
         return false;
-    for (size_t i = 0; i < a->nifaces; i++)
-        if (!iface_equal(&a->ifaces[i], &b->ifaces[i]))
+    for (size_t i = 0; i < a->st.nifaces; i++)
+        if (!iface_equal(&a->st.ifaces[i], &b->st.ifaces[i]))
             return false;
-    for (size_t i = 0; i < a->nroutes; i++)
-        if (route_index(b, &a->routes[i]) < 0)
+    for (size_t i = 0; i < a->st.nroutes; i++)
+        if (route_index(b, &a->st.routes[i]) < 0)
             return false;
     return true;
 }
@@ -1097,8 +1097,8 @@ int mrt__link_snapshot_foreach_addr(const mrt__link_snapshot *snap,
 {
     if (!snap || !cb)
         return -EINVAL;
-    for (size_t i = 0; i < snap->nifaces; i++) {
-        const struct iface *ifc = &snap->ifaces[i];
+    for (size_t i = 0; i < snap->st.nifaces; i++) {
+        const struct iface *ifc = &snap->st.ifaces[i];
 
         for (size_t j = 0; j < ifc->naddrs; j++) {
             const struct addr_key *k = &ifc->addrs[j];
@@ -1125,8 +1125,8 @@ size_t mrt__link_snapshot_addr_count(const mrt__link_snapshot *snap)
 {
     size_t n = 0;
 
-    for (size_t i = 0; snap && i < snap->nifaces; i++)
-        n += snap->ifaces[i].naddrs;
+    for (size_t i = 0; snap && i < snap->st.nifaces; i++)
+        n += snap->st.ifaces[i].naddrs;
     return n;
 }
 

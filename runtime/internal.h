@@ -290,6 +290,9 @@ struct mrt_runtime {
   mrt_ref **shutdown_watchers;
   size_t n_shutdown_watchers, cap_shutdown_watchers;
   _Atomic uint64_t stat_live, stat_spawned, stat_stopped, stat_handled;
+  _Atomic(void *) bus;             /* the bus (bus/bus.c), created on first use */
+  void (*bus_free)(void *bus);
+  void (*bus_shutdown)(void *bus); /* drops subscriptions and retained values */
 };
 
 void mrt__runtime_hold(mrt_runtime *rt);

@@ -33,6 +33,9 @@ uint64_t mrt_runtime_now(const mrt_runtime *rt) {
 }
 
 static void runtime_free(mrt_runtime *rt) {
+  void *bus = atomic_load_explicit(&rt->bus, memory_order_acquire);
+  if (bus != NULL)
+    rt->bus_free(bus);
   for (unsigned i = 0; i < rt->n_ex; i++)
     mrt__executor_destroy(&rt->ex[i]);
   free(rt->ex);

@@ -84,6 +84,11 @@ int mrt_runtime_shutdown(mrt_runtime *rt) {
   mrt__watch_signal_shutdown(rt);
   stop_all_actors(rt);
   stop_executors(rt);
+  /* The bus holds references to subscribers (which hold the runtime): let go
+   * of them, and of retained values, so everything can be freed. */
+  void *bus = atomic_load_explicit(&rt->bus, memory_order_acquire);
+  if (bus != NULL)
+    rt->bus_shutdown(bus);
 
   pthread_mutex_lock(&rt->mu);
   atomic_store_explicit(&rt->state, MRT__RT_DOWN, memory_order_release);

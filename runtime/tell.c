@@ -29,8 +29,9 @@ static int check_send(mrt_ref *to, const mrt_msg_type *type, const void *payload
     return -EINVAL;
   }
   if (size != type->payload_size || (size > 0 && payload == NULL)) {
-    mrt_log(MRT_LOG_WARN, "runtime", "%s refused: payload size mismatch type=%s size=%zu expected=%zu",
-            what, type->name, size, type->payload_size);
+    mrt_log(MRT_LOG_WARN, "runtime", "%s refused: %s type=%s size=%zu expected=%zu", what,
+            payload == NULL ? "NULL payload" : "payload size mismatch", type->name, size,
+            type->payload_size);
     return -EINVAL;
   }
   if (!mrt__actor_accepts(to->cls, type)) {

@@ -11,5 +11,6 @@
 #include <meshrt/timer.h>
 #include <meshrt/runtime.h>
 #include <meshrt/actor.h>
+#include <meshrt/bus.h>
 
 #endif

@@ -1,0 +1,382 @@
+/* meshrt — the typed publish/subscribe bus (see <meshrt/bus.h>).
+ *
+ * The bus maps message types to topics. A topic holds its subscribers in
+ * subscription order, its policy, its retained value and its counters, under
+ * a mutex of its own: publishing never waits on a subscriber (an enqueue is a
+ * lock-free push), so the lock is held only for the fan-out loop. One payload
+ * copy (mrt__shared) is made per publish; each delivery's envelope points at
+ * it, and the last envelope to let go runs the drop hook.
+ *
+ * Threads: every function, from any thread. Lock order: bus->mu (the topic
+ * table) is never held while a topic's lock is taken.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <meshrt/bus.h>
+
+#include "internal.h"
+
+typedef struct topic {
+  const mrt_msg_type *type;
+  pthread_mutex_t mu;
+  mrt_bus_policy policy;
+  bool retained;
+  mrt__shared *last;     /* retained value (one reference), or NULL */
+  mrt_ref **subs;        /* references held */
+  size_t n_subs, cap_subs;
+  mrt_bus_stats stats;
+} topic;
+
+struct mrt_bus {
+  mrt_runtime *rt;
+  pthread_mutex_t mu;    /* guards the topic table */
+  topic **topics;
+  size_t n_topics, cap_topics;
+};
+
+/* ---- lifetime ------------------------------------------------------------ */
+
+/* Drops a topic's subscriptions and retained value. */
+static void topic_clear(topic *t) {
+  pthread_mutex_lock(&t->mu);
+  mrt_ref **subs = t->subs;
+  size_t n = t->n_subs;
+  mrt__shared *last = t->last;
+  t->subs = NULL;
+  t->n_subs = t->cap_subs = 0;
+  t->stats.subscribers = 0;
+  t->last = NULL;
+  pthread_mutex_unlock(&t->mu);
+  for (size_t i = 0; i < n; i++)
+    mrt_ref_unref(subs[i]);
+  free(subs);
+  if (last != NULL)
+    mrt__shared_release(last);
+}
+
+static void topic_free(topic *t) {
+  topic_clear(t);
+  pthread_mutex_destroy(&t->mu);
+  free(t);
+}
+
+/* Runtime shutdown: subscriptions hold actor references, which hold the
+ * runtime; dropping them here breaks that cycle. */
+static void bus_shutdown(void *p) {
+  mrt_bus *bus = p;
+  /* Topics are never freed before the bus, so clearing each under its own
+   * lock is safe; the table lock is held only to walk the table, which
+   * publishers may still grow. */
+  for (size_t i = 0;; i++) {
+    pthread_mutex_lock(&bus->mu);
+    topic *t = i < bus->n_topics ? bus->topics[i] : NULL;
+    pthread_mutex_unlock(&bus->mu);
+    if (t == NULL)
+      break;
+    topic_clear(t);
+  }
+}
+
+static void bus_free(void *p) {
+  mrt_bus *bus = p;
+  for (size_t i = 0; i < bus->n_topics; i++)
+    topic_free(bus->topics[i]);
+  free(bus->topics);
+  pthread_mutex_destroy(&bus->mu);
+  free(bus);
+}
+
+mrt_bus *mrt_runtime_bus(mrt_runtime *rt) {
+  if (rt == NULL)
+    return NULL;
+  /* Acquire: see the bus fully built by whichever thread created it. */
+  mrt_bus *bus = atomic_load_explicit(&rt->bus, memory_order_acquire);
+  if (bus != NULL)
+    return bus;
+  bus = calloc(1, sizeof *bus);
+  if (bus == NULL)
+    return NULL;
+  bus->rt = rt;
+  pthread_mutex_init(&bus->mu, NULL);
+  rt->bus_free = bus_free; /* the same functions whoever wins */
+  rt->bus_shutdown = bus_shutdown;
+  void *expected = NULL;
+  /* acq_rel: publish our bus (release) or see the winner's (acquire). */
+  if (!atomic_compare_exchange_strong_explicit(&rt->bus, &expected, bus, memory_order_acq_rel,
+                                               memory_order_acquire)) {
+    bus_free(bus);
+    return expected;
+  }
+  return bus;
+}
+
+/* ---- topics -------------------------------------------------------------- */
+
+static topic *find_topic(mrt_bus *bus, const mrt_msg_type *type, bool create) {
+  pthread_mutex_lock(&bus->mu);
+  topic *found = NULL;
+  for (size_t i = 0; i < bus->n_topics && found == NULL; i++)
+    if (bus->topics[i]->type == type)
+      found = bus->topics[i];
+  if (found == NULL && create) {
+    if (bus->n_topics == bus->cap_topics) {
+      size_t cap = bus->cap_topics ? bus->cap_topics * 2 : 16;
+      topic **v = realloc(bus->topics, cap * sizeof *v);
+      if (v == NULL)
+        goto out;
+      bus->topics = v;
+      bus->cap_topics = cap;
+    }
+    found = calloc(1, sizeof *found);
+    if (found != NULL) {
+      found->type = type;
+      pthread_mutex_init(&found->mu, NULL);
+      bus->topics[bus->n_topics++] = found;
+    }
+  }
+out:
+  pthread_mutex_unlock(&bus->mu);
+  return found;
+}
+
+static bool check_args(const mrt_bus *bus, const mrt_msg_type *type, const char *what) {
+  if (bus == NULL || type == NULL) {
+    mrt_log(MRT_LOG_WARN, "bus", "%s refused: NULL %s", what, bus ? "type" : "bus");
+    return false;
+  }
+  return true;
+}
+
+int mrt_bus_configure(mrt_bus *bus, const mrt_msg_type *type, const mrt_bus_type_opts *opts) {
+  if (!check_args(bus, type, "configure") || opts == NULL ||
+      (opts->policy != MRT_BUS_BEST_EFFORT && opts->policy != MRT_BUS_REPORT))
+    return -EINVAL;
+  topic *t = find_topic(bus, type, true);
+  if (t == NULL)
+    return -ENOMEM;
+  pthread_mutex_lock(&t->mu);
+  t->policy = opts->policy;
+  t->retained = opts->retained;
+  mrt__shared *old = opts->retained ? NULL : t->last;
+  if (!opts->retained)
+    t->last = NULL;
+  pthread_mutex_unlock(&t->mu);
+  if (old != NULL)
+    mrt__shared_release(old);
+  return 0;
+}
+
+static bool alive(const mrt_ref *r) {
+  return atomic_load_explicit(&r->life, memory_order_acquire) < MRT__LIFE_STOPPING;
+}
+
+/* Delivers one shared payload to one subscriber; the caller has already
+ * counted a reference for it. Returns 0, -EAGAIN (full), -ESRCH, -ENOMEM;
+ * on failure the reference is the caller's to give back. */
+static int deliver(mrt_ref *sub, mrt__shared *s) {
+  if (!alive(sub))
+    return -ESRCH;
+  mrt__env *env = mrt__env_new_shared(s);
+  if (env == NULL)
+    return -ENOMEM;
+  int rc = mrt__actor_enqueue(sub, env);
+  if (rc < 0) {
+    env->shared = NULL; /* the reference stays with the caller */
+    mrt__env_free(env);
+  }
+  return rc;
+}
+
+int mrt_bus_subscribe(mrt_bus *bus, const mrt_msg_type *type, mrt_ref *sub) {
+  if (!check_args(bus, type, "subscribe") || sub == NULL || sub->rt != bus->rt)
+    return -EINVAL;
+  if (!mrt__actor_accepts(sub->cls, type))
+    return -ENOTSUP;
+  if (!alive(sub))
+    return -ESRCH;
+  topic *t = find_topic(bus, type, true);
+  if (t == NULL)
+    return -ENOMEM;
+  int rc = 0;
+  pthread_mutex_lock(&t->mu);
+  for (size_t i = 0; i < t->n_subs; i++)
+    if (t->subs[i] == sub)
+      goto out; /* idempotent */
+  if (t->n_subs == t->cap_subs) {
+    size_t cap = t->cap_subs ? t->cap_subs * 2 : 8;
+    mrt_ref **v = realloc(t->subs, cap * sizeof *v);
+    if (v == NULL) {
+      rc = -ENOMEM;
+      goto out;
+    }
+    t->subs = v;
+    t->cap_subs = cap;
+  }
+  t->subs[t->n_subs++] = mrt_ref_ref(sub);
+  t->stats.subscribers = t->n_subs;
+  if (t->last != NULL) {
+    /* Retained value: the new subscriber gets it now, under the topic lock so
+     * that no later publish can overtake it. Relaxed: we hold a reference. */
+    atomic_fetch_add_explicit(&t->last->refs, 1, memory_order_relaxed);
+    if (deliver(sub, t->last) == 0)
+      t->stats.delivered++;
+    else
+      mrt__shared_release(t->last);
+  }
+out:
+  pthread_mutex_unlock(&t->mu);
+  return rc;
+}
+
+static void remove_at(topic *t, size_t i) {
+  mrt_ref_unref(t->subs[i]);
+  memmove(&t->subs[i], &t->subs[i + 1], (t->n_subs - i - 1) * sizeof *t->subs);
+  t->n_subs--;
+  t->stats.subscribers = t->n_subs;
+}
+
+int mrt_bus_unsubscribe(mrt_bus *bus, const mrt_msg_type *type, mrt_ref *sub) {
+  if (!check_args(bus, type, "unsubscribe") || sub == NULL)
+    return -EINVAL;
+  topic *t = find_topic(bus, type, false);
+  if (t == NULL)
+    return -ENOENT;
+  int rc = -ENOENT;
+  pthread_mutex_lock(&t->mu);
+  for (size_t i = 0; i < t->n_subs; i++)
+    if (t->subs[i] == sub) {
+      remove_at(t, i);
+      rc = 0;
+      break;
+    }
+  pthread_mutex_unlock(&t->mu);
+  return rc;
+}
+
+/* ---- publish ------------------------------------------------------------- */
+
+/* The fan-out loop; topic lock held. `s` carries one reference per subscriber
+ * plus the caller's; references not handed to a mailbox are returned. */
+static void fan_out(topic *t, mrt__shared *s, mrt_bus_publish_result *res) {
+  uint32_t unused = 0;
+  size_t i = 0;
+  while (i < t->n_subs) {
+    int rc = deliver(t->subs[i], s);
+    if (rc == -ESRCH) {
+      remove_at(t, i); /* pruned: stopped subscribers never receive again */
+      res->dropped_dead++;
+      unused++;
+      continue;
+    }
+    if (rc == 0)
+      res->delivered++;
+    else {
+      res->dropped_full++; /* -EAGAIN, or -ENOMEM counted alike */
+      unused++;
+    }
+    i++;
+  }
+  if (unused > 0)
+    atomic_fetch_sub_explicit(&s->refs, unused, memory_order_relaxed);
+}
+
+/* Publishes; fills *res and *policy (the type's policy at publish time). */
+static int publish(mrt_bus *bus, const mrt_msg_type *type, const void *payload, size_t size,
+                   mrt_bus_publish_result *res, mrt_bus_policy *policy) {
+  if (!check_args(bus, type, "publish") || size != type->payload_size ||
+      (size > 0 && payload == NULL)) {
+    if (bus != NULL && type != NULL)
+      mrt_log(MRT_LOG_WARN, "bus", "publish refused: %s type=%s size=%zu expected=%zu",
+              payload == NULL ? "NULL payload" : "payload size mismatch", type->name, size,
+              type->payload_size);
+    return -EINVAL;
+  }
+  topic *t = find_topic(bus, type, true);
+  mrt__shared *s = malloc(sizeof *s + size);
+  if (t == NULL || s == NULL) {
+    free(s);
+    return -ENOMEM;
+  }
+  s->type = type;
+  memcpy(s->data, payload, size);
+  pthread_mutex_lock(&t->mu);
+  /* One reference per possible delivery, one for us, one if retained; the
+   * unused ones are given back by fan_out. Relaxed: not yet shared. */
+  atomic_init(&s->refs, (uint32_t)t->n_subs + 1 + (t->retained ? 1 : 0));
+  fan_out(t, s, res);
+  mrt__shared *old = NULL;
+  if (t->retained) {
+    old = t->last;
+    t->last = s;
+  }
+  t->stats.published++;
+  t->stats.delivered += res->delivered;
+  t->stats.dropped_full += res->dropped_full;
+  t->stats.dropped_dead += res->dropped_dead;
+  *policy = t->policy;
+  pthread_mutex_unlock(&t->mu);
+  if (old != NULL)
+    mrt__shared_release(old);
+  mrt__shared_release(s); /* ours: if nobody took the payload, it drops now */
+  return 0;
+}
+
+int mrt_bus_publish_ex(mrt_bus *bus, const mrt_msg_type *type, const void *payload, size_t size,
+                       mrt_bus_publish_result *result) {
+  mrt_bus_publish_result res = {0};
+  mrt_bus_policy policy;
+  int rc = publish(bus, type, payload, size, &res, &policy);
+  if (result != NULL)
+    *result = res;
+  return rc;
+}
+
+int mrt_bus_publish(mrt_bus *bus, const mrt_msg_type *type, const void *payload, size_t size) {
+  mrt_bus_publish_result res = {0};
+  mrt_bus_policy policy = MRT_BUS_BEST_EFFORT;
+  int rc = publish(bus, type, payload, size, &res, &policy);
+  if (rc < 0)
+    return rc;
+  return (int)(policy == MRT_BUS_REPORT ? res.dropped_full : res.delivered);
+}
+
+/* ---- counters ------------------------------------------------------------ */
+
+int mrt_bus_stats_get(mrt_bus *bus, const mrt_msg_type *type, mrt_bus_stats *out) {
+  if (!check_args(bus, type, "stats") || out == NULL)
+    return -EINVAL;
+  memset(out, 0, sizeof *out);
+  topic *t = find_topic(bus, type, false);
+  if (t == NULL)
+    return 0;
+  pthread_mutex_lock(&t->mu);
+  *out = t->stats;
+  pthread_mutex_unlock(&t->mu);
+  return 0;
+}
+
+int mrt_bus_foreach_type(mrt_bus *bus,
+                         void (*fn)(const mrt_msg_type *type, const mrt_bus_stats *s, void *ud),
+                         void *ud) {
+  if (bus == NULL || fn == NULL)
+    return -EINVAL;
+  pthread_mutex_lock(&bus->mu);
+  size_t n = bus->n_topics;
+  topic **snapshot = malloc((n ? n : 1) * sizeof *snapshot);
+  if (snapshot != NULL && n > 0)
+    memcpy(snapshot, bus->topics, n * sizeof *snapshot);
+  pthread_mutex_unlock(&bus->mu);
+  if (snapshot == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    mrt_bus_stats s;
+    pthread_mutex_lock(&snapshot[i]->mu);
+    s = snapshot[i]->stats;
+    pthread_mutex_unlock(&snapshot[i]->mu);
+    fn(snapshot[i]->type, &s, ud);
+  }
+  free(snapshot);
+  return 0;
+}

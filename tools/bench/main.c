@@ -1,0 +1,342 @@
+/* meshrt-bench — the benchmark tool's command line, statistics and output.
+ *
+ * Each selected benchmark runs --runs times (every run on a fresh runtime) and
+ * reports the median time per operation with the minimum and maximum, so one
+ * noisy run cannot move the figure. Output is a readable table, or with
+ * --json one JSON object per benchmark per line for scripts and CI.
+ *
+ * By default every benchmark runs in a child process of its own (fork), so
+ * peak_rss_kb — getrusage's high-water mark — belongs to that benchmark alone
+ * rather than to whatever ran before it, and no benchmark inherits another's
+ * heap. --no-fork runs everything in this process (handy under a profiler).
+ *
+ * Threads: main() is single-threaded; the runtimes a benchmark starts are
+ * shut down before it returns, so fork() never copies a running executor.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "bench.h"
+
+#define EXIT_USAGE 2
+#define MAX_RUNS 1000
+#define MAX_THREADS 256 /* the runtime's executor limit */
+
+typedef struct bench_def {
+  const char *name;
+  uint64_t default_ops;
+  bench_fn run;
+  const char *extra_key; /* JSON key of the extra metric, or NULL */
+  const char *what;      /* one line for --list */
+} bench_def;
+
+static const bench_def benches[] = {
+    {"pingpong", 1000000, bench_pingpong, NULL,
+     "2 actors, one message in flight; ns per round trip"},
+    {"counting", 1000000, bench_counting, NULL,
+     "producer -> counter, chunked with credits; ns per message"},
+    {"threadring", 1000000, bench_threadring, NULL,
+     "100 actors in a ring pass one token; ns per hop"},
+    {"fjcreate", 40000, bench_fjcreate, NULL,
+     "spawn, one message, stop, until all are gone; ns per actor"},
+    {"ask", 1000000, bench_ask, NULL,
+     "actor -> actor ask, continuation asks again; ns per round trip"},
+    {"ask_sync", 200000, bench_ask_sync, NULL,
+     "host thread -> actor mrt_ask_sync; ns per round trip"},
+    {"xthread", 1000000, bench_xthread, NULL,
+     "host thread tells an actor; ns per message until all handled"},
+    {"idle_actor_bytes", 100000, bench_idle_actor_bytes, "bytes_per_actor",
+     "RSS growth per idle actor (state excluded); ns per spawn+start"},
+};
+#define N_BENCHES (sizeof benches / sizeof benches[0])
+
+typedef struct options {
+  bool json;
+  bool fork;
+  unsigned threads;
+  unsigned runs;
+  uint64_t ops; /* 0: each benchmark's default */
+  size_t n_selected;
+  size_t selected[N_BENCHES]; /* indexes into benches[], in run order */
+} options;
+
+/* What a benchmark's runs add up to; plain data, so a child can send it
+ * through a pipe. */
+typedef struct summary {
+  uint64_t ops;
+  unsigned runs;
+  double median_ns, min_ns, max_ns; /* per op */
+  double extra;                     /* median of the extra metric */
+  long peak_rss_kb;
+} summary;
+
+/* ---- command line ---------------------------------------------------------- */
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "Usage: meshrt-bench [OPTIONS]\n"
+          "Runs meshrt runtime benchmarks and reports the median time per operation.\n"
+          "\n"
+          "  --bench NAME[,NAME...]  run only these benchmarks (repeatable; default all)\n"
+          "  --threads N             executors per runtime (default 1)\n"
+          "  --runs N                runs per benchmark; the median is reported (default 5)\n"
+          "  --ops N                 operations per run instead of each benchmark's default\n"
+          "  --json                  one JSON object per benchmark per line\n"
+          "  --no-fork               run benchmarks in this process (for profilers);\n"
+          "                          peak_rss_kb is then the process-wide high-water mark\n"
+          "  --list                  list the benchmarks and exit\n"
+          "  --help                  show this help and exit\n");
+}
+
+static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static _Noreturn void usage_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("meshrt-bench: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputs("\nTry 'meshrt-bench --help'.\n", stderr);
+  exit(EXIT_USAGE);
+}
+
+static void list_benches(void) {
+  for (size_t i = 0; i < N_BENCHES; i++)
+    printf("%-18s %9llu ops  %s\n", benches[i].name,
+           (unsigned long long)benches[i].default_ops, benches[i].what);
+}
+
+/* Parses a decimal count in [1, max]; anything else is a usage error. */
+static uint64_t parse_count(const char *opt, const char *s, uint64_t max) {
+  char *end = NULL;
+  errno = 0;
+  unsigned long long v = (s[0] >= '0' && s[0] <= '9') ? strtoull(s, &end, 10) : 0;
+  if (end == NULL || *end != '\0' || errno != 0 || v < 1 || v > max)
+    usage_error("%s wants a whole number from 1 to %llu, not '%s'", opt,
+                (unsigned long long)max, s);
+  return v;
+}
+
+static void select_bench(options *o, const char *name, size_t len) {
+  for (size_t i = 0; i < N_BENCHES; i++) {
+    if (strlen(benches[i].name) != len || strncmp(benches[i].name, name, len) != 0)
+      continue;
+    for (size_t j = 0; j < o->n_selected; j++)
+      if (o->selected[j] == i)
+        return; /* named twice: run once */
+    o->selected[o->n_selected++] = i;
+    return;
+  }
+  usage_error("unknown benchmark '%.*s' (see --list)", (int)len, name);
+}
+
+/* --bench a,b,c */
+static void select_list(options *o, const char *list) {
+  const char *p = list;
+  for (;;) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    if (len == 0)
+      usage_error("empty benchmark name in '--bench %s'", list);
+    select_bench(o, p, len);
+    if (comma == NULL)
+      return;
+    p = comma + 1;
+  }
+}
+
+enum { OPT_BENCH = 256, OPT_THREADS, OPT_RUNS, OPT_OPS, OPT_JSON, OPT_NO_FORK, OPT_LIST,
+       OPT_HELP };
+
+static const struct option long_opts[] = {
+    {"bench", required_argument, NULL, OPT_BENCH},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"runs", required_argument, NULL, OPT_RUNS},
+    {"ops", required_argument, NULL, OPT_OPS},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"no-fork", no_argument, NULL, OPT_NO_FORK},
+    {"list", no_argument, NULL, OPT_LIST},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+/* getopt_long returned '?': `arg` is the argument it just passed over. */
+static _Noreturn void bad_option(const char *arg) {
+  /* A bad short option is in optopt (its cluster may not be consumed yet). */
+  if (optopt > 0 && optopt < OPT_BENCH)
+    usage_error("unknown option '-%c'", optopt);
+  const char *eq = strchr(arg, '=');
+  if (strncmp(arg, "--", 2) == 0 && eq != NULL) {
+    size_t len = (size_t)(eq - arg) - 2;
+    for (const struct option *lo = long_opts; lo->name != NULL; lo++)
+      if (strlen(lo->name) == len && strncmp(lo->name, arg + 2, len) == 0)
+        usage_error("option '--%s' takes no value", lo->name);
+  }
+  usage_error("unknown option '%s'", arg);
+}
+
+static void parse_args(int argc, char **argv, options *o) {
+  *o = (options){.fork = true, .threads = 1, .runs = 5};
+  opterr = 0; /* we word the errors ourselves, and exit 2 */
+  int c;
+  while ((c = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
+    switch (c) {
+    case OPT_BENCH: select_list(o, optarg); break;
+    case OPT_THREADS: o->threads = (unsigned)parse_count("--threads", optarg, MAX_THREADS); break;
+    case OPT_RUNS: o->runs = (unsigned)parse_count("--runs", optarg, MAX_RUNS); break;
+    case OPT_OPS: o->ops = parse_count("--ops", optarg, UINT64_MAX / 2); break;
+    case OPT_JSON: o->json = true; break;
+    case OPT_NO_FORK: o->fork = false; break;
+    case OPT_LIST: list_benches(); exit(0);
+    case OPT_HELP: usage(stdout); exit(0);
+    case ':': usage_error("option '%s' needs a value", argv[optind - 1]);
+    default: bad_option(argv[optind - 1]);
+    }
+  }
+  if (optind < argc)
+    usage_error("unexpected argument '%s'", argv[optind]);
+  if (o->n_selected == 0)
+    for (size_t i = 0; i < N_BENCHES; i++)
+      o->selected[o->n_selected++] = i;
+}
+
+/* ---- running ----------------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Sorts v in place and returns its median. */
+static double median(double *v, unsigned n) {
+  qsort(v, n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+static void run_in_process(const bench_def *b, const options *o, summary *s) {
+  bench_cfg cfg = {.threads = o->threads, .ops = o->ops ? o->ops : b->default_ops};
+  double *ns = calloc(o->runs, sizeof *ns);
+  double *extra = calloc(o->runs, sizeof *extra);
+  if (ns == NULL || extra == NULL)
+    bench_die("out of memory");
+  for (unsigned r = 0; r < o->runs; r++) {
+    bench_sample sample = {0, 0.0};
+    b->run(&cfg, &sample);
+    ns[r] = (double)sample.elapsed_ns / (double)cfg.ops;
+    extra[r] = sample.extra;
+  }
+  *s = (summary){.ops = cfg.ops, .runs = o->runs};
+  s->median_ns = median(ns, o->runs);
+  s->min_ns = ns[0];
+  s->max_ns = ns[o->runs - 1];
+  s->extra = median(extra, o->runs);
+  s->peak_rss_kb = bench_peak_rss_kb();
+  free(ns);
+  free(extra);
+}
+
+static bool read_all(int fd, void *buf, size_t len) {
+  char *p = buf;
+  while (len > 0) {
+    ssize_t n = read(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    p += n;
+    len -= (size_t)n;
+  }
+  return true;
+}
+
+/* Runs the benchmark in a child and reads its summary back. The child's
+ * errors go to the shared stderr; here we only report that it failed. */
+static bool run_forked(const bench_def *b, const options *o, summary *s) {
+  int fds[2];
+  if (pipe(fds) != 0)
+    bench_die("pipe: %s", strerror(errno));
+  fflush(NULL); /* or the child would repeat our buffered output */
+  pid_t pid = fork();
+  if (pid < 0)
+    bench_die("fork: %s", strerror(errno));
+  if (pid == 0) {
+    close(fds[0]);
+    run_in_process(b, o, s);
+    ssize_t n = write(fds[1], s, sizeof *s); /* < PIPE_BUF: one atomic write */
+    _exit(n == (ssize_t)sizeof *s ? 0 : 1);
+  }
+  close(fds[1]);
+  bool ok = read_all(fds[0], s, sizeof *s);
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (WIFSIGNALED(status))
+    fprintf(stderr, "meshrt-bench: %s: killed by signal %d\n", b->name, WTERMSIG(status));
+  return ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* ---- output -------------------------------------------------------------------- */
+
+static double ops_per_sec(double ns_per_op) {
+  return ns_per_op > 0 ? 1e9 / ns_per_op : 0.0;
+}
+
+static void print_json(const bench_def *b, const options *o, const summary *s) {
+  printf("{\"bench\":\"%s\",\"ops\":%llu,", b->name, (unsigned long long)s->ops);
+  if (b->extra_key != NULL)
+    printf("\"%s\":%.1f,", b->extra_key, s->extra);
+  printf("\"ns_per_op\":%.2f,\"ops_per_sec\":%.0f,\"peak_rss_kb\":%ld,"
+         "\"runs\":%u,\"min_ns_per_op\":%.2f,\"max_ns_per_op\":%.2f,\"threads\":%u}\n",
+         s->median_ns, ops_per_sec(s->median_ns), s->peak_rss_kb, s->runs, s->min_ns,
+         s->max_ns, o->threads);
+}
+
+static void print_table_header(const options *o) {
+  printf("meshrt-bench: %u executor%s, median of %u run%s\n\n", o->threads,
+         o->threads == 1 ? "" : "s", o->runs, o->runs == 1 ? "" : "s");
+  printf("%-18s %9s %11s %11s %11s %13s %11s  %s\n", "benchmark", "ops", "ns/op", "min",
+         "max", "ops/s", "peak RSS kB", "other");
+}
+
+static void print_table_row(const bench_def *b, const summary *s) {
+  printf("%-18s %9llu %11.2f %11.2f %11.2f %13.0f %11ld", b->name,
+         (unsigned long long)s->ops, s->median_ns, s->min_ns, s->max_ns,
+         ops_per_sec(s->median_ns), s->peak_rss_kb);
+  if (b->extra_key != NULL)
+    printf("  %s=%.1f", b->extra_key, s->extra);
+  putchar('\n');
+}
+
+int main(int argc, char **argv) {
+  options o;
+  parse_args(argc, argv, &o);
+  if (!o.json)
+    print_table_header(&o);
+  int failures = 0;
+  for (size_t i = 0; i < o.n_selected; i++) {
+    const bench_def *b = &benches[o.selected[i]];
+    summary s;
+    if (o.fork) {
+      if (!run_forked(b, &o, &s)) {
+        fprintf(stderr, "meshrt-bench: %s failed\n", b->name);
+        failures++;
+        continue;
+      }
+    } else {
+      run_in_process(b, &o, &s);
+    }
+    if (o.json)
+      print_json(b, &o, &s);
+    else
+      print_table_row(b, &s);
+    fflush(stdout);
+  }
+  return failures ? 1 : 0;
+}
