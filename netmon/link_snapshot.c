@@ -32,7 +32,7 @@
 /* Capacity limits: far above any real host, low enough that a runaway
  * notification stream cannot exhaust memory. */
 #define MAX_IFACES 4096
-#define MAX_ADDRS_PER_IFACE 65536
+#define MAX_ADDRS 262144
 #define MAX_ROUTES 4096
 #define MAX_PATTERNS 256
 #define MAX_NEXTHOPS 32
@@ -51,9 +51,28 @@ struct iface {
     unsigned flags;    /* only KEPT_IFF bits */
     bool known;        /* a link message was seen; else a placeholder for addresses */
     bool ignored;
-    struct addr_key *addrs;
-    size_t naddrs, cap_addrs;
-    size_t nroutable;  /* addresses that are routable by class */
+    size_t naddrs;     /* its entries in the address table */
+    size_t nv4;        /* of which IPv4 */
+    size_t nroutable;  /* of which routable by class */
+};
+
+/* All addresses of a snapshot live in one open-addressing hash table keyed
+ * by (ifindex, family, prefix length, address), so a storm of RTM_NEWADDR /
+ * RTM_DELADDR costs O(1) per message however many addresses an interface
+ * has. A slot's ifindex is SLOT_EMPTY, SLOT_DEAD (tombstone) or > 0. */
+#define SLOT_EMPTY 0
+#define SLOT_DEAD (-1)
+
+struct addr_entry {
+    int ifindex;
+    struct addr_key k;
+};
+
+struct addr_table {
+    struct addr_entry *slots;
+    size_t cap;    /* 0 or a power of two */
+    size_t used;   /* live entries */
+    size_t filled; /* live entries and tombstones */
 };
 
 /* One (nexthop of a) unicast default route of the main table. */
@@ -70,11 +89,17 @@ struct pattern {
     bool prefix;
 };
 
-struct mrt__link_snapshot {
+/* What the kernel told us; swapped whole at the end of a resync. */
+struct link_state {
     struct iface *ifaces; /* sorted by ifindex */
     size_t nifaces, cap_ifaces;
     struct droute *routes;
     size_t nroutes, cap_routes;
+    struct addr_table addrs;
+};
+
+struct mrt__link_snapshot {
+    struct link_state st;
     struct pattern *patterns;
     size_t npatterns;
     bool patterns_borrowed; /* a pending snapshot uses its parent's rules */
@@ -169,7 +194,6 @@ static void iface_remove(mrt__link_snapshot *s, struct iface *ifc)
 {
     size_t i = (size_t)(ifc - s->st.ifaces);
 
-    free(ifc->addrs);
     memmove(&s->st.ifaces[i], &s->st.ifaces[i + 1], (s->st.nifaces - i - 1) * sizeof *ifc);
     s->st.nifaces--;
 }
@@ -249,6 +273,109 @@ static uint32_t view_change(struct iface_view a, struct iface_view b)
     if (b.routable && !a.routable)
         f |= MRT_LINK_CHANGE_ADDR_ADDED;
     return f;
+}
+
+/* ---- address table ---------------------------------------------------- */
+
+static uint32_t addr_hash(int ifindex, const struct addr_key *k)
+{
+    /* FNV-1a over the key: cheap, and the keys come from the kernel. */
+    uint8_t head[6];
+    uint32_t h = 2166136261u, idx = (uint32_t)ifindex;
+    size_t alen = k->family == AF_INET ? 4 : 16;
+
+    memcpy(head, &idx, 4);
+    head[4] = k->family;
+    head[5] = k->prefixlen;
+    for (size_t i = 0; i < sizeof head; i++)
+        h = (h ^ head[i]) * 16777619u;
+    for (size_t i = 0; i < alen; i++)
+        h = (h ^ k->addr[i]) * 16777619u;
+    return h;
+}
+
+/* Index of the live slot holding (ifindex, k), or SIZE_MAX. Probing always
+ * ends because the table is never more than 3/4 filled. */
+static size_t table_find(const struct addr_table *t, int ifindex, const struct addr_key *k)
+{
+    size_t mask = t->cap - 1;
+
+    if (t->cap == 0)
+        return SIZE_MAX;
+    for (size_t i = addr_hash(ifindex, k) & mask;; i = (i + 1) & mask) {
+        const struct addr_entry *e = &t->slots[i];
+        if (e->ifindex == SLOT_EMPTY)
+            return SIZE_MAX;
+        if (e->ifindex == ifindex && addr_equal(&e->k, k))
+            return i;
+    }
+}
+
+/* Rebuild into `cap` slots, dropping tombstones. */
+static int table_rehash(struct addr_table *t, size_t cap)
+{
+    struct addr_entry *slots = calloc(cap, sizeof *slots);
+
+    if (!slots)
+        return -ENOMEM;
+    for (size_t i = 0; i < t->cap; i++) {
+        const struct addr_entry *e = &t->slots[i];
+        size_t j;
+
+        if (e->ifindex <= 0)
+            continue;
+        for (j = addr_hash(e->ifindex, &e->k) & (cap - 1); slots[j].ifindex != SLOT_EMPTY;)
+            j = (j + 1) & (cap - 1);
+        slots[j] = *e;
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->cap = cap;
+    t->filled = t->used;
+    return 0;
+}
+
+/* Insert a key known to be absent. */
+static int table_insert(struct addr_table *t, int ifindex, const struct addr_key *k)
+{
+    size_t i, mask;
+
+    if (t->used >= MAX_ADDRS)
+        return -ENOMEM;
+    /* Past 3/4 filled, rebuild at load <= 1/2; when tombstones from a delete
+     * storm are what fills it, that is a rebuild at the same size. */
+    if ((t->filled + 1) * 4 > t->cap * 3) {
+        size_t cap = 16;
+        int rc;
+
+        while (cap < (t->used + 1) * 2)
+            cap *= 2;
+        rc = table_rehash(t, cap);
+        if (rc < 0)
+            return rc;
+    }
+    mask = t->cap - 1;
+    for (i = addr_hash(ifindex, k) & mask; t->slots[i].ifindex > 0; i = (i + 1) & mask)
+        ;
+    if (t->slots[i].ifindex == SLOT_EMPTY)
+        t->filled++;
+    t->slots[i].ifindex = ifindex;
+    t->slots[i].k = *k;
+    t->used++;
+    return 0;
+}
+
+static void table_remove_at(struct addr_table *t, size_t i)
+{
+    t->slots[i].ifindex = SLOT_DEAD;
+    t->used--;
+}
+
+static void table_drop_ifindex(struct addr_table *t, int ifindex)
+{
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->slots[i].ifindex == ifindex)
+            table_remove_at(t, i);
 }
 
 /* ---- default routes --------------------------------------------------- */
@@ -443,6 +570,7 @@ static int link_delete(mrt__link_snapshot *s, int ifindex, uint32_t *flags)
         return 0;
     before = view_of(ifc);
     iface_remove(s, ifc);
+    table_drop_ifindex(&s->st.addrs, ifindex);
     routes_drop(s, AF_UNSPEC, ifindex, NULL);
     *flags |= view_change(before, view_of(NULL));
     return 0;
@@ -471,65 +599,53 @@ static int apply_link(mrt__link_snapshot *s, const struct nlmsghdr *nlh, uint32_
 
 /* ---- addresses -------------------------------------------------------- */
 
-static ssize_t addr_index(const struct iface *ifc, const struct addr_key *k)
+/* Keep an interface's address counters in step with the table. */
+static void iface_count(struct iface *ifc, const struct addr_key *k, int delta)
 {
-    for (size_t i = 0; i < ifc->naddrs; i++)
-        if (addr_equal(&ifc->addrs[i], k))
-            return (ssize_t)i;
-    return -1;
-}
-
-static bool iface_has_family(const struct iface *ifc, int family)
-{
-    for (size_t i = 0; i < ifc->naddrs; i++)
-        if (ifc->addrs[i].family == family)
-            return true;
-    return false;
+    ifc->naddrs += (size_t)delta;
+    if (k->family == AF_INET)
+        ifc->nv4 += (size_t)delta;
+    if (addr_routable(k))
+        ifc->nroutable += (size_t)delta;
 }
 
 static int addr_add(mrt__link_snapshot *s, int ifindex, const struct addr_key *k, uint32_t *flags)
 {
     struct iface *ifc;
-    struct addr_key *arr;
-    int rc = iface_get_or_add(s, ifindex, &ifc);
+    int rc;
 
+    /* A repeated RTM_NEWADDR (new lifetimes, DAD finished) is not news. */
+    if (table_find(&s->st.addrs, ifindex, k) != SIZE_MAX)
+        return 0;
+    rc = iface_get_or_add(s, ifindex, &ifc);
     if (rc < 0)
         return rc;
-    /* A repeated RTM_NEWADDR (new lifetimes, DAD finished) is not news. */
-    if (addr_index(ifc, k) >= 0)
-        return 0;
-    arr = reserve(ifc->addrs, &ifc->cap_addrs, ifc->naddrs + 1, sizeof *arr, MAX_ADDRS_PER_IFACE);
-    if (!arr) {
+    rc = table_insert(&s->st.addrs, ifindex, k);
+    if (rc < 0) {
         if (!ifc->known && ifc->naddrs == 0)
             iface_remove(s, ifc);
-        return -ENOMEM;
+        return rc;
     }
-    ifc->addrs = arr;
-    arr[ifc->naddrs++] = *k;
-    if (addr_routable(k)) {
-        ifc->nroutable++;
-        if (iface_interesting(ifc))
-            *flags |= MRT_LINK_CHANGE_ADDR_ADDED;
-    }
+    iface_count(ifc, k, +1);
+    if (addr_routable(k) && iface_interesting(ifc))
+        *flags |= MRT_LINK_CHANGE_ADDR_ADDED;
     return 0;
 }
 
 static int addr_del(mrt__link_snapshot *s, int ifindex, const struct addr_key *k, uint32_t *flags)
 {
+    size_t i = table_find(&s->st.addrs, ifindex, k);
     struct iface *ifc = iface_find(s, ifindex);
-    ssize_t i = ifc ? addr_index(ifc, k) : -1;
 
-    if (i < 0)
+    if (i == SIZE_MAX || !ifc)
         return 0;
-    ifc->addrs[i] = ifc->addrs[--ifc->naddrs];
-    if (addr_routable(k)) {
-        ifc->nroutable--;
-        if (iface_interesting(ifc))
-            *flags |= MRT_LINK_CHANGE_ADDR_REMOVED;
-    }
+    table_remove_at(&s->st.addrs, i);
+    iface_count(ifc, k, -1);
+    if (addr_routable(k) && iface_interesting(ifc))
+        *flags |= MRT_LINK_CHANGE_ADDR_REMOVED;
     /* Removing the last IPv4 address disables IPv4 on the interface and the
      * kernel flushes its IPv4 routes without notifying; do the same. */
-    if (k->family == AF_INET && !iface_has_family(ifc, AF_INET))
+    if (k->family == AF_INET && ifc->nv4 == 0)
         routes_drop(s, AF_INET, ifindex, NULL);
     if (!ifc->known && ifc->naddrs == 0)
         iface_remove(s, ifc);
@@ -846,12 +962,11 @@ int mrt__link_snapshot_new(mrt__link_snapshot **out)
     return *out ? 0 : -ENOMEM;
 }
 
-static void free_state(mrt__link_snapshot *s)
+static void free_state(struct link_state *st)
 {
-    for (size_t i = 0; i < s->st.nifaces; i++)
-        free(s->st.ifaces[i].addrs);
-    free(s->st.ifaces);
-    free(s->st.routes);
+    free(st->ifaces);
+    free(st->routes);
+    free(st->addrs.slots);
 }
 
 void mrt__link_snapshot_free(mrt__link_snapshot *snap)
@@ -859,7 +974,7 @@ void mrt__link_snapshot_free(mrt__link_snapshot *snap)
     if (!snap)
         return;
     mrt__link_snapshot_abort_resync(snap);
-    free_state(snap);
+    free_state(&snap->st);
     if (!snap->patterns_borrowed)
         free(snap->patterns);
     free(snap);
@@ -982,7 +1097,8 @@ void mrt__link_snapshot_abort_resync(mrt__link_snapshot *snap)
 int mrt__link_snapshot_finish_resync(mrt__link_snapshot *snap, uint32_t *flags_out)
 {
     mrt__link_snapshot *p;
-    mrt__link_snapshot tmp;
+    struct link_state old;
+    bool inconsistent;
     uint32_t f = 0;
 
     if (!snap || !snap->pending)
@@ -991,42 +1107,37 @@ int mrt__link_snapshot_finish_resync(mrt__link_snapshot *snap, uint32_t *flags_o
     mrt__link_snapshot_diff(snap, p, &f);
     if (f)
         f |= MRT_LINK_CHANGE_RESYNC;
-    /* Swap only the state arrays; rules and counters stay with `snap`, and
-     * the old state leaves with `p`. */
-    tmp = *snap;
-    snap->st.ifaces = p->st.ifaces;
-    snap->st.nifaces = p->st.nifaces;
-    snap->st.cap_ifaces = p->st.cap_ifaces;
-    snap->st.routes = p->st.routes;
-    snap->st.nroutes = p->st.nroutes;
-    snap->st.cap_routes = p->st.cap_routes;
-    p->st.ifaces = tmp.ifaces;
-    p->st.nifaces = tmp.nifaces;
-    p->st.cap_ifaces = tmp.cap_ifaces;
-    p->st.routes = tmp.routes;
-    p->st.nroutes = tmp.nroutes;
-    p->st.cap_routes = tmp.cap_routes;
+    /* Swap only the state; rules and counters stay with `snap`, and the old
+     * state is freed with `p`. */
+    old = snap->st;
+    snap->st = p->st;
+    p->st = old;
+    inconsistent = snap->pending_inconsistent;
     mrt__link_snapshot_abort_resync(snap);
     if (flags_out)
         *flags_out = f;
-    return tmp.pending_inconsistent ? MRT__LINK_RESYNC_INCONSISTENT : 0;
+    return inconsistent ? MRT__LINK_RESYNC_INCONSISTENT : 0;
 }
 
 /* ---- comparison ------------------------------------------------------- */
 
-/* ADDR_ADDED / ADDR_REMOVED between the routable addresses of two views of
- * the same interface. */
-static uint32_t addr_set_change(const struct iface *a, const struct iface *b)
+/* `flag` if some routable address of `a` is missing from `b`, counting only
+ * interfaces interesting in both (view_change covers the others). */
+static uint32_t addr_missing(const mrt__link_snapshot *a, const mrt__link_snapshot *b,
+                             uint32_t flag)
 {
-    uint32_t f = 0;
+    for (size_t i = 0; i < a->st.addrs.cap; i++) {
+        const struct addr_entry *e = &a->st.addrs.slots[i];
 
-    for (size_t i = 0; i < a->naddrs; i++)
-        if (addr_routable(&a->addrs[i]) && addr_index(b, &a->addrs[i]) < 0)
-            f |= MRT_LINK_CHANGE_ADDR_REMOVED;
-    for (size_t i = 0; i < b->naddrs; i++)
-        if (addr_routable(&b->addrs[i]) && addr_index(a, &b->addrs[i]) < 0)
-            f |= MRT_LINK_CHANGE_ADDR_ADDED;
-    return f;
+        if (e->ifindex <= 0 || !addr_routable(&e->k))
+            continue;
+        if (!iface_interesting(iface_find(a, e->ifindex)) ||
+            !iface_interesting(iface_find(b, e->ifindex)))
+            continue;
+        if (table_find(&b->st.addrs, e->ifindex, &e->k) == SIZE_MAX)
+            return flag;
+    }
+    return 0;
 }
 
 int mrt__link_snapshot_diff(const mrt__link_snapshot *from, const mrt__link_snapshot *to,
@@ -1051,9 +1162,9 @@ int mrt__link_snapshot_diff(const mrt__link_snapshot *from, const mrt__link_snap
         i += a != NULL;
         j += b != NULL;
         f |= view_change(view_of(a), view_of(b));
-        if (iface_interesting(a) && iface_interesting(b))
-            f |= addr_set_change(a, b);
     }
+    f |= addr_missing(from, to, MRT_LINK_CHANGE_ADDR_REMOVED);
+    f |= addr_missing(to, from, MRT_LINK_CHANGE_ADDR_ADDED);
     if (default_ifindex(from, AF_INET) != default_ifindex(to, AF_INET) ||
         default_ifindex(from, AF_INET6) != default_ifindex(to, AF_INET6))
         f |= MRT_LINK_CHANGE_DEFAULT_ROUTE;
@@ -1066,11 +1177,6 @@ static bool iface_equal(const struct iface *a, const struct iface *b)
     if (a->ifindex != b->ifindex || strcmp(a->name, b->name) != 0 || a->flags != b->flags ||
         a->known != b->known || a->ignored != b->ignored || a->naddrs != b->naddrs)
         return false;
-    /* Addresses are unique per interface, so equal counts and inclusion
-     * make equal sets whatever their order. */
-    for (size_t i = 0; i < a->naddrs; i++)
-        if (addr_index(b, &a->addrs[i]) < 0)
-            return false;
     return true;
 }
 
@@ -1078,7 +1184,8 @@ bool mrt__link_snapshot_equal(const mrt__link_snapshot *a, const mrt__link_snaps
 {
     if (!a || !b)
         return a == b;
-    if (a->st.nifaces != b->st.nifaces || a->st.nroutes != b->st.nroutes)
+    if (a->st.nifaces != b->st.nifaces || a->st.nroutes != b->st.nroutes ||
+        a->st.addrs.used != b->st.addrs.used)
         return false;
     for (size_t i = 0; i < a->st.nifaces; i++)
         if (!iface_equal(&a->st.ifaces[i], &b->st.ifaces[i]))
@@ -1086,6 +1193,12 @@ bool mrt__link_snapshot_equal(const mrt__link_snapshot *a, const mrt__link_snaps
     for (size_t i = 0; i < a->st.nroutes; i++)
         if (route_index(b, &a->st.routes[i]) < 0)
             return false;
+    /* Keys are unique, so equal counts and inclusion make equal sets. */
+    for (size_t i = 0; i < a->st.addrs.cap; i++) {
+        const struct addr_entry *e = &a->st.addrs.slots[i];
+        if (e->ifindex > 0 && table_find(&b->st.addrs, e->ifindex, &e->k) == SIZE_MAX)
+            return false;
+    }
     return true;
 }
 
@@ -1097,37 +1210,33 @@ int mrt__link_snapshot_foreach_addr(const mrt__link_snapshot *snap,
 {
     if (!snap || !cb)
         return -EINVAL;
-    for (size_t i = 0; i < snap->st.nifaces; i++) {
-        const struct iface *ifc = &snap->st.ifaces[i];
+    for (size_t i = 0; i < snap->st.addrs.cap; i++) {
+        const struct addr_entry *e = &snap->st.addrs.slots[i];
+        const struct iface *ifc;
+        mrt__link_addr_info info;
+        int rc;
 
-        for (size_t j = 0; j < ifc->naddrs; j++) {
-            const struct addr_key *k = &ifc->addrs[j];
-            mrt__link_addr_info info;
-            int rc;
-
-            memset(&info, 0, sizeof info);
-            info.ifindex = ifc->ifindex;
-            info.ifname = ifc->name;
-            info.family = k->family;
-            info.prefixlen = k->prefixlen;
-            memcpy(info.addr, k->addr, sizeof info.addr);
-            info.routable = addr_routable(k);
-            info.interesting = info.routable && iface_interesting(ifc);
-            rc = cb(&info, arg);
-            if (rc != 0)
-                return rc;
-        }
+        if (e->ifindex <= 0)
+            continue;
+        ifc = iface_find(snap, e->ifindex);
+        memset(&info, 0, sizeof info);
+        info.ifindex = e->ifindex;
+        info.ifname = ifc ? ifc->name : "";
+        info.family = e->k.family;
+        info.prefixlen = e->k.prefixlen;
+        memcpy(info.addr, e->k.addr, sizeof info.addr);
+        info.routable = addr_routable(&e->k);
+        info.interesting = info.routable && iface_interesting(ifc);
+        rc = cb(&info, arg);
+        if (rc != 0)
+            return rc;
     }
     return 0;
 }
 
 size_t mrt__link_snapshot_addr_count(const mrt__link_snapshot *snap)
 {
-    size_t n = 0;
-
-    for (size_t i = 0; snap && i < snap->st.nifaces; i++)
-        n += snap->st.ifaces[i].naddrs;
-    return n;
+    return snap ? snap->st.addrs.used : 0;
 }
 
 int mrt__link_snapshot_iface(const mrt__link_snapshot *snap, int ifindex,

@@ -281,7 +281,7 @@ static int responder_any(mrt_actor *self, void *state, const void *payload, mrt_
   int first = first_step(st, mrt_actor_msg_type(self));
   st->received_total++;
   if (first < 0)
-    return 0;
+    return reply != NULL ? mrt_reply_error(reply, -ENOTSUP) : 0;
   st->received[first]++;
   if (reply == NULL)
     return 0;

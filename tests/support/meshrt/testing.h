@@ -74,8 +74,8 @@ typedef struct mrt_test_step {
 } mrt_test_step;
 
 /* Spawns a responder. For each ask of a type, it plays that type's next step in
- * script order; the last step of a type repeats. Tells are counted only.
- * Types not in the script are refused at the sender (-ENOTSUP). */
+ * script order; the last step of a type repeats. Tells are counted only. It
+ * accepts every type: asks of types not in the script are answered -ENOTSUP. */
 MRT_API int mrt_test_responder_spawn(mrt_runtime *rt, const mrt_test_step *steps, size_t n,
                                      mrt_ref **out);
 /* Messages of `type` received so far (NULL: all), or a negative errno. */
