@@ -190,6 +190,10 @@ static void do_stop(mrt_ref *cell, mrt_exit *why) {
   }
   free(cell->state);
   cell->state = NULL;
+  /* A parent reference must not outlive the child: parents usually hold
+   * their children's refs too, and the cycle would never be freed. */
+  mrt_ref *parent = cell->parent;
+  cell->parent = NULL;
   atomic_store_explicit(&cell->life, MRT__LIFE_DEAD, memory_order_release);
   mrt__watch_notify_exit(cell);
   discard_mailbox(cell, -ESRCH);
@@ -198,6 +202,7 @@ static void do_stop(mrt_ref *cell, mrt_exit *why) {
           (unsigned long long)cell->id, mrt_exit_kind_name(why->kind), mrt_strerror(why->error),
           why->reason);
   mrt__runtime_unregister(rt, cell); /* drops the registry's reference */
+  mrt_ref_unref(parent);
 }
 
 static mrt_exit *take_stop_request(mrt_ref *cell) {
@@ -376,6 +381,7 @@ static mrt_ref *cell_new(mrt_runtime *rt, const mrt_actor_class *cls, const void
   cell->cls = cls;
   cell->capacity = opts ? opts->mailbox_capacity : 0;
   cell->trap_exits = opts ? opts->trap_exits : false;
+  cell->parent = opts ? mrt_ref_ref(opts->parent) : NULL;
   mrt__mpsc_init(&cell->mailbox);
   atomic_init(&cell->refs, 1); /* the registry's: dropped when the actor dies */
   atomic_init(&cell->life, MRT__LIFE_STARTING);
@@ -409,6 +415,7 @@ int mrt_actor_spawn(mrt_runtime *rt, const mrt_actor_class *cls, const void *arg
   cell->ex = ex;
   int rc = mrt__runtime_register(rt, cell);
   if (rc < 0) {
+    mrt_ref_unref(cell->parent);
     free(cell->args);
     free(cell->state);
     free(cell);
@@ -467,6 +474,12 @@ uint64_t mrt_actor_now(const mrt_actor *self) { return self ? mrt_runtime_now(se
 void *mrt_actor_state(mrt_actor *self) { return self ? self->state : NULL; }
 
 mrt_ref *mrt_actor_ref(mrt_actor *self) { return mrt_ref_ref(self); }
+
+mrt_ref *mrt_actor_parent(const mrt_actor *self) {
+  if (self == NULL || atomic_load_explicit(&self->life, memory_order_acquire) == MRT__LIFE_DEAD)
+    return NULL;
+  return self->parent;
+}
 
 const mrt_msg_type *mrt_actor_msg_type(const mrt_actor *self) {
   return self != NULL && tls_actor == self ? tls_msg_type : NULL;

@@ -187,6 +187,7 @@ struct mrt_ref {
   mrt__ask *pending;               /* asks this actor is waiting on */
   mrt__ask *tokens;                /* deferred tokens this actor holds */
   mrt__watch *watches;             /* monitors/links on this actor (rt->watch_mu) */
+  mrt_ref *parent;                 /* spawn opts' parent (reference held until DEAD) */
   mrt_exit *exit;                  /* set when stopping */
   mrt_ref *reg_prev, *reg_next;    /* runtime registry, spawn order (rt->mu) */
 };

@@ -84,6 +84,8 @@ typedef struct mrt_spawn_opts {
   uint32_t mailbox_capacity; /* 0: unbounded */
   bool trap_exits;
   mrt_ref *link_to;          /* link to this actor right away (atomically with spawn) */
+  mrt_ref *parent;           /* recorded for mrt_actor_parent (e.g. a supervisor); a
+                                reference is held while the actor lives */
 } mrt_spawn_opts;
 
 /* Spawns an actor of `cls` with a copy of cls->args_size bytes of `args`.
@@ -125,6 +127,8 @@ MRT_API void *mrt_actor_state(mrt_actor *self);
 /* A new reference to self (for storing or handing out). */
 MRT_API mrt_ref *mrt_actor_ref(mrt_actor *self);
 MRT_API int mrt_actor_trap_exits(mrt_actor *self, bool trap);
+/* The parent given at spawn (borrowed; valid while self runs), or NULL. */
+MRT_API mrt_ref *mrt_actor_parent(const mrt_actor *self);
 /* Inside a handler: the type of the message being handled (what a catch-all
  * handler needs). NULL elsewhere. */
 MRT_API const mrt_msg_type *mrt_actor_msg_type(const mrt_actor *self);
