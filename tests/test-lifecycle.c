@@ -461,6 +461,40 @@ static void shutdown_order_and_signal(void **unused) {
   mrt_runtime_unref(rt);
 }
 
+/* The parent recorded at spawn is visible to the child, and released when it
+ * stops (so a parent holding its child's ref makes no cycle). */
+MRT_MESSAGE_DECLARE(, whose, mrt_none, uint64_t);
+MRT_MESSAGE_DEFINE(whose, mrt_none, uint64_t, NULL, NULL);
+static int on_whose(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
+  (void)state;
+  (void)p;
+  uint64_t id = mrt_ref_id(mrt_actor_parent(self));
+  return mrt_reply_whose(r, &id);
+}
+static const mrt_handler_entry child_handlers[] = {{&mrt_msg_whose, on_whose}, {NULL, NULL}};
+static const mrt_actor_class child_class = {.name = "child", .handlers = child_handlers};
+
+static void parent_is_recorded(void **unused) {
+  (void)unused;
+  mrt_runtime *rt;
+  assert_int_equal(mrt_test_runtime_new(1, &rt), 0);
+  mrt_ref *parent = spawn(rt, (life_args){0}, NULL);
+  mrt_ref *child, *orphan;
+  mrt_spawn_opts o = {.executor = MRT_EXECUTOR_AUTO, .parent = parent};
+  assert_int_equal(mrt_actor_spawn(rt, &child_class, NULL, &o, &child), 0);
+  assert_int_equal(mrt_actor_spawn(rt, &child_class, NULL, NULL, &orphan), 0);
+  uint64_t id = 0;
+  assert_int_equal(mrt_ask_sync_whose(child, &(mrt_none){0}, &id, 0), 0);
+  assert_int_equal(id, mrt_ref_id(parent));
+  assert_int_equal(mrt_ask_sync_whose(orphan, &(mrt_none){0}, &id, 0), 0);
+  assert_int_equal(id, 0);
+  assert_null(mrt_actor_parent(NULL));
+  mrt_ref_unref(child);
+  mrt_ref_unref(orphan);
+  mrt_ref_unref(parent);
+  mrt_runtime_unref(rt);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(on_start_runs_before_earlier_messages, reset),
@@ -474,6 +508,7 @@ int main(void) {
       cmocka_unit_test_setup(spawn_after_shutdown_is_refused, reset),
       cmocka_unit_test_setup(spawn_rejects_bad_input, reset),
       cmocka_unit_test_setup(shutdown_order_and_signal, reset),
+      cmocka_unit_test_setup(parent_is_recorded, reset),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
