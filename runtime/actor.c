@@ -174,6 +174,7 @@ static void do_stop(mrt_ref *cell, mrt_exit *why) {
   atomic_store_explicit(&cell->life, MRT__LIFE_STOPPING, memory_order_release);
   mrt_ref *prev = mrt__actor_set_current(cell);
   mrt__timer_cancel_all(cell);
+  mrt__io_cancel_all(cell);
   mrt__ask_abandon_pending(cell);
   /* Asks queued before a failed on_start get on_start's error. */
   int ask_err = (!cell->started && why->error < 0) ? why->error : -ESRCH;

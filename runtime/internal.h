@@ -27,6 +27,7 @@ typedef struct mrt__executor mrt__executor;
 typedef struct mrt__timer mrt__timer;
 typedef struct mrt__ask mrt__ask;
 typedef struct mrt__watch mrt__watch;
+typedef struct mrt__io mrt__io;
 
 /* ---- envelopes ---------------------------------------------------------- */
 
@@ -184,6 +185,7 @@ struct mrt_ref {
   void *state;
   void *args;                      /* spawn args until on_start */
   mrt__timer *timers;
+  mrt__io *ios;                    /* fd watches (io.c) */
   mrt__ask *pending;               /* asks this actor is waiting on */
   mrt__ask *tokens;                /* deferred tokens this actor holds */
   mrt__watch *watches;             /* monitors/links on this actor (rt->watch_mu) */
@@ -258,6 +260,9 @@ void mrt__actor_check_result(mrt_ref *cell, int rc, const char *where);
 void mrt__cell_release(mrt_ref *cell);
 
 int mrt__actor_post_stop(mrt_ref *cell, mrt_exit_kind kind, const char *reason);
+
+/* Removes every fd watch of a stopping actor (io.c). */
+void mrt__io_cancel_all(mrt_ref *owner);
 
 /* Monitors and links (watch.c). */
 void mrt__watch_notify_exit(mrt_ref *cell);

@@ -9,6 +9,7 @@
 #include <meshrt/message.h>
 #include <meshrt/send.h>
 #include <meshrt/timer.h>
+#include <meshrt/io.h>
 #include <meshrt/runtime.h>
 #include <meshrt/actor.h>
 #include <meshrt/bus.h>
