@@ -149,8 +149,9 @@ int mrt__link_snapshot_diff(const mrt__link_snapshot *from, const mrt__link_snap
  * and default routes; counters, rules and pending resyncs are not compared. */
 bool mrt__link_snapshot_equal(const mrt__link_snapshot *a, const mrt__link_snapshot *b);
 
-/* Call cb for every address, interfaces in ifindex order. Stops at the first
- * non-zero return and returns it; 0 after a full walk; -EINVAL on NULL. */
+/* Call cb for every address, in no particular order; the snapshot must not
+ * change during the walk. Stops at the first non-zero return and returns it;
+ * 0 after a full walk; -EINVAL on NULL. */
 int mrt__link_snapshot_foreach_addr(const mrt__link_snapshot *snap,
                                     int (*cb)(const mrt__link_addr_info *info, void *arg),
                                     void *arg);

@@ -69,6 +69,10 @@ bool mrt_ref_alive(const mrt_ref *ref) {
          atomic_load_explicit(&ref->life, memory_order_acquire) < MRT__LIFE_STOPPING;
 }
 
+bool mrt_ref_accepts(const mrt_ref *ref, const mrt_msg_type *type) {
+  return ref != NULL && type != NULL && mrt__actor_accepts(ref->cls, type);
+}
+
 const char *mrt_ref_name(const mrt_ref *ref) {
   return ref && ref->cls->name ? ref->cls->name : "?";
 }

@@ -102,6 +102,9 @@ MRT_API mrt_ref *mrt_ref_unref(mrt_ref *ref);
 MRT_API uint64_t mrt_ref_id(const mrt_ref *ref);
 /* True until the actor begins to stop. A racy answer from other threads. */
 MRT_API bool mrt_ref_alive(const mrt_ref *ref);
+/* True if the actor's class handles `type` (sends of it would not get
+ * -ENOTSUP). Any thread. */
+MRT_API bool mrt_ref_accepts(const mrt_ref *ref, const mrt_msg_type *type);
 /* The class name, for logs. */
 MRT_API const char *mrt_ref_name(const mrt_ref *ref);
 

@@ -13,5 +13,6 @@
 #include <meshrt/runtime.h>
 #include <meshrt/actor.h>
 #include <meshrt/bus.h>
+#include <meshrt/netmon.h>
 
 #endif

@@ -1,0 +1,121 @@
+/* meshrt — link-change monitors.
+ *
+ * A link monitor (mrt_link_monitor) is an interface with several
+ * implementations: manual (the host or a test triggers changes), no-op (never
+ * delivers), and Linux netlink (rtnetlink through libmnl). Watching a monitor
+ * starts a watcher actor that folds raw changes with a debouncer — a trailing
+ * settle (default 250 ms) capped by a max wait from the first pending change
+ * (default 1 s) — and tells the target actor one mrt_msg_link_change per
+ * coalesced burst, with the OR of the raw changes' flags and their count.
+ *
+ * Endings: when the raw source closes, a pending change is flushed first; on
+ * runtime shutdown the watcher exits at once without flushing; destroying the
+ * watch handle stops the watcher and nothing is told to the target after
+ * mrt_link_watch_destroy returns. All timing runs on runtime timers, so the
+ * virtual clock drives it in tests.
+ *
+ * Threads: monitors may be created, triggered and freed from any thread;
+ * watch/unwatch from any thread.
+ */
+#ifndef MESHRT_NETMON_H
+#define MESHRT_NETMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <meshrt/export.h>
+#include <meshrt/link_change.h>
+#include <meshrt/message.h>
+#include <meshrt/send.h>
+#include <meshrt/timer.h>
+#include <meshrt/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The message a target receives: payload mrt_link_change. */
+MRT_MESSAGE_DECLARE(MRT_API, link_change, mrt_link_change, mrt_none);
+
+typedef struct mrt_debounce_config {
+  uint64_t settle_ns;    /* 0: 250 ms */
+  uint64_t max_wait_ns;  /* 0: 1 s */
+} mrt_debounce_config;
+
+#define MRT_DEBOUNCE_SETTLE_DEFAULT MRT_MS(250)
+#define MRT_DEBOUNCE_MAX_WAIT_DEFAULT MRT_SEC(1)
+
+typedef struct mrt_link_monitor mrt_link_monitor;
+typedef struct mrt_link_watch mrt_link_watch;
+
+/* Starts delivering coalesced mrt_msg_link_change messages to `target` (whose
+ * class must handle mrt_msg_link_change). `cfg` may be NULL for defaults.
+ * *out receives the handle. Returns 0, -EINVAL, -ENOTSUP (target does not
+ * handle the type), -EALREADY (a monitor that supports one watch is already
+ * watched), -ESHUTDOWN, or the error of opening the OS source (e.g. -EPERM,
+ * -EPROTONOSUPPORT): a caller can degrade to the no-op monitor on any error. */
+MRT_API int mrt_link_monitor_watch(mrt_link_monitor *m, mrt_runtime *rt, mrt_ref *target,
+                                   const mrt_debounce_config *cfg, mrt_link_watch **out);
+
+/* Stops the watcher; nothing is told to the target after this returns.
+ * NULL-safe. Any thread except the watcher's own context. */
+MRT_API void mrt_link_watch_destroy(mrt_link_watch *w);
+
+/* The monitor's name ("manual", "noop", "netlink"). */
+MRT_API const char *mrt_link_monitor_name(const mrt_link_monitor *m);
+
+/* Frees a monitor. Destroy its watches first. NULL-safe; returns NULL. */
+MRT_API mrt_link_monitor *mrt_link_monitor_free(mrt_link_monitor *m);
+
+/* ---- manual ---------------------------------------------------------------- */
+
+#define MRT_MANUAL_MONITOR_SLOTS 16
+
+MRT_API int mrt_manual_monitor_new(mrt_link_monitor **out);
+/* Queues one raw change (flags: MRT_LINK_CHANGE_*). Returns false if the
+ * 16-slot raw queue is full or the monitor is closed (or m is NULL). Raw
+ * changes queued before a watch starts are delivered once it does. Any thread. */
+MRT_API bool mrt_manual_monitor_trigger(mrt_link_monitor *m, uint32_t flags);
+/* Closes the raw source: a pending change is flushed, then the watcher ends.
+ * Later triggers return false. Idempotent. Any thread. */
+MRT_API void mrt_manual_monitor_close(mrt_link_monitor *m);
+
+/* ---- no-op ----------------------------------------------------------------- */
+
+/* A monitor whose watches succeed and never deliver (any number of them). */
+MRT_API int mrt_noop_monitor_new(mrt_link_monitor **out);
+
+/* ---- Linux netlink ---------------------------------------------------------- */
+
+typedef struct mrt_netlink_monitor_config {
+  /* Interfaces the host calls its own (e.g. its tunnel): exact names, or
+   * prefixes ending in '*' ("tailscale*"). NULL-terminated; copied. */
+  const char *const *ignored_interfaces;
+  int rcvbuf_bytes;          /* socket receive buffer; 0: 4 MiB */
+  /* Optional: called in the watcher's context for every raw netlink change
+   * that passed the filters (for tools that print raw events). */
+  void (*on_raw)(uint32_t flags, const char *what, void *ud);
+  void *on_raw_ud;
+} mrt_netlink_monitor_config;
+
+/* Creates the netlink monitor (one watch at a time). Opening the socket is
+ * deferred to watch(), whose error says why it failed. Returns 0, -EINVAL,
+ * -ENOMEM, or -ENOTSUP when meshrt was built without the network_monitor
+ * feature. */
+MRT_API int mrt_netlink_monitor_new(const mrt_netlink_monitor_config *cfg,
+                                    mrt_link_monitor **out);
+
+/* Counters of a netlink monitor (zero for other kinds). */
+typedef struct mrt_netlink_monitor_stats {
+  uint64_t messages;   /* netlink messages parsed */
+  uint64_t malformed;  /* skipped as malformed or truncated */
+  uint64_t raw_events; /* interesting raw changes */
+  uint64_t resyncs;    /* ENOBUFS recoveries */
+  uint64_t events;     /* coalesced events told */
+} mrt_netlink_monitor_stats;
+MRT_API void mrt_link_monitor_get_stats(mrt_link_monitor *m, mrt_netlink_monitor_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

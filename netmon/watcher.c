@@ -1,0 +1,214 @@
+/* meshrt — the watcher actor behind every link-monitor watch.
+ *
+ * A watcher owns a debouncer and a source (see monitor.h). Raw changes from
+ * the source go into the debouncer; coalesced events go to the target through
+ * the gate shared with the watch handle. The watcher also watches the runtime
+ * shutdown signal: on shutdown it forgets any pending change and stops at once.
+ *
+ * Threads: the watcher runs on an executor like any actor; the handle may be
+ * destroyed from any thread (the gate's mutex orders it against delivery).
+ */
+#include <stdlib.h>
+
+#include "debouncer.h"
+#include "monitor.h"
+
+MRT_MESSAGE_DEFINE(link_change, mrt_link_change, mrt_none, NULL, NULL);
+MRT_MESSAGE_DECLARE(, netmon_kick, mrt_none, mrt_none);
+MRT_MESSAGE_DEFINE(netmon_kick, mrt_none, mrt_none, NULL, NULL);
+
+typedef struct gate {
+  _Atomic uint32_t refs;
+  pthread_mutex_t mu;
+  bool closed;
+  mrt_ref *target;
+} gate;
+
+struct mrt_link_watch {
+  gate *gate;
+  mrt_ref *watcher;
+};
+
+typedef struct watcher_args {
+  gate *gate;
+  mrt_debounce_config cfg;
+  mrt__netmon_source source;
+} watcher_args;
+
+typedef struct watcher_state {
+  mrt__debouncer deb;
+  gate *gate;
+  mrt__netmon_source source;
+} watcher_state;
+
+static void gate_release(gate *g) {
+  /* acq_rel: the last holder sees the other's writes before freeing. */
+  if (atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1)
+    return;
+  mrt_ref_unref(g->target);
+  pthread_mutex_destroy(&g->mu);
+  free(g);
+}
+
+static void emit(mrt_actor *self, const mrt_link_change *ev, void *ud) {
+  (void)self;
+  gate *g = ud;
+  pthread_mutex_lock(&g->mu);
+  if (!g->closed && mrt_tell_link_change(g->target, ev) < 0)
+    mrt_log(MRT_LOG_WARN, "netmon", "link change not delivered target=%s", mrt_ref_name(g->target));
+  pthread_mutex_unlock(&g->mu);
+}
+
+static int watcher_start(mrt_actor *self, void *state, const void *args) {
+  watcher_state *st = state;
+  const watcher_args *a = args;
+  st->gate = a->gate;
+  st->source = a->source;
+  mrt__debouncer_init(&st->deb, &a->cfg, emit, st->gate);
+  int rc = mrt_shutdown_watch(self);
+  if (rc < 0)
+    return rc;
+  return st->source.start ? st->source.start(self, st->source.src) : 0;
+}
+
+static void watcher_stop(mrt_actor *self, void *state, const mrt_exit *why) {
+  (void)why;
+  watcher_state *st = state;
+  if (st->source.stop)
+    st->source.stop(self, st->source.src);
+  gate_release(st->gate);
+}
+
+/* on_start never ran (spawned during shutdown, say): release what args own. */
+static void watcher_args_drop(void *p) {
+  watcher_args *a = p;
+  if (a->source.stop)
+    a->source.stop(NULL, a->source.src);
+  gate_release(a->gate);
+}
+
+static int on_kick(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
+  (void)p;
+  (void)r;
+  watcher_state *st = state;
+  if (st->source.kick)
+    st->source.kick(self, st->source.src);
+  return 0;
+}
+
+static int on_shutdown(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
+  (void)p;
+  (void)r;
+  /* Shutdown wins: no flush, no further event. */
+  mrt__debouncer_cancel(&((watcher_state *)state)->deb, self);
+  return mrt_actor_stop(self);
+}
+
+static const mrt_handler_entry watcher_handlers[] = {
+    {&mrt_msg_netmon_kick, on_kick},
+    {&mrt_msg_shutdown, on_shutdown},
+    {NULL, NULL},
+};
+
+static const mrt_actor_class watcher_class = {
+    .name = "netmon-watcher",
+    .state_size = sizeof(watcher_state),
+    .args_size = sizeof(watcher_args),
+    .on_start = watcher_start,
+    .on_stop = watcher_stop,
+    .args_drop = watcher_args_drop,
+    .handlers = watcher_handlers,
+};
+
+void mrt__netmon_raw(mrt_actor *watcher, uint32_t flags) {
+  watcher_state *st = mrt_actor_state(watcher);
+  int rc = mrt__debouncer_raw(&st->deb, watcher, flags);
+  if (rc < 0)
+    mrt_log(MRT_LOG_WARN, "netmon", "debouncer timer failed error=%s", mrt_strerror(rc));
+}
+
+void mrt__netmon_source_closed(mrt_actor *watcher) {
+  watcher_state *st = mrt_actor_state(watcher);
+  mrt__debouncer_flush(&st->deb, watcher);
+  mrt_actor_stop(watcher);
+}
+
+int mrt__netmon_watch_start(mrt_runtime *rt, mrt_ref *target, const mrt_debounce_config *cfg,
+                            const mrt__netmon_source *source, mrt_link_watch **out) {
+  mrt_link_watch *w = calloc(1, sizeof *w);
+  gate *g = calloc(1, sizeof *g);
+  if (w == NULL || g == NULL) {
+    free(w);
+    free(g);
+    return -ENOMEM;
+  }
+  atomic_init(&g->refs, 2); /* the handle and the watcher */
+  pthread_mutex_init(&g->mu, NULL);
+  g->target = mrt_ref_ref(target);
+  watcher_args args = {.gate = g, .source = *source};
+  if (cfg != NULL)
+    args.cfg = *cfg;
+  int rc = mrt_actor_spawn(rt, &watcher_class, &args, NULL, &w->watcher);
+  if (rc < 0) {
+    gate_release(g);
+    gate_release(g);
+    free(w);
+    return rc;
+  }
+  w->gate = g;
+  *out = w;
+  return 0;
+}
+
+int mrt__netmon_kick(mrt_ref *watcher) {
+  return mrt_tell_netmon_kick(watcher, &(mrt_none){0});
+}
+
+mrt_ref *mrt__netmon_watcher(mrt_link_watch *w) { return w->watcher; }
+
+/* ---- public ---------------------------------------------------------------- */
+
+int mrt_link_monitor_watch(mrt_link_monitor *m, mrt_runtime *rt, mrt_ref *target,
+                           const mrt_debounce_config *cfg, mrt_link_watch **out) {
+  if (m == NULL || rt == NULL || target == NULL || out == NULL) {
+    mrt_log(MRT_LOG_WARN, "netmon", "watch refused: NULL argument");
+    return -EINVAL;
+  }
+  *out = NULL;
+  if (!mrt_ref_accepts(target, &mrt_msg_link_change)) {
+    mrt_log(MRT_LOG_WARN, "netmon", "watch refused: %s does not handle link_change",
+            mrt_ref_name(target));
+    return -ENOTSUP;
+  }
+  return m->ops->watch(m, rt, target, cfg, out);
+}
+
+void mrt_link_watch_destroy(mrt_link_watch *w) {
+  if (w == NULL)
+    return;
+  pthread_mutex_lock(&w->gate->mu);
+  w->gate->closed = true;
+  pthread_mutex_unlock(&w->gate->mu);
+  mrt_actor_stop(w->watcher);
+  mrt_ref_unref(w->watcher);
+  gate_release(w->gate);
+  free(w);
+}
+
+const char *mrt_link_monitor_name(const mrt_link_monitor *m) {
+  return m != NULL ? m->ops->name : "?";
+}
+
+mrt_link_monitor *mrt_link_monitor_free(mrt_link_monitor *m) {
+  if (m != NULL)
+    m->ops->free(m);
+  return NULL;
+}
+
+void mrt_link_monitor_get_stats(mrt_link_monitor *m, mrt_netlink_monitor_stats *out) {
+  if (out == NULL)
+    return;
+  *out = (mrt_netlink_monitor_stats){0};
+  if (m != NULL && m->ops->stats != NULL)
+    m->ops->stats(m, out);
+}
