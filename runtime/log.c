@@ -1,10 +1,11 @@
 /* meshrt — logging: the process-wide sink and level.
  *
  * The sink and level are the only global mutable state meshrt has (DESIGN.md):
- * a host replaces them once, before or while meshrt runs. Both live in atomics
- * so any thread may log while another replaces the sink. Records are formatted
- * into a stack buffer; a long record is truncated, never allocated.
+ * a host replaces them before or while meshrt runs; any thread may log while
+ * another replaces the sink. Records are formatted into a stack buffer; a long
+ * record is truncated, never allocated.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,19 +14,14 @@
 
 #include "internal.h"
 
-typedef struct log_sink {
-  mrt_log_sink_fn fn;
-  void *user;
-} log_sink;
-
 static void stderr_sink(const mrt_log_record *rec, void *user);
 
-static const log_sink default_sink = {stderr_sink, NULL};
-/* The sink is swapped as one pointer to an immutable pair so a logger never
- * sees the function of one sink with the user data of another. Sinks set by
- * hosts are leaked on replacement on purpose: another thread may still be
- * calling the old one, and replacement happens a handful of times per process. */
-static _Atomic(const log_sink *) current_sink = &default_sink;
+/* The sink (function and user data change together) under a reader-writer
+ * lock: loggers share it, a replacement waits for calls in progress, so a
+ * host may free the old sink's data once mrt_log_set_sink returns. */
+static pthread_rwlock_t sink_lock = PTHREAD_RWLOCK_INITIALIZER;
+static mrt_log_sink_fn sink_fn = stderr_sink;
+static void *sink_user;
 /* -1: not yet read from MESHRT_LOG. */
 static _Atomic int current_level = -1;
 
@@ -71,17 +67,10 @@ void mrt_log_set_level(mrt_log_level level) {
 }
 
 void mrt_log_set_sink(mrt_log_sink_fn fn, void *user) {
-  const log_sink *next = &default_sink;
-  if (fn != NULL) {
-    log_sink *s = malloc(sizeof *s);
-    if (s == NULL)
-      return;
-    s->fn = fn;
-    s->user = user;
-    next = s;
-  }
-  /* Release: a logger that acquires the pointer sees the pair's contents. */
-  atomic_store_explicit(&current_sink, next, memory_order_release);
+  pthread_rwlock_wrlock(&sink_lock);
+  sink_fn = fn != NULL ? fn : stderr_sink;
+  sink_user = fn != NULL ? user : NULL;
+  pthread_rwlock_unlock(&sink_lock);
 }
 
 static void stderr_sink(const mrt_log_record *rec, void *user) {
@@ -111,8 +100,9 @@ void mrt_logv(mrt_log_level level, const char *component, const char *fmt, va_li
       .component = component,
       .text = text,
   };
-  const log_sink *s = atomic_load_explicit(&current_sink, memory_order_acquire);
-  s->fn(&rec, s->user);
+  pthread_rwlock_rdlock(&sink_lock);
+  sink_fn(&rec, sink_user);
+  pthread_rwlock_unlock(&sink_lock);
 }
 
 void mrt_log(mrt_log_level level, const char *component, const char *fmt, ...) {

@@ -34,9 +34,9 @@ typedef struct mrt_log_record {
 
 typedef void (*mrt_log_sink_fn)(const mrt_log_record *rec, void *user);
 
-/* Replaces the sink (NULL restores the default stderr sink). The previous sink
- * may still be running on another thread while this returns; hosts that free
- * the sink's user data should do so only after shutting meshrt down. */
+/* Replaces the sink (NULL restores the default stderr sink). Waits for calls
+ * to the previous sink in progress, so its user data may be freed once this
+ * returns. A sink must not call mrt_log_set_sink itself. Any thread. */
 MRT_API void mrt_log_set_sink(mrt_log_sink_fn sink, void *user);
 
 /* Records above this level are discarded before formatting. The default is
