@@ -21,9 +21,9 @@
 
 #include "internal.h"
 
-static _Thread_local mrt_ref *tls_actor;
+static _Thread_local mrt_ref *tls_actor __attribute__((tls_model("initial-exec")));
 /* The type of the message whose handler runs now (for catch-all handlers). */
-static _Thread_local const mrt_msg_type *tls_msg_type;
+static _Thread_local const mrt_msg_type *tls_msg_type __attribute__((tls_model("initial-exec")));
 
 mrt_ref *mrt__actor_current(void) { return tls_actor; }
 
@@ -334,13 +334,13 @@ void mrt__actor_run(mrt__executor *ex, mrt_ref *cell) {
       running = false;
     }
     if (running && n == ex->rt->batch) {
-      /* Fairness: back of the queue, keeping the run queue's reference. */
-      mrt__mpsc_push(&ex->runq, &cell->rq_node);
+      /* Fairness: back of the queue, keeping the queue's reference. */
+      mrt__executor_requeue(ex, cell);
       return;
     }
   }
   if (go_idle(cell)) {
-    mrt__mpsc_push(&ex->runq, &cell->rq_node);
+    mrt__executor_requeue(ex, cell);
     return;
   }
   mrt_ref_unref(cell); /* the run queue's reference */

@@ -18,10 +18,47 @@
 
 #include "internal.h"
 
+/* Ask records with small replies come from the asking executor's free list:
+ * an actor-to-actor ask would otherwise pay two trips through the allocator's
+ * slow path (calloc bypasses glibc's per-thread cache). */
+#define ASK_POOL_REPLY 64
+#define ASK_POOL_MAX 1024
+
+static void ask_free(mrt__ask *a) {
+  mrt__executor *ex = mrt__executor_current();
+  if (a->pooled && ex != NULL && ex->ask_pool_len < ASK_POOL_MAX) {
+    a->pend_next = ex->ask_pool;
+    ex->ask_pool = a;
+    ex->ask_pool_len++;
+    return;
+  }
+  free(a);
+}
+
+void mrt__ask_pool_free(mrt__executor *ex) {
+  while (ex->ask_pool != NULL) {
+    mrt__ask *a = ex->ask_pool;
+    ex->ask_pool = a->pend_next;
+    free(a);
+  }
+  ex->ask_pool_len = 0;
+}
+
 mrt__ask *mrt__ask_new(const mrt_msg_type *type) {
-  mrt__ask *a = calloc(1, sizeof *a + type->reply_size);
-  if (a == NULL)
-    return NULL;
+  mrt__executor *ex = mrt__executor_current();
+  bool pooled = type->reply_size <= ASK_POOL_REPLY;
+  mrt__ask *a;
+  if (pooled && ex != NULL && ex->ask_pool != NULL) {
+    a = ex->ask_pool;
+    ex->ask_pool = a->pend_next;
+    ex->ask_pool_len--;
+  } else {
+    a = malloc(sizeof *a + (pooled ? ASK_POOL_REPLY : type->reply_size));
+    if (a == NULL)
+      return NULL;
+  }
+  memset(a, 0, sizeof *a); /* the header only; the reply is written before it is read */
+  a->pooled = pooled;
   a->env.kind = MRT__ENV_REPLY;
   a->type = type;
   atomic_init(&a->refs, 2); /* asker side + token side */
@@ -37,7 +74,7 @@ void mrt__ask_release(mrt__ask *a) {
   if (a->reply_valid && a->type->reply_drop != NULL)
     a->type->reply_drop(a->reply);
   mrt_ref_unref(a->asker);
-  free(a);
+  ask_free(a);
 }
 
 static void token_unlink(mrt__ask *a) {
@@ -193,7 +230,7 @@ int mrt_ask(mrt_actor *self, mrt_ref *to, const mrt_msg_type *type, const void *
   a->timeout = mrt__timer_add(self, timeout_ns ? timeout_ns : MRT_ASK_DEFAULT_TIMEOUT, 0);
   if (a->timeout == NULL) {
     mrt_ref_unref(a->asker);
-    free(a);
+    ask_free(a);
     return -ENOMEM;
   }
   a->timeout->ask = a;
@@ -201,7 +238,7 @@ int mrt_ask(mrt_actor *self, mrt_ref *to, const mrt_msg_type *type, const void *
   if (rc < 0) {
     mrt__timer_cancel(a->timeout);
     mrt_ref_unref(a->asker);
-    free(a);
+    ask_free(a);
     return rc;
   }
   a->pend_next = self->pending;

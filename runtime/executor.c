@@ -24,7 +24,9 @@
  * sockets and timers are served even when actors keep each other busy. */
 #define DRAIN_TURNS 1024
 
-static _Thread_local mrt__executor *tls_executor;
+/* initial-exec: libmeshrt is linked, not dlopen'ed, and this is read on
+ * every send; the general TLS model would call __tls_get_addr each time. */
+static _Thread_local mrt__executor *tls_executor __attribute__((tls_model("initial-exec")));
 
 mrt__executor *mrt__executor_current(void) { return tls_executor; }
 
@@ -89,6 +91,8 @@ void mrt__executor_destroy(mrt__executor *ex) {
   if (ex->own_base && ex->base != NULL)
     event_base_free(ex->base);
   mrt__timer_heap_free(&ex->timers);
+  mrt__timer_pool_free(ex);
+  mrt__ask_pool_free(ex);
   while (ex->pool != NULL) {
     mrt__env *env = ex->pool;
     ex->pool = (mrt__env *)env->payload;
@@ -110,12 +114,55 @@ void mrt__executor_wake(mrt__executor *ex) {
   (void)n; /* EAGAIN means the counter is already non-zero: a wake is pending */
 }
 
+/* The executor's own thread, while draining, queues ready actors on a plain
+ * list: no atomic exchange, no wake-up. This is the common case of actors on
+ * one executor messaging each other (ping-pong, rings, fan-out). */
+static void local_push(mrt__executor *ex, mrt_ref *cell) {
+  atomic_store_explicit(&cell->rq_node.next, NULL, memory_order_relaxed);
+  if (ex->local_tail != NULL)
+    atomic_store_explicit(&ex->local_tail->next, &cell->rq_node, memory_order_relaxed);
+  else
+    ex->local_head = &cell->rq_node;
+  ex->local_tail = &cell->rq_node;
+}
+
+void mrt__executor_requeue(mrt__executor *ex, mrt_ref *cell) {
+  local_push(ex, cell);
+}
+
 void mrt__executor_schedule(mrt__executor *ex, mrt_ref *cell) {
-  /* The run queue holds a reference so a cell cannot be freed while queued. */
+  /* The queue holds a reference so a cell cannot be freed while queued. */
   mrt_ref_ref(cell);
+  if (tls_executor == ex && ex->in_drain) {
+    local_push(ex, cell);
+    return;
+  }
   mrt__mpsc_push(&ex->runq, &cell->rq_node);
-  if (tls_executor != ex || !ex->in_drain)
-    mrt__executor_wake(ex);
+  mrt__executor_wake(ex);
+}
+
+/* After this many turns from the local list, the run queue gets one look, so
+ * actors woken by other threads are not starved by a local ping-pong. */
+#define LOCAL_STREAK_MAX 16
+
+static mrt__node *local_pop(mrt__executor *ex) {
+  mrt__node *n = ex->local_head;
+  if (n != NULL) {
+    ex->local_head = atomic_load_explicit(&n->next, memory_order_relaxed);
+    if (ex->local_head == NULL)
+      ex->local_tail = NULL;
+  }
+  return n;
+}
+
+static mrt__node *next_ready(mrt__executor *ex) {
+  if (ex->local_head != NULL && ex->local_streak < LOCAL_STREAK_MAX) {
+    ex->local_streak++;
+    return local_pop(ex);
+  }
+  ex->local_streak = 0;
+  mrt__node *n = mrt__mpsc_pop(&ex->runq);
+  return n != NULL ? n : local_pop(ex);
 }
 
 void mrt__executor_post(mrt__executor *ex, mrt__job *job) {
@@ -145,14 +192,14 @@ int mrt__executor_drain(mrt__executor *ex, unsigned max_turns) {
   for (;;) {
     done += run_jobs(ex);
     mrt__node *node;
-    while ((unsigned)done < max_turns && (node = mrt__mpsc_pop(&ex->runq)) != NULL) {
+    while ((unsigned)done < max_turns && (node = next_ready(ex)) != NULL) {
       mrt__actor_run(ex, mrt__container_of(node, mrt_ref, rq_node));
       done++;
     }
     if ((unsigned)done >= max_turns)
       break; /* wake_pending stays true; the caller re-activates us */
     atomic_store_explicit(&ex->wake_pending, false, memory_order_seq_cst);
-    if (mrt__mpsc_idle(&ex->runq) && mrt__mpsc_idle(&ex->jobs))
+    if (mrt__mpsc_idle(&ex->runq) && mrt__mpsc_idle(&ex->jobs) && ex->local_head == NULL)
       break;
     /* Work raced in after the last pop; claim the wake flag and go again. */
     atomic_store_explicit(&ex->wake_pending, true, memory_order_seq_cst);

@@ -103,6 +103,7 @@ struct mrt__ask {
   /* replier side */
   mrt_ref *holder;                   /* actor holding a deferred token */
   mrt__ask *tok_prev, *tok_next;     /* holder's deferred-token list */
+  bool pooled;                       /* from an executor's ask pool */
   bool taken;                        /* deferred by the handler */
   bool answered;
   bool reply_valid;                  /* reply[] holds data to drop if unread */
@@ -110,6 +111,7 @@ struct mrt__ask {
 };
 
 mrt__ask *mrt__ask_new(const mrt_msg_type *type);
+void mrt__ask_pool_free(mrt__executor *ex);
 void mrt__ask_release(mrt__ask *a);
 /* Answers a token (status < 0: error, no data). Returns 0 or -EINVAL if it was
  * answered already. Safe from any thread. */
@@ -149,6 +151,7 @@ int mrt__timer_heap_push(mrt__timer_heap *h, mrt__timer *t);
 void mrt__timer_heap_remove(mrt__timer_heap *h, mrt__timer *t);
 mrt__timer *mrt__timer_heap_top(const mrt__timer_heap *h);
 void mrt__timer_heap_free(mrt__timer_heap *h);
+void mrt__timer_pool_free(mrt__executor *ex);
 
 mrt__timer *mrt__timer_add(mrt_ref *owner, uint64_t delay_ns, uint64_t period_ns);
 void mrt__timer_cancel(mrt__timer *t);
@@ -223,6 +226,14 @@ struct mrt__executor {
   mrt__timer_heap timers;
   mrt__env *pool;                  /* free small envelopes (executor thread only) */
   unsigned pool_len;
+  mrt__ask *ask_pool;              /* free ask records (executor thread only) */
+  unsigned ask_pool_len;
+  mrt__timer *timer_pool;          /* free timers (executor thread only) */
+  unsigned timer_pool_len;
+  uint64_t timer_seq;              /* creation order of this executor's timers */
+  uint64_t timer_ids;              /* public timer ids: (count << 8) | index */
+  mrt__node *local_head, *local_tail; /* actors made ready by this executor's own thread */
+  unsigned local_streak;           /* local turns since the run queue was last polled */
 };
 
 int mrt__executor_init(mrt__executor *ex, mrt_runtime *rt, unsigned index,
@@ -233,6 +244,8 @@ int mrt__executor_start_thread(mrt__executor *ex);
 void mrt__executor_stop_thread(mrt__executor *ex);
 /* Queues a ready actor (a reference is taken) and wakes the executor. */
 void mrt__executor_schedule(mrt__executor *ex, mrt_ref *cell);
+/* Executor thread, in a drain: queues an actor again, keeping its reference. */
+void mrt__executor_requeue(mrt__executor *ex, mrt_ref *cell);
 void mrt__executor_post(mrt__executor *ex, mrt__job *job);
 void mrt__executor_wake(mrt__executor *ex);
 /* Runs ready actors and jobs; returns the number of turns/jobs run. */
@@ -286,8 +299,6 @@ struct mrt_runtime {
   mrt__executor *ex;
   pthread_t attach_thread;
   _Atomic uint64_t next_actor_id;
-  _Atomic uint64_t next_timer_id;
-  _Atomic uint64_t next_timer_seq;
   _Atomic unsigned rr;
   pthread_mutex_t mu;              /* registry, shutdown watchers, lifecycle */
   pthread_cond_t cv;               /* signalled when an actor dies */

@@ -70,8 +70,9 @@ int mrt_io_watch(mrt_actor *self, int fd, short events, mrt_io_fn fn, void *ud,
     free(io);
     return -ENOMEM;
   }
-  /* Relaxed: ids need uniqueness only. Shared with timers' id space. */
-  io->id = atomic_fetch_add_explicit(&self->rt->next_timer_id, 1, memory_order_relaxed) + 1;
+  /* Unique per runtime: the executor's running count, tagged with its index
+   * (timer ids use the same scheme, so a timer and a watch never share one). */
+  io->id = (++self->ex->timer_ids << 8) | self->ex->index;
   io->owner = self;
   io->fn = fn;
   io->ud = ud;

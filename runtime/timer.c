@@ -89,18 +89,18 @@ void mrt__timer_heap_free(mrt__timer_heap *h) {
 
 /* ---- arming the real clock ------------------------------------------------ */
 
+/* Arms the libevent timer only when the earliest deadline moved earlier:
+ * asks add and cancel a timeout each, and re-arming on every change would
+ * cost an event_add/event_del pair per ask. A wake-up for a timer that was
+ * cancelled meanwhile finds nothing due and re-arms for the next one. */
 void mrt__timer_rearm(mrt__executor *ex) {
   if (ex->rt->virtual_clock || ex->timer_ev == NULL)
     return;
   mrt__timer *top = mrt__timer_heap_top(&ex->timers);
-  uint64_t deadline = top ? top->deadline : UINT64_MAX;
-  if (deadline == ex->armed_deadline)
+  if (top == NULL || top->deadline >= ex->armed_deadline)
     return;
+  uint64_t deadline = top->deadline;
   ex->armed_deadline = deadline;
-  if (top == NULL) {
-    event_del(ex->timer_ev);
-    return;
-  }
   uint64_t now = mrt__monotonic_ns();
   uint64_t delay = deadline > now ? deadline - now : 0;
   struct timeval tv = {.tv_sec = (time_t)(delay / MRT_NS_PER_SEC),
@@ -110,21 +110,56 @@ void mrt__timer_rearm(mrt__executor *ex) {
 
 /* ---- timers owned by actors ---------------------------------------------- */
 
+/* Timers come from a per-executor free list: every ask makes and drops one
+ * (its timeout), and the allocator's slow path would dominate an ask. */
+#define TIMER_POOL_MAX 1024
+
+static mrt__timer *timer_alloc(mrt__executor *ex) {
+  mrt__timer *t = ex->timer_pool;
+  if (t != NULL) {
+    ex->timer_pool = t->next;
+    ex->timer_pool_len--;
+  } else if ((t = malloc(sizeof *t)) == NULL) {
+    return NULL;
+  }
+  *t = (mrt__timer){0};
+  return t;
+}
+
+static void timer_release(mrt__executor *ex, mrt__timer *t) {
+  if (ex->timer_pool_len < TIMER_POOL_MAX && mrt__executor_current() == ex) {
+    t->next = ex->timer_pool;
+    ex->timer_pool = t;
+    ex->timer_pool_len++;
+    return;
+  }
+  free(t);
+}
+
+void mrt__timer_pool_free(mrt__executor *ex) {
+  while (ex->timer_pool != NULL) {
+    mrt__timer *t = ex->timer_pool;
+    ex->timer_pool = t->next;
+    free(t);
+  }
+  ex->timer_pool_len = 0;
+}
+
 mrt__timer *mrt__timer_add(mrt_ref *owner, uint64_t delay_ns, uint64_t period_ns) {
   mrt__executor *ex = owner->ex;
-  mrt__timer *t = calloc(1, sizeof *t);
+  mrt__timer *t = timer_alloc(ex);
   if (t == NULL)
     return NULL;
   uint64_t now = mrt_runtime_now(owner->rt);
   t->deadline = delay_ns > UINT64_MAX - now ? UINT64_MAX : now + delay_ns;
   t->period = period_ns;
-  /* Relaxed: ids and sequence numbers only need uniqueness, not ordering with
-   * other memory; every timer of an executor is made on its one thread. */
-  t->seq = atomic_fetch_add_explicit(&owner->rt->next_timer_seq, 1, memory_order_relaxed);
-  t->id = atomic_fetch_add_explicit(&owner->rt->next_timer_id, 1, memory_order_relaxed) + 1;
+  /* Only this executor's thread makes its timers: plain counters suffice.
+   * Ties between executors (virtual clock) fire in executor order. */
+  t->seq = ex->timer_seq++;
+  t->heap_index = SIZE_MAX;
   t->owner = owner;
   if (mrt__timer_heap_push(&ex->timers, t) < 0) {
-    free(t);
+    timer_release(ex, t);
     return NULL;
   }
   t->next = owner->timers;
@@ -150,7 +185,12 @@ static void timer_free(mrt__timer *t) {
   if (t->send_env != NULL)
     mrt__env_discard(t->send_env, -ECANCELED);
   mrt_ref_unref(t->send_to);
-  free(t);
+  timer_release(t->owner->ex, t);
+}
+
+/* Public timers get an id unique in the runtime without a shared counter. */
+static uint64_t timer_public_id(mrt__executor *ex) {
+  return (++ex->timer_ids << 8) | ex->index;
 }
 
 void mrt__timer_cancel(mrt__timer *t) {
@@ -159,7 +199,6 @@ void mrt__timer_cancel(mrt__timer *t) {
   if (t->heap_index != SIZE_MAX)
     mrt__timer_heap_remove(&ex->timers, t);
   timer_free(t);
-  mrt__timer_rearm(ex);
 }
 
 void mrt__timer_cancel_all(mrt_ref *owner) {
@@ -198,7 +237,7 @@ void mrt__timer_fire(mrt__executor *ex, mrt__timer *t) {
     t->deadline += t->period;
     if (t->deadline <= now) /* a late real clock skips missed periods */
       t->deadline = now + t->period;
-    t->seq = atomic_fetch_add_explicit(&ex->rt->next_timer_seq, 1, memory_order_relaxed);
+    t->seq = ex->timer_seq++;
     mrt__timer_heap_push(&ex->timers, t); /* cannot fail: the slot was just freed */
   } else {
     timer_unlink(t);
@@ -206,7 +245,7 @@ void mrt__timer_fire(mrt__executor *ex, mrt__timer *t) {
   mrt_timer_fn fn = t->fn;
   void *ud = t->ud;
   if (!periodic)
-    free(t);
+    timer_release(ex, t);
   if (atomic_load_explicit(&owner->life, memory_order_relaxed) != MRT__LIFE_RUNNING)
     return;
   mrt_ref *prev = mrt__actor_set_current(owner);
@@ -239,6 +278,7 @@ int mrt_timer_start(mrt_actor *self, uint64_t delay_ns, uint64_t period_ns, mrt_
     return -ENOMEM;
   t->fn = fn;
   t->ud = ud;
+  t->id = timer_public_id(self->ex);
   if (id_out != NULL)
     *id_out = t->id;
   return 0;
@@ -248,7 +288,7 @@ int mrt_timer_cancel(mrt_actor *self, uint64_t id) {
   if (self == NULL || mrt__actor_current() != self)
     return -EINVAL;
   for (mrt__timer *t = self->timers; t != NULL; t = t->next)
-    if (t->id == id && t->ask == NULL) {
+    if (t->id == id && id != 0) {
       mrt__timer_cancel(t);
       return 0;
     }
@@ -274,6 +314,7 @@ int mrt_send_after(mrt_actor *self, mrt_ref *to, uint64_t delay_ns, const mrt_ms
   }
   t->send_env = env;
   t->send_to = mrt_ref_ref(to);
+  t->id = timer_public_id(self->ex);
   if (id_out != NULL)
     *id_out = t->id;
   return 0;

@@ -200,9 +200,10 @@ static void busy_actor_cannot_starve_others(void **unused) {
   uint64_t seen = 0, spins = 0;
   assert_int_equal(mrt_ask_sync_get(probe, &(mrt_none){0}, &seen, 0), 0);
   assert_int_equal(mrt_ask_sync_get(spinner, &(mrt_none){0}, &spins, 0), 0);
-  /* The probe ran after at most one batch of the spinner, long before the
-   * spinner's 100,000 self-sends were done. */
-  assert_true(seen <= 64 + 1);
+  /* The probe ran after a bounded number of the spinner's 64-message batches
+   * (turns made ready by the executor itself get at most 16 in a row before
+   * the cross-thread run queue is served), long before its 100,000 sends. */
+  assert_true(seen <= 17 * 64 + 1);
   assert_int_equal(spins, 100000);
   mrt_ref_unref(probe);
   mrt_ref_unref(spinner);

@@ -100,7 +100,7 @@ MRT_API int mrt_bus_foreach_type(mrt_bus *bus,
                                  void *ud);
 
 #define MRT_BUS_TYPED(name, payload_t)                                                 \
-  static inline int mrt_publish_##name(mrt_bus *bus, payload_t const *p) {            \
+  static inline __attribute__((unused)) int mrt_publish_##name(mrt_bus *bus, payload_t const *p) { \
     return mrt_bus_publish(bus, &mrt_msg_##name, p, sizeof *p);                        \
   }                                                                                    \
   typedef int mrt_bus_##name##_typed_

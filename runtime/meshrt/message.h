@@ -44,33 +44,36 @@ typedef struct mrt_none {
   const mrt_msg_type mrt_msg_##name = {                                          \
       #name, sizeof(payload_t), sizeof(reply_t), (drop_fn), (reply_drop_fn)}
 
+/* Wrappers a file does not use must not warn (clang's -Wunused-function). */
+#define MRT_MSG_FN_ static inline __attribute__((unused))
+
 /* `api` is MRT_API for types exported by a shared library, empty otherwise.
  * The wrappers are defined in <meshrt/send.h>'s terms; include <meshrt/meshrt.h>
  * or <meshrt/send.h> before using them. */
 #define MRT_MESSAGE_DECLARE(api, name, payload_t, reply_t)                         \
   api extern const mrt_msg_type mrt_msg_##name;                                    \
-  static inline int mrt_tell_##name(mrt_ref *to, payload_t const *p) {             \
+  MRT_MSG_FN_ int mrt_tell_##name(mrt_ref *to, payload_t const *p) {             \
     return mrt_tell(to, &mrt_msg_##name, p, sizeof *p);                            \
   }                                                                                \
-  static inline int mrt_ask_##name(mrt_actor *self, mrt_ref *to, payload_t const *p, \
+  MRT_MSG_FN_ int mrt_ask_##name(mrt_actor *self, mrt_ref *to, payload_t const *p, \
                                    uint64_t timeout_ns, mrt_ask_fn cb, void *ud) { \
     return mrt_ask(self, to, &mrt_msg_##name, p, sizeof *p, timeout_ns, cb, ud);   \
   }                                                                                \
-  static inline int mrt_ask_sync_##name(mrt_ref *to, payload_t const *p,           \
+  MRT_MSG_FN_ int mrt_ask_sync_##name(mrt_ref *to, payload_t const *p,           \
                                         reply_t *out, uint64_t timeout_ns) {       \
     return mrt_ask_sync(to, &mrt_msg_##name, p, sizeof *p, out, sizeof *out,       \
                         timeout_ns);                                               \
   }                                                                                \
-  static inline int mrt_reply_##name(mrt_reply *r, reply_t const *rep) {           \
+  MRT_MSG_FN_ int mrt_reply_##name(mrt_reply *r, reply_t const *rep) {           \
     return mrt_reply_send(r, rep, sizeof *rep);                                    \
   }                                                                                \
-  static inline int mrt_send_after_##name(mrt_actor *self, mrt_ref *to,            \
+  MRT_MSG_FN_ int mrt_send_after_##name(mrt_actor *self, mrt_ref *to,            \
                                           uint64_t delay_ns, payload_t const *p,   \
                                           uint64_t *timer_out) {                   \
     return mrt_send_after(self, to, delay_ns, &mrt_msg_##name, p, sizeof *p,       \
                           timer_out);                                              \
   }                                                                                \
-  static inline payload_t const *mrt_payload_##name(const void *raw) {             \
+  MRT_MSG_FN_ payload_t const *mrt_payload_##name(const void *raw) {             \
     return (payload_t const *)raw;                                                 \
   }                                                                                \
   typedef int mrt_msg_##name##_declared_
