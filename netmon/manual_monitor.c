@@ -66,7 +66,7 @@ static int manual_watch(mrt_link_monitor *base, mrt_runtime *rt, mrt_ref *target
   bool busy = m->watcher != NULL;
   int rc = busy ? -EALREADY : 0;
   if (!busy) {
-    mrt__netmon_source src = {manual_start, manual_stop, manual_kick, m};
+    mrt__netmon_source src = {manual_start, manual_stop, manual_kick, NULL, m};
     rc = mrt__netmon_watch_start(rt, target, cfg, &src, out);
     if (rc == 0)
       m->watcher = mrt_ref_ref(mrt__netmon_watcher(*out));
@@ -81,7 +81,7 @@ static void manual_free(mrt_link_monitor *base) {
   free(m);
 }
 
-static const mrt__link_monitor_ops manual_ops = {"manual", manual_watch, manual_free, NULL};
+static const mrt__link_monitor_ops manual_ops = {"manual", manual_watch, manual_free, NULL, NULL};
 
 int mrt_manual_monitor_new(mrt_link_monitor **out) {
   if (out == NULL)
@@ -138,7 +138,7 @@ static int noop_watch(mrt_link_monitor *base, mrt_runtime *rt, mrt_ref *target,
 
 static void noop_free(mrt_link_monitor *base) { free(base); }
 
-static const mrt__link_monitor_ops noop_ops = {"noop", noop_watch, noop_free, NULL};
+static const mrt__link_monitor_ops noop_ops = {"noop", noop_watch, noop_free, NULL, NULL};
 
 int mrt_noop_monitor_new(mrt_link_monitor **out) {
   if (out == NULL)

@@ -22,6 +22,8 @@ typedef struct mrt__netmon_source {
   void (*stop)(mrt_actor *self, void *src);
   /* On a kick message (the manual monitor's "raw changes queued"). Optional. */
   void (*kick)(mrt_actor *self, void *src);
+  /* The source's view of the system as text (malloc'ed). Optional. */
+  char *(*describe)(void *src);
   void *src;
 } mrt__netmon_source;
 
@@ -31,6 +33,8 @@ typedef struct mrt__link_monitor_ops {
                const mrt_debounce_config *cfg, mrt_link_watch **out);
   void (*free)(mrt_link_monitor *m);
   void (*stats)(mrt_link_monitor *m, mrt_netlink_monitor_stats *out);
+  /* A new reference to the current watch's watcher, or NULL. Optional. */
+  mrt_ref *(*watcher)(mrt_link_monitor *m);
 } mrt__link_monitor_ops;
 
 struct mrt_link_monitor {

@@ -20,7 +20,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <linux/rtnetlink.h>
 #include <libmnl/libmnl.h>
 
@@ -196,6 +198,76 @@ static int on_readable(mrt_actor *self, void *state, int fd, short what, void *u
   return 0;
 }
 
+/* ---- describing the snapshot (mrt_link_monitor_describe) ----------------------- */
+
+typedef struct lines {
+  char **v;
+  size_t n, cap;
+  bool oom;
+} lines;
+
+static void lines_add(lines *l, const char *text) {
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 32;
+    char **v = realloc(l->v, cap * sizeof *v);
+    if (v == NULL) {
+      l->oom = true;
+      return;
+    }
+    l->v = v;
+    l->cap = cap;
+  }
+  if ((l->v[l->n] = strdup(text)) == NULL)
+    l->oom = true;
+  else
+    l->n++;
+}
+
+static int add_addr_line(const mrt__link_addr_info *a, void *arg) {
+  char addr[INET6_ADDRSTRLEN], line[IFNAMSIZ + INET6_ADDRSTRLEN + 32];
+  inet_ntop(a->family, a->addr, addr, sizeof addr);
+  snprintf(line, sizeof line, "%s %s %s/%u", a->ifname, a->family == AF_INET ? "inet" : "inet6",
+           addr, a->prefixlen);
+  lines_add(arg, line);
+  return 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *nl_describe(void *src) {
+  nl_source *s = src;
+  lines l = {0};
+  mrt__link_snapshot_foreach_addr(s->snap, add_addr_line, &l);
+  if (l.n > 1)
+    qsort(l.v, l.n, sizeof *l.v, cmp_str);
+  static const int fams[] = {AF_INET, AF_INET6};
+  for (int i = 0; i < 2; i++) {
+    int idx = mrt__link_snapshot_default_ifindex(s->snap, fams[i]);
+    mrt__link_iface_info info;
+    if (idx > 0 && mrt__link_snapshot_iface(s->snap, idx, &info) == 0) {
+      char line[IFNAMSIZ + 16];
+      snprintf(line, sizeof line, "default%c %s", i == 0 ? '4' : '6', info.name);
+      lines_add(&l, line);
+    }
+  }
+  size_t len = 1;
+  for (size_t i = 0; i < l.n; i++)
+    len += strlen(l.v[i]) + 1;
+  char *text = l.oom ? NULL : malloc(len);
+  if (text != NULL) {
+    char *p = text;
+    for (size_t i = 0; i < l.n; i++)
+      p += sprintf(p, "%s\n", l.v[i]);
+    *p = '\0';
+  }
+  for (size_t i = 0; i < l.n; i++)
+    free(l.v[i]);
+  free(l.v);
+  return text;
+}
+
 /* ---- source callbacks (watcher's context) ----------------------------------- */
 
 static int nl_start(mrt_actor *self, void *src) {
@@ -247,7 +319,7 @@ static int nl_watch(mrt_link_monitor *base, mrt_runtime *rt, mrt_ref *target,
   if (rc == 0)
     rc = source_new(m, &s);
   if (rc == 0) {
-    mrt__netmon_source src = {nl_start, nl_stop, NULL, s};
+    mrt__netmon_source src = {nl_start, nl_stop, NULL, nl_describe, s};
     rc = mrt__netmon_watch_start(rt, target, cfg, &src, out);
     if (rc == 0) {
       m->watcher = mrt_ref_ref(mrt__netmon_watcher(*out));
@@ -283,7 +355,16 @@ static void nl_stats(mrt_link_monitor *base, mrt_netlink_monitor_stats *out) {
   out->resyncs = atomic_load_explicit(&m->resyncs, memory_order_relaxed);
 }
 
-static const mrt__link_monitor_ops netlink_ops = {"netlink", nl_watch, nl_free, nl_stats};
+static mrt_ref *nl_watcher(mrt_link_monitor *base) {
+  netlink_monitor *m = (netlink_monitor *)base;
+  pthread_mutex_lock(&m->mu);
+  mrt_ref *w = mrt_ref_ref(m->watcher);
+  pthread_mutex_unlock(&m->mu);
+  return w;
+}
+
+static const mrt__link_monitor_ops netlink_ops = {"netlink", nl_watch, nl_free, nl_stats,
+                                                  nl_watcher};
 
 static int copy_ignored(netlink_monitor *m, const char *const *names) {
   size_t n = 0;

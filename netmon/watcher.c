@@ -17,6 +17,10 @@ MRT_MESSAGE_DEFINE(link_change, mrt_link_change, mrt_none, NULL, NULL);
 MRT_MESSAGE_DECLARE(, netmon_kick, mrt_none, mrt_none);
 MRT_MESSAGE_DEFINE(netmon_kick, mrt_none, mrt_none, NULL, NULL);
 
+static void text_drop(void *p) { free(*(char **)p); }
+MRT_MESSAGE_DECLARE(, netmon_describe, mrt_none, char *);
+MRT_MESSAGE_DEFINE(netmon_describe, mrt_none, char *, NULL, text_drop);
+
 typedef struct gate {
   _Atomic uint32_t refs;
   pthread_mutex_t mu;
@@ -96,6 +100,18 @@ static int on_kick(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   return 0;
 }
 
+static int on_describe(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
+  (void)self;
+  (void)p;
+  watcher_state *st = state;
+  if (st->source.describe == NULL)
+    return mrt_reply_error(r, -ENOTSUP);
+  char *text = st->source.describe(st->source.src);
+  if (text == NULL)
+    return mrt_reply_error(r, -ENOMEM);
+  return mrt_reply_netmon_describe(r, &text);
+}
+
 static int on_shutdown(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   (void)p;
   (void)r;
@@ -106,6 +122,7 @@ static int on_shutdown(mrt_actor *self, void *state, const void *p, mrt_reply *r
 
 static const mrt_handler_entry watcher_handlers[] = {
     {&mrt_msg_netmon_kick, on_kick},
+    {&mrt_msg_netmon_describe, on_describe},
     {&mrt_msg_shutdown, on_shutdown},
     {NULL, NULL},
 };
@@ -203,6 +220,20 @@ mrt_link_monitor *mrt_link_monitor_free(mrt_link_monitor *m) {
   if (m != NULL)
     m->ops->free(m);
   return NULL;
+}
+
+int mrt_link_monitor_describe(mrt_link_monitor *m, char **text_out) {
+  if (m == NULL || text_out == NULL)
+    return -EINVAL;
+  *text_out = NULL;
+  if (m->ops->watcher == NULL)
+    return -ENOTSUP;
+  mrt_ref *w = m->ops->watcher(m);
+  if (w == NULL)
+    return -ESRCH;
+  int rc = mrt_ask_sync_netmon_describe(w, &(mrt_none){0}, text_out, 0);
+  mrt_ref_unref(w);
+  return rc < 0 ? rc : 0;
 }
 
 void mrt_link_monitor_get_stats(mrt_link_monitor *m, mrt_netlink_monitor_stats *out) {

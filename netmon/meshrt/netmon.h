@@ -115,6 +115,13 @@ typedef struct mrt_netlink_monitor_stats {
 } mrt_netlink_monitor_stats;
 MRT_API void mrt_link_monitor_get_stats(mrt_link_monitor *m, mrt_netlink_monitor_stats *out);
 
+/* What a watched netlink monitor believes the system looks like, as text the
+ * caller frees: one line per address, sorted, "IFNAME FAMILY ADDRESS/PREFIX"
+ * (FAMILY is inet or inet6), then "default4 IFNAME" / "default6 IFNAME" lines.
+ * From a host thread (it asks the watcher). Returns 0, -ENOTSUP (not a
+ * netlink monitor), -ESRCH (not watched), -ENOMEM, or an ask error. */
+MRT_API int mrt_link_monitor_describe(mrt_link_monitor *m, char **text_out);
+
 #ifdef __cplusplus
 }
 #endif
