@@ -850,8 +850,16 @@ static void apply_control(mrt__link_snapshot *s, const struct nlmsghdr *nlh,
             st->malformed = true;
             return;
         }
-        if (e->error != 0) /* 0 is an ACK */
-            st->error = record_error(s, e->error);
+        if (e->error == 0) /* an ACK */
+            return;
+        st->error = record_error(s, e->error);
+        /* A dump request refused outright is answered by NLMSG_ERROR, not
+         * NLMSG_DONE; count it as a dump that ended, failed, so a resync
+         * moves on (and is retried) instead of waiting forever. */
+        if (s->pending) {
+            s->pending_dumps_done++;
+            s->pending_inconsistent = true;
+        }
         return;
     }
     /* NLMSG_DONE carries the dump's result code (older kernels: nothing). */

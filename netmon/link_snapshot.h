@@ -90,8 +90,9 @@ typedef struct mrt__link_stats {
     int last_error;            /* last such error code (negative errno), or 0 */
 } mrt__link_stats;
 
-/* finish_resync's positive result: the kernel flagged a dump as interrupted
- * (NLM_F_DUMP_INTR), so the state is applied but may be stale; resync again. */
+/* finish_resync's positive result: a dump was flagged as interrupted
+ * (NLM_F_DUMP_INTR), ended with an error or was refused, so the state is
+ * applied but may be stale or incomplete; resync again. */
 #define MRT__LINK_RESYNC_INCONSISTENT 1
 
 /* Create an empty snapshot owned by the caller. -EINVAL, -ENOMEM. */
@@ -127,8 +128,9 @@ int mrt__link_snapshot_begin_resync(mrt__link_snapshot *snap);
 /* Whether a resync is active. */
 bool mrt__link_snapshot_resyncing(const mrt__link_snapshot *snap);
 
-/* NLMSG_DONE messages (completed dumps) seen since begin_resync, or -EINVAL
- * when no resync is active. */
+/* Dumps ended since begin_resync: NLMSG_DONE messages, plus NLMSG_ERROR
+ * replies carrying an error (a refused dump request; this also makes the
+ * resync inconsistent). -EINVAL when no resync is active. */
 int mrt__link_snapshot_resync_dumps_done(const mrt__link_snapshot *snap);
 
 /* Replace the state with the pending snapshot. *flags_out (may be NULL)

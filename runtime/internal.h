@@ -62,7 +62,7 @@ typedef struct mrt__env {
 static inline void *mrt__env_inline(mrt__env *env) { return env + 1; }
 
 #define MRT__ENV_POOL_PAYLOAD 64   /* payloads up to this size use the pool */
-#define MRT__ENV_POOL_MAX 4096     /* envelopes kept per executor */
+#define MRT__ENV_POOL_MAX 16384    /* envelopes kept per executor (2 MiB at most) */
 
 mrt__env *mrt__env_new(const mrt_msg_type *type, const void *payload);
 mrt__env *mrt__env_new_shared(mrt__shared *shared);

@@ -95,3 +95,15 @@ int mrt_io_cancel(mrt_actor *self, uint64_t id) {
     }
   return -ENOENT;
 }
+
+int mrt_io_enable(mrt_actor *self, uint64_t id, bool enabled) {
+  if (self == NULL || mrt__actor_current() != self)
+    return -EINVAL;
+  for (mrt__io *io = self->ios; io != NULL; io = io->next)
+    if (io->id == id) {
+      /* libevent allows event_del from the event's own callback. */
+      int rc = enabled ? event_add(io->ev, NULL) : event_del(io->ev);
+      return rc < 0 ? -ENOMEM : 0;
+    }
+  return -ENOENT;
+}

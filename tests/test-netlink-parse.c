@@ -590,6 +590,68 @@ static void test_address_before_link(void **state)
     assert_int_equal(info.naddrs, 1);
 }
 
+/* Thousands of distinct addresses: the table grows, fills with tombstones
+ * as they go, and must still find every key exactly once. */
+static void test_address_storm(void **state)
+{
+    mrt__link_snapshot *s = *state;
+    mrt__link_iface_info info;
+    struct nlbuf b;
+    char text[64];
+    uint32_t f = 0;
+
+    link_msg(s, RTM_NEWLINK, 2, "eth0", UP_RUNNING);
+    link_msg(s, RTM_NEWLINK, 3, "eth1", UP_RUNNING);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 3000; i++) {
+            snprintf(text, sizeof text, "2001:db8:%x::%x", round, i);
+            assert_flags(addr_msg(s, RTM_NEWADDR, 2, text, 64), F_ADD);
+        }
+        assert_int_equal(mrt__link_snapshot_addr_count(s), 3000);
+        snprintf(text, sizeof text, "2001:db8:%x::%x", round, 1234);
+        assert_flags(addr_msg(s, RTM_NEWADDR, 2, text, 64), 0);
+        assert_int_equal(find_addr(s, text, NULL), 1);
+        for (int i = 0; i < 3000; i++) {
+            snprintf(text, sizeof text, "2001:db8:%x::%x", round, i);
+            assert_flags(addr_msg(s, RTM_DELADDR, 2, text, 64), F_DEL);
+        }
+        assert_int_equal(mrt__link_snapshot_addr_count(s), 0);
+    }
+    /* One address on two interfaces is two entries, however crowded the
+     * probe sequences get. */
+    for (int i = 0; i < 1000; i++) {
+        snprintf(text, sizeof text, "10.2.%d.%d", i / 250, i % 250 + 1);
+        assert_flags(addr_msg(s, RTM_NEWADDR, 2, text, 24), F_ADD);
+        assert_flags(addr_msg(s, RTM_NEWADDR, 3, text, 24), F_ADD);
+    }
+    assert_int_equal(mrt__link_snapshot_addr_count(s), 2000);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(text, sizeof text, "10.2.%d.%d", i / 250, i % 250 + 1);
+        assert_flags(addr_msg(s, RTM_DELADDR, 3, text, 24), F_DEL);
+        assert_int_equal(find_addr(s, text, NULL), 1);
+        assert_flags(addr_msg(s, RTM_DELADDR, 2, text, 24), F_DEL);
+    }
+    assert_int_equal(mrt__link_snapshot_addr_count(s), 0);
+    assert_flags(addr_msg(s, RTM_NEWADDR, 2, "192.0.2.10", 24), F_ADD);
+    assert_flags(addr_msg(s, RTM_NEWADDR, 3, "192.0.2.10", 24), F_ADD);
+    assert_flags(addr_msg(s, RTM_DELADDR, 2, "192.0.2.10", 24), F_DEL);
+    assert_int_equal(find_addr(s, "192.0.2.10", NULL), 1);
+    /* Deleting an interface takes its addresses along. */
+    nb_reset(&b);
+    for (int i = 0; i < 100; i++) {
+        snprintf(text, sizeof text, "10.1.%d.%d", i / 200, i % 200 + 1);
+        put_addr(&b, RTM_NEWADDR, 0, 3, text, 16);
+    }
+    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, &f), 100);
+    assert_int_equal(mrt__link_snapshot_addr_count(s), 101);
+    assert_flags(link_msg(s, RTM_DELLINK, 3, "eth1", UP_RUNNING), F_DOWN | F_DEL);
+    assert_int_equal(mrt__link_snapshot_addr_count(s), 0);
+    assert_flags(link_msg(s, RTM_NEWLINK, 3, "eth1", UP_RUNNING), F_UP);
+    assert_int_equal(mrt__link_snapshot_iface(s, 3, &info), 0);
+    assert_int_equal(info.naddrs, 0);
+    assert_flags(addr_msg(s, RTM_NEWADDR, 3, "10.1.0.1", 16), F_ADD);
+}
+
 /* ---- routes ----------------------------------------------------------- */
 
 static void test_default_route_v4(void **state)
@@ -849,6 +911,18 @@ static void test_resync_inconsistent_and_abort(void **state)
     assert_int_equal(mrt__link_snapshot_apply(s, dump.u.bytes, dump.len, &f), -EBUSY);
     assert_int_equal(mrt__link_snapshot_finish_resync(s, &f), MRT__LINK_RESYNC_INCONSISTENT);
     assert_flags(f, F_RESYNC | F_DOWN | F_DEL | F_ROUTE); /* nothing was dumped */
+    /* A refused dump request (NLMSG_ERROR, no NLMSG_DONE) still ends a dump,
+     * so the caller is not left waiting. */
+    assert_int_equal(mrt__link_snapshot_begin_resync(s), 0);
+    nb_reset(&dump);
+    put_error(&dump, -ENOBUFS);
+    assert_int_equal(mrt__link_snapshot_apply(s, dump.u.bytes, dump.len, NULL), -ENOBUFS);
+    assert_int_equal(mrt__link_snapshot_resync_dumps_done(s), 1);
+    nb_reset(&dump);
+    put_error(&dump, 0); /* an ACK is not a dump */
+    apply_ok(s, &dump);
+    assert_int_equal(mrt__link_snapshot_resync_dumps_done(s), 1);
+    assert_int_equal(mrt__link_snapshot_finish_resync(s, &f), MRT__LINK_RESYNC_INCONSISTENT);
     /* Abort leaves the live state as it was. */
     nb_reset(&dump);
     put_world(&dump, 0);
@@ -904,6 +978,21 @@ static void test_diff_and_equal(void **state)
     assert_flags(f, F_DOWN);
     assert_int_equal(mrt__link_snapshot_diff(b, a, &f), 0);
     assert_flags(f, F_UP);
+    /* A routable address on an uninteresting interface (lo) is no change. */
+    addr_msg(b, RTM_NEWADDR, 1, "192.0.2.99", 32);
+    assert_int_equal(mrt__link_snapshot_diff(a, b, &f), 0);
+    assert_flags(f, F_DOWN); /* only wlan0's carrier, as above */
+    addr_msg(b, RTM_DELADDR, 1, "192.0.2.99", 32);
+    /* Same counts, different sets: unequal, yet no interesting change. */
+    link_msg(b, RTM_NEWLINK, 3, "wlan0", UP_RUNNING);
+    addr_msg(b, RTM_DELADDR, 2, "fe80::2", 64);
+    addr_msg(b, RTM_NEWADDR, 2, "fe80::9", 64);
+    assert_false(mrt__link_snapshot_equal(a, b));
+    assert_int_equal(mrt__link_snapshot_diff(a, b, &f), 0);
+    assert_flags(f, 0);
+    addr_msg(b, RTM_DELADDR, 2, "fe80::9", 64);
+    addr_msg(b, RTM_NEWADDR, 2, "fe80::2", 64);
+    assert_true(mrt__link_snapshot_equal(a, b));
     assert_int_equal(mrt__link_snapshot_diff(a, NULL, &f), -EINVAL);
     mrt__link_snapshot_free(a);
 }
@@ -1491,6 +1580,7 @@ int main(void)
         T(test_unroutable_addresses_ignored),
         T(test_ignored_interface_names),
         T(test_address_before_link),
+        T(test_address_storm),
         T(test_default_route_v4),
         T(test_default_route_v6),
         T(test_noise_routes_ignored),

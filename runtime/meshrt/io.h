@@ -12,6 +12,7 @@
 #ifndef MESHRT_IO_H
 #define MESHRT_IO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <meshrt/export.h>
 #include <meshrt/types.h>
@@ -34,6 +35,11 @@ MRT_API int mrt_io_watch(mrt_actor *self, int fd, short events, mrt_io_fn fn, vo
 
 /* Removes a watch. Returns 0, -ENOENT (unknown id), -EINVAL. */
 MRT_API int mrt_io_cancel(mrt_actor *self, uint64_t id);
+
+/* Pauses (enabled = false) or resumes a watch without removing it — e.g. to
+ * read a noisy socket in batches: drain it, pause, resume from a timer. Safe
+ * from the watch's own callback. Returns 0, -ENOENT, -EINVAL. */
+MRT_API int mrt_io_enable(mrt_actor *self, uint64_t id, bool enabled);
 
 #ifdef __cplusplus
 }

@@ -87,5 +87,7 @@ void bench_fjcreate(const bench_cfg *cfg, bench_sample *out);
 void bench_idle_actor_bytes(const bench_cfg *cfg, bench_sample *out);
 void bench_ask_sync(const bench_cfg *cfg, bench_sample *out);
 void bench_xthread(const bench_cfg *cfg, bench_sample *out);
+void bench_bus_fanout(const bench_cfg *cfg, bench_sample *out);
+void bench_netmon_storm(const bench_cfg *cfg, bench_sample *out);
 
 #endif

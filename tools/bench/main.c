@@ -53,6 +53,10 @@ static const bench_def benches[] = {
      "host thread tells an actor; ns per message until all handled"},
     {"idle_actor_bytes", 100000, bench_idle_actor_bytes, "bytes_per_actor",
      "RSS growth per idle actor (state excluded); ns per spawn+start"},
+    {"bus_fanout", 10000000, bench_bus_fanout, NULL,
+     "1 publisher, 100 subscribers, 100,000 publishes; ns per delivery"},
+    {"netmon_storm", 10000, bench_netmon_storm, "events",
+     "(root) 10,000 address changes in a netns; CPU ns per raw netlink message"},
 };
 #define N_BENCHES (sizeof benches / sizeof benches[0])
 
