@@ -34,29 +34,30 @@ typedef struct bench_def {
   bench_fn run;
   const char *extra_key; /* JSON key of the extra metric, or NULL */
   const char *what;      /* one line for --list */
+  bool needs_root;       /* skipped (not failed) without root */
 } bench_def;
 
 static const bench_def benches[] = {
     {"pingpong", 1000000, bench_pingpong, NULL,
-     "2 actors, one message in flight; ns per round trip"},
+     "2 actors, one message in flight; ns per round trip", false},
     {"counting", 1000000, bench_counting, NULL,
-     "producer -> counter, chunked with credits; ns per message"},
+     "producer -> counter, chunked with credits; ns per message", false},
     {"threadring", 1000000, bench_threadring, NULL,
-     "100 actors in a ring pass one token; ns per hop"},
+     "100 actors in a ring pass one token; ns per hop", false},
     {"fjcreate", 40000, bench_fjcreate, NULL,
-     "spawn, one message, stop, until all are gone; ns per actor"},
+     "spawn, one message, stop, until all are gone; ns per actor", false},
     {"ask", 1000000, bench_ask, NULL,
-     "actor -> actor ask, continuation asks again; ns per round trip"},
+     "actor -> actor ask, continuation asks again; ns per round trip", false},
     {"ask_sync", 200000, bench_ask_sync, NULL,
-     "host thread -> actor mrt_ask_sync; ns per round trip"},
+     "host thread -> actor mrt_ask_sync; ns per round trip", false},
     {"xthread", 1000000, bench_xthread, NULL,
-     "host thread tells an actor; ns per message until all handled"},
+     "host thread tells an actor; ns per message until all handled", false},
     {"idle_actor_bytes", 100000, bench_idle_actor_bytes, "bytes_per_actor",
-     "RSS growth per idle actor (state excluded); ns per spawn+start"},
+     "RSS growth per idle actor (state excluded); ns per spawn+start", false},
     {"bus_fanout", 10000000, bench_bus_fanout, NULL,
-     "1 publisher, 100 subscribers, 100,000 publishes; ns per delivery"},
+     "1 publisher, 100 subscribers, 100,000 publishes; ns per delivery", false},
     {"netmon_storm", 10000, bench_netmon_storm, "events",
-     "(root) 10,000 address changes in a netns; CPU ns per raw netlink message"},
+     "(root) 10,000 address changes in a netns; CPU ns per raw netlink message", true},
 };
 #define N_BENCHES (sizeof benches / sizeof benches[0])
 
@@ -327,6 +328,13 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < o.n_selected; i++) {
     const bench_def *b = &benches[o.selected[i]];
     summary s;
+    if (b->needs_root && geteuid() != 0) {
+      if (o.json)
+        printf("{\"bench\":\"%s\",\"skipped\":\"needs root\"}\n", b->name);
+      else
+        printf("%-18s skipped: needs root\n", b->name);
+      continue;
+    }
     if (o.fork) {
       if (!run_forked(b, &o, &s)) {
         fprintf(stderr, "meshrt-bench: %s failed\n", b->name);
