@@ -98,6 +98,7 @@ typedef struct mrt__child {
   bool has_stop_failure, has_last_failure;
   mrt_child_failure stop_failure, last_failure;
   bool removal_had_attempt;
+  mrt_child_operation removed_from; /* operation before remove */
   mrt_backoff backoff;
   uint64_t starts, restarts, failures, stale_count, stop_failures, backoff_ns_total;
   mrt__waiter *waiters;
@@ -126,13 +127,26 @@ typedef struct mrt__sup {
   uint64_t seq;
   uint64_t restarts, escalations, operations[MRT_CHILD_CMD_COUNT];
   char escalation_reason[MRT_EXIT_REASON_MAX];
-  bool booted;
+  /* The operator command being handled (events it causes name it). */
+  mrt_child_command_kind cur_command;
+  uint64_t cur_command_id;
+  bool booted, finished;
+  /* Outcomes of commands told (not asked) with a nonce, for a fetch that
+   * follows (see mrt_supervisor_control). */
+  struct {
+    uint64_t nonce;
+    int rc;
+    mrt_child_outcome outcome;
+  } told[8];
+  unsigned told_next;
   mrt__replies boot_waiters, stop_waiters;
 } mrt__sup;
 
 /* supervisor.c: the engine */
 mrt__child *mrt__sup_find(mrt__sup *sup, const char *id);
 mrt__child *mrt__sup_find_actor(mrt__sup *sup, uint64_t actor_id);
+/* c's position in the start order (n if it is not there). */
+size_t mrt__sup_index_of(const mrt__sup *sup, const mrt__child *c);
 mrt__child *mrt__sup_child_add(mrt__sup *sup, const mrt__child_def *def);
 void mrt__sup_child_delete(mrt__sup *sup, mrt__child *c);
 /* Delivers a stop to c's running attempt (cause recorded, grace timer armed).
@@ -144,6 +158,12 @@ void mrt__sup_begin_stop(mrt__sup *sup, mrt_supervisor_phase phase);
  * the end of every entry point that changed something. */
 void mrt__sup_drive(mrt__sup *sup);
 uint64_t mrt__sup_now(const mrt__sup *sup);
+
+/* supervisor_exit.c: ends of attempts */
+void mrt__sup_record_failure(mrt__sup *sup, mrt__child *c, const mrt_exit *why);
+/* Emits BACKOFF_SCHEDULED if c's gate is closed (and counts the wait). */
+void mrt__sup_announce_gate(mrt__sup *sup, mrt__child *c);
+int mrt__sup_on_down(mrt_actor *self, void *state, const void *payload, mrt_reply *reply);
 
 /* supervisor_observe.c: events, limit, snapshots, metrics */
 void mrt__sup_event_init(mrt__sup *sup, const mrt__child *c, mrt_supervisor_event_kind kind,
@@ -158,6 +178,10 @@ int mrt__sup_on_state(mrt_actor *self, void *state, const void *payload, mrt_rep
 int mrt__sup_on_events(mrt_actor *self, void *state, const void *payload, mrt_reply *reply);
 int mrt__sup_on_metrics(mrt_actor *self, void *state, const void *payload, mrt_reply *reply);
 
+/* Fetches the outcome of a command told with a nonce: payload the nonce,
+ * reply the outcome (or -ENOENT). */
+extern const mrt_msg_type mrt__msg_sup_fetch;
+
 /* supervisor_control.c: operator commands and other requests */
 void mrt__sup_fill_outcome(mrt__sup *sup, const mrt__child *c, mrt_child_outcome *out);
 void mrt__sup_answer_waiters(mrt__sup *sup, mrt__child *c);
@@ -165,5 +189,6 @@ int mrt__sup_on_control(mrt_actor *self, void *state, const void *payload, mrt_r
 int mrt__sup_on_child(mrt_actor *self, void *state, const void *payload, mrt_reply *reply);
 int mrt__sup_on_await_boot(mrt_actor *self, void *state, const void *payload, mrt_reply *reply);
 int mrt__sup_on_shutdown(mrt_actor *self, void *state, const void *payload, mrt_reply *reply);
+int mrt__sup_on_fetch(mrt_actor *self, void *state, const void *payload, mrt_reply *reply);
 
 #endif

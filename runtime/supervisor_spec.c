@@ -11,6 +11,7 @@
  * Threads: pure functions on caller-owned memory, callable from any thread;
  * the def refcount is atomic.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -13,6 +13,8 @@
 #include <meshrt/runtime.h>
 #include <meshrt/actor.h>
 #include <meshrt/bus.h>
+#include <meshrt/supervisor.h>
+#include <meshrt/reconciler.h>
 #include <meshrt/netmon.h>
 
 #endif

@@ -39,7 +39,12 @@
  * expires it kills the child (mrt_actor_kill()) and records a stop failure
  * (phase MRT_STOP_PHASE_WAIT_COMPLETION and a reason) in the child's record, in
  * the outcome of operator commands and as an MRT_SUP_EV_STOP_FAILED event.
- * Exits the supervisor asked for never count as crashes and never restart.
+ * Exits the supervisor asked for never count as crashes; whether the child
+ * comes back then depends on why it was stopped (a group restart, an operator
+ * restart), not on its restart policy — except that temporary children never
+ * come back with a group. A supervisor that gets a stop request (as a nested
+ * child) or the runtime's shutdown signal stops its own tree the same way,
+ * then exits normally.
  *
  * Operator control (pause, resume, remove, quarantine, restart, add) is
  * idempotent and answered with an outcome record; an operator command always
@@ -135,7 +140,8 @@ typedef struct mrt_child_spec {
 struct mrt_supervisor_spec {
   const char *name;             /* for logs, events and metric labels; 1..47 bytes */
   mrt_supervisor_strategy strategy;
-  uint32_t max_restarts;        /* restart limit; 0: MRT_SUPERVISOR_DEFAULT_MAX_RESTARTS */
+  uint32_t max_restarts;        /* restart limit; 0: MRT_SUPERVISOR_DEFAULT_MAX_RESTARTS
+                                   (children that must never restart are temporary) */
   uint64_t restart_window_ns;   /* 0: MRT_SUPERVISOR_DEFAULT_WINDOW */
   uint32_t journal_capacity;    /* events kept; 0: MRT_SUPERVISOR_DEFAULT_JOURNAL */
   const mrt_child_spec *children;
@@ -232,7 +238,7 @@ typedef struct mrt_child_record {
   bool has_heartbeat;    /* a heartbeat arrived during the running attempt */
   uint64_t last_heartbeat_ns;
   uint64_t heartbeat_age_ns;
-  bool heartbeat_stale;  /* has_heartbeat and age > threshold (threshold > 0) */
+  bool heartbeat_stale;  /* active, has_heartbeat, threshold > 0 and age >= threshold */
   uint64_t heartbeat_stale_threshold_ns;
   mrt_restart_limit_state restart_limit;
   mrt_backoff_status backoff;   /* gate as of now (IDLE / BACKING_OFF / CRASH_LOOPING until) */
@@ -292,7 +298,8 @@ MRT_API int mrt_supervisor_child_ref(mrt_ref *sup, const char *id, mrt_ref **out
  *             QUARANTINED. Does not count against the restart limit.
  * add         a new child, appended to the start order and started.
  * A command that finds the child already as asked changes nothing and reports
- * idempotent (no stop is delivered twice). Commands on a removed or unknown
+ * idempotent (no stop is delivered twice); pausing a quarantined child is
+ * idempotent too (quarantine is the stronger hold). Commands on a removed or unknown
  * child fail with -ENOENT; while the supervisor stops its tree, -ESHUTDOWN.
  */
 typedef enum mrt_child_command_kind {
@@ -337,6 +344,7 @@ typedef struct mrt_child_command {
    * has completed, so the outcome shows COMPLETED or FAILED and the failure. */
   bool wait;
   struct mrt__child_def *add; /* ADD only; private */
+  uint64_t nonce;             /* private (0): set by mrt_supervisor_control */
 } mrt_child_command;
 
 /* Returns 0 or -EINVAL (NULL, bad kind — ADD has its own init —, bad id). */
@@ -425,7 +433,7 @@ typedef struct mrt_supervisor_event {
   char supervisor[MRT_SUPERVISOR_NAME_MAX];
   mrt_supervisor_event_kind kind;
   char child_id[MRT_CHILD_ID_MAX]; /* "" for supervisor-wide events */
-  uint64_t attempt, generation;
+  uint64_t attempt, generation; /* the child's running or last attempt (0: none yet) */
   mrt_child_status status;      /* the child's status after the event */
   mrt_child_operation operation_from, operation_to;
   mrt_child_command_kind command; /* the operator command behind it, or NONE */
