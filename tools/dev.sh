@@ -19,6 +19,7 @@ packages=(
   build-essential pkg-config meson ninja-build python3
   libevent-dev libmnl-dev libjansson-dev libsodium-dev zlib1g-dev libcmocka-dev
   iproute2 valgrind
+  coturn          # a standard STUN server for test-direct-coturn
 )
 
 install_deps() {

@@ -16,5 +16,9 @@
 #include <meshrt/supervisor.h>
 #include <meshrt/reconciler.h>
 #include <meshrt/netmon.h>
+#include <meshrt/probe.h>
+#include <meshrt/node_msgs.h>
+#include <meshrt/direct.h>
+#include <meshrt/stun_responder.h>
 
 #endif

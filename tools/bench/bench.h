@@ -89,5 +89,6 @@ void bench_ask_sync(const bench_cfg *cfg, bench_sample *out);
 void bench_xthread(const bench_cfg *cfg, bench_sample *out);
 void bench_bus_fanout(const bench_cfg *cfg, bench_sample *out);
 void bench_netmon_storm(const bench_cfg *cfg, bench_sample *out);
+void bench_probe_rtt(const bench_cfg *cfg, bench_sample *out);
 
 #endif

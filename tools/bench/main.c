@@ -58,6 +58,8 @@ static const bench_def benches[] = {
      "1 publisher, 100 subscribers, 100,000 publishes; ns per delivery", false},
     {"netmon_storm", 10000, bench_netmon_storm, "events",
      "(root) 10,000 address changes in a netns; CPU ns per raw netlink message", true},
+    {"probe_rtt", 10000, bench_probe_rtt, "crypto_pct",
+     "2 DirectManagers on loopback, ping_peer; ns per authenticated round trip", false},
 };
 #define N_BENCHES (sizeof benches / sizeof benches[0])
 

@@ -1,0 +1,235 @@
+/* meshrt — DirectManager internals shared by its files (not installed).
+ *
+ *   direct_socket.c   UDP socket: bind with fallbacks, batched receive, send,
+ *                     address helpers (also used by the STUN responder)
+ *   direct_paths.c    the peer table: merging peer maps, ping policy, pong
+ *                     handling and the best-path rule, trust, status
+ *   direct_stun.c     STUN client: servers, sweeps, responses, reflexive set,
+ *                     prober delay, endpoint advertisement
+ *   direct.c          the actor: lifecycle, timers, handlers, read path, rebind
+ *
+ * Threading: everything here runs in the DirectManager's context only.
+ */
+#ifndef MESHRT_DIRECT_INTERNAL_H
+#define MESHRT_DIRECT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <meshrt/direct.h>
+#include <meshrt/meshrt.h>
+#include <meshrt/stun.h>
+
+struct mmsghdr;
+
+#define MRT__LOG "direct"
+
+/* ---- addresses and sockets (direct_socket.c) ----------------------------- */
+
+#define MRT__ADDR_STRLEN 64 /* "[v6%scope]:port" */
+
+/* Rewrites an IPv4-mapped IPv6 address as AF_INET, in place. */
+void mrt__addr_normalize(struct sockaddr_storage *ss);
+/* Family, address and port equal (AF_INET / AF_INET6 only). */
+bool mrt__addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+/* Total order: family, address bytes, port. */
+int mrt__addr_cmp(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+uint16_t mrt__addr_port(const struct sockaddr_storage *ss);
+void mrt__addr_set_port(struct sockaddr_storage *ss, uint16_t port);
+socklen_t mrt__addr_len(const struct sockaddr_storage *ss);
+/* "1.2.3.4:5" or "[::1]:5"; never fails (writes "?" for other families). */
+const char *mrt__addr_str(const struct sockaddr_storage *ss, char buf[MRT__ADDR_STRLEN]);
+
+typedef struct mrt__udp {
+  int fd;            /* -1: none */
+  int family;        /* of the socket */
+  bool dual_stack;   /* AF_INET6 with IPV6_V6ONLY off */
+  struct sockaddr_storage local;
+  uint16_t port;
+} mrt__udp;
+
+typedef struct mrt__bind_req {
+  const struct sockaddr_storage *addr; /* AF_UNSPEC: wildcard */
+  uint16_t port;                       /* preferred; 0 ephemeral */
+  bool disable_ipv6;
+  bool quiet_fallback;                 /* rebind: port fallback is expected */
+  const char *who;                     /* for logs */
+} mrt__bind_req;
+
+/* Opens and binds a non-blocking UDP socket per `req`: wildcard tries [::]
+ * dual-stack first (unless disabled), then 0.0.0.0; a taken port falls back
+ * to an ephemeral one (a warning unless quiet). Returns 0 with *out filled,
+ * or the last negative errno (then out->fd is -1). */
+int mrt__udp_open(const mrt__bind_req *req, mrt__udp *out);
+void mrt__udp_close(mrt__udp *u);
+
+/* Sends one datagram to `to` (AF_INET is mapped for a dual-stack socket).
+ * Returns 0 or a negative errno (-EAFNOSUPPORT when the socket cannot reach
+ * that family). */
+int mrt__udp_send(const mrt__udp *u, const struct sockaddr_storage *to, const void *buf,
+                  size_t len);
+
+/* A receive batch: slots of buffers and source addresses for recvmmsg. */
+#define MRT__RX_SLOTS 64
+#define MRT__RX_BUF 2048
+
+typedef struct mrt__rx {
+  struct mmsghdr *msgs;
+  struct iovec iov[MRT__RX_SLOTS];
+  struct sockaddr_storage src[MRT__RX_SLOTS];
+  uint8_t buf[MRT__RX_SLOTS][MRT__RX_BUF];
+  size_t len[MRT__RX_SLOTS];
+  bool oversize[MRT__RX_SLOTS];
+} mrt__rx;
+
+mrt__rx *mrt__rx_new(void);
+void mrt__rx_free(mrt__rx *rx);
+/* Receives up to MRT__RX_SLOTS datagrams (sources normalised). Returns the
+ * count (0 when nothing is waiting) or a negative errno. */
+int mrt__rx_recv(mrt__rx *rx, int fd);
+
+/* ---- DirectManager state -------------------------------------------------- */
+
+typedef struct mrt__cand {
+  struct sockaddr_storage addr; /* normalised */
+  uint32_t tag;                 /* unique per actor: names it in the pending table */
+  bool pinged;
+  uint64_t last_ping_ns;
+  bool confirmed;
+  uint64_t last_pong_ns;
+  uint64_t rtt_ns;
+  uint64_t pings_sent, pongs_received;
+} mrt__cand;
+
+typedef struct mrt__peer {
+  uint64_t id;
+  mrt_probe_session session; /* holds the peer's key */
+  size_t n_cands;
+  mrt__cand *cands;
+  int best;                  /* index into cands, -1: none */
+  uint64_t best_rtt_ns;
+  uint64_t trust_until_ns;
+  bool full_pinged;          /* every candidate pinged at last_full_ping_ns */
+  uint64_t last_full_ping_ns;
+  mrt_probe_pending pending;
+  mrt_probe_seen seen;
+} mrt__peer;
+
+typedef struct mrt__stun_tx {
+  bool live;
+  mrt_stun_txid txid;
+  struct sockaddr_storage server;
+  uint64_t sent_ns;
+} mrt__stun_tx;
+
+typedef struct mrt__waiter {
+  uint64_t peer_id;
+  uint64_t seq;      /* names it to its timeout timer */
+  uint64_t timer;
+  mrt_reply *reply;  /* deferred token */
+} mrt__waiter;
+
+typedef struct mrt__direct {
+  mrt_actor *self;          /* borrowed; used only in the actor's own context */
+  mrt_direct_config cfg;
+  mrt__udp sock;
+  uint64_t watch;           /* mrt_io_watch id of sock.fd (0: none) */
+  uint64_t generation;
+  mrt__rx *rx;
+
+  mrt__peer *peers;         /* sorted by key (the receive path looks up by key) */
+  size_t n_peers;
+  bool have_peer_map;
+  uint32_t next_tag;
+
+  mrt_derp_map *derp;       /* a reference, or NULL */
+  struct sockaddr_storage *stun_servers;
+  size_t n_stun_servers;
+  size_t stun_next;         /* first server of the next sweep (rotates) */
+  mrt__stun_tx stun_tx[MRT_DIRECT_MAX_STUN_IN_FLIGHT];
+  struct sockaddr_storage reflexive[MRT_DIRECT_MAX_REFLEXIVE]; /* oldest first */
+  size_t n_reflexive;
+
+  uint64_t refresh_timer;   /* 0: none armed */
+  uint64_t refresh_at_ns;
+  uint64_t last_stun_delay_ns, next_stun_ns, last_stun_sweep_ns;
+  mrt_endpoint_advertisement advertised;
+
+  mrt__waiter *waiters;     /* ping_peer asks awaiting a pong */
+  size_t n_waiters, cap_waiters;
+  uint64_t next_waiter_seq;
+
+  mrt_direct_counters c;
+} mrt__direct;
+
+static inline bool mrt__direct_inert(const mrt__direct *d) { return d->sock.fd < 0; }
+
+/* ---- peers and paths (direct_paths.c) --------------------------------------- */
+
+/* Replaces the peer table with `map` (NULL: empty), keeping the state of
+ * peers and candidates that persist. Returns 0 or -ENOMEM (table unchanged). */
+int mrt__paths_apply(mrt__direct *d, const mrt_peer_map *map, uint64_t now);
+void mrt__paths_free(mrt__direct *d);
+mrt__peer *mrt__paths_by_key(mrt__direct *d, const uint8_t key[MRT_PROBE_KEY_LEN]);
+mrt__peer *mrt__paths_by_id(mrt__direct *d, uint64_t id);
+/* The best path if it is trusted at `now`, else NULL. */
+const mrt__cand *mrt__paths_trusted(const mrt__peer *p, uint64_t now);
+
+/* One pinger pass: expire pings, drop lapsed trust, ping what is due. */
+void mrt__paths_ping_due(mrt__direct *d, uint64_t now);
+/* Pings every candidate of every peer (or of `only`), ignoring the rate. */
+void mrt__paths_ping_all(mrt__direct *d, mrt__peer *only, uint64_t now);
+/* When the next trusted best path needs its refresh ping (UINT64_MAX: none). */
+uint64_t mrt__paths_next_refresh(const mrt__direct *d);
+/* Rebind: forget best paths, trust and in-flight pings; keep candidates. */
+void mrt__paths_invalidate(mrt__direct *d);
+/* A probe datagram from `src`. */
+void mrt__paths_on_probe(mrt__direct *d, const uint8_t *buf, size_t len,
+                         const struct sockaddr_storage *src, uint64_t now);
+/* Fills the peer part of a status (allocates s->peers). Returns 0 or -ENOMEM. */
+int mrt__paths_status(const mrt__direct *d, uint64_t now, mrt_direct_status *s);
+
+/* ---- the actor (direct.c) and its ask handlers (direct_query.c) ---------- */
+
+/* A pong confirmed candidate `c` of `p`: answers ping_peer waiters, re-arms
+ * the refresh timer. */
+void mrt__direct_path_confirmed(mrt__direct *d, mrt__peer *p, const mrt__cand *c, uint64_t rtt);
+/* (Re)arms the one-shot timer for the earliest refresh ping that is due. */
+void mrt__direct_arm_refresh(mrt_actor *self, mrt__direct *d);
+/* Fails the ping_peer waiters of peers no longer in the table. */
+void mrt__direct_drop_orphan_waiters(mrt__direct *d);
+mrt_sock_info mrt__direct_sock_info(const mrt__direct *d);
+
+int mrt__direct_on_sock_info(mrt_actor *self, void *state, const void *payload, mrt_reply *r);
+int mrt__direct_on_best_addrs(mrt_actor *self, void *state, const void *payload, mrt_reply *r);
+int mrt__direct_on_path_latency(mrt_actor *self, void *state, const void *payload, mrt_reply *r);
+int mrt__direct_on_peers_with_direct_path(mrt_actor *self, void *state, const void *payload,
+                                          mrt_reply *r);
+int mrt__direct_on_ping_peer(mrt_actor *self, void *state, const void *payload, mrt_reply *r);
+int mrt__direct_on_state(mrt_actor *self, void *state, const void *payload, mrt_reply *r);
+
+/* ---- STUN and endpoints (direct_stun.c) ----------------------------------- */
+
+/* Takes a new DERP map (NULL: none): caches its STUN servers. */
+int mrt__stun_set_derp(mrt__direct *d, mrt_derp_map *map);
+void mrt__stun_free(mrt__direct *d);
+/* The sweep gate: a socket, a peer map with at least one peer, a DERP map. */
+bool mrt__stun_gate_open(const mrt__direct *d);
+/* A gated sweep. Fills *res (may be NULL). */
+void mrt__stun_sweep(mrt__direct *d, uint64_t now, mrt_restun_result *res);
+/* A STUN datagram from `src`. */
+void mrt__stun_on_datagram(mrt__direct *d, const uint8_t *buf, size_t len,
+                           const struct sockaddr_storage *src, uint64_t now);
+/* Rebind: forget reflexive addresses and in-flight requests. */
+void mrt__stun_reset(mrt__direct *d);
+void mrt__stun_expire(mrt__direct *d, uint64_t now);
+size_t mrt__stun_in_flight(const mrt__direct *d);
+/* A uniform random delay in [min, max) (max <= min: min), microsecond grain. */
+uint64_t mrt__stun_prober_delay(uint64_t min_ns, uint64_t max_ns);
+/* Computes the sorted endpoint set; publishes it if it changed. */
+void mrt__endpoints_advertise(mrt__direct *d, mrt_actor *self);
+
+#endif

@@ -1,0 +1,254 @@
+/* meshrt — DirectManager: the UDP underlay socket, direct paths to peers, STUN.
+ *
+ * DirectManager is the actor that owns the node's UDP socket. It
+ *   - binds the configured address and port (IPv6 dual-stack [::] first when
+ *     the address is a wildcard and IPv6 is allowed, else 0.0.0.0); a pinned
+ *     port that is taken falls back to an ephemeral one with a warning; if
+ *     nothing binds, the actor is inert (relay-only): it answers every
+ *     message without error and says so in mrt_sock_info.inert;
+ *   - learns peers from the retained mrt_msg_peer_map_update bus message
+ *     (<meshrt/node_msgs.h>), keeping at most MRT_DIRECT_MAX_CANDIDATES
+ *     candidate endpoints per peer;
+ *   - confirms paths with authenticated pings and pongs (<meshrt/probe.h>):
+ *     the best path is the lowest-latency confirmed candidate and changes only
+ *     for one at least 1 % faster; a confirmed path is trusted trust_ns
+ *     (6.5 s) and refreshed refresh_before_ns (3.5 s) before that runs out;
+ *     the background pinger (every 2 s) pings a candidate at most once per
+ *     5 s (a never-pinged one always) and gives up on a ping after 5 s;
+ *     forged, replayed, truncated or unauthenticated datagrams are counted
+ *     and dropped and never change a path;
+ *   - learns its reflexive addresses with STUN (RFC 5389) from the servers of
+ *     the retained mrt_msg_derp_map_update: a sweep every 20-26 s (a fresh
+ *     uniform random delay per cycle), only once there is a peer and a DERP
+ *     map; at most 16 requests in flight (5 s expiry), 16 addresses kept;
+ *   - every 5 s publishes mrt_msg_endpoint_advertisement when its sorted set
+ *     of endpoints (reflexive, plus local interface addresses when
+ *     advertise_local) changed.
+ *
+ * Messages (ask; tells are accepted too and the reply is dropped):
+ *   rebind                 new socket (same port if free, else ephemeral), swap,
+ *                          close the old one; clear reflexive addresses, every
+ *                          peer's best path and in-flight pings (candidates are
+ *                          kept) and in-flight STUN. On failure the old socket
+ *                          stays and the error is returned. Inert: tries to bind
+ *                          and leaves inert mode on success; never an error.
+ *   rebind_and_reprobe     rebind, then ping every candidate, then one gated
+ *                          STUN sweep, in that order, in one handler. If the
+ *                          rebind fails the probing still runs on the old
+ *                          socket and the rebind's error is returned.
+ *   restun                 one gated STUN sweep now.
+ *   sock_info              the bound address and port.
+ *   best_addrs             every peer's best path that is trusted now.
+ *   path_latency           one peer's best path and its RTT.
+ *   peers_with_direct_path ids of peers with a trusted path.
+ *   ping_peer              ping every candidate of one peer now and answer with
+ *                          the first pong (-ETIMEDOUT after ping_timeout_ns,
+ *                          -ENOENT unknown peer or one that leaves the peer
+ *                          map meanwhile, -ENETDOWN when inert); like
+ *                          rebind_and_reprobe it is an explicit request and is
+ *                          not held to the pinger's per-candidate rate.
+ *   direct_state           everything above, for status output.
+ *
+ * Threading: spawn from any thread; talk to it with tell/ask from anywhere.
+ * Its socket is watched on its executor's event loop (mrt_io_watch) and read
+ * in batches (recvmmsg) in the actor's own context, so all of its state is
+ * only ever touched there. Replies that own memory are freed by the asker
+ * with the release functions below.
+ */
+#ifndef MESHRT_DIRECT_H
+#define MESHRT_DIRECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <meshrt/actor.h>
+#include <meshrt/export.h>
+#include <meshrt/message.h>
+#include <meshrt/node_msgs.h>
+#include <meshrt/probe.h>
+#include <meshrt/send.h>
+#include <meshrt/timer.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MRT_DIRECT_MAX_CANDIDATES 32
+#define MRT_DIRECT_MAX_REFLEXIVE 16
+#define MRT_DIRECT_MAX_STUN_IN_FLIGHT 16
+
+/* Timing constants; mrt_direct_config_default() fills the documented values. */
+typedef struct mrt_direct_timing {
+  uint64_t trust_ns;             /* a confirmed path is trusted this long: 6.5 s */
+  uint64_t refresh_before_ns;    /* re-ping the best path this long before expiry: 3.5 s */
+  uint64_t ping_min_interval_ns; /* pinger: at most one ping per candidate per: 5 s */
+  uint64_t ping_timeout_ns;      /* a ping not answered by then is dropped: 5 s */
+  uint64_t good_enough_rtt_ns;   /* a best path this fast is not upgraded: 5 ms */
+  uint64_t upgrade_interval_ns;  /* otherwise try all candidates this often: 60 s */
+  uint64_t pinger_period_ns;     /* 2 s */
+  uint64_t stun_min_ns;          /* STUN prober delay, uniform in [min, max): 20 s */
+  uint64_t stun_max_ns;          /*   26 s */
+  uint64_t stun_timeout_ns;      /* in-flight STUN entries expire: 5 s */
+  uint64_t advert_period_ns;     /* endpoint advertisement check: 5 s */
+} mrt_direct_timing;
+
+typedef struct mrt_direct_config {
+  /* Address to bind: AF_UNSPEC (all zero) for the wildcard, else an AF_INET
+   * or AF_INET6 address (its port field is ignored). */
+  struct sockaddr_storage listen_addr;
+  uint16_t listen_port;     /* 0: ephemeral; else pinned (ephemeral if taken) */
+  bool disable_ipv6;        /* wildcard: bind 0.0.0.0 only */
+  bool advertise_local;     /* advertise interface addresses too (default true) */
+  mrt_probe_keypair key;    /* all zero: a fresh key pair is generated */
+  mrt_direct_timing timing;
+} mrt_direct_config;
+
+/* The defaults: wildcard, ephemeral port, IPv6 allowed, advertise_local,
+ * no key (generated), the documented timing. Any thread. */
+MRT_API mrt_direct_config mrt_direct_config_default(void);
+
+/* The actor class (args: an mrt_direct_config, copied), for supervisors'
+ * child specs. on_start fails with -EINVAL for an invalid config. */
+MRT_API const mrt_actor_class *mrt_direct_actor_class(void);
+
+/* Validates `cfg` (NULL: the defaults), configures the node's bus types
+ * (mrt_node_bus_configure) and spawns a DirectManager. Returns 0, -EINVAL
+ * (bad argument or config, logged), or mrt_actor_spawn's errors. Any thread. */
+MRT_API int mrt_direct_spawn(mrt_runtime *rt, const mrt_direct_config *cfg,
+                             const mrt_spawn_opts *opts, mrt_ref **out);
+
+/* ---- replies ----------------------------------------------------------------- */
+
+typedef struct mrt_sock_info {
+  bool inert;                    /* relay-only: no socket */
+  bool dual_stack;               /* an IPv6 socket that also carries IPv4 */
+  struct sockaddr_storage local; /* getsockname(); AF_UNSPEC when inert */
+  uint16_t port;                 /* 0 when inert */
+  uint64_t generation;           /* successful binds so far (1 after start) */
+} mrt_sock_info;
+
+typedef struct mrt_restun_result {
+  uint32_t sent;  /* binding requests sent by this sweep */
+  bool gated;     /* no sweep: no peer, no DERP map, or inert */
+} mrt_restun_result;
+
+typedef struct mrt_best_addr {
+  uint64_t peer_id;
+  struct sockaddr_storage addr;
+  uint64_t rtt_ns;
+  uint64_t trust_until_ns; /* runtime clock */
+} mrt_best_addr;
+
+/* Owns `items` (malloc'd): release with mrt_best_addrs_release. */
+typedef struct mrt_best_addrs {
+  size_t n;
+  mrt_best_addr *items;
+} mrt_best_addrs;
+
+typedef struct mrt_path_latency_req {
+  uint64_t peer_id;
+} mrt_path_latency_req;
+
+typedef struct mrt_path_latency {
+  bool known_peer;
+  bool has_path; /* a trusted best path */
+  uint64_t rtt_ns;
+  struct sockaddr_storage addr;
+} mrt_path_latency;
+
+/* Owns `ids` (malloc'd, ascending): release with mrt_peer_ids_release. */
+typedef struct mrt_peer_ids {
+  size_t n;
+  uint64_t *ids;
+} mrt_peer_ids;
+
+typedef struct mrt_ping_peer_req {
+  uint64_t peer_id;
+} mrt_ping_peer_req;
+
+typedef struct mrt_ping_peer_result {
+  uint64_t rtt_ns;
+  struct sockaddr_storage addr; /* the candidate that answered first */
+} mrt_ping_peer_result;
+
+typedef struct mrt_direct_counters {
+  uint64_t rx_datagrams, rx_batches, rx_oversize, rx_garbage;
+  uint64_t tx_datagrams, tx_errors;
+  uint64_t pings_sent, pings_received, pongs_sent, pongs_received;
+  uint64_t probe_malformed;       /* bad framing, wrong size (truncated) */
+  uint64_t probe_unknown_peer;    /* sender key not in the peer map */
+  uint64_t probe_unauthenticated; /* MAC failed */
+  uint64_t probe_replayed;        /* a ping or pong id seen before */
+  uint64_t probe_stale;           /* a pong for no live ping (unknown or expired) */
+  uint64_t ping_timeouts;
+  uint64_t path_changes;          /* a peer's best path changed (or was lost) */
+  uint64_t stun_sent, stun_responses, stun_rejected, stun_expired;
+  uint64_t stun_sweeps, stun_sweeps_gated, stun_cycles;
+  uint64_t rebinds, rebind_failures;
+  uint64_t adverts_published;
+} mrt_direct_counters;
+
+typedef struct mrt_direct_candidate_status {
+  struct sockaddr_storage addr;
+  bool pinged;             /* pinged since the last rebind */
+  uint64_t last_ping_ns;
+  bool confirmed;          /* answered since the last rebind */
+  uint64_t last_pong_ns;
+  uint64_t rtt_ns;         /* latest round trip */
+  uint64_t pings_sent, pongs_received;
+} mrt_direct_candidate_status;
+
+typedef struct mrt_direct_peer_status {
+  uint64_t id;
+  uint8_t key[MRT_PROBE_KEY_LEN];
+  bool has_path;                 /* trusted best path now */
+  struct sockaddr_storage best;  /* AF_UNSPEC without a best path */
+  uint64_t best_rtt_ns;
+  uint64_t trust_until_ns;
+  uint32_t pings_in_flight;
+  size_t n_candidates;
+  mrt_direct_candidate_status candidates[MRT_DIRECT_MAX_CANDIDATES];
+} mrt_direct_peer_status;
+
+typedef struct mrt_direct_status {
+  uint64_t now_ns;                 /* runtime clock when taken */
+  mrt_sock_info sock;
+  uint8_t public_key[MRT_PROBE_KEY_LEN];
+  bool have_peer_map;
+  bool have_derp_map;
+  size_t n_stun_servers;
+  size_t n_peers;
+  mrt_direct_peer_status *peers;   /* ascending id */
+  size_t n_reflexive;
+  struct sockaddr_storage reflexive[MRT_DIRECT_MAX_REFLEXIVE]; /* oldest first */
+  size_t stun_in_flight;
+  uint64_t last_stun_delay_ns;     /* the prober's current cycle length */
+  uint64_t next_stun_ns;           /* when that cycle ends */
+  uint64_t last_stun_sweep_ns;     /* 0: never */
+  mrt_endpoint_advertisement advertised; /* the last one published */
+  mrt_direct_counters counters;
+} mrt_direct_status;
+
+MRT_API void mrt_best_addrs_release(mrt_best_addrs *b);   /* NULL-safe */
+MRT_API void mrt_peer_ids_release(mrt_peer_ids *ids);     /* NULL-safe */
+MRT_API void mrt_direct_status_free(mrt_direct_status *s); /* NULL-safe */
+
+/* ---- messages ------------------------------------------------------------------ */
+
+MRT_MESSAGE_DECLARE(MRT_API, rebind, mrt_none, mrt_sock_info);
+MRT_MESSAGE_DECLARE(MRT_API, rebind_and_reprobe, mrt_none, mrt_sock_info);
+MRT_MESSAGE_DECLARE(MRT_API, restun, mrt_none, mrt_restun_result);
+MRT_MESSAGE_DECLARE(MRT_API, sock_info, mrt_none, mrt_sock_info);
+MRT_MESSAGE_DECLARE(MRT_API, best_addrs, mrt_none, mrt_best_addrs);
+MRT_MESSAGE_DECLARE(MRT_API, path_latency, mrt_path_latency_req, mrt_path_latency);
+MRT_MESSAGE_DECLARE(MRT_API, peers_with_direct_path, mrt_none, mrt_peer_ids);
+MRT_MESSAGE_DECLARE(MRT_API, ping_peer, mrt_ping_peer_req, mrt_ping_peer_result);
+/* The reply is a status the asker owns: free it with mrt_direct_status_free. */
+MRT_MESSAGE_DECLARE(MRT_API, direct_state, mrt_none, mrt_direct_status *);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
