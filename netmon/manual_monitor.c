@@ -67,7 +67,7 @@ static int manual_watch(mrt_link_monitor *base, mrt_runtime *rt, mrt_ref *target
   int rc = busy ? -EALREADY : 0;
   if (!busy) {
     mrt__netmon_source src = {manual_start, manual_stop, manual_kick, NULL, m};
-    rc = mrt__netmon_watch_start(rt, target, cfg, &src, out);
+    rc = mrt__netmon_watch_start(base, rt, target, cfg, &src, out);
     if (rc == 0)
       m->watcher = mrt_ref_ref(mrt__netmon_watcher(*out));
   }
@@ -89,7 +89,7 @@ int mrt_manual_monitor_new(mrt_link_monitor **out) {
   manual_monitor *m = calloc(1, sizeof *m);
   if (m == NULL)
     return -ENOMEM;
-  m->base.ops = &manual_ops;
+  mrt__link_monitor_init(&m->base, &manual_ops);
   pthread_mutex_init(&m->mu, NULL);
   *out = &m->base;
   return 0;
@@ -131,9 +131,8 @@ void mrt_manual_monitor_close(mrt_link_monitor *base) {
 
 static int noop_watch(mrt_link_monitor *base, mrt_runtime *rt, mrt_ref *target,
                       const mrt_debounce_config *cfg, mrt_link_watch **out) {
-  (void)base;
   mrt__netmon_source src = {0};
-  return mrt__netmon_watch_start(rt, target, cfg, &src, out);
+  return mrt__netmon_watch_start(base, rt, target, cfg, &src, out);
 }
 
 static void noop_free(mrt_link_monitor *base) { free(base); }
@@ -146,7 +145,7 @@ int mrt_noop_monitor_new(mrt_link_monitor **out) {
   mrt_link_monitor *m = calloc(1, sizeof *m);
   if (m == NULL)
     return -ENOMEM;
-  m->ops = &noop_ops;
+  mrt__link_monitor_init(m, &noop_ops);
   *out = m;
   return 0;
 }

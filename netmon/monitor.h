@@ -37,14 +37,21 @@ typedef struct mrt__link_monitor_ops {
   mrt_ref *(*watcher)(mrt_link_monitor *m);
 } mrt__link_monitor_ops;
 
+/* Every monitor starts with one reference (its creator's, dropped by
+ * mrt_link_monitor_free); each live watcher holds another, because a watcher
+ * touches its monitor until it has fully stopped — after the handle is gone. */
 struct mrt_link_monitor {
   const mrt__link_monitor_ops *ops;
+  _Atomic uint32_t refs;
 };
+
+void mrt__link_monitor_init(mrt_link_monitor *m, const mrt__link_monitor_ops *ops);
 
 /* Spawns a watcher for `target` fed by `source`; fills *out. The watcher
  * calls source->stop when it ends, whatever the reason. */
-int mrt__netmon_watch_start(mrt_runtime *rt, mrt_ref *target, const mrt_debounce_config *cfg,
-                            const mrt__netmon_source *source, mrt_link_watch **out);
+int mrt__netmon_watch_start(mrt_link_monitor *m, mrt_runtime *rt, mrt_ref *target,
+                            const mrt_debounce_config *cfg, const mrt__netmon_source *source,
+                            mrt_link_watch **out);
 /* In the watcher's context: one raw change from the source. */
 void mrt__netmon_raw(mrt_actor *watcher, uint32_t flags);
 /* In the watcher's context: the source closed; flush and end. */

@@ -371,7 +371,7 @@ static int nl_watch(mrt_link_monitor *base, mrt_runtime *rt, mrt_ref *target,
     rc = source_new(m, &s);
   if (rc == 0) {
     mrt__netmon_source src = {nl_start, nl_stop, NULL, nl_describe, s};
-    rc = mrt__netmon_watch_start(rt, target, cfg, &src, out);
+    rc = mrt__netmon_watch_start(base, rt, target, cfg, &src, out);
     if (rc == 0) {
       m->watcher = mrt_ref_ref(mrt__netmon_watcher(*out));
     } else {
@@ -449,7 +449,7 @@ int mrt_netlink_monitor_new(const mrt_netlink_monitor_config *cfg, mrt_link_moni
   netlink_monitor *m = calloc(1, sizeof *m);
   if (m == NULL)
     return -ENOMEM;
-  m->base.ops = &netlink_ops;
+  mrt__link_monitor_init(&m->base, &netlink_ops);
   pthread_mutex_init(&m->mu, NULL);
   m->rcvbuf = cfg && cfg->rcvbuf_bytes ? cfg->rcvbuf_bytes : DEFAULT_RCVBUF;
   m->on_raw = cfg ? cfg->on_raw : NULL;

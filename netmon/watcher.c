@@ -34,12 +34,14 @@ struct mrt_link_watch {
 };
 
 typedef struct watcher_args {
+  mrt_link_monitor *monitor; /* a reference, released when the watcher ends */
   gate *gate;
   mrt_debounce_config cfg;
   mrt__netmon_source source;
 } watcher_args;
 
 typedef struct watcher_state {
+  mrt_link_monitor *monitor; /* a reference */
   mrt__debouncer deb;
   gate *gate;
   mrt__netmon_source source;
@@ -66,6 +68,7 @@ static void emit(mrt_actor *self, const mrt_link_change *ev, void *ud) {
 static int watcher_start(mrt_actor *self, void *state, const void *args) {
   watcher_state *st = state;
   const watcher_args *a = args;
+  st->monitor = a->monitor;
   st->gate = a->gate;
   st->source = a->source;
   mrt__debouncer_init(&st->deb, &a->cfg, emit, st->gate);
@@ -81,6 +84,7 @@ static void watcher_stop(mrt_actor *self, void *state, const mrt_exit *why) {
   if (st->source.stop)
     st->source.stop(self, st->source.src);
   gate_release(st->gate);
+  mrt_link_monitor_free(st->monitor); /* the watcher's reference */
 }
 
 /* on_start never ran (spawned during shutdown, say): release what args own. */
@@ -89,6 +93,7 @@ static void watcher_args_drop(void *p) {
   if (a->source.stop)
     a->source.stop(NULL, a->source.src);
   gate_release(a->gate);
+  mrt_link_monitor_free(a->monitor);
 }
 
 static int on_kick(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
@@ -150,8 +155,14 @@ void mrt__netmon_source_closed(mrt_actor *watcher) {
   mrt_actor_stop(watcher);
 }
 
-int mrt__netmon_watch_start(mrt_runtime *rt, mrt_ref *target, const mrt_debounce_config *cfg,
-                            const mrt__netmon_source *source, mrt_link_watch **out) {
+void mrt__link_monitor_init(mrt_link_monitor *m, const mrt__link_monitor_ops *ops) {
+  m->ops = ops;
+  atomic_init(&m->refs, 1);
+}
+
+int mrt__netmon_watch_start(mrt_link_monitor *m, mrt_runtime *rt, mrt_ref *target,
+                            const mrt_debounce_config *cfg, const mrt__netmon_source *source,
+                            mrt_link_watch **out) {
   mrt_link_watch *w = calloc(1, sizeof *w);
   gate *g = calloc(1, sizeof *g);
   if (w == NULL || g == NULL) {
@@ -162,11 +173,14 @@ int mrt__netmon_watch_start(mrt_runtime *rt, mrt_ref *target, const mrt_debounce
   atomic_init(&g->refs, 2); /* the handle and the watcher */
   pthread_mutex_init(&g->mu, NULL);
   g->target = mrt_ref_ref(target);
-  watcher_args args = {.gate = g, .source = *source};
+  /* Relaxed: the caller holds a reference, so the count cannot reach 0. */
+  atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+  watcher_args args = {.monitor = m, .gate = g, .source = *source};
   if (cfg != NULL)
     args.cfg = *cfg;
   int rc = mrt_actor_spawn(rt, &watcher_class, &args, NULL, &w->watcher);
   if (rc < 0) {
+    atomic_fetch_sub_explicit(&m->refs, 1, memory_order_relaxed);
     gate_release(g);
     gate_release(g);
     free(w);
@@ -217,7 +231,8 @@ const char *mrt_link_monitor_name(const mrt_link_monitor *m) {
 }
 
 mrt_link_monitor *mrt_link_monitor_free(mrt_link_monitor *m) {
-  if (m != NULL)
+  /* acq_rel: the last holder sees every other holder's use before freeing. */
+  if (m != NULL && atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1)
     m->ops->free(m);
   return NULL;
 }

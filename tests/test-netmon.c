@@ -216,6 +216,23 @@ static void watch_rejects_bad_targets(void **state) {
   mrt_link_monitor_free(noop);
 }
 
+/* A watcher keeps its monitor until it has stopped: freeing the monitor right
+ * after destroying the watch (the watcher has not run its stop yet) is safe
+ * (ASan and valgrind would see a use after free otherwise). */
+static void free_right_after_destroy_is_safe(void **state) {
+  fixture *f = *state;
+  mrt_link_monitor *m;
+  mrt_link_watch *w;
+  assert_int_equal(mrt_manual_monitor_new(&m), 0);
+  assert_int_equal(mrt_link_monitor_watch(m, f->rt, f->tap, NULL, &w), 0);
+  mrt_runtime_run_until_idle(f->rt);
+  assert_true(mrt_manual_monitor_trigger(m, MRT_LINK_CHANGE_LINK_UP));
+  mrt_link_watch_destroy(w);
+  mrt_link_monitor_free(m);
+  mrt_runtime_advance(f->rt, MRT_SEC(2));
+  assert_int_equal(events(f), 0);
+}
+
 /* Shutdown: the watcher exits at once, without flushing what is pending. */
 static int shutdown_events;
 static int count_change(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
@@ -265,6 +282,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(configurable_timing, setup, teardown),
       cmocka_unit_test_setup_teardown(noop_monitor_never_delivers, setup, teardown),
       cmocka_unit_test_setup_teardown(watch_rejects_bad_targets, setup, teardown),
+      cmocka_unit_test_setup_teardown(free_right_after_destroy_is_safe, setup, teardown),
       cmocka_unit_test(shutdown_exits_without_flush),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -64,7 +64,10 @@ MRT_API void mrt_link_watch_destroy(mrt_link_watch *w);
 /* The monitor's name ("manual", "noop", "netlink"). */
 MRT_API const char *mrt_link_monitor_name(const mrt_link_monitor *m);
 
-/* Frees a monitor. Destroy its watches first. NULL-safe; returns NULL. */
+/* Drops the caller's monitor. It is freed once its watches have ended too
+ * (a watcher keeps its monitor until it has fully stopped), so freeing right
+ * after mrt_link_watch_destroy, or while a watch runs, is safe. NULL-safe;
+ * returns NULL. Any thread. */
 MRT_API mrt_link_monitor *mrt_link_monitor_free(mrt_link_monitor *m);
 
 /* ---- manual ---------------------------------------------------------------- */

@@ -20,5 +20,8 @@
 #include <meshrt/node_msgs.h>
 #include <meshrt/direct.h>
 #include <meshrt/stun_responder.h>
+#include <meshrt/derp_latency.h>
+#include <meshrt/netmon_supervisor.h>
+#include <meshrt/node.h>
 
 #endif
