@@ -7,6 +7,7 @@ int mrt_netlink_monitor_new(const mrt_netlink_monitor_config *cfg, mrt_link_moni
   (void)cfg;
   if (out != NULL)
     *out = NULL;
-  mrt_log(MRT_LOG_ERROR, "netmon", "netlink monitor unavailable: built without network_monitor");
+  /* Quiet on purpose: callers probe with this (mrt_node_network_monitor_
+   * available) and say themselves why it matters. */
   return -ENOTSUP;
 }

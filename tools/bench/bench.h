@@ -89,6 +89,8 @@ void bench_ask_sync(const bench_cfg *cfg, bench_sample *out);
 void bench_xthread(const bench_cfg *cfg, bench_sample *out);
 void bench_bus_fanout(const bench_cfg *cfg, bench_sample *out);
 void bench_netmon_storm(const bench_cfg *cfg, bench_sample *out);
+/* Why netmon_storm cannot run here (not root, no netlink monitor), or NULL. */
+const char *netmon_storm_unavailable(void);
 void bench_probe_rtt(const bench_cfg *cfg, bench_sample *out);
 
 #endif

@@ -73,6 +73,15 @@ static void wait_quiet(mrt_link_monitor *mon) {
   }
 }
 
+const char *netmon_storm_unavailable(void) {
+  if (geteuid() != 0)
+    return "needs root";
+  mrt_link_monitor *m = NULL;
+  int rc = mrt_netlink_monitor_new(NULL, &m);
+  mrt_link_monitor_free(m);
+  return rc == -ENOTSUP ? "built without network_monitor" : NULL;
+}
+
 void bench_netmon_storm(const bench_cfg *cfg, bench_sample *out) {
   if (geteuid() != 0)
     bench_die("netmon_storm needs root (it makes a network namespace)");

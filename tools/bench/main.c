@@ -34,32 +34,34 @@ typedef struct bench_def {
   bench_fn run;
   const char *extra_key; /* JSON key of the extra metric, or NULL */
   const char *what;      /* one line for --list */
-  bool needs_root;       /* skipped (not failed) without root */
+  /* Why the benchmark cannot run here (it is then skipped, not failed), or
+   * NULL when it can. Optional. */
+  const char *(*unavailable)(void);
 } bench_def;
 
 static const bench_def benches[] = {
     {"pingpong", 1000000, bench_pingpong, NULL,
-     "2 actors, one message in flight; ns per round trip", false},
+     "2 actors, one message in flight; ns per round trip", NULL},
     {"counting", 1000000, bench_counting, NULL,
-     "producer -> counter, chunked with credits; ns per message", false},
+     "producer -> counter, chunked with credits; ns per message", NULL},
     {"threadring", 1000000, bench_threadring, NULL,
-     "100 actors in a ring pass one token; ns per hop", false},
+     "100 actors in a ring pass one token; ns per hop", NULL},
     {"fjcreate", 40000, bench_fjcreate, NULL,
-     "spawn, one message, stop, until all are gone; ns per actor", false},
+     "spawn, one message, stop, until all are gone; ns per actor", NULL},
     {"ask", 1000000, bench_ask, NULL,
-     "actor -> actor ask, continuation asks again; ns per round trip", false},
+     "actor -> actor ask, continuation asks again; ns per round trip", NULL},
     {"ask_sync", 200000, bench_ask_sync, NULL,
-     "host thread -> actor mrt_ask_sync; ns per round trip", false},
+     "host thread -> actor mrt_ask_sync; ns per round trip", NULL},
     {"xthread", 1000000, bench_xthread, NULL,
-     "host thread tells an actor; ns per message until all handled", false},
+     "host thread tells an actor; ns per message until all handled", NULL},
     {"idle_actor_bytes", 100000, bench_idle_actor_bytes, "bytes_per_actor",
-     "RSS growth per idle actor (state excluded); ns per spawn+start", false},
+     "RSS growth per idle actor (state excluded); ns per spawn+start", NULL},
     {"bus_fanout", 10000000, bench_bus_fanout, NULL,
-     "1 publisher, 100 subscribers, 100,000 publishes; ns per delivery", false},
+     "1 publisher, 100 subscribers, 100,000 publishes; ns per delivery", NULL},
     {"netmon_storm", 10000, bench_netmon_storm, "events",
-     "(root) 10,000 address changes in a netns; CPU ns per raw netlink message", true},
+     "(root) 10,000 address changes in a netns; CPU ns per raw netlink message", netmon_storm_unavailable},
     {"probe_rtt", 10000, bench_probe_rtt, "crypto_pct",
-     "2 DirectManagers on loopback, ping_peer; ns per authenticated round trip", false},
+     "2 DirectManagers on loopback, ping_peer; ns per authenticated round trip", NULL},
 };
 #define N_BENCHES (sizeof benches / sizeof benches[0])
 
@@ -330,11 +332,12 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < o.n_selected; i++) {
     const bench_def *b = &benches[o.selected[i]];
     summary s;
-    if (b->needs_root && geteuid() != 0) {
+    const char *why = b->unavailable != NULL ? b->unavailable() : NULL;
+    if (why != NULL) {
       if (o.json)
-        printf("{\"bench\":\"%s\",\"skipped\":\"needs root\"}\n", b->name);
+        printf("{\"bench\":\"%s\",\"skipped\":\"%s\"}\n", b->name, why);
       else
-        printf("%-18s skipped: needs root\n", b->name);
+        printf("%-18s skipped: %s\n", b->name, why);
       continue;
     }
     if (o.fork) {
