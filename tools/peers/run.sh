@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# Peer comparison: runs meshrt-bench and caf_bench (the same workloads on the
+# C++ Actor Framework) back to back on this machine and prints their medians
+# side by side.
+#
+#   tools/peers/run.sh [--runs N] [--threads N] [--bench NAME[,NAME...]]
+#
+#   --runs N      runs per benchmark, median reported (default 5)
+#   --threads N   meshrt executors and CAF scheduler workers (default 1)
+#   --bench LIST  benchmarks to compare (default pingpong,counting,threadring,fjcreate,ask)
+#
+# It installs what is missing first (apt-get, as root or through sudo: g++,
+# libcaf-dev, and meshrt's own build dependencies through tools/dev.sh deps),
+# builds meshrt's release build (build-release/) and caf_bench
+# (build-release/peers/caf_bench), then runs both. The raw JSON lines of the
+# last run are kept in build-release/peers/last-run.jsonl.
+# Any failure stops the script with a message naming the step, exit status 1.
+set -euo pipefail
+
+self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
+root=$(cd "$(dirname "$self")/../.." && pwd)
+cd "$root"
+
+runs=5
+threads=1
+benches=pingpong,counting,threadring,fjcreate,ask
+
+usage() {
+  sed -n '2,/^set -e/p' "$self" | grep '^#' | sed 's/^# \{0,1\}//'
+}
+
+die() {
+  echo "run.sh: error: $*" >&2
+  exit 1
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --runs) [ $# -ge 2 ] || die "--runs needs a value"; runs=$2; shift 2 ;;
+  --threads) [ $# -ge 2 ] || die "--threads needs a value"; threads=$2; shift 2 ;;
+  --bench) [ $# -ge 2 ] || die "--bench needs a value"; benches=$2; shift 2 ;;
+  -h | --help) usage; exit 0 ;;
+  *) usage >&2; die "unknown argument '$1'" ;;
+  esac
+done
+[[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "--runs wants a positive whole number, not '$runs'"
+[[ "$threads" =~ ^[1-9][0-9]*$ ]] || die "--threads wants a positive whole number, not '$threads'"
+for b in ${benches//,/ }; do
+  case "$b" in
+  pingpong | counting | threadring | fjcreate | ask) ;;
+  *) die "'$b' has no CAF counterpart (choose from pingpong,counting,threadring,fjcreate,ask)" ;;
+  esac
+done
+
+build="build-release"
+caf_bin=$build/peers/caf_bench
+meshrt_bin=$build/tools/bench/meshrt-bench
+results=$build/peers/last-run.jsonl
+
+# step DESCRIPTION COMMAND...: runs COMMAND in a subshell, output to a log; on
+# failure shows the log's tail and stops. (errexit does not apply inside, so
+# the step functions check each command themselves.)
+step() {
+  local what=$1
+  shift
+  local log
+  log=$(mktemp)
+  echo "run.sh: $what" >&2
+  if ! ("$@") >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    rm -f "$log"
+    die "$what failed (output above)"
+  fi
+  rm -f "$log"
+}
+
+# ---- dependencies -------------------------------------------------------------
+
+as_root=()
+[ "$(id -u)" -eq 0 ] || as_root=(sudo)
+
+installed() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"
+}
+
+install_missing() {
+  local missing=()
+  for p in g++ libcaf-dev python3; do
+    installed "$p" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ ${#as_root[@]} -gt 0 ] && ! command -v sudo >/dev/null; then
+    echo "need ${missing[*]}, but this is not root and there is no sudo: install them and rerun" >&2
+    return 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${as_root[@]}" apt-get update -qq &&
+    "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+command -v dpkg-query >/dev/null || die "this script needs a Debian-based system (dpkg/apt-get)"
+step "installing g++, libcaf-dev, python3 if missing" install_missing
+step "installing meshrt's build dependencies if missing (tools/dev.sh deps)" tools/dev.sh deps
+
+# ---- CAF compile and link flags ---------------------------------------------------
+# Debian's libcaf-dev ships no pkg-config or CMake files for 0.17 (check with
+# `dpkg -L libcaf-dev`); if a .pc file shows up, use it, otherwise the headers
+# are in /usr/include/caf and the library is plain -lcaf_core.
+
+caf_flags() {
+  local pc
+  pc=$(dpkg -L libcaf-dev 2>/dev/null | grep -m1 '/pkgconfig/.*\.pc$' || true)
+  if [ -n "$pc" ] && command -v pkg-config >/dev/null; then
+    pkg-config --cflags --libs "$(basename "$pc" .pc)"
+    return
+  fi
+  local hdr
+  hdr=$(dpkg -L libcaf-dev | grep -m1 '/caf/all\.hpp$' || true)
+  if [ -z "$hdr" ]; then
+    echo "libcaf-dev is installed but caf/all.hpp is not among its files" >&2
+    return 1
+  fi
+  local inc
+  inc=$(dirname "$(dirname "$hdr")")
+  if [ "$inc" = /usr/include ]; then
+    echo "-lcaf_core"
+  else
+    echo "-I$inc -lcaf_core"
+  fi
+}
+
+caf_version=$(dpkg-query -W -f='${Version}' libcaf-dev)
+case "$caf_version" in
+0.17.*) ;;
+*) echo "run.sh: warning: libcaf-dev is $caf_version; caf_bench is written for CAF 0.17" >&2 ;;
+esac
+
+# ---- builds ----------------------------------------------------------------------
+
+build_meshrt() {
+  if [ -f "$build/build.ninja" ]; then
+    meson configure "$build" --buildtype=release -Dtests=false || return 1
+  else
+    meson setup "$build" --buildtype=release -Dtests=false || return 1
+  fi
+  ninja -C "$build" tools/bench/meshrt-bench
+}
+
+build_caf() {
+  local flags
+  flags=$(caf_flags) || return 1
+  mkdir -p "$build/peers" || return 1
+  # shellcheck disable=SC2086 # flags are words
+  g++ -O2 -std=c++17 -Wall -Wextra -o "$caf_bin.tmp" tools/peers/caf_bench.cpp $flags -pthread &&
+    mv "$caf_bin.tmp" "$caf_bin"
+}
+
+step "building meshrt (release, $build/)" build_meshrt
+if [ ! -x "$caf_bin" ] || [ tools/peers/caf_bench.cpp -nt "$caf_bin" ]; then
+  step "building caf_bench (g++ -O2, CAF $caf_version)" build_caf
+fi
+
+# ---- runs ----------------------------------------------------------------------------
+
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+echo "run.sh: machine: $(nproc) cores, load average $(load); meshrt $(git describe --always --dirty 2>/dev/null || echo '?'), CAF $caf_version" >&2
+: >"$results"
+
+run_bench() {
+  local label=$1
+  shift
+  echo "run.sh: running $label: $*" >&2
+  local out
+  if ! out=$("$@"); then
+    printf '%s\n' "$out" >&2
+    die "$label failed (command: $*)"
+  fi
+  printf '%s\n' "$out" | sed "s/^{/{\"tool\":\"$label\",/" >>"$results"
+}
+
+run_bench meshrt "$meshrt_bin" --json --bench "$benches" --runs "$runs" --threads "$threads"
+run_bench caf "$caf_bin" --json --bench "$benches" --runs "$runs" --threads "$threads"
+case ",$benches," in
+*,ask,*)
+  # Extra row: CAF's ask without a request timeout (meshrt's asks always
+  # carry a deadline; CAF's timeouts go through its clock thread).
+  run_bench caf-ask-no-timeout "$caf_bin" --json --bench ask --runs "$runs" \
+    --threads "$threads" --ask-timeout-ms 0
+  ;;
+esac
+echo "run.sh: load average after: $(load)" >&2
+
+# ---- table ------------------------------------------------------------------------------
+
+python3 - "$results" "$benches" "$runs" "$threads" <<'EOF' || die "could not build the table from $results"
+import json, sys
+
+path, benches, runs, threads = sys.argv[1], sys.argv[2].split(","), sys.argv[3], sys.argv[4]
+rows = {}
+with open(path) as f:
+    for line in f:
+        line = line.strip()
+        if line:
+            r = json.loads(line)
+            rows[(r["tool"], r["bench"])] = r
+
+missing = [f"{t}/{b}" for b in benches for t in ("meshrt", "caf") if (t, b) not in rows]
+if missing:
+    sys.exit(f"run.sh: no result for {', '.join(missing)}")
+
+def rng(r):
+    return f"{r['min_ns_per_op']:.0f}-{r['max_ns_per_op']:.0f}"
+
+units = {"pingpong": "round trip", "counting": "message", "threadring": "hop",
+         "fjcreate": "actor", "ask": "round trip"}
+print(f"\nmedian ns per op, {runs} runs each, {threads} executor/worker thread(s)\n")
+hdr = f"{'benchmark':<22} {'ops':>8} {'per':<11} {'meshrt':>9} {'CAF':>9} {'CAF/meshrt':>10}   {'meshrt min-max':>15} {'CAF min-max':>15}"
+print(hdr)
+print("-" * len(hdr))
+def row(name, m, c):
+    ratio = c["ns_per_op"] / m["ns_per_op"] if m["ns_per_op"] > 0 else float("inf")
+    print(f"{name:<22} {m['ops']:>8} {units[m['bench']]:<11} {m['ns_per_op']:>9.1f} {c['ns_per_op']:>9.1f} {ratio:>9.1f}x   {rng(m):>15} {rng(c):>15}")
+for b in benches:
+    row(b, rows[("meshrt", b)], rows[("caf", b)])
+if ("caf-ask-no-timeout", "ask") in rows and "ask" in benches:
+    row("ask (CAF no timeout)", rows[("meshrt", "ask")], rows[("caf-ask-no-timeout", "ask")])
+print("\nCAF/meshrt > 1: meshrt is faster. Raw JSON: " + path)
+EOF
