@@ -79,7 +79,7 @@ static uint32_t wait_event(size_t index, uint64_t ms) {
   return flags;
 }
 
-static void sh(const char *fmt, ...) {
+__attribute__((format(printf, 1, 2))) static void sh(const char *fmt, ...) {
   char cmd[512];
   va_list ap;
   va_start(ap, fmt);

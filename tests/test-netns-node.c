@@ -40,7 +40,7 @@ static uint64_t now_ms(void) {
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void sh(const char *fmt, ...) {
+__attribute__((format(printf, 1, 2))) static void sh(const char *fmt, ...) {
   char cmd[512];
   va_list ap;
   va_start(ap, fmt);

@@ -58,7 +58,7 @@ run)
   install_deps
   configure build-release --buildtype=release -Dtests=false
   ninja -C build-release >/dev/null
-  exec ./build-release/tools/bench/meshrt-bench "$@"
+  exec ./build-release/tools/node/meshrt-node "$@"
   ;;
 test)
   install_deps

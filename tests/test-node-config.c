@@ -1,0 +1,310 @@
+/* Tests: meshrt-node's config file.
+ *
+ *   - every field, given a wrong value, stops the node with exit code 2 and a
+ *     message naming the config file and the field (and nothing is started:
+ *     no control socket appears);
+ *   - a missing key file is created with mode 0600 and reused on the next
+ *     start (same public key);
+ *   - a valid config runs a node whose DERP map points at STUN responders
+ *     this test runs in-process on loopback; SIGHUP with a new map moves the
+ *     home region; SIGHUP with a broken config is refused (journalled,
+ *     naming the field) while the node keeps running; SIGTERM exits 0.
+ * Arguments: the meshrt-node and meshrt-ctl binaries.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <meshrt/meshrt.h>
+
+#include "test-node-proc.h"
+
+static int setup(void **state) {
+  (void)state;
+  dir_make();
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  reap_all();
+  dir_remove(test_dir);
+  return 0;
+}
+
+/* ---- each field --------------------------------------------------------------------------- */
+
+typedef struct bad_case {
+  const char *json;  /* the config file's content (NULL: no file at all) */
+  const char *field; /* what the message must name */
+} bad_case;
+
+static const char key64[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+static const bad_case cases[] = {
+    {NULL, "cannot read the config file"},
+    {"{\"listen_port\": 1,}", "line 1"},
+    {"[1, 2]", "(top level)"},
+    {"{\"listen_prot\": 1}", "listen_prot"},
+    {"{\"listen_address\": \"nowhere\"}", "listen_address"},
+    {"{\"listen_port\": 70000}", "listen_port"},
+    {"{\"listen_port\": \"41641\"}", "listen_port"},
+    {"{\"disable_ipv6\": \"yes\"}", "disable_ipv6"},
+    {"{\"advertise_local\": 1}", "advertise_local"},
+    {"{\"key_file\": 42}", "key_file"},
+    {"{\"key_file\": \"no/such/dir/node.key\"}", "key_file"},
+    {"{\"key_file\": \"bad.key\"}", "key_file"},
+    {"{\"derp_map_file\": \"missing.json\"}", "derp_map_file"},
+    {"{\"derp_map_file\": \"bad-derp.json\"}", "derp_map_file"},
+    {"{\"derp_map\": {\"Regions\": {\"1\": {\"RegionID\": 2}}}}", "derp_map"},
+    {"{\"derp_map\": {}, \"derp_map_file\": \"x\"}", "derp_map"},
+    {"{\"peers\": {}}", "peers"},
+    {"{\"peers\": [7]}", "peers[0]"},
+    {"{\"peers\": [{\"public_key\": \"KEY\"}]}", "peers[0].id"},
+    {"{\"peers\": [{\"id\": 1, \"public_key\": \"xyz\"}]}", "peers[0].public_key"},
+    {"{\"peers\": [{\"id\": 1, \"public_key\": \"KEY\", \"endpoints\": [\"1.2.3.4\"]}]}",
+     "peers[0].endpoints[0]"},
+    {"{\"peers\": [{\"id\": 1, \"public_key\": \"KEY\", \"colour\": 1}]}", "peers[0].colour"},
+    {"{\"peers\": [{\"id\": 1, \"public_key\": \"KEY\"}, {\"id\": 1, \"public_key\": \"KEY\"}]}",
+     "peers[1].id"},
+    {"{\"network_monitor\": \"sometimes\"}", "network_monitor"},
+    {"{\"ignored_interfaces\": \"eth0\"}", "ignored_interfaces"},
+    {"{\"ignored_interfaces\": [\"eth0\", 1]}", "ignored_interfaces[1]"},
+    {"{\"control_socket\": 5}", "control_socket"},
+    {"{\"metrics\": \"nowhere:x\"}", "metrics"},
+    {"{\"log_level\": \"loud\"}", "log_level"},
+    {"{\"log_format\": \"xml\"}", "log_format"},
+};
+
+/* The template with every KEY replaced by a valid public key. */
+static void subst_key(const char *tmpl, char *out, size_t len) {
+  size_t used = 0;
+  for (const char *p = tmpl; *p && used + 70 < len;) {
+    if (strncmp(p, "KEY", 3) == 0) {
+      used += (size_t)snprintf(out + used, len - used, "%s", key64);
+      p += 3;
+    } else {
+      out[used++] = *p++;
+    }
+  }
+  out[used] = '\0';
+}
+
+static void every_field_error_names_file_and_field(void **state) {
+  (void)state;
+  char path[300], buf[300], sock[300];
+  file_write(in_dir("bad.key", buf, sizeof buf), "not a key\n");
+  file_write(in_dir("bad-derp.json", buf, sizeof buf),
+             "{\"Regions\":{\"1\":{\"RegionID\":1,\"Nodes\":[{\"Name\":\"1a\",\"RegionID\":1,"
+             "\"HostName\":\"h\",\"IPv4\":\"foo\"}]}}}");
+  in_dir("control.sock", sock, sizeof sock);
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    in_dir("node.json", path, sizeof path);
+    unlink(path);
+    if (cases[i].json != NULL) {
+      char text[1024];
+      subst_key(cases[i].json, text, sizeof text);
+      file_write(path, text);
+    }
+    char *err = NULL;
+    char *argv[] = {(char *)node_bin, "--config", path, "--control-socket", sock, NULL};
+    int rc = run_capture(argv, 5000, NULL, &err);
+    if (rc != 2 || strstr(err, path) == NULL || strstr(err, cases[i].field) == NULL)
+      fail_msg("case %zu (%s): exit %d, stderr: %s", i, cases[i].field, rc, err);
+    free(err);
+    struct stat st;
+    assert_int_not_equal(stat(sock, &st), 0); /* nothing was started */
+  }
+  /* --check says the same. */
+  file_write(path, "{\"log_level\": \"loud\"}");
+  char *err = NULL;
+  char *argv[] = {(char *)node_bin, "--check", "--config", path, NULL};
+  assert_int_equal(run_capture(argv, 5000, NULL, &err), 2);
+  assert_non_null(strstr(err, "log_level"));
+  free(err);
+}
+
+/* ---- the key file -------------------------------------------------------------------------- */
+
+static bool status_has_key(const json_t *s) {
+  return json_is_string(json_object_get(s, "public_key"));
+}
+
+static char *run_and_get_key(const char *config) {
+  node_proc n;
+  const char *args[] = {"--config", config, "--no-metrics", NULL};
+  assert_true(node_start(&n, args));
+  json_t *s = node_wait_status(&n, status_has_key, 10000);
+  if (s == NULL)
+    dump_log(&n);
+  assert_non_null(s);
+  char *key = strdup(json_string_value(json_object_get(s, "public_key")));
+  json_decref(s);
+  assert_int_equal(node_stop(&n, SIGTERM, 2000), 0);
+  return key;
+}
+
+static void missing_key_file_is_created_0600_and_reused(void **state) {
+  (void)state;
+  char cfg[300], key[300];
+  file_write(in_dir("node.json", cfg, sizeof cfg), "{\"key_file\": \"node.key\"}");
+  in_dir("node.key", key, sizeof key);
+  char *argv[] = {(char *)node_bin, "--check", "--config", cfg, NULL};
+  assert_int_equal(run_capture(argv, 5000, NULL, NULL), 0);
+  struct stat st;
+  assert_int_equal(stat(key, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0600);
+  char *text = file_read(key);
+  assert_int_equal(strlen(text), 65); /* 64 hex digits and a newline */
+  free(text);
+  char *first = run_and_get_key(cfg);
+  char *second = run_and_get_key(cfg);
+  assert_string_equal(first, second);
+  free(first);
+  free(second);
+}
+
+/* ---- a running node and SIGHUP ------------------------------------------------------------- */
+
+static mrt_ref *responder(mrt_runtime *rt, uint64_t delay_ms, uint16_t *port) {
+  mrt_stun_responder_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  struct sockaddr_in *in = (struct sockaddr_in *)&cfg.listen_addr;
+  in->sin_family = AF_INET;
+  in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  cfg.delay_ns = MRT_MS(delay_ms);
+  mrt_ref *r = NULL;
+  assert_int_equal(mrt_stun_responder_spawn(rt, &cfg, NULL, &r), 0);
+  mrt_stun_responder_info info;
+  assert_int_equal(mrt_ask_sync_stun_responder_info(r, &(mrt_none){0}, &info, MRT_SEC(2)), 0);
+  *port = info.port;
+  return r;
+}
+
+static void write_config(const char *path, int region, uint16_t port, const char *extra) {
+  char text[2048];
+  snprintf(text, sizeof text,
+           "{\"listen_address\": \"127.0.0.1\", \"advertise_local\": false,"
+           " \"key_file\": \"node.key\", \"network_monitor\": \"manual\","
+           " \"peers\": [{\"id\": 9, \"name\": \"absent\", \"public_key\": \"%s\","
+           " \"endpoints\": [\"127.0.0.1:9\"]}],"
+           " \"derp_map\": {\"Regions\": {\"%d\": {\"RegionID\": %d, \"RegionCode\": \"r%d\","
+           " \"Nodes\": [{\"Name\": \"a\", \"RegionID\": %d, \"HostName\": \"localhost\","
+           " \"IPv4\": \"127.0.0.1\", \"IPv6\": \"none\", \"STUNPort\": %u}]}}}%s}",
+           key64, region, region, region, region, port, extra);
+  file_write(path, text);
+}
+
+static int want_home;
+static bool home_is_wanted(const json_t *s) {
+  return json_integer_value(json_object_get(json_object_get(s, "home_region"), "id")) == want_home;
+}
+
+static json_t *last_event(const char *sock, const char *kind) {
+  json_t *r = ctl_json(sock, NULL, "events", NULL);
+  json_t *found = NULL;
+  size_t i;
+  json_t *ev;
+  json_array_foreach(json_object_get(r, "events"), i, ev) {
+    if (strcmp(json_string_value(json_object_get(ev, "kind")), kind) == 0) {
+      json_decref(found);
+      found = json_incref(ev);
+    }
+  }
+  json_decref(r);
+  return found;
+}
+
+/* The last reload applied the map and the log level, and named the port
+ * as needing a restart. */
+static void expect_applied(const char *sock) {
+  json_t *ev = last_event(sock, "config");
+  assert_non_null(ev);
+  assert_true(json_is_true(json_object_get(ev, "ok")));
+  char *applied = json_dumps(json_object_get(ev, "applied"), 0);
+  char *restart = json_dumps(json_object_get(ev, "needs_restart"), 0);
+  assert_non_null(strstr(applied, "derp_map"));
+  assert_non_null(strstr(applied, "log_level"));
+  assert_non_null(strstr(restart, "listen_port"));
+  free(applied);
+  free(restart);
+  json_decref(ev);
+}
+
+/* Waits for a refused reload whose error names the file and the field. */
+static void expect_refused(const char *sock, const char *cfg) {
+  json_t *ev = NULL;
+  for (int i = 0; i < 100 && (ev = last_event(sock, "config")) != NULL &&
+                  json_is_true(json_object_get(ev, "ok"));
+       i++) {
+    json_decref(ev);
+    ev = NULL;
+    sleep_ms(50);
+  }
+  assert_non_null(ev);
+  assert_false(json_is_true(json_object_get(ev, "ok")));
+  const char *why = json_string_value(json_object_get(ev, "error"));
+  assert_non_null(strstr(why, "peers[0].public_key"));
+  assert_non_null(strstr(why, cfg));
+  json_decref(ev);
+}
+
+static void sighup_reloads_through_the_reconciler(void **state) {
+  (void)state;
+  mrt_runtime *rt = NULL;
+  assert_int_equal(mrt_runtime_new(NULL, &rt), 0);
+  assert_int_equal(mrt_runtime_start(rt), 0);
+  uint16_t p7, p8;
+  mrt_ref *r7 = responder(rt, 5, &p7), *r8 = responder(rt, 5, &p8);
+  char cfg[300];
+  write_config(in_dir("node.json", cfg, sizeof cfg), 7, p7, "");
+  node_proc n;
+  const char *args[] = {"--config", cfg, "--no-metrics", NULL};
+  assert_true(node_start(&n, args));
+  want_home = 7;
+  json_t *s = node_wait_status(&n, home_is_wanted, 10000);
+  if (s == NULL)
+    dump_log(&n);
+  assert_non_null(s);
+  assert_string_equal(json_string_value(json_object_get(s, "mode")), "config");
+  assert_int_equal(
+      json_integer_value(json_object_get(json_array_get(json_object_get(s, "peers"), 0), "id")), 9);
+  json_decref(s);
+
+  /* A new DERP map (and a log level) through SIGHUP: the home region moves. */
+  write_config(cfg, 8, p8, ", \"log_level\": \"debug\", \"listen_port\": 1");
+  kill(n.pid, SIGHUP);
+  want_home = 8;
+  s = node_wait_status(&n, home_is_wanted, 10000);
+  if (s == NULL)
+    dump_log(&n);
+  assert_non_null(s);
+  json_decref(s);
+  expect_applied(n.sock);
+  /* A broken config is refused; the node keeps running on the one in force. */
+  file_write(cfg, "{\"peers\": [{\"id\": 1, \"public_key\": \"zz\"}]}");
+  kill(n.pid, SIGHUP);
+  expect_refused(n.sock, cfg);
+  s = node_wait_status(&n, home_is_wanted, 5000);
+  assert_non_null(s);
+  json_decref(s);
+
+  assert_int_equal(node_stop(&n, SIGTERM, 2000), 0);
+  mrt_ref_unref(r7);
+  mrt_ref_unref(r8);
+  mrt_runtime_unref(rt);
+}
+
+int main(int argc, char **argv) {
+  take_binaries(argc, argv);
+  mrt_log_set_level(MRT_LOG_WARN);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(every_field_error_names_file_and_field, setup, teardown),
+      cmocka_unit_test_setup_teardown(missing_key_file_is_created_0600_and_reused, setup, teardown),
+      cmocka_unit_test_setup_teardown(sighup_reloads_through_the_reconciler, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

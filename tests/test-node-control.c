@@ -1,0 +1,395 @@
+/* Tests: the control socket and meshrt-ctl, against the demo with the manual
+ * link monitor (so link changes can be injected without root).
+ *
+ *   - every command through meshrt-ctl, JSON and tables: status, children,
+ *     rebind, measure, pause/resume/restart CHILD (and an unknown child),
+ *     events, events --follow, link-change (which must produce a link-change
+ *     event and the rebind that answered it);
+ *   - the raw protocol: malformed JSON, wrong types, unknown commands and
+ *     fields each get a JSON error reply and the connection stays usable; an
+ *     "id" is echoed; an over-long line is refused and the connection closed;
+ *   - clients that disconnect mid-request or before reading their reply are
+ *     harmless; 100 concurrent clients all get their answer; 1000 pipelined
+ *     requests read late are throttled, never dropped;
+ *   - the socket is mode 0600; after all of it the node still answers and
+ *     exits 0 on SIGTERM.
+ * Arguments: the meshrt-node and meshrt-ctl binaries.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+
+#include "test-node-proc.h"
+
+#define CLIENTS 100
+
+static node_proc node;
+
+static int setup_group(void **state) {
+  (void)state;
+  dir_make();
+  static const char *const args[] = {"--no-metrics", "--network-monitor", "manual", NULL};
+  if (!node_start(&node, args))
+    return -1;
+  json_t *s = node_wait_status(&node, status_ready, 10000);
+  if (s == NULL) {
+    dump_log(&node);
+    return -1;
+  }
+  json_decref(s);
+  return 0;
+}
+
+static int teardown_group(void **state) {
+  (void)state;
+  int rc = node_stop(&node, SIGTERM, 2000);
+  if (rc != 0)
+    dump_log(&node);
+  reap_all();
+  dir_remove(test_dir);
+  return rc == 0 ? 0 : -1;
+}
+
+static json_t *find_child(const json_t *children, const char *id) {
+  size_t i;
+  json_t *c;
+  json_array_foreach(json_object_get(children, "children"), i, c) {
+    if (strcmp(json_string_value(json_object_get(c, "id")), id) == 0)
+      return c;
+  }
+  return NULL;
+}
+
+/* ---- commands through meshrt-ctl ------------------------------------------------------------ */
+
+static void socket_is_private(void **state) {
+  (void)state;
+  struct stat st;
+  assert_int_equal(stat(node.sock, &st), 0);
+  assert_true(S_ISSOCK(st.st_mode));
+  assert_int_equal(st.st_mode & 0777, 0600);
+}
+
+static void status_children_and_operator_control(void **state) {
+  (void)state;
+  json_t *c = ctl_json(node.sock, NULL, "children", NULL);
+  assert_non_null(c);
+  assert_string_equal(json_string_value(json_object_get(c, "supervisor")), "node");
+  assert_int_equal(json_array_size(json_object_get(c, "children")), 3);
+  assert_string_equal(
+      json_string_value(json_object_get(find_child(c, "derp-latency"), "operation")), "active");
+  json_decref(c);
+
+  json_t *o = ctl_json(node.sock, NULL, "pause", "derp-latency");
+  assert_non_null(o);
+  assert_string_equal(json_string_value(json_object_get(o, "operation_after")), "paused");
+  json_decref(o);
+  c = ctl_json(node.sock, NULL, "children", NULL);
+  assert_string_equal(
+      json_string_value(json_object_get(find_child(c, "derp-latency"), "operation")), "paused");
+  json_decref(c);
+  /* status still answers, saying the measurer is unavailable */
+  json_t *s = ctl_json(node.sock, NULL, "status", NULL);
+  assert_non_null(s);
+  assert_string_equal(json_string_value(json_object_get(json_object_get(s, "measurer"), "state")),
+                      "unavailable");
+  json_decref(s);
+  o = ctl_json(node.sock, NULL, "resume", "derp-latency");
+  assert_string_equal(json_string_value(json_object_get(o, "operation_after")), "active");
+  json_decref(o);
+
+  o = ctl_json(node.sock, NULL, "restart", "direct");
+  assert_non_null(o);
+  assert_string_equal(json_string_value(json_object_get(o, "command")), "restart");
+  json_decref(o);
+
+  int code;
+  char *err = NULL;
+  assert_null(ctl_json(node.sock, &code, "pause", "no-such-child"));
+  assert_int_equal(code, 1);
+  assert_int_equal(ctl_text(node.sock, NULL, &err, "pause", "no-such-child"), 1);
+  assert_non_null(strstr(err, "not_found"));
+  free(err);
+
+  char *out = NULL;
+  assert_int_equal(ctl_text(node.sock, &out, NULL, "children", NULL), 0);
+  assert_non_null(strstr(out, "derp-latency"));
+  assert_non_null(strstr(out, "RESTARTS"));
+  free(out);
+}
+
+static void rebind_and_measure(void **state) {
+  (void)state;
+  json_t *r = ctl_json(node.sock, NULL, "rebind", NULL);
+  assert_non_null(r);
+  assert_int_not_equal(json_integer_value(json_object_get(r, "old_port")),
+                       json_integer_value(json_object_get(r, "new_port")));
+  json_decref(r);
+  char *out = NULL;
+  assert_int_equal(ctl_text(node.sock, &out, NULL, "rebind", NULL), 0);
+  assert_non_null(strstr(out, "rebound: port "));
+  free(out);
+  json_t *m = ctl_json(node.sock, NULL, "measure", NULL);
+  assert_non_null(m);
+  assert_int_equal(json_array_size(json_object_get(m, "regions")), 3);
+  json_decref(m);
+  assert_int_equal(ctl_text(node.sock, &out, NULL, "measure", NULL), 0);
+  assert_non_null(strstr(out, "demo-near"));
+  free(out);
+}
+
+/* The newest event of `kind` in the journal (a new reference), or NULL. */
+static json_t *newest(const char *kind) {
+  json_t *r = ctl_json(node.sock, NULL, "events", NULL), *found = NULL;
+  size_t i;
+  json_t *ev;
+  json_array_foreach(json_object_get(r, "events"), i, ev) {
+    if (strcmp(json_string_value(json_object_get(ev, "kind")), kind) == 0)
+      found = ev;
+  }
+  json_incref(found);
+  json_decref(r);
+  return found;
+}
+
+static void link_change_shows_up_with_its_rebind(void **state) {
+  (void)state;
+  json_t *r = ctl_json(node.sock, NULL, "link-change", "link-down,addr-removed");
+  assert_non_null(r);
+  json_decref(r);
+  json_t *link = NULL, *rebind = NULL;
+  for (int i = 0; i < 100; i++) {
+    json_decref(link);
+    json_decref(rebind);
+    link = newest("link-change");
+    rebind = newest("rebind");
+    if (link && rebind &&
+        strcmp(json_string_value(json_object_get(rebind, "cause")), "link-change") == 0)
+      break;
+    sleep_ms(50);
+  }
+  assert_non_null(link);
+  assert_non_null(rebind);
+  assert_string_equal(json_string_value(json_object_get(rebind, "cause")), "link-change");
+  assert_true(json_is_true(json_object_get(rebind, "ok")));
+  json_int_t link_seq = json_integer_value(json_object_get(link, "seq"));
+  assert_true(json_integer_value(json_object_get(rebind, "seq")) > link_seq);
+  assert_int_equal(json_integer_value(json_array_get(json_object_get(rebind, "link_changes"), 0)),
+                   link_seq);
+  assert_non_null(strstr(json_string_value(json_object_get(link, "flags")), "link-down"));
+  json_decref(link);
+  json_decref(rebind);
+  char *out = NULL;
+  assert_int_equal(ctl_text(node.sock, &out, NULL, "events", NULL), 0);
+  assert_non_null(strstr(out, "link-change"));
+  assert_non_null(strstr(out, "(link-change #"));
+  free(out);
+  char *err = NULL;
+  assert_int_equal(ctl_text(node.sock, NULL, &err, "link-change", "sideways"), 1);
+  assert_non_null(strstr(err, "bad_request"));
+  free(err);
+}
+
+static void events_follow_streams_new_events(void **state) {
+  (void)state;
+  char out[300];
+  in_dir("follow.out", out, sizeof out);
+  char *argv[] = {(char *)ctl_bin, "--socket", node.sock, "--json", "events", "--follow", NULL};
+  pid_t pid = spawn(argv, out, NULL);
+  assert_true(pid > 0);
+  sleep_ms(200); /* let it connect and read the backlog */
+  json_t *r = ctl_json(node.sock, NULL, "rebind", NULL);
+  assert_non_null(r);
+  json_int_t port = json_integer_value(json_object_get(r, "new_port"));
+  json_decref(r);
+  bool seen = false;
+  for (int i = 0; i < 100 && !seen; i++) {
+    char *text = file_read(out);
+    char needle[64];
+    snprintf(needle, sizeof needle, "\"new_port\":%lld", (long long)port);
+    seen = strstr(text, needle) != NULL;
+    free(text);
+    if (!seen)
+      sleep_ms(50);
+  }
+  kill(pid, SIGTERM);
+  wait_exit(pid, 2000);
+  assert_true(seen);
+}
+
+/* ---- the raw protocol
+ * ---------------------------------------------------------------------------- */
+
+static void malformed_requests_get_json_errors(void **state) {
+  (void)state;
+  static const struct {
+    const char *line, *code;
+  } bad[] = {
+      {"garbage", "parse_error"},
+      {"{\"cmd\": \"status\"", "parse_error"},
+      {"[1, 2]", "bad_request"},
+      {"{}", "bad_request"},
+      {"{\"cmd\": 5}", "bad_request"},
+      {"{\"cmd\": \"frobnicate\"}", "unknown_command"},
+      {"{\"cmd\": \"pause\"}", "bad_request"},
+      {"{\"cmd\": \"pause\", \"child\": 3}", "bad_request"},
+      {"{\"cmd\": \"events\", \"after\": -1}", "bad_request"},
+      {"{\"cmd\": \"events\", \"follow\": \"yes\"}", "bad_request"},
+      {"{\"cmd\": \"status\", \"cmd\": \"rebind\"}", "parse_error"},
+      {"\"status\"", "bad_request"},
+  };
+  int fd = uconnect(node.sock);
+  assert_true(fd >= 0);
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    json_t *reply = request(fd, bad[i].line);
+    if (reply == NULL)
+      fail_msg("no reply to %s", bad[i].line);
+    assert_false(json_is_true(json_object_get(reply, "ok")));
+    assert_string_equal(error_code(reply), bad[i].code);
+    assert_true(json_is_string(json_object_get(json_object_get(reply, "error"), "message")));
+    json_decref(reply);
+  }
+  /* The same connection still works, and ids are echoed. */
+  json_t *reply = request(fd, "{\"cmd\": \"status\", \"id\": 42, \"extra\": true}");
+  assert_non_null(reply);
+  assert_true(json_is_true(json_object_get(reply, "ok")));
+  assert_int_equal(json_integer_value(json_object_get(reply, "id")), 42);
+  json_decref(reply);
+  /* Blank lines are ignored; CRLF is accepted. */
+  static const char crlf[] = "\n\r\n{\"cmd\":\"children\"}\r\n";
+  assert_true(send_all(fd, crlf, strlen(crlf)));
+  char *line = recv_line(fd, 5000);
+  assert_non_null(line);
+  assert_non_null(strstr(line, "\"ok\":true"));
+  free(line);
+  close(fd);
+}
+
+static void over_long_line_is_refused_and_closed(void **state) {
+  (void)state;
+  int fd = uconnect(node.sock);
+  size_t len = 70 * 1024;
+  char *big = malloc(len);
+  memset(big, 'x', len);
+  send_all(fd, big, len); /* no newline: the server must not wait forever */
+  free(big);
+  char *line = recv_line(fd, 5000);
+  assert_non_null(line);
+  json_t *reply = json_loads(line, 0, NULL);
+  free(line);
+  assert_string_equal(error_code(reply), "too_long");
+  json_decref(reply);
+  assert_null(recv_line(fd, 2000)); /* then it closes */
+  close(fd);
+}
+
+static void clients_vanishing_mid_request_are_harmless(void **state) {
+  (void)state;
+  for (int i = 0; i < 20; i++) {
+    int fd = uconnect(node.sock);
+    assert_true(fd >= 0);
+    if (i % 3 == 0)
+      send_all(fd, "{\"cmd\":\"sta", strlen("{\"cmd\":\"sta")); /* half a request */
+    else if (i % 3 == 1)
+      send_all(fd, "{\"cmd\":\"status\"}\n",
+               strlen("{\"cmd\":\"status\"}\n")); /* gone before the reply */
+    else
+      send_all(fd, "{\"cmd\":\"events\",\"follow\":true}\n",
+               strlen("{\"cmd\":\"events\",\"follow\":true}\n")); /* a follower that leaves */
+    close(fd);
+  }
+  json_t *s = ctl_json(node.sock, NULL, "status", NULL);
+  assert_non_null(s);
+  json_decref(s);
+}
+
+/* 1000 pipelined requests whose replies (several MB) are read only after
+ * all were sent: the server throttles the client instead of buffering
+ * without bound or dropping replies, and every reply arrives, in order. */
+static void pipelined_requests_all_answered(void **state) {
+  (void)state;
+  enum { N = 1000 };
+  int fd = uconnect(node.sock);
+  assert_true(fd >= 0);
+  static const char req[] = "{\"cmd\":\"events\"}\n";
+  char *batch = malloc(N * (sizeof req - 1));
+  for (int i = 0; i < N; i++)
+    memcpy(batch + i * (sizeof req - 1), req, sizeof req - 1);
+  assert_true(send_all(fd, batch, N * (sizeof req - 1)));
+  free(batch);
+  size_t lines = 0, bytes = 0;
+  char buf[65536];
+  while (lines < N) {
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, 10000) <= 0)
+      break;
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0)
+      break;
+    bytes += (size_t)n;
+    for (ssize_t i = 0; i < n; i++)
+      lines += buf[i] == '\n';
+  }
+  close(fd);
+  assert_int_equal(lines, N);
+  assert_true(bytes > 4 * 1024 * 1024); /* more than the server's backlog bound */
+}
+
+typedef struct client_run {
+  pthread_barrier_t *go;
+  bool ok;
+} client_run;
+
+static void *one_client(void *ud) {
+  client_run *c = ud;
+  int fd = uconnect(node.sock);
+  pthread_barrier_wait(c->go);
+  json_t *reply = fd >= 0 ? request(fd, "{\"cmd\":\"status\"}") : NULL;
+  c->ok = reply != NULL && json_is_true(json_object_get(reply, "ok")) &&
+          json_is_object(json_object_get(reply, "result"));
+  json_decref(reply);
+  if (fd >= 0)
+    close(fd);
+  return NULL;
+}
+
+static void hundred_concurrent_clients(void **state) {
+  (void)state;
+  pthread_barrier_t go;
+  pthread_barrier_init(&go, NULL, CLIENTS);
+  static client_run runs[CLIENTS];
+  pthread_t t[CLIENTS];
+  for (int i = 0; i < CLIENTS; i++) {
+    runs[i].go = &go;
+    assert_int_equal(pthread_create(&t[i], NULL, one_client, &runs[i]), 0);
+  }
+  int ok = 0;
+  for (int i = 0; i < CLIENTS; i++) {
+    pthread_join(t[i], NULL);
+    ok += runs[i].ok;
+  }
+  pthread_barrier_destroy(&go);
+  assert_int_equal(ok, CLIENTS);
+  assert_true(waitpid(node.pid, NULL, WNOHANG) == 0); /* still running */
+}
+
+int main(int argc, char **argv) {
+  take_binaries(argc, argv);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(socket_is_private),
+      cmocka_unit_test(status_children_and_operator_control),
+      cmocka_unit_test(rebind_and_measure),
+      cmocka_unit_test(link_change_shows_up_with_its_rebind),
+      cmocka_unit_test(events_follow_streams_new_events),
+      cmocka_unit_test(malformed_requests_get_json_errors),
+      cmocka_unit_test(over_long_line_is_refused_and_closed),
+      cmocka_unit_test(clients_vanishing_mid_request_are_harmless),
+      cmocka_unit_test(pipelined_requests_all_answered),
+      cmocka_unit_test(hundred_concurrent_clients),
+  };
+  return cmocka_run_group_tests(tests, setup_group, teardown_group);
+}

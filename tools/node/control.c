@@ -1,0 +1,372 @@
+/* meshrt-node — the control socket: a Unix stream socket speaking
+ * newline-delimited JSON (one request per line, one reply per line; see
+ * commands.c for the commands and meshrt-ctl(1) for the protocol).
+ *
+ * Robustness rules: a request line longer than MAX_LINE gets an error reply
+ * and the connection is closed (the rest of the line cannot be told from the
+ * next request); malformed JSON gets an error reply and the connection stays
+ * usable; a client that vanishes mid-request or mid-reply only frees its
+ * connection; followers of the journal that stop reading are dropped once
+ * their unsent output passes MAX_BACKLOG, so nobody can grow our memory.
+ *
+ * Security: the socket is created under umask 0177 and chmod'ed 0600, in a
+ * directory created 0700 when missing, so only the node's user can connect.
+ *
+ * Threading: everything runs on the service thread's event loop; the
+ * handlers block on asks (they are host-thread code), so requests are served
+ * one after the other, in arrival order. Opening runs on the main thread
+ * before the loop starts.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "app.h"
+
+#define MAX_LINE (64 * 1024)
+#define MAX_CLIENTS 1024
+#define MAX_BACKLOG (4 * 1024 * 1024)
+#define FOLLOW_PERIOD_MS 100
+#define FOLLOW_BATCH 256
+
+typedef struct client client;
+
+struct mn_control {
+  mn_app *app;
+  struct event_base *base;
+  char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+  struct evconnlistener *listener;
+  struct event *follow_timer;
+  client *clients;
+  size_t n_clients;
+};
+
+struct client {
+  struct mn_control *ctl;
+  struct bufferevent *bev;
+  bool closing;   /* close once the output is flushed */
+  bool throttled; /* not reading until the output drained */
+  bool follow;
+  uint64_t after; /* followers: the last journal seq sent */
+  client *prev, *next;
+};
+
+/* ---- connections ------------------------------------------------------------------ */
+
+static void client_free(client *c) {
+  struct mn_control *ctl = c->ctl;
+  if (c->prev != NULL)
+    c->prev->next = c->next;
+  else
+    ctl->clients = c->next;
+  if (c->next != NULL)
+    c->next->prev = c->prev;
+  ctl->n_clients--;
+  bufferevent_free(c->bev);
+  free(c);
+}
+
+static void send_json(client *c, json_t *reply) {
+  char *text = reply != NULL ? json_dumps(reply, JSON_COMPACT) : NULL;
+  struct evbuffer *out = bufferevent_get_output(c->bev);
+  if (text != NULL) {
+    evbuffer_add(out, text, strlen(text));
+    evbuffer_add(out, "\n", 1);
+  } else {
+    static const char oom[] =
+        "{\"ok\":false,\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}\n";
+    evbuffer_add(out, oom, sizeof oom - 1);
+  }
+  free(text);
+}
+
+/* Closes after the reply is out (or now, if nothing is pending). Returns
+ * true if it freed c. */
+static bool close_soon(client *c) {
+  c->closing = true;
+  bufferevent_disable(c->bev, EV_READ);
+  if (evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
+    return false;
+  client_free(c);
+  return true;
+}
+
+static void handle_line(client *c, const char *line, size_t len) {
+  bool follow = false;
+  uint64_t after = 0;
+  json_t *reply = mn_command_run(c->ctl->app, line, len, &follow, &after);
+  send_json(c, reply);
+  json_decref(reply);
+  if (follow) {
+    c->follow = true;
+    c->after = after;
+  }
+}
+
+static bool too_long(client *c) {
+  json_t *e = mn_command_error("too_long", "request longer than %d bytes", MAX_LINE);
+  send_json(c, e);
+  json_decref(e);
+  return close_soon(c);
+}
+
+/* Serves the complete lines in the input. A client that sends requests
+ * without reading the replies is throttled (no more reads) once its unsent
+ * output passes MAX_BACKLOG, and resumed when that drained. Returns true if
+ * it freed c. */
+static bool serve_input(client *c) {
+  struct evbuffer *in = bufferevent_get_input(c->bev);
+  struct evbuffer *out = bufferevent_get_output(c->bev);
+  while (!c->closing) {
+    if (evbuffer_get_length(out) >= MAX_BACKLOG) {
+      c->throttled = true;
+      bufferevent_disable(c->bev, EV_READ);
+      return false;
+    }
+    size_t len;
+    char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+    if (line == NULL)
+      break;
+    if (len > 0 && line[len - 1] == '\r')
+      line[--len] = '\0';
+    bool refuse = len > MAX_LINE;
+    if (len > 0 && !refuse) /* blank lines are keep-alives */
+      handle_line(c, line, len);
+    free(line);
+    if (refuse)
+      return too_long(c);
+  }
+  /* No complete line: what is buffered is one request in the making. */
+  if (!c->closing && evbuffer_get_length(in) > MAX_LINE)
+    return too_long(c);
+  return false;
+}
+
+static void on_read(struct bufferevent *bev, void *ud) {
+  (void)bev;
+  serve_input(ud);
+}
+
+/* The output drained (libevent calls this when it is empty). */
+static void on_write(struct bufferevent *bev, void *ud) {
+  client *c = ud;
+  if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+    return;
+  if (c->closing) {
+    client_free(c);
+  } else if (c->throttled) {
+    c->throttled = false;
+    bufferevent_enable(bev, EV_READ);
+    serve_input(c);
+  }
+}
+
+static void on_event(struct bufferevent *bev, short what, void *ud) {
+  client *c = ud;
+  (void)bev;
+  if (what & BEV_EVENT_ERROR) {
+    client_free(c); /* the peer is gone: nothing more can be delivered */
+    return;
+  }
+  if (what & BEV_EVENT_EOF) {
+    /* Half-closed: answer what was sent in full, then close. A partial
+     * last line is a request cut off mid-way: dropped. */
+    if (!serve_input(c) && !c->closing)
+      close_soon(c);
+  }
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int socklen, void *ud) {
+  (void)l;
+  (void)sa;
+  (void)socklen;
+  struct mn_control *ctl = ud;
+  client *c = ctl->n_clients < MAX_CLIENTS ? calloc(1, sizeof *c) : NULL;
+  struct bufferevent *bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
+  if (c == NULL || bev == NULL) {
+    if (bev != NULL)
+      bufferevent_free(bev);
+    else
+      close(fd);
+    free(c);
+    return;
+  }
+  c->ctl = ctl;
+  c->bev = bev;
+  c->next = ctl->clients;
+  if (ctl->clients != NULL)
+    ctl->clients->prev = c;
+  ctl->clients = c;
+  ctl->n_clients++;
+  bufferevent_setcb(bev, on_read, on_write, on_event, c);
+  bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+/* ---- following the journal ------------------------------------------------------------ */
+
+/* Sends a follower the events it has not seen; false if it was dropped. */
+static bool feed(client *c) {
+  json_t *events = NULL;
+  uint64_t last = 0, dropped = 0;
+  if (mn_journal_read(c->ctl->app->journal, c->after, FOLLOW_BATCH, &events, &last, &dropped) < 0)
+    return true; /* out of memory: try again next tick */
+  size_t i;
+  json_t *ev;
+  json_array_foreach(events, i, ev) {
+    json_t *line = json_pack("{s:b, s:O}", "ok", 1, "event", ev);
+    send_json(c, line);
+    json_decref(line);
+    c->after = (uint64_t)json_integer_value(json_object_get(ev, "seq"));
+  }
+  json_decref(events);
+  if (evbuffer_get_length(bufferevent_get_output(c->bev)) > MAX_BACKLOG) {
+    client_free(c); /* it stopped reading: do not buffer for it forever */
+    return false;
+  }
+  return true;
+}
+
+static void on_follow_tick(evutil_socket_t fd, short what, void *ud) {
+  (void)fd;
+  (void)what;
+  struct mn_control *ctl = ud;
+  uint64_t last = mn_journal_last_seq(ctl->app->journal);
+  for (client *c = ctl->clients, *next; c != NULL; c = next) {
+    next = c->next;
+    if (c->follow && !c->closing && c->after < last)
+      feed(c);
+  }
+}
+
+/* ---- opening ------------------------------------------------------------------------------ */
+
+/* Creates the socket's directory (0700) if it is missing; one level only,
+ * so a typo does not grow a tree. A directory we did not create must be a
+ * real directory owned by us or root and not writable by others: in a shared
+ * place like /tmp, someone else's directory could hand our socket to them. */
+static int ensure_dir(const char *path) {
+  char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash == NULL || slash == dir)
+    return 0;
+  *slash = '\0';
+  if (mkdir(dir, 0700) == 0)
+    return 0;
+  if (errno != EEXIST)
+    return -errno;
+  struct stat st;
+  if (lstat(dir, &st) < 0)
+    return -errno;
+  bool sticky_shared = (st.st_mode & S_ISVTX) != 0; /* /tmp itself is fine */
+  if (!S_ISDIR(st.st_mode) || (st.st_uid != geteuid() && st.st_uid != 0) ||
+      ((st.st_mode & 022) != 0 && !sticky_shared))
+    return -EPERM;
+  return 0;
+}
+
+/* A socket file already there: in use by a live node (-EADDRINUSE), or
+ * stale (removed). */
+static int clear_stale(const struct sockaddr_un *sun) {
+  struct stat st;
+  if (lstat(sun->sun_path, &st) < 0)
+    return 0;
+  if (!S_ISSOCK(st.st_mode))
+    return -EEXIST;
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -errno;
+  int rc = connect(fd, (const struct sockaddr *)sun, sizeof *sun);
+  int err = errno;
+  close(fd);
+  if (rc == 0)
+    return -EADDRINUSE;
+  if (err != ECONNREFUSED && err != ENOENT)
+    return -err;
+  return unlink(sun->sun_path) == 0 || errno == ENOENT ? 0 : -errno;
+}
+
+static int bind_socket(const char *path, int *fd_out) {
+  struct sockaddr_un sun;
+  memset(&sun, 0, sizeof sun);
+  sun.sun_family = AF_UNIX;
+  if (strlen(path) >= sizeof sun.sun_path)
+    return -ENAMETOOLONG;
+  memcpy(sun.sun_path, path, strlen(path) + 1);
+  int rc = ensure_dir(path);
+  if (rc == 0)
+    rc = clear_stale(&sun);
+  if (rc < 0)
+    return rc;
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0)
+    return -errno;
+  /* The socket file must never exist with looser permissions, even briefly. */
+  mode_t old = umask(0177);
+  rc = bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0 ? -errno : 0;
+  umask(old);
+  if (rc == 0 && chmod(path, 0600) < 0)
+    rc = -errno;
+  if (rc == 0 && listen(fd, 128) < 0)
+    rc = -errno;
+  if (rc < 0) {
+    close(fd);
+    return rc;
+  }
+  *fd_out = fd;
+  return 0;
+}
+
+int mn_control_open(mn_app *app, const char *path, struct event_base *base,
+                    struct mn_control **out) {
+  int fd = -1;
+  int rc = bind_socket(path, &fd);
+  if (rc < 0) {
+    mrt_log(MRT_LOG_ERROR, MN_LOG, "control socket unavailable path=%s err=%s%s", path,
+            strerror(-rc), rc == -EADDRINUSE ? " (another meshrt-node is running there)" : "");
+    return rc;
+  }
+  struct mn_control *ctl = calloc(1, sizeof *ctl);
+  if (ctl == NULL) {
+    close(fd);
+    unlink(path);
+    return -ENOMEM;
+  }
+  ctl->app = app;
+  ctl->base = base;
+  snprintf(ctl->path, sizeof ctl->path, "%s", path);
+  ctl->listener = evconnlistener_new(base, on_accept, ctl, LEV_OPT_CLOSE_ON_FREE, 0, fd);
+  ctl->follow_timer = event_new(base, -1, EV_PERSIST, on_follow_tick, ctl);
+  struct timeval tv = {0, FOLLOW_PERIOD_MS * 1000};
+  if (ctl->listener == NULL || ctl->follow_timer == NULL || event_add(ctl->follow_timer, &tv) < 0) {
+    if (ctl->listener == NULL)
+      close(fd);
+    mn_control_close(ctl);
+    return -ENOMEM;
+  }
+  *out = ctl;
+  return 0;
+}
+
+void mn_control_close(struct mn_control *ctl) {
+  if (ctl == NULL)
+    return;
+  while (ctl->clients != NULL)
+    client_free(ctl->clients);
+  if (ctl->listener != NULL)
+    evconnlistener_free(ctl->listener);
+  if (ctl->follow_timer != NULL)
+    event_free(ctl->follow_timer);
+  unlink(ctl->path);
+  free(ctl);
+}

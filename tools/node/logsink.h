@@ -1,0 +1,28 @@
+/* meshrt-node — the log sink: human-readable lines or JSON objects, one per
+ * record, on stderr. Installed once at start-up through mrt_log_set_sink, so
+ * the library's own records and the tool's go the same way. */
+#ifndef MESHRT_TOOLS_LOGSINK_H
+#define MESHRT_TOOLS_LOGSINK_H
+
+#include <stdio.h>
+
+typedef enum mn_log_format {
+  MN_LOG_HUMAN = 0,
+  MN_LOG_JSON = 1,
+} mn_log_format;
+
+/* "human" or "json"; -EINVAL otherwise. */
+int mn_log_format_parse(const char *name);
+const char *mn_log_format_name(mn_log_format f);
+
+/* Routes meshrt's log records to `out` in format `f` (may be called again to
+ * switch formats). Any thread. */
+void mn_log_install(mn_log_format f, FILE *out);
+
+/* Restores the library's default sink. */
+void mn_log_uninstall(void);
+
+/* The component the tool's own records use. */
+#define MN_LOG "meshrt-node"
+
+#endif

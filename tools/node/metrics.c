@@ -1,0 +1,306 @@
+/* meshrt-node — the metrics endpoint: GET /metrics in the Prometheus text
+ * exposition format (version 0.0.4), served by libevent's HTTP server.
+ *
+ * Families: meshrt_node_* (info, uptime), meshrt_runtime_* (actors,
+ * messages), meshrt_bus_* (per message type), meshrt_supervisor_* (rendered
+ * by the library), meshrt_link_* and meshrt_rebinds_* (link changes and the
+ * rebinds that answered them), meshrt_direct_* and meshrt_probe_rtt_seconds
+ * (paths and their RTT), meshrt_derp_* (region latencies, home region).
+ * Values are read at scrape time: a scrape is a handful of asks.
+ *
+ * Threading: the HTTP server runs on the service thread; rendering is
+ * host-thread code (it blocks on asks) and needs nothing else.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "app.h"
+
+#define ASK_TIMEOUT MRT_SEC(2)
+#define BUS_TYPES_MAX 128
+
+struct mn_metrics {
+  struct evhttp *http;
+};
+
+/* Prometheus label values escape backslash, double quote and newline. */
+static void label(FILE *f, const char *v) {
+  for (; *v; v++) {
+    if (*v == '\n') {
+      fputs("\\n", f);
+      continue;
+    }
+    if (*v == '\\' || *v == '"')
+      fputc('\\', f);
+    fputc(*v, f);
+  }
+}
+
+static void family(FILE *f, const char *name, const char *type, const char *help) {
+  fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void sample(FILE *f, const char *name, const char *type, const char *help, double v) {
+  family(f, name, type, help);
+  fprintf(f, "%s %.*g\n", name, v == (double)(int64_t)v ? 17 : 9, v);
+}
+
+/* ---- runtime and bus ------------------------------------------------------------------------- */
+
+typedef struct bus_rows {
+  size_t n;
+  const char *name[BUS_TYPES_MAX];
+  mrt_bus_stats s[BUS_TYPES_MAX];
+} bus_rows;
+
+static void collect_bus(const mrt_msg_type *type, const mrt_bus_stats *s, void *ud) {
+  bus_rows *rows = ud;
+  if (rows->n == BUS_TYPES_MAX)
+    return;
+  rows->name[rows->n] = type->name;
+  rows->s[rows->n++] = *s;
+}
+
+static void render_bus(FILE *f, mn_app *app) {
+  bus_rows *rows = calloc(1, sizeof *rows);
+  if (rows == NULL)
+    return;
+  mrt_bus_foreach_type(mrt_runtime_bus(app->rt), collect_bus, rows);
+  static const char *const names[] = {"published_total", "delivered_total", "dropped_full_total",
+                                      "dropped_dead_total", "subscribers"};
+  static const char *const helps[] = {
+      "Messages published, by type.", "Deliveries to subscribers, by type.",
+      "Deliveries dropped because a mailbox was full, by type.",
+      "Deliveries dropped because the subscriber had stopped, by type.",
+      "Current subscribers, by type."};
+  for (int k = 0; k < 5; k++) {
+    char name[64];
+    snprintf(name, sizeof name, "meshrt_bus_%s", names[k]);
+    family(f, name, k == 4 ? "gauge" : "counter", helps[k]);
+    for (size_t i = 0; i < rows->n; i++) {
+      const mrt_bus_stats *s = &rows->s[i];
+      uint64_t v[] = {s->published, s->delivered, s->dropped_full, s->dropped_dead, s->subscribers};
+      fprintf(f, "%s{type=\"", name);
+      label(f, rows->name[i]);
+      fprintf(f, "\"} %llu\n", (unsigned long long)v[k]);
+    }
+  }
+  free(rows);
+}
+
+static void render_runtime(FILE *f, mn_app *app) {
+  mrt_runtime_stats st;
+  mrt_runtime_get_stats(app->rt, &st);
+  family(f, "meshrt_node_info", "gauge", "The node: mode, version and link monitor.");
+  fprintf(f, "meshrt_node_info{mode=\"%s\",version=\"%s\",link_monitor=\"%s\"} 1\n",
+          app->demo ? "demo" : "config", MN_VERSION, mn_monitor_kind_name(app->monitor_kind));
+  sample(f, "meshrt_node_uptime_seconds", "gauge", "Seconds since the node started.",
+         (double)(mn_now_ns() - app->started_ns) / 1e9);
+  sample(f, "meshrt_runtime_executors", "gauge", "Executor threads.",
+         mrt_runtime_executors(app->rt));
+  sample(f, "meshrt_runtime_actors", "gauge", "Live actors.", (double)st.actors_live);
+  sample(f, "meshrt_runtime_actors_spawned_total", "counter", "Actors spawned.",
+         (double)st.actors_spawned);
+  sample(f, "meshrt_runtime_actors_stopped_total", "counter", "Actors stopped.",
+         (double)st.actors_stopped);
+  sample(f, "meshrt_runtime_messages_handled_total", "counter", "Messages handled by actors.",
+         (double)st.messages_handled);
+}
+
+static void render_supervision(FILE *f, mn_app *app) {
+  mrt_supervisor_metrics *m = NULL;
+  if (mrt_supervisor_metrics_get(mrt_node_supervisor(app->node), &m) < 0)
+    return;
+  const mrt_supervisor_metrics *list[] = {m};
+  int len = mrt_supervisor_metrics_render(list, 1, NULL, 0);
+  char *buf = len > 0 ? malloc((size_t)len + 1) : NULL;
+  if (buf != NULL && mrt_supervisor_metrics_render(list, 1, buf, (size_t)len + 1) == len)
+    fputs(buf, f);
+  free(buf);
+  mrt_supervisor_metrics_free(m);
+}
+
+/* ---- the node's actors ---------------------------------------------------------------------- */
+
+static void render_links(FILE *f, mn_app *app, const mn_view_data *v) {
+  sample(f, "meshrt_link_changes_total", "counter", "Raw link changes the monitor reported.",
+         (double)v->link_changes);
+  mrt_ref *nm = NULL;
+  mrt_netmon_supervisor_stats st;
+  memset(&st, 0, sizeof st);
+  if (app->monitor_kind != MN_MONITOR_OFF &&
+      mrt_supervisor_child_ref(mrt_node_supervisor(app->node), MRT_NODE_CHILD_NETMON, &nm) == 0)
+    (void)mrt_ask_sync_netmon_supervisor_stats(nm, &(mrt_none){0}, &st, ASK_TIMEOUT);
+  mrt_ref_unref(nm);
+  sample(f, "meshrt_link_change_events_total", "counter",
+         "Coalesced link-change events NetmonSupervisor received.", (double)st.events);
+  family(f, "meshrt_rebinds_total", "counter", "Socket rebinds, by cause.");
+  fprintf(f, "meshrt_rebinds_total{cause=\"link-change\"} %llu\n",
+          (unsigned long long)v->rebinds_link);
+  fprintf(f, "meshrt_rebinds_total{cause=\"operator\"} %llu\n",
+          (unsigned long long)v->rebinds_operator);
+  sample(f, "meshrt_rebind_failures_total", "counter",
+         "Link-change reactions that did not get a new socket.", (double)v->rebind_failures);
+}
+
+static void render_direct(FILE *f, mn_app *app) {
+  mrt_ref *dm = NULL;
+  mrt_direct_status *ds = NULL;
+  if (mrt_supervisor_child_ref(mrt_node_supervisor(app->node), MRT_NODE_CHILD_DIRECT, &dm) == 0)
+    (void)mrt_ask_sync_direct_state(dm, &(mrt_none){0}, &ds, ASK_TIMEOUT);
+  mrt_ref_unref(dm);
+  sample(f, "meshrt_direct_up", "gauge", "1 when DirectManager answers.", ds != NULL);
+  if (ds == NULL)
+    return;
+  const mrt_direct_counters *c = &ds->counters;
+  sample(f, "meshrt_direct_socket_port", "gauge", "The UDP port bound now.", ds->sock.port);
+  sample(f, "meshrt_direct_socket_generation", "gauge", "Successful binds so far.",
+         (double)ds->sock.generation);
+  sample(f, "meshrt_direct_pings_sent_total", "counter", "Probe pings sent.",
+         (double)c->pings_sent);
+  sample(f, "meshrt_direct_pongs_received_total", "counter", "Probe pongs accepted.",
+         (double)c->pongs_received);
+  sample(f, "meshrt_direct_path_changes_total", "counter", "Best-path changes.",
+         (double)c->path_changes);
+  sample(f, "meshrt_direct_stun_sent_total", "counter", "STUN requests sent.",
+         (double)c->stun_sent);
+  sample(f, "meshrt_direct_stun_responses_total", "counter", "STUN responses accepted.",
+         (double)c->stun_responses);
+  family(f, "meshrt_peer_path_up", "gauge", "1 when the peer has a trusted direct path.");
+  for (size_t i = 0; i < ds->n_peers; i++)
+    fprintf(f, "meshrt_peer_path_up{peer=\"%llu\"} %d\n", (unsigned long long)ds->peers[i].id,
+            ds->peers[i].has_path);
+  family(f, "meshrt_probe_rtt_seconds", "gauge", "Round-trip time of the peer's best path.");
+  for (size_t i = 0; i < ds->n_peers; i++)
+    if (ds->peers[i].has_path)
+      fprintf(f, "meshrt_probe_rtt_seconds{peer=\"%llu\"} %.9f\n",
+              (unsigned long long)ds->peers[i].id, (double)ds->peers[i].best_rtt_ns / 1e9);
+  mrt_direct_status_free(ds);
+}
+
+static void render_derp(FILE *f, const mn_view_data *v) {
+  family(f, "meshrt_derp_region_latency_seconds", "gauge",
+         "Latency of each DERP region in the last measurement.");
+  for (size_t i = 0; i < v->n_regions; i++) {
+    fprintf(f, "meshrt_derp_region_latency_seconds{region=\"%d\",code=\"", v->regions[i].id);
+    label(f, v->regions[i].code);
+    fprintf(f, "\"} %.9f\n", (double)v->regions[i].latency_ns / 1e9);
+  }
+  sample(f, "meshrt_derp_home_region", "gauge", "The home DERP region's id (0: none).",
+         v->home_region);
+  sample(f, "meshrt_derp_home_region_changes_total", "counter", "Home-region changes.",
+         (double)v->home_changes);
+  sample(f, "meshrt_derp_measurements_total", "counter", "DERP latency measurements.",
+         (double)v->rounds);
+}
+
+char *mn_metrics_render(mn_app *app) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (f == NULL)
+    return NULL;
+  mn_view_data v;
+  mn_view_get(&app->view, &v);
+  render_runtime(f, app);
+  render_bus(f, app);
+  render_supervision(f, app);
+  render_links(f, app, &v);
+  render_direct(f, app);
+  render_derp(f, &v);
+  if (fclose(f) != 0) {
+    free(text);
+    return NULL;
+  }
+  return text;
+}
+
+/* ---- HTTP ------------------------------------------------------------------------------------ */
+
+static void on_metrics(struct evhttp_request *req, void *ud) {
+  char *text = mn_metrics_render(ud);
+  if (text == NULL) {
+    evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
+    return;
+  }
+  struct evbuffer *body = evbuffer_new();
+  if (body == NULL) {
+    free(text);
+    evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
+    return;
+  }
+  evbuffer_add(body, text, strlen(text));
+  free(text);
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                    "text/plain; version=0.0.4; charset=utf-8");
+  evhttp_send_reply(req, HTTP_OK, "OK", body);
+  evbuffer_free(body);
+}
+
+static void on_other(struct evhttp_request *req, void *ud) {
+  (void)ud;
+  evhttp_send_error(req, HTTP_NOTFOUND, "not found: the metrics are at /metrics");
+}
+
+static int listen_on(const struct sockaddr_storage *addr, int *out) {
+  int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -errno;
+  int one = 1;
+  socklen_t len =
+      addr->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, (const struct sockaddr *)addr, len) < 0 || listen(fd, 64) < 0) {
+    int err = -errno;
+    close(fd);
+    return err;
+  }
+  *out = fd;
+  return 0;
+}
+
+int mn_metrics_open(mn_app *app, const struct sockaddr_storage *addr, struct event_base *base,
+                    struct mn_metrics **out) {
+  char want[MN_ADDR_STR_MAX];
+  mn_addr_str(addr, want, sizeof want);
+  int fd = -1;
+  int rc = listen_on(addr, &fd);
+  struct mn_metrics *m = rc == 0 ? calloc(1, sizeof *m) : NULL;
+  bool owned = false; /* once evhttp accepts on fd, evhttp_free closes it */
+  if (rc == 0 && m != NULL && (m->http = evhttp_new(base)) != NULL)
+    owned = evhttp_accept_socket_with_handle(m->http, fd) != NULL;
+  if (rc == 0 && !owned)
+    rc = -ENOMEM;
+  if (rc < 0) {
+    mrt_log(MRT_LOG_ERROR, MN_LOG, "metrics endpoint unavailable addr=%s err=%s", want,
+            strerror(-rc));
+    if (fd >= 0 && !owned)
+      close(fd);
+    mn_metrics_close(m);
+    return rc;
+  }
+  evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+  evhttp_set_cb(m->http, "/metrics", on_metrics, app);
+  evhttp_set_gencb(m->http, on_other, NULL);
+  struct sockaddr_storage bound;
+  socklen_t blen = sizeof bound;
+  if (getsockname(fd, (struct sockaddr *)&bound, &blen) == 0)
+    mn_addr_str(&bound, app->metrics_addr, sizeof app->metrics_addr);
+  *out = m;
+  return 0;
+}
+
+void mn_metrics_close(struct mn_metrics *m) {
+  if (m == NULL)
+    return;
+  if (m->http != NULL)
+    evhttp_free(m->http);
+  free(m);
+}

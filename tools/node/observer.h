@@ -1,0 +1,95 @@
+/* meshrt-node — the observer: an actor that watches the node and tells
+ * people what happens.
+ *
+ * It subscribes to the node's bus (latency measurements, home region,
+ * MeasureNow, supervision events), polls DirectManager's state for path
+ * changes, receives raw link changes from the link monitor's callback, and
+ * turns all of it into log lines, journal events and a shared view (the
+ * numbers `meshrt-ctl status` and the metrics endpoint show). It is also the
+ * one place that rebinds on an operator's request, so every rebind — after a
+ * link change or asked for — is journalled once, with its cause and its
+ * old and new port.
+ */
+#ifndef MESHRT_TOOLS_OBSERVER_H
+#define MESHRT_TOOLS_OBSERVER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <meshrt/meshrt.h>
+
+#include "journal.h"
+
+#define MN_VIEW_REGIONS_MAX 64
+
+/* MeasureNow reason the control socket uses, so the observer can tell an
+ * operator's request from NetmonSupervisor's (which counts rebinds). */
+#define MN_MEASURE_OPERATOR UINT64_MAX
+
+typedef struct mn_region_view {
+  int id;
+  char code[MRT_REGION_CODE_MAX];
+  uint64_t latency_ns;
+} mn_region_view;
+
+/* What the observer has seen; copied out whole under the view's mutex. */
+typedef struct mn_view_data {
+  bool bound; /* DirectManager reported a socket */
+  uint16_t port;
+  uint64_t generation;
+  uint64_t rounds;  /* latency measurements seen */
+  size_t n_regions; /* of the last round, fastest first */
+  mn_region_view regions[MN_VIEW_REGIONS_MAX];
+  int home_region; /* 0: none yet */
+  uint64_t home_changes;
+  uint64_t link_changes; /* raw link changes */
+  uint64_t rebinds_link; /* rebinds that answered link changes */
+  uint64_t rebinds_operator;
+  uint64_t rebind_failures; /* link-change reactions that did not get a new socket */
+  uint64_t path_changes;
+  uint64_t supervisor_events;
+} mn_view_data;
+
+typedef struct mn_view {
+  pthread_mutex_t mu;
+  mn_view_data d;
+} mn_view;
+
+void mn_view_init(mn_view *v);
+void mn_view_destroy(mn_view *v);
+void mn_view_get(mn_view *v, mn_view_data *out);
+
+/* Spawn args (copied; pointers borrowed and must outlive the actor). */
+typedef struct mn_observer_args {
+  mn_view *view;
+  mn_journal *journal;
+  /* Optional: called in the observer's context with the node's new port
+   * after each rebind (the demo updates its peer's map with it). */
+  void (*on_rebound)(uint16_t port, void *ud);
+  void *ud;
+} mn_observer_args;
+
+/* Spawns the observer and subscribes it to the bus; call before
+ * mrt_node_start so it sees the boot's supervision events. */
+int mn_observer_spawn(mrt_runtime *rt, const mn_observer_args *args, mrt_ref **out);
+
+/* Hands it the node's supervisor (a reference is taken): polling starts. */
+int mn_observer_attach(mrt_ref *observer, mrt_ref *sup);
+
+/* A raw link change (from a monitor callback or the manual trigger); `what`
+ * may be NULL. Any thread. */
+int mn_observer_link_change(mrt_ref *observer, uint32_t flags, const char *what,
+                            const char *source);
+
+typedef struct mn_rebind_result {
+  uint16_t old_port;
+  uint16_t new_port;
+  uint64_t generation;
+} mn_rebind_result;
+
+/* Rebinds DirectManager's socket on an operator's request and waits for it.
+ * Host thread. Returns 0 or a negative errno. */
+int mn_observer_rebind(mrt_ref *observer, mn_rebind_result *out);
+
+#endif
