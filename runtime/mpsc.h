@@ -76,6 +76,16 @@ static inline bool mrt__mpsc_idle(mrt__mpsc *q) {
          atomic_load_explicit(&q->head, memory_order_seq_cst) == &q->stub;
 }
 
+/* Consumer only: the number of nodes queued now (a walk; for metrics). Safe
+ * because only the consumer unlinks nodes; a push in progress is not counted. */
+static inline size_t mrt__mpsc_count(mrt__mpsc *q) {
+  size_t n = 0;
+  for (mrt__node *p = q->tail; p != NULL;
+       p = atomic_load_explicit(&p->next, memory_order_acquire))
+    n += p != &q->stub;
+  return n;
+}
+
 #define mrt__container_of(ptr, type, member) \
   ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 

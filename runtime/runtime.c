@@ -326,3 +326,70 @@ int mrt_runtime_advance_to_next(mrt_runtime *rt) {
   mrt__runtime_idle_pass(rt);
   return 1;
 }
+
+/* ---- mailbox depth ---------------------------------------------------------- */
+
+typedef struct depth_job {
+  mrt__job job;
+  mrt_runtime *rt;
+  uint64_t total, deepest;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bool done;
+} depth_job;
+
+/* On `ex`'s thread (or its driver): only the consumer may walk a mailbox. */
+static void count_mailboxes(mrt__executor *ex, depth_job *d) {
+  mrt_runtime *rt = d->rt;
+  pthread_mutex_lock(&rt->mu);
+  for (mrt_ref *c = rt->reg_head; c != NULL; c = c->reg_next) {
+    if (c->ex != ex)
+      continue;
+    uint64_t n = mrt__mpsc_count(&c->mailbox);
+    d->total += n;
+    if (n > d->deepest)
+      d->deepest = n;
+  }
+  pthread_mutex_unlock(&rt->mu);
+}
+
+static void depth_job_run(mrt__executor *ex, void *arg) {
+  depth_job *d = arg;
+  count_mailboxes(ex, d);
+  pthread_mutex_lock(&d->mu);
+  d->done = true;
+  pthread_cond_signal(&d->cv);
+  pthread_mutex_unlock(&d->mu);
+}
+
+int mrt_runtime_mailbox_depth(mrt_runtime *rt, uint64_t *total, uint64_t *deepest) {
+  if (rt == NULL)
+    return -EINVAL;
+  if (mrt__executor_current() != NULL || mrt__actor_current() != NULL)
+    return -EDEADLK;
+  depth_job d = {.rt = rt};
+  bool down = atomic_load_explicit(&rt->state, memory_order_acquire) == MRT__RT_DOWN;
+  for (unsigned i = 0; i < rt->n_ex && !down; i++) {
+    mrt__executor *ex = &rt->ex[i];
+    if (mrt__runtime_drivable(rt, ex) || !ex->has_thread) {
+      count_mailboxes(ex, &d);
+      continue;
+    }
+    pthread_mutex_init(&d.mu, NULL);
+    pthread_cond_init(&d.cv, NULL);
+    d.done = false;
+    d.job = (mrt__job){.fn = depth_job_run, .arg = &d};
+    mrt__executor_post(ex, &d.job);
+    pthread_mutex_lock(&d.mu);
+    while (!d.done)
+      pthread_cond_wait(&d.cv, &d.mu);
+    pthread_mutex_unlock(&d.mu);
+    pthread_mutex_destroy(&d.mu);
+    pthread_cond_destroy(&d.cv);
+  }
+  if (total != NULL)
+    *total = d.total;
+  if (deepest != NULL)
+    *deepest = d.deepest;
+  return 0;
+}

@@ -239,6 +239,8 @@ static void metrics_scrape_parses_and_has_the_families(void **state) {
   assert_string_equal(sc.content_type, "text/plain; version=0.0.4; charset=utf-8");
   assert_true(get(&sc, "meshrt_runtime_actors") >= 5);
   assert_true(get(&sc, "meshrt_runtime_messages_handled_total") > 0);
+  assert_true(get(&sc, "meshrt_runtime_mailbox_messages") >= 0); /* present, a count */
+  assert_true(get(&sc, "meshrt_runtime_mailbox_deepest") >= 0);
   assert_true(get(&sc, "meshrt_bus_published_total{type=\"derp_latency_measurement\"}") >= 2);
   assert_true(get(&sc, "meshrt_bus_delivered_total{type=\"supervisor_event\"}") >= 9);
   assert_true(get(&sc, "meshrt_supervisor_restarts_total{supervisor=\"node\"}") >= 0);

@@ -210,6 +210,34 @@ static void busy_actor_cannot_starve_others(void **unused) {
   mrt_runtime_unref(rt);
 }
 
+static void mailbox_depth_is_reported(void **unused) {
+  (void)unused;
+  mrt_runtime *rt;
+  mrt_ref *a;
+  assert_int_equal(mrt_test_runtime_new(1, &rt), 0);
+  assert_int_equal(mrt_actor_spawn(rt, &order_class, NULL, NULL, &a), 0);
+  for (uint32_t i = 0; i < 10; i++)
+    assert_int_equal(mrt_tell_num(a, &(num){0, i}), 0);
+  mrt_ref *b;
+  assert_int_equal(mrt_actor_spawn(rt, &order_class, NULL, NULL, &b), 0);
+  assert_int_equal(mrt_tell_num(b, &(num){1, 0}), 0);
+  uint64_t total = 0, deepest = 0;
+  assert_int_equal(mrt_runtime_mailbox_depth(rt, &total, &deepest), 0);
+  assert_int_equal(total, 11);
+  assert_int_equal(deepest, 10);
+  mrt_runtime_run_until_idle(rt);
+  assert_int_equal(mrt_runtime_mailbox_depth(rt, &total, &deepest), 0);
+  assert_int_equal(total, 0);
+  assert_int_equal(deepest, 0);
+  mrt_runtime_stats st;
+  mrt_runtime_get_stats(rt, &st);
+  assert_int_equal(st.messages_handled, 11);
+  assert_int_equal(mrt_runtime_mailbox_depth(NULL, &total, NULL), -EINVAL);
+  mrt_ref_unref(b);
+  mrt_ref_unref(a);
+  mrt_runtime_unref(rt);
+}
+
 typedef struct sender_args {
   mrt_ref *to;
   uint32_t sender;
@@ -255,6 +283,7 @@ int main(void) {
       cmocka_unit_test(tell_rejects_bad_input),
       cmocka_unit_test(bounded_mailbox_rejects_when_full),
       cmocka_unit_test(busy_actor_cannot_starve_others),
+      cmocka_unit_test(mailbox_depth_is_reported),
       cmocka_unit_test(four_threads_one_million),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -98,6 +98,13 @@ typedef struct mrt_runtime_stats {
 } mrt_runtime_stats;
 MRT_API void mrt_runtime_get_stats(const mrt_runtime *rt, mrt_runtime_stats *out);
 
+/* Mailbox depths now: messages waiting over all live actors (*total) and in
+ * the fullest mailbox (*deepest); either may be NULL. Each executor counts its
+ * own actors' mailboxes between turns (a walk, so this is for metrics, not hot
+ * paths); the caller waits for that. Host threads (or the thread driving a
+ * hand-driven/attached runtime); -EDEADLK from an executor thread, -EINVAL. */
+MRT_API int mrt_runtime_mailbox_depth(mrt_runtime *rt, uint64_t *total, uint64_t *deepest);
+
 #ifdef __cplusplus
 }
 #endif

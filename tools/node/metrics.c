@@ -112,6 +112,13 @@ static void render_runtime(FILE *f, mn_app *app) {
          (double)st.actors_stopped);
   sample(f, "meshrt_runtime_messages_handled_total", "counter", "Messages handled by actors.",
          (double)st.messages_handled);
+  uint64_t queued = 0, deepest = 0;
+  if (mrt_runtime_mailbox_depth(app->rt, &queued, &deepest) == 0) {
+    sample(f, "meshrt_runtime_mailbox_messages", "gauge",
+           "Messages waiting in actors' mailboxes (total mailbox depth).", (double)queued);
+    sample(f, "meshrt_runtime_mailbox_deepest", "gauge",
+           "Messages waiting in the fullest mailbox.", (double)deepest);
+  }
 }
 
 static void render_supervision(FILE *f, mn_app *app) {
