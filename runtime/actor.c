@@ -306,8 +306,22 @@ static bool go_idle(mrt_ref *cell) {
   return atomic_exchange_explicit(&cell->scheduled, 1, memory_order_seq_cst) == 0;
 }
 
+/* Makes sure this turn holds a reference before anything that may stop the
+ * actor (which drops the registry's reference). */
+static void hold(mrt_ref *cell, bool *held) {
+  if (!*held) {
+    mrt_ref_ref(cell);
+    *held = true;
+  }
+}
+
 void mrt__actor_run(mrt__executor *ex, mrt_ref *cell) {
+  /* Read once, now: once go_idle clears `scheduled`, another thread may
+   * queue the cell again and rewrite rq_ref (see mrt__executor_schedule). */
+  bool held = cell->rq_ref;
   int life = atomic_load_explicit(&cell->life, memory_order_relaxed);
+  if (life == MRT__LIFE_STARTING)
+    hold(cell, &held);
   if (life == MRT__LIFE_STARTING && !do_start(cell))
     life = MRT__LIFE_DEAD;
   else if (life == MRT__LIFE_STARTING)
@@ -319,6 +333,7 @@ void mrt__actor_run(mrt__executor *ex, mrt_ref *cell) {
     bool running = true;
     while (running && n < ex->rt->batch) {
       if (stop_requested(cell)) {
+        hold(cell, &held);
         stop_now(cell, take_stop_request(cell));
         running = false;
         break;
@@ -326,24 +341,30 @@ void mrt__actor_run(mrt__executor *ex, mrt_ref *cell) {
       mrt__env *env = pop_env(cell);
       if (env == NULL)
         break;
+      if (env->kind == MRT__ENV_STOP)
+        hold(cell, &held); /* dispatching it stops the actor */
       running = dispatch(ex, cell, env);
       n++;
     }
     if (running && stop_requested(cell)) {
+      hold(cell, &held);
       stop_now(cell, take_stop_request(cell));
       running = false;
     }
     if (running && n == ex->rt->batch) {
-      /* Fairness: back of the queue, keeping the queue's reference. */
+      /* Fairness: back of the queue, keeping what the queue held. */
+      cell->rq_ref = held;
       mrt__executor_requeue(ex, cell);
       return;
     }
   }
   if (go_idle(cell)) {
+    cell->rq_ref = held;
     mrt__executor_requeue(ex, cell);
     return;
   }
-  mrt_ref_unref(cell); /* the run queue's reference */
+  if (held)
+    mrt_ref_unref(cell); /* the queue's (or this turn's) reference */
 }
 
 /* ---- spawn --------------------------------------------------------------- */

@@ -185,6 +185,7 @@ struct mrt_ref {
   uint32_t capacity;               /* 0: unbounded */
   bool trap_exits;
   bool started;                    /* on_start succeeded */
+  bool rq_ref;                     /* the run queue holds a reference (see executor.c) */
   void *state;
   void *args;                      /* spawn args until on_start */
   mrt__timer *timers;
