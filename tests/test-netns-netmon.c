@@ -11,6 +11,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "netns-fixture.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -77,17 +79,6 @@ static uint32_t wait_event(size_t index, uint64_t ms) {
   uint32_t flags = rec.n > index ? rec.ev[index].flags : 0;
   pthread_mutex_unlock(&rec.mu);
   return flags;
-}
-
-__attribute__((format(printf, 1, 2))) static void sh(const char *fmt, ...) {
-  char cmd[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  int rc = system(cmd);
-  if (rc != 0)
-    fail_msg("command failed (%d): %s", rc, cmd);
 }
 
 typedef struct fixture {
@@ -275,16 +266,9 @@ static void enobufs_resync_matches_the_kernel(void **unused) {
 }
 
 int main(void) {
-  if (geteuid() != 0) {
-    fprintf(stderr, "netns suite: needs root, skipping\n");
-    return 77;
-  }
-  if (unshare(CLONE_NEWNET) != 0) {
-    fprintf(stderr, "netns suite: unshare(CLONE_NEWNET): %s, skipping\n", strerror(errno));
-    return 77;
-  }
-  if (system("ip link set lo up") != 0)
-    return 77;
+  int skip = netns_enter_or_skip(false);
+  if (skip != 0)
+    return skip;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(changes_produce_the_right_events),
       cmocka_unit_test(duplicates_and_ignored_interfaces_are_silent),

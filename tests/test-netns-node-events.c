@@ -13,17 +13,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "netns-fixture.h"
+
 #include <sched.h>
 
 #include <meshrt/meshrt.h>
 
 #include "test-node-proc.h"
-
-static void sh(const char *cmd) {
-  int rc = system(cmd);
-  if (rc != 0)
-    fail_msg("command failed (%d): %s", rc, cmd);
-}
 
 static bool watching(const json_t *s) {
   const json_t *m = json_object_get(s, "link_monitor");
@@ -165,20 +161,9 @@ static int teardown(void **state) {
 
 int main(int argc, char **argv) {
   take_binaries(argc, argv);
-  if (geteuid() != 0) {
-    fprintf(stderr, "netns suite: needs root, skipping\n");
-    return 77;
-  }
-  if (!mrt_node_network_monitor_available()) {
-    fprintf(stderr, "netns suite: built without network_monitor, skipping\n");
-    return 77;
-  }
-  if (unshare(CLONE_NEWNET) != 0) {
-    fprintf(stderr, "netns suite: unshare(CLONE_NEWNET): %s, skipping\n", strerror(errno));
-    return 77;
-  }
-  if (system("ip link set lo up") != 0)
-    return 77;
+  int skip = netns_enter_or_skip(true);
+  if (skip != 0)
+    return skip;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(link_flap_shows_up_with_its_rebind, setup, teardown),
   };

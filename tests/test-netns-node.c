@@ -10,6 +10,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "netns-fixture.h"
+
 #include <errno.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -38,17 +40,6 @@ static uint64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-__attribute__((format(printf, 1, 2))) static void sh(const char *fmt, ...) {
-  char cmd[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  int rc = system(cmd);
-  if (rc != 0)
-    fail_msg("command failed (%d): %s", rc, cmd);
 }
 
 static uint64_t generation(mrt_ref *dm) {
@@ -135,20 +126,9 @@ static void address_change_on_the_underlay_drives_a_rebind(void **unused) {
 }
 
 int main(void) {
-  if (geteuid() != 0) {
-    fprintf(stderr, "netns suite: needs root, skipping\n");
-    return 77;
-  }
-  if (!mrt_node_network_monitor_available()) {
-    fprintf(stderr, "netns suite: built without network_monitor, skipping\n");
-    return 77;
-  }
-  if (unshare(CLONE_NEWNET) != 0) {
-    fprintf(stderr, "netns suite: unshare(CLONE_NEWNET): %s, skipping\n", strerror(errno));
-    return 77;
-  }
-  if (system("ip link set lo up") != 0)
-    return 77;
+  int skip = netns_enter_or_skip(true);
+  if (skip != 0)
+    return skip;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(address_change_on_the_underlay_drives_a_rebind),
   };
