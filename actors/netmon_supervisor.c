@@ -38,6 +38,7 @@ typedef struct nsup {
   char direct_child_id[MRT_NETMON_CHILD_ID_MAX]; /* "" unless a child-spec instance */
   mrt_link_watch *watch;
   mrt_link_monitor *noop;                     /* owned fallback monitor */
+  mrt_link_monitor *owned;                    /* the netlink monitor made when none was given */
   uint32_t watch_attempts;
   uint64_t retry_timer, defer_timer;          /* 0: not armed */
   bool busy, pending, have_last, stopping;
@@ -63,8 +64,6 @@ mrt_netmon_supervisor_config mrt_netmon_supervisor_config_default(void) {
 }
 
 static const char *config_problem(const mrt_netmon_supervisor_config *c) {
-  if (c->monitor == NULL)
-    return "no link monitor";
   if (c->min_rebind_interval_ns == 0 || c->rebind_timeout_ns == 0)
     return "min_rebind_interval_ns and rebind_timeout_ns must be positive";
   if (c->watch_retries > 0 && c->watch_retry_ns == 0)
@@ -85,7 +84,7 @@ static void cancel_timer(mrt_actor *self, uint64_t *id) {
 static void fall_back(mrt_actor *self, nsup *s, int err) {
   mrt_log(MRT_LOG_ERROR, LOG,
           "network monitor failed to start; link-change auto-rebind disabled monitor=%s err=%s",
-          mrt_link_monitor_name(s->cfg.monitor), mrt_strerror(err));
+          s->cfg.monitor ? mrt_link_monitor_name(s->cfg.monitor) : "netlink", mrt_strerror(err));
   s->stats.degraded = true;
   int rc = s->noop != NULL ? 0 : mrt_noop_monitor_new(&s->noop);
   if (rc == 0)
@@ -312,12 +311,12 @@ static void nsup_stop(mrt_actor *self, void *state, const mrt_exit *why) {
   (void)self;
   (void)why;
   nsup *s = state;
-  /* Destroying the handle guarantees nothing more is told to us. The
-   * borrowed monitor outlives us (see the header). The no-op monitor may be
-   * freed at once: its watches never touch it. */
+  /* Destroying the handle guarantees nothing more is told to us. Monitors
+   * are kept alive by their watchers, so ours may be dropped at once. */
   mrt_link_watch_destroy(s->watch);
   s->watch = NULL;
   s->noop = mrt_link_monitor_free(s->noop);
+  s->owned = mrt_link_monitor_free(s->owned);
   s->direct = mrt_ref_unref(s->direct);
 }
 
@@ -332,6 +331,15 @@ static int nsup_begin(mrt_actor *self, nsup *s) {
     rc = mrt_node_bus_configure(mrt_runtime_bus(mrt_actor_runtime(self)));
   if (rc < 0)
     return rc;
+  if (s->cfg.monitor == NULL) {
+    /* No monitor given: own the default one, the Linux netlink monitor. */
+    rc = mrt_netlink_monitor_new(NULL, &s->owned);
+    if (rc < 0) {
+      fall_back(self, s, rc);
+      return 0;
+    }
+    s->cfg.monitor = s->owned;
+  }
   start_watch(self, s);
   return 0;
 }

@@ -380,9 +380,6 @@ static void spawn_checks_its_arguments(void **state) {
   assert_int_equal(mrt_netmon_supervisor_spawn(f->rt, NULL, f->direct, NULL, &out), -EINVAL);
   assert_int_equal(mrt_netmon_supervisor_spawn(f->rt, &cfg, NULL, NULL, &out), -EINVAL);
   mrt_netmon_supervisor_config bad = cfg;
-  bad.monitor = NULL;
-  assert_int_equal(mrt_netmon_supervisor_spawn(f->rt, &bad, f->direct, NULL, &out), -EINVAL);
-  bad = cfg;
   bad.min_rebind_interval_ns = 0;
   assert_int_equal(mrt_netmon_supervisor_spawn(f->rt, &bad, f->direct, NULL, &out), -EINVAL);
   mrt_ref *deaf = NULL;
@@ -390,6 +387,27 @@ static void spawn_checks_its_arguments(void **state) {
   assert_int_equal(mrt_netmon_supervisor_spawn(f->rt, &cfg, deaf, NULL, &out), -ENOTSUP);
   assert_null(out);
   mrt_ref_unref(deaf);
+}
+
+/* Without an injected monitor the actor owns the default one, netlink (or,
+ * in a build without it, runs degraded on the no-op monitor). */
+static void owns_a_netlink_monitor_by_default(void **state) {
+  fixture *f = *state;
+  start_with(f, MRT_TEST_REPLY, SETTLE);
+  mrt_netmon_supervisor_config cfg = config_for(NULL, SETTLE);
+  mrt_ref *own = NULL;
+  assert_int_equal(mrt_netmon_supervisor_spawn(f->rt, &cfg, f->direct, NULL, &own), 0);
+  mrt_netmon_supervisor_stats st = stats_of(own);
+  if (mrt_node_network_monitor_available()) {
+    assert_string_equal(st.monitor, "netlink");
+    assert_false(st.degraded);
+  } else {
+    assert_string_equal(st.monitor, "noop");
+    assert_true(st.degraded);
+  }
+  assert_int_equal(mrt_actor_stop(own), 0); /* frees its monitor; valgrind checks */
+  mrt_runtime_run_until_idle(f->rt);
+  mrt_ref_unref(own);
 }
 
 /* ---- end to end: the real DirectManager ------------------------------------------------- */
@@ -443,6 +461,7 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(watch_failure_falls_back_to_noop, setup, teardown),
       cmocka_unit_test_setup_teardown(busy_monitor_is_retried, setup, teardown),
+      cmocka_unit_test_setup_teardown(owns_a_netlink_monitor_by_default, setup, teardown),
       cmocka_unit_test_setup_teardown(spawn_checks_its_arguments, setup, teardown),
       cmocka_unit_test_setup_teardown(supervisor_reacts_end_to_end_with_manual_monitor, setup,
                                       teardown),

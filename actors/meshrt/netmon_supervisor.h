@@ -23,11 +23,13 @@
  * after a restart of this actor) is retried watch_retries times, every
  * watch_retry_ns, before falling back.
  *
- * Monitor ownership: the monitor is BORROWED. It must outlive this actor and
- * the watcher the actor started on it: a link monitor's watcher ends
- * asynchronously after its watch handle is destroyed, so free the monitor only
- * after the runtime has shut down (mrt_runtime_shutdown), as mrt_node_free
- * does for the netlink monitor a node creates.
+ * Monitor ownership: with config.monitor NULL the actor creates and owns the
+ * default monitor, Linux netlink (no ignored interfaces); a failure to create
+ * it is a watch failure (no-op fallback). An injected monitor is borrowed: the
+ * caller keeps its reference, and may drop it whenever it likes, since a
+ * monitor stays alive while watchers use it. A node (mrt_node_start) injects
+ * its own netlink monitor, configured with the node's ignored interfaces, so
+ * that a restarted NetmonSupervisor re-watches the same monitor.
  *
  * Threading: spawn from any thread; ask it mrt_msg_netmon_supervisor_stats
  * from anywhere. All of its state is touched only in its own context.
@@ -58,7 +60,7 @@ extern "C" {
 #define MRT_NETMON_CHILD_ID_MAX 64
 
 typedef struct mrt_netmon_supervisor_config {
-  mrt_link_monitor *monitor;       /* borrowed (see above); required */
+  mrt_link_monitor *monitor;       /* borrowed (see above); NULL: own a netlink one */
   mrt_debounce_config debounce;    /* the watch's debouncer; zero fields: 250 ms / 1 s */
   uint64_t min_rebind_interval_ns; /* 1 s */
   uint64_t rebind_timeout_ns;      /* deadline of the RebindAndReprobe ask: 5 s */
@@ -66,12 +68,13 @@ typedef struct mrt_netmon_supervisor_config {
   uint32_t watch_retries;          /* -EALREADY retries before the no-op fallback: 20 */
 } mrt_netmon_supervisor_config;
 
-/* The documented defaults, with no monitor. Any thread. */
+/* The documented defaults (monitor NULL: the actor's own netlink monitor).
+ * Any thread. */
 MRT_API mrt_netmon_supervisor_config mrt_netmon_supervisor_config_default(void);
 
 /* Spawns a NetmonSupervisor that drives `direct` (any actor that answers
  * mrt_msg_rebind_and_reprobe; the actor takes its own reference). Returns 0,
- * -EINVAL (NULL argument, no monitor, zero interval or timeout; logged),
+ * -EINVAL (NULL argument, zero interval or timeout; logged),
  * -ENOTSUP (`direct` does not handle mrt_msg_rebind_and_reprobe), or
  * mrt_actor_spawn's errors. Any thread. */
 MRT_API int mrt_netmon_supervisor_spawn(mrt_runtime *rt, const mrt_netmon_supervisor_config *cfg,
