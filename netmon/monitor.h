@@ -43,6 +43,7 @@ typedef struct mrt__link_monitor_ops {
 struct mrt_link_monitor {
   const mrt__link_monitor_ops *ops;
   _Atomic uint32_t refs;
+  _Atomic uint64_t events; /* coalesced events told, over all its watches */
 };
 
 void mrt__link_monitor_init(mrt_link_monitor *m, const mrt__link_monitor_ops *ops);

@@ -57,11 +57,16 @@ static void gate_release(gate *g) {
 }
 
 static void emit(mrt_actor *self, const mrt_link_change *ev, void *ud) {
-  (void)self;
   gate *g = ud;
+  watcher_state *st = mrt_actor_state(self);
   pthread_mutex_lock(&g->mu);
-  if (!g->closed && mrt_tell_link_change(g->target, ev) < 0)
-    mrt_log(MRT_LOG_WARN, "netmon", "link change not delivered target=%s", mrt_ref_name(g->target));
+  if (!g->closed) {
+    if (mrt_tell_link_change(g->target, ev) < 0)
+      mrt_log(MRT_LOG_WARN, "netmon", "link change not delivered target=%s",
+              mrt_ref_name(g->target));
+    /* Relaxed: a counter for display. */
+    atomic_fetch_add_explicit(&st->monitor->events, 1, memory_order_relaxed);
+  }
   pthread_mutex_unlock(&g->mu);
 }
 
@@ -158,6 +163,7 @@ void mrt__netmon_source_closed(mrt_actor *watcher) {
 void mrt__link_monitor_init(mrt_link_monitor *m, const mrt__link_monitor_ops *ops) {
   m->ops = ops;
   atomic_init(&m->refs, 1);
+  atomic_init(&m->events, 0);
 }
 
 int mrt__netmon_watch_start(mrt_link_monitor *m, mrt_runtime *rt, mrt_ref *target,
@@ -255,6 +261,9 @@ void mrt_link_monitor_get_stats(mrt_link_monitor *m, mrt_netlink_monitor_stats *
   if (out == NULL)
     return;
   *out = (mrt_netlink_monitor_stats){0};
-  if (m != NULL && m->ops->stats != NULL)
+  if (m == NULL)
+    return;
+  if (m->ops->stats != NULL)
     m->ops->stats(m, out);
+  out->events = atomic_load_explicit(&m->events, memory_order_relaxed);
 }

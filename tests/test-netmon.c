@@ -72,6 +72,10 @@ static void burst_collapses_after_settle(void **state) {
   assert_int_equal(at, MRT_MS(250));
   mrt_runtime_advance(f->rt, MRT_SEC(5));
   assert_int_equal(events(f), 1);
+  mrt_netlink_monitor_stats st;
+  mrt_link_monitor_get_stats(f->mon, &st);
+  assert_int_equal(st.events, 1); /* counted by the monitor too */
+  assert_int_equal(st.messages, 0); /* netlink-only counters stay zero */
 }
 
 static void separated_bursts_give_two(void **state) {

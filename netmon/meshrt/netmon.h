@@ -108,7 +108,8 @@ typedef struct mrt_netlink_monitor_config {
 MRT_API int mrt_netlink_monitor_new(const mrt_netlink_monitor_config *cfg,
                                     mrt_link_monitor **out);
 
-/* Counters of a netlink monitor (zero for other kinds). */
+/* Counters of a monitor: `events` for every kind, the rest for netlink only
+ * (zero for other kinds). Any thread. */
 typedef struct mrt_netlink_monitor_stats {
   uint64_t messages;   /* netlink messages parsed */
   uint64_t malformed;  /* skipped as malformed or truncated */
