@@ -121,14 +121,10 @@ static topic *find_topic(mrt_bus *bus, const mrt_msg_type *type, bool create) {
     if (bus->topics[i]->type == type)
       found = bus->topics[i];
   if (found == NULL && create) {
-    if (bus->n_topics == bus->cap_topics) {
-      size_t cap = bus->cap_topics ? bus->cap_topics * 2 : 16;
-      topic **v = realloc(bus->topics, cap * sizeof *v);
-      if (v == NULL)
-        goto out;
-      bus->topics = v;
-      bus->cap_topics = cap;
-    }
+    topic **v = mrt__grow(bus->topics, &bus->cap_topics, bus->n_topics, sizeof *v, 16);
+    if (v == NULL)
+      goto out;
+    bus->topics = v;
     found = calloc(1, sizeof *found);
     if (found != NULL) {
       found->type = type;
@@ -204,16 +200,12 @@ int mrt_bus_subscribe(mrt_bus *bus, const mrt_msg_type *type, mrt_ref *sub) {
   for (size_t i = 0; i < t->n_subs; i++)
     if (t->subs[i] == sub)
       goto out; /* idempotent */
-  if (t->n_subs == t->cap_subs) {
-    size_t cap = t->cap_subs ? t->cap_subs * 2 : 8;
-    mrt_ref **v = realloc(t->subs, cap * sizeof *v);
-    if (v == NULL) {
-      rc = -ENOMEM;
-      goto out;
-    }
-    t->subs = v;
-    t->cap_subs = cap;
+  mrt_ref **v = mrt__grow(t->subs, &t->cap_subs, t->n_subs, sizeof *v, 8);
+  if (v == NULL) {
+    rc = -ENOMEM;
+    goto out;
   }
+  t->subs = v;
   t->subs[t->n_subs++] = mrt_ref_ref(sub);
   t->stats.subscribers = t->n_subs;
   if (t->last != NULL) {

@@ -60,8 +60,6 @@ mrt_ref *mrt_ref_unref(mrt_ref *ref) {
   return NULL;
 }
 
-void mrt__cell_release(mrt_ref *cell) { mrt_ref_unref(cell); }
-
 uint64_t mrt_ref_id(const mrt_ref *ref) { return ref ? ref->id : 0; }
 
 bool mrt_ref_alive(const mrt_ref *ref) {
@@ -473,7 +471,7 @@ int mrt_actor_stop(mrt_ref *ref) { return request_stop_public(ref, MRT_EXIT_NORM
 int mrt_actor_kill(mrt_ref *ref) { return request_stop_public(ref, MRT_EXIT_KILLED, "kill"); }
 
 int mrt_actor_fail(mrt_actor *self, int err, const char *fmt, ...) {
-  if (self == NULL || mrt__actor_current() != self || err >= 0) {
+  if (!mrt__in_context(self) || err >= 0) {
     mrt_log(MRT_LOG_WARN, "runtime", "fail refused: %s",
             err >= 0 ? "error must be a negative errno" : "not in the actor's context");
     return -EINVAL;
@@ -512,7 +510,7 @@ const mrt_msg_type *mrt_actor_msg_type(const mrt_actor *self) {
 }
 
 int mrt_actor_trap_exits(mrt_actor *self, bool trap) {
-  if (self == NULL || mrt__actor_current() != self)
+  if (!mrt__in_context(self))
     return -EINVAL;
   if (trap && !mrt__actor_accepts(self->cls, &mrt_msg_exit))
     return -ENOTSUP;

@@ -206,13 +206,9 @@ void mrt__ask_fail_tokens(mrt_ref *holder, int err) {
 
 /* ---- public: async ask -------------------------------------------------- */
 
-static bool in_context(const mrt_ref *self) {
-  return self != NULL && mrt__actor_current() == self;
-}
-
 int mrt_ask(mrt_actor *self, mrt_ref *to, const mrt_msg_type *type, const void *payload,
             size_t size, uint64_t timeout_ns, mrt_ask_fn cb, void *ud) {
-  if (!in_context(self) || cb == NULL) {
+  if (!mrt__in_context(self) || cb == NULL) {
     mrt_log(MRT_LOG_WARN, "runtime", "ask refused: %s",
             cb == NULL ? "NULL continuation" : "not called from the asking actor's context");
     return -EINVAL;

@@ -15,10 +15,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <meshrt/meshrt.h>
 
 #include "mpsc.h"
+
+/* Makes room for one more element in a growable array of `n` used out of
+ * *cap: returns `items` (room already), the reallocated array (doubled, or
+ * `first` elements to begin with; *cap updated), or NULL when out of memory
+ * (the old array and *cap untouched). */
+static inline void *mrt__grow(void *items, size_t *cap, size_t n, size_t elem, size_t first) {
+  if (n < *cap)
+    return items;
+  size_t ncap = *cap ? *cap * 2 : first;
+  void *grown = realloc(items, ncap * elem);
+  if (grown != NULL)
+    *cap = ncap;
+  return grown;
+}
 
 struct event;
 struct event_base;
@@ -259,6 +274,12 @@ void mrt__executor_set_current(mrt__executor *ex);
 mrt_ref *mrt__actor_current(void);
 mrt_ref *mrt__actor_set_current(mrt_ref *cell);
 
+/* True when called in `self`'s own context (its handler, timer, I/O callback,
+ * continuation, on_start or on_stop) — what calls taking `self` require. */
+static inline bool mrt__in_context(const mrt_ref *self) {
+  return self != NULL && mrt__actor_current() == self;
+}
+
 /* Actor internals used across files. */
 void mrt__actor_run(mrt__executor *ex, mrt_ref *cell);
 void mrt__actor_request_stop(mrt_ref *cell, mrt_exit_kind kind, int err, const char *reason);
@@ -271,7 +292,6 @@ bool mrt__actor_accepts(const mrt_actor_class *cls, const mrt_msg_type *type);
 mrt_handler_fn mrt__actor_handler(const mrt_actor_class *cls, const mrt_msg_type *type);
 /* Called with the result of any user callback run in the actor's context. */
 void mrt__actor_check_result(mrt_ref *cell, int rc, const char *where);
-void mrt__cell_release(mrt_ref *cell);
 
 int mrt__actor_post_stop(mrt_ref *cell, mrt_exit_kind kind, const char *reason);
 
@@ -307,7 +327,7 @@ struct mrt_runtime {
   pthread_mutex_t watch_mu;        /* monitors and links */
   mrt_ref **shutdown_watchers;
   size_t n_shutdown_watchers, cap_shutdown_watchers;
-  _Atomic uint64_t stat_live, stat_spawned, stat_stopped, stat_handled;
+  _Atomic uint64_t stat_live, stat_spawned, stat_stopped;
   _Atomic(void *) bus;             /* the bus (bus/bus.c), created on first use */
   void (*bus_free)(void *bus);
   void (*bus_shutdown)(void *bus); /* drops subscriptions and retained values */

@@ -53,7 +53,7 @@ void mrt__io_cancel_all(mrt_ref *owner) {
 
 int mrt_io_watch(mrt_actor *self, int fd, short events, mrt_io_fn fn, void *ud,
                  uint64_t *id_out) {
-  if (self == NULL || mrt__actor_current() != self || fd < 0 || fn == NULL ||
+  if (!mrt__in_context(self) || fd < 0 || fn == NULL ||
       (events & (MRT_IO_READ | MRT_IO_WRITE)) == 0 ||
       (events & ~(MRT_IO_READ | MRT_IO_WRITE)) != 0 ||
       atomic_load_explicit(&self->life, memory_order_relaxed) >= MRT__LIFE_STOPPING) {
@@ -86,7 +86,7 @@ int mrt_io_watch(mrt_actor *self, int fd, short events, mrt_io_fn fn, void *ud,
 }
 
 int mrt_io_cancel(mrt_actor *self, uint64_t id) {
-  if (self == NULL || mrt__actor_current() != self)
+  if (!mrt__in_context(self))
     return -EINVAL;
   for (mrt__io *io = self->ios; io != NULL; io = io->next)
     if (io->id == id) {
@@ -97,7 +97,7 @@ int mrt_io_cancel(mrt_actor *self, uint64_t id) {
 }
 
 int mrt_io_enable(mrt_actor *self, uint64_t id, bool enabled) {
-  if (self == NULL || mrt__actor_current() != self)
+  if (!mrt__in_context(self))
     return -EINVAL;
   for (mrt__io *io = self->ios; io != NULL; io = io->next)
     if (io->id == id) {

@@ -53,14 +53,10 @@ static void sift_down(mrt__timer_heap *h, size_t i) {
 }
 
 int mrt__timer_heap_push(mrt__timer_heap *h, mrt__timer *t) {
-  if (h->len == h->cap) {
-    size_t cap = h->cap ? h->cap * 2 : 64;
-    mrt__timer **items = realloc(h->items, cap * sizeof *items);
-    if (items == NULL)
-      return -ENOMEM;
-    h->items = items;
-    h->cap = cap;
-  }
+  mrt__timer **items = mrt__grow(h->items, &h->cap, h->len, sizeof *items, 64);
+  if (items == NULL)
+    return -ENOMEM;
+  h->items = items;
   heap_set(h, h->len++, t);
   sift_up(h, h->len - 1);
   return 0;
@@ -257,7 +253,7 @@ void mrt__timer_fire(mrt__executor *ex, mrt__timer *t) {
 /* ---- public -------------------------------------------------------------- */
 
 static int check_context(const mrt_actor *self, const char *what) {
-  if (self == NULL || mrt__actor_current() != self) {
+  if (!mrt__in_context(self)) {
     mrt_log(MRT_LOG_WARN, "runtime", "%s refused: not called from the actor's own context", what);
     return -EINVAL;
   }
@@ -285,7 +281,7 @@ int mrt_timer_start(mrt_actor *self, uint64_t delay_ns, uint64_t period_ns, mrt_
 }
 
 int mrt_timer_cancel(mrt_actor *self, uint64_t id) {
-  if (self == NULL || mrt__actor_current() != self)
+  if (!mrt__in_context(self))
     return -EINVAL;
   for (mrt__timer *t = self->timers; t != NULL; t = t->next)
     if (t->id == id && id != 0) {

@@ -117,7 +117,7 @@ int mrt__watch_link(mrt_ref *a, mrt_ref *b) {
 }
 
 static int check_self(const mrt_actor *self, const mrt_ref *other, const char *what) {
-  if (self == NULL || other == NULL || mrt__actor_current() != self || self->rt != other->rt) {
+  if (!mrt__in_context(self) || other == NULL || self->rt != other->rt) {
     mrt_log(MRT_LOG_WARN, "runtime", "%s refused: %s", what,
             self == NULL || other == NULL ? "NULL ref" : "not in the actor's own context");
     return -EINVAL;
@@ -172,7 +172,7 @@ int mrt_unlink(mrt_actor *self, mrt_ref *other) {
 }
 
 int mrt_shutdown_watch(mrt_actor *self) {
-  if (self == NULL || mrt__actor_current() != self)
+  if (!mrt__in_context(self))
     return -EINVAL;
   if (!mrt__actor_accepts(self->cls, &mrt_msg_shutdown))
     return -ENOTSUP;
@@ -181,15 +181,13 @@ int mrt_shutdown_watch(mrt_actor *self) {
   pthread_mutex_lock(&rt->mu);
   if (atomic_load_explicit(&rt->state, memory_order_acquire) >= MRT__RT_SHUTTING_DOWN) {
     rc = -ESHUTDOWN;
-  } else if (rt->n_shutdown_watchers == rt->cap_shutdown_watchers) {
-    size_t cap = rt->cap_shutdown_watchers ? rt->cap_shutdown_watchers * 2 : 8;
-    mrt_ref **v = realloc(rt->shutdown_watchers, cap * sizeof *v);
+  } else {
+    mrt_ref **v = mrt__grow(rt->shutdown_watchers, &rt->cap_shutdown_watchers,
+                            rt->n_shutdown_watchers, sizeof *v, 8);
     if (v == NULL)
       rc = -ENOMEM;
-    else {
+    else
       rt->shutdown_watchers = v;
-      rt->cap_shutdown_watchers = cap;
-    }
   }
   if (rc == 0)
     rt->shutdown_watchers[rt->n_shutdown_watchers++] = mrt_ref_ref(self);
