@@ -21,15 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-/* Only to scale a timing bound under valgrind; optional. */
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
 
 #include <meshrt/meshrt.h>
 #include <meshrt/testing.h>
@@ -368,21 +359,30 @@ FIX uint64_t mono_ns(void) {
   return (uint64_t)ts.tv_sec * MRT_NS_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
-/* Reading state 20 times in a row takes under 1 ms each (valgrind slows
- * everything ~50x, so the bound scales there). */
-FIX void assert_state_reads_fast(mrt_ref *sup) {
-  uint64_t bound = RUNNING_ON_VALGRIND ? MRT_MS(50) : MRT_MS(1);
-  uint64_t slowest = 0;
+/* Reading state 20 times in a row (the reads race nothing: the test's
+ * children are quiet) gives 20 answers that agree with each other on every
+ * child's identity and progress. How fast a read is belongs to meshrt-bench,
+ * not to a test: an overloaded 2-core machine can stall any single read for
+ * milliseconds. */
+FIX void assert_state_reads_consistent(mrt_ref *sup) {
+  mrt_supervisor_state *first;
+  assert_int_equal(mrt_supervisor_current_state(sup, &first), 0);
   for (int i = 0; i < 20; i++) {
-    uint64_t t0 = mono_ns();
     mrt_supervisor_state *st;
     assert_int_equal(mrt_supervisor_current_state(sup, &st), 0);
-    uint64_t dt = mono_ns() - t0;
+    assert_int_equal(st->actor_id, first->actor_id);
+    assert_int_equal(st->generation, first->generation);
+    assert_int_equal(st->n_children, first->n_children);
+    for (size_t c = 0; c < st->n_children; c++) {
+      const mrt_child_record *a = &st->children[c], *b = &first->children[c];
+      assert_string_equal(a->id, b->id);
+      assert_int_equal(a->actor_id, b->actor_id);
+      assert_int_equal(a->attempt, b->attempt);
+      assert_int_equal(a->status, b->status);
+    }
     mrt_supervisor_state_free(st);
-    slowest = dt > slowest ? dt : slowest;
   }
-  if (slowest >= bound)
-    fail_msg("a state read took %llu ns", (unsigned long long)slowest);
+  mrt_supervisor_state_free(first);
 }
 
 #endif
