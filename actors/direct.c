@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -86,14 +87,9 @@ static void dispatch(mrt__direct *d, const uint8_t *buf, size_t len,
   }
 }
 
-/* The socket is readable. At most READ_BATCHES batches per call: the watch
- * is level-triggered, so what is left fires it again after the executor's
- * other actors had their turn. */
-static int on_readable(mrt_actor *self, void *state, int fd, short what, void *ud) {
-  (void)what;
-  (void)ud;
-  mrt__direct *d = state;
-  for (int b = 0; b < READ_BATCHES; b++) {
+/* Reads and dispatches up to `batches` recvmmsg batches from `fd`. */
+static void read_batches(mrt_actor *self, mrt__direct *d, int fd, int batches) {
+  for (int b = 0; b < batches; b++) {
     int n = mrt__rx_recv(d->rx, fd);
     if (n <= 0) {
       if (n < 0)
@@ -112,38 +108,83 @@ static int on_readable(mrt_actor *self, void *state, int fd, short what, void *u
     if (n < MRT__RX_SLOTS)
       break;
   }
+}
+
+/* The socket is readable. At most READ_BATCHES batches per call: the watch
+ * is level-triggered, so what is left fires it again after the executor's
+ * other actors had their turn. */
+static int on_readable(mrt_actor *self, void *state, int fd, short what, void *ud) {
+  (void)what;
+  (void)ud;
+  read_batches(self, state, fd, READ_BATCHES);
   return 0;
 }
 
 /* ---- socket and rebind ----------------------------------------------------------------- */
 
-/* Swaps `u` in: watch it first, so a failure leaves the old socket alone. */
-static int install_socket(mrt_actor *self, mrt__direct *d, mrt__udp *u) {
+/* Swaps `u` in: watch it first, so a failure leaves the old socket alone.
+ * `beside`: u shares the old socket's port (mrt__udp_open_beside), and the
+ * kernel already delivers new datagrams to u, so whatever the old socket
+ * still holds is read before it closes; nothing that reached the port is
+ * lost. The receive queue is bounded by the socket buffer, and so is the
+ * drain. */
+static int install_socket(mrt_actor *self, mrt__direct *d, mrt__udp *u, bool beside) {
   uint64_t watch = 0;
   int rc = mrt_io_watch(self, u->fd, MRT_IO_READ, on_readable, NULL, &watch);
   if (rc < 0)
     return rc;
   if (d->watch != 0)
     mrt_io_cancel(self, d->watch);
+  if (beside && d->sock.fd >= 0)
+    read_batches(self, d, d->sock.fd, INT32_MAX);
   mrt__udp_close(&d->sock);
   d->watch = watch;
   d->sock = *u;
+  if (beside)
+    mrt__udp_seal(&d->sock);
   d->generation++;
   return 0;
 }
 
-static int bind_socket(mrt_actor *self, mrt__direct *d, uint16_t port, bool quiet,
-                       const char *who) {
-  mrt__bind_req req = {.addr = &d->cfg.listen_addr,
-                       .port = port,
-                       .disable_ipv6 = d->cfg.disable_ipv6,
-                       .quiet_fallback = quiet,
-                       .who = who};
-  mrt__udp u;
-  int rc = mrt__udp_open(&req, &u);
-  if (rc == 0 && (rc = install_socket(self, d, &u)) < 0)
-    mrt__udp_close(&u);
-  return rc;
+static mrt__bind_req bind_req(const mrt__direct *d, uint16_t port, bool quiet, const char *who) {
+  return (mrt__bind_req){.addr = &d->cfg.listen_addr,
+                         .port = port,
+                         .disable_ipv6 = d->cfg.disable_ipv6,
+                         .quiet_fallback = quiet,
+                         .who = who};
+}
+
+/* Opens the rebind's new socket, in order of preference: the pinned
+ * listen_port if we do not hold it (someone may have freed it), the port we
+ * hold (beside the old socket), any port. *why gets the error that made the
+ * port change, if it did. */
+static int open_for_rebind(mrt__direct *d, mrt__udp *u, bool *beside, mrt_port_outcome *outcome,
+                           int *why) {
+  uint16_t pinned = d->cfg.listen_port;
+  bool have_old = !mrt__direct_inert(d);
+  *beside = false;
+  *why = 0;
+  if (pinned != 0 && (!have_old || d->sock.port != pinned)) {
+    mrt__bind_req req = bind_req(d, pinned, true, "rebind");
+    int rc = mrt__udp_open_exact(&req, u);
+    if (rc == 0) {
+      *outcome = MRT_PORT_PINNED;
+      return 0;
+    }
+    *why = rc;
+  }
+  if (have_old) {
+    int rc = mrt__udp_open_beside(&d->sock, u);
+    if (rc == 0) {
+      *beside = true;
+      *outcome = MRT_PORT_KEPT;
+      return 0;
+    }
+    *why = rc;
+  }
+  mrt__bind_req req = bind_req(d, 0, true, "rebind");
+  *outcome = MRT_PORT_CHANGED;
+  return mrt__udp_open(&req, u);
 }
 
 static void cancel_refresh(mrt_actor *self, mrt__direct *d) {
@@ -152,12 +193,31 @@ static void cancel_refresh(mrt_actor *self, mrt__direct *d) {
   d->refresh_timer = 0;
 }
 
+static void log_rebind(const mrt__direct *d, uint16_t old_port, bool was_inert) {
+  const char *left = was_inert ? " (left relay-only mode)" : "";
+  if (d->port_outcome == MRT_PORT_CHANGED && d->port_error != 0)
+    mrt_log(MRT_LOG_WARN, MRT__LOG, "socket rebound port %u -> %u (port unavailable: %s)%s",
+            old_port, d->sock.port, mrt_strerror(d->port_error), left);
+  else
+    mrt_log(MRT_LOG_INFO, MRT__LOG, "socket rebound port %u -> %u (%s)%s", old_port,
+            d->sock.port, mrt_port_outcome_name(d->port_outcome), left);
+}
+
 /* The socket swap of Rebind. Returns 0 or the bind error (old socket kept);
  * inert, a failed bind is not an error (the actor stays inert). */
 static int rebind(mrt_actor *self, mrt__direct *d) {
   bool was_inert = mrt__direct_inert(d);
   uint16_t old_port = d->sock.port;
-  int rc = bind_socket(self, d, was_inert ? d->cfg.listen_port : old_port, !was_inert, "rebind");
+  mrt__udp u;
+  bool beside;
+  mrt_port_outcome outcome;
+  int why;
+  int rc = open_for_rebind(d, &u, &beside, &outcome, &why);
+  if (rc == 0 && (rc = install_socket(self, d, &u, beside)) < 0) {
+    mrt__udp_close(&u);
+    if (beside)
+      mrt__udp_seal(&d->sock); /* the overlap is over: the old socket stays alone */
+  }
   if (rc < 0) {
     d->c.rebind_failures++;
     mrt_log(was_inert ? MRT_LOG_INFO : MRT_LOG_WARN, MRT__LOG,
@@ -166,12 +226,32 @@ static int rebind(mrt_actor *self, mrt__direct *d) {
     return was_inert ? 0 : rc;
   }
   d->c.rebinds++;
+  d->c.rebinds_port_kept += outcome == MRT_PORT_KEPT;
+  d->previous_port = old_port;
+  d->port_outcome = outcome;
+  d->port_error = outcome == MRT_PORT_CHANGED ? why : 0;
   mrt__stun_reset(d);
   mrt__paths_invalidate(d);
   cancel_refresh(self, d);
-  mrt_log(MRT_LOG_INFO, MRT__LOG, "socket rebound old_port=%u new_port=%u%s", old_port,
-          d->sock.port, was_inert ? " (left relay-only mode)" : "");
+  uint64_t now = mrt_actor_now(self);
+  for (size_t i = 0; i < d->n_peers; i++)
+    d->peers[i].rebind_at_ns = now;
+  log_rebind(d, old_port, was_inert);
   return 0;
+}
+
+const char *mrt_port_outcome_name(mrt_port_outcome o) {
+  switch (o) {
+  case MRT_PORT_FIRST_BIND:
+    return "first bind";
+  case MRT_PORT_KEPT:
+    return "kept";
+  case MRT_PORT_PINNED:
+    return "pinned port regained";
+  case MRT_PORT_CHANGED:
+    return "changed";
+  }
+  return "?";
 }
 
 /* ---- cadences ------------------------------------------------------------------------------ */
@@ -273,7 +353,14 @@ static int direct_start(mrt_actor *self, void *state, const void *args) {
   d->rx = mrt__rx_new();
   if (d->rx == NULL)
     return -ENOMEM;
-  int rc = bind_socket(self, d, d->cfg.listen_port, false, "start");
+  struct timespec wall;
+  clock_gettime(CLOCK_REALTIME, &wall);
+  d->update_epoch = (uint64_t)wall.tv_sec * MRT_NS_PER_SEC + (uint64_t)wall.tv_nsec;
+  mrt__bind_req req = bind_req(d, d->cfg.listen_port, false, "start");
+  mrt__udp u;
+  int rc = mrt__udp_open(&req, &u);
+  if (rc == 0 && (rc = install_socket(self, d, &u, false)) < 0)
+    mrt__udp_close(&u);
   char a[MRT__ADDR_STRLEN];
   if (rc < 0)
     mrt_log(MRT_LOG_WARN, MRT__LOG, "no UDP socket could be bound, relay-only err=%s",
@@ -282,7 +369,11 @@ static int direct_start(mrt_actor *self, void *state, const void *args) {
     mrt_log(MRT_LOG_INFO, MRT__LOG, "socket bound local=%s dual_stack=%d",
             mrt__addr_str(&d->sock.local, a), d->sock.dual_stack);
   rc = subscribe(self);
-  return rc < 0 ? rc : start_timers(self, d);
+  if (rc == 0)
+    rc = start_timers(self, d);
+  if (rc == 0)
+    mrt__endpoints_advertise(d, self); /* peers hear from us at once, not in 5 s */
+  return rc;
 }
 
 static void direct_stop(mrt_actor *self, void *state, const mrt_exit *why) {
@@ -324,6 +415,7 @@ static int on_peer_map(mrt_actor *self, void *state, const void *payload, mrt_re
   mrt__direct_drop_orphan_waiters(d);
   mrt_log(MRT_LOG_INFO, MRT__LOG, "peer map applied peers=%zu", d->n_peers);
   mrt__paths_ping_due(d, now); /* new candidates are pinged at once */
+  mrt__updates_flush(d, now);   /* new peers hear our endpoints */
   mrt__direct_arm_refresh(self, d);
   return 0;
 }
@@ -343,6 +435,11 @@ static int on_rebind(mrt_actor *self, void *state, const void *payload, mrt_repl
   (void)payload;
   mrt__direct *d = state;
   int rc = rebind(self, d);
+  uint64_t now = mrt_actor_now(self);
+  if (rc == 0)
+    mrt__paths_ping_all(d, NULL, now); /* paths come back in one round trip */
+  mrt__endpoints_advertise(d, self);
+  mrt__direct_arm_refresh(self, d);
   if (r == NULL)
     return 0;
   if (rc < 0)
@@ -359,6 +456,7 @@ static int on_rebind_and_reprobe(mrt_actor *self, void *state, const void *paylo
   uint64_t now = mrt_actor_now(self);
   mrt__paths_ping_all(d, NULL, now);                   /* 2 */
   mrt__stun_sweep(d, now, NULL);                       /* 3 */
+  mrt__endpoints_advertise(d, self);
   mrt__direct_arm_refresh(self, d);
   if (r == NULL)
     return 0;

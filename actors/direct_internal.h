@@ -6,6 +6,10 @@
  *                     handling and the best-path rule, trust, status
  *   direct_stun.c     STUN client: servers, sweeps, responses, reflexive set,
  *                     prober delay, endpoint advertisement
+ *   direct_learn.c    learned candidates: from the peer's authenticated pings
+ *                     (after a challenge) and its endpoint updates
+ *   direct_updates.c  telling peers our endpoints: rate-limited, replay-
+ *                     protected endpoint updates
  *   direct.c          the actor: lifecycle, timers, handlers, read path, rebind
  *
  * Threading: everything here runs in the DirectManager's context only.
@@ -56,6 +60,7 @@ typedef struct mrt__bind_req {
   uint16_t port;                       /* preferred; 0 ephemeral */
   bool disable_ipv6;
   bool quiet_fallback;                 /* rebind: port fallback is expected */
+  bool exact;                          /* no ephemeral fallback */
   const char *who;                     /* for logs */
 } mrt__bind_req;
 
@@ -64,7 +69,21 @@ typedef struct mrt__bind_req {
  * to an ephemeral one (a warning unless quiet). Returns 0 with *out filled,
  * or the last negative errno (then out->fd is -1). */
 int mrt__udp_open(const mrt__bind_req *req, mrt__udp *out);
+/* Exactly req->port, no fallback and no family fallback beyond what
+ * mrt__udp_open does for the wildcard. Returns 0 or a negative errno. */
+int mrt__udp_open_exact(const mrt__bind_req *req, mrt__udp *out);
+/* A second socket on `old`'s own address and port while `old` stays open
+ * (SO_REUSEPORT for the overlap; from now on the kernel steers every new
+ * datagram to the new socket). Returns 0 or a negative errno (then `old` is
+ * as it was). After the swap, drain and close `old`, then call
+ * mrt__udp_seal() on the new socket. */
+int mrt__udp_open_beside(const mrt__udp *old, mrt__udp *out);
+/* Ends the overlap: no other socket may join the port any more. */
+void mrt__udp_seal(mrt__udp *u);
 void mrt__udp_close(mrt__udp *u);
+/* An address a peer could really send to: IPv4/IPv6, a port, not the
+ * wildcard and not multicast. */
+bool mrt__addr_usable(const struct sockaddr_storage *ss);
 
 /* Sends one datagram to `to` (AF_INET is mapped for a dual-stack socket).
  * Returns 0 or a negative errno (-EAFNOSUPPORT when the socket cannot reach
@@ -102,7 +121,20 @@ typedef struct mrt__cand {
   uint64_t last_pong_ns;
   uint64_t rtt_ns;
   uint64_t pings_sent, pongs_received;
+  bool learned;            /* not in the peer map: the peer's traffic taught it */
+  bool listed;             /* named by the peer's latest endpoint update */
+  uint64_t last_heard_ns;  /* last authenticated word from or about it (eviction order) */
+  uint64_t last_answer_ping_ns; /* last ping sent because the peer pinged from it */
 } mrt__cand;
+
+/* A source the peer pinged us from that is not a candidate yet: we pinged it
+ * back (a challenge) and make it a candidate when that ping is answered. */
+#define MRT__PROBATION_MAX 8
+typedef struct mrt__probation {
+  struct sockaddr_storage addr;
+  uint32_t tag;      /* of the challenge ping in the pending table */
+  uint64_t sent_ns;  /* 0: a free slot */
+} mrt__probation;
 
 typedef struct mrt__peer {
   uint64_t id;
@@ -116,6 +148,21 @@ typedef struct mrt__peer {
   uint64_t last_full_ping_ns;
   mrt_probe_pending pending;
   mrt_probe_seen seen;
+  size_t cap_cands;          /* allocated slots of cands */
+  size_t n_learned;
+  mrt__probation probation[MRT__PROBATION_MAX];
+  /* Endpoint updates we receive: the highest (epoch, seq) accepted. */
+  uint64_t heard_epoch, heard_seq;
+  bool best_unlisted;        /* the latest update did not name our best path */
+  uint64_t updates_received;
+  /* Endpoint updates we send. */
+  bool update_due;           /* our endpoints changed since we last told the peer */
+  bool update_ever_sent;
+  uint64_t update_sent_ns;
+  /* Recovery after our own rebind. */
+  uint64_t rebind_at_ns;     /* 0: not waiting for a confirmation */
+  uint64_t reconfirm_ns;     /* rebind -> first confirmation, the latest measured */
+  uint64_t reconfirms;       /* how many were measured */
 } mrt__peer;
 
 typedef struct mrt__stun_tx {
@@ -157,6 +204,13 @@ typedef struct mrt__direct {
   uint64_t refresh_at_ns;
   uint64_t last_stun_delay_ns, next_stun_ns, last_stun_sweep_ns;
   mrt_endpoint_advertisement advertised;
+  uint64_t update_epoch;    /* wall clock at start (ns): the epoch of our updates */
+  uint64_t update_seq;      /* the last sequence number sealed */
+  uint64_t update_timer;    /* one-shot for rate-limited updates; 0: none */
+  uint64_t update_at_ns;
+  mrt_port_outcome port_outcome; /* of the latest bind */
+  int port_error;           /* why the port changed, when it did */
+  uint16_t previous_port;   /* before the latest rebind */
 
   mrt__waiter *waiters;     /* ping_peer asks awaiting a pong */
   size_t n_waiters, cap_waiters;
@@ -191,6 +245,41 @@ void mrt__paths_on_probe(mrt__direct *d, const uint8_t *buf, size_t len,
                          const struct sockaddr_storage *src, uint64_t now);
 /* Fills the peer part of a status (allocates s->peers). Returns 0 or -ENOMEM. */
 int mrt__paths_status(const mrt__direct *d, uint64_t now, mrt_direct_status *s);
+/* Sends one ping to `to` for candidate or challenge `tag`. Returns true if
+ * it left (then it is pending). */
+bool mrt__paths_send_ping(mrt__direct *d, mrt__peer *p, const struct sockaddr_storage *to,
+                          uint32_t tag, uint64_t now);
+/* Pings candidate `c` of `p` (bookkeeping included). */
+void mrt__paths_ping_cand(mrt__direct *d, mrt__peer *p, mrt__cand *c, uint64_t now);
+/* A pong confirmed candidate `idx` of `p` with round trip `rtt`. */
+void mrt__paths_confirm(mrt__direct *d, mrt__peer *p, int idx, uint64_t rtt, uint64_t now);
+int mrt__paths_find(const mrt__peer *p, const struct sockaddr_storage *addr);
+
+/* ---- learned candidates (direct_learn.c) ---------------------------------- */
+
+/* An authenticated, fresh ping of `p` came from `src`: remember the source
+ * or challenge it, and re-confirm a path the ping shows is alive. */
+void mrt__learn_from_ping(mrt__direct *d, mrt__peer *p, const struct sockaddr_storage *src,
+                          uint64_t now);
+/* A pong answered challenge `tag`: returns the new candidate's index, or -1
+ * if the tag names no challenge. */
+int mrt__learn_challenge_answered(mrt__direct *d, mrt__peer *p, uint32_t tag, uint64_t now);
+/* The index of `addr` among p's candidates, added as a learned one if new
+ * (evicting the least recently heard learned candidate when full), or -1
+ * (out of memory, or every learned slot holds the best path). */
+int mrt__learn_candidate(mrt__direct *d, mrt__peer *p, const struct sockaddr_storage *addr,
+                         uint64_t now);
+/* An authenticated endpoint update of `p`. */
+void mrt__learn_from_update(mrt__direct *d, mrt__peer *p, const mrt_probe_msg *m, uint64_t now);
+
+/* ---- telling peers our endpoints (direct_updates.c) ----------------------- */
+
+/* Our endpoint set changed: every peer we can reach is told (rate-limited). */
+void mrt__updates_endpoints_changed(mrt__direct *d, uint64_t now);
+/* Tells `p` our endpoints at the next allowed moment. */
+void mrt__updates_due(mrt__direct *d, mrt__peer *p, uint64_t now);
+/* Sends what is due now and arms the timer for what is held back. */
+void mrt__updates_flush(mrt__direct *d, uint64_t now);
 
 /* ---- the actor (direct.c) and its ask handlers (direct_query.c) ---------- */
 
@@ -229,7 +318,10 @@ void mrt__stun_expire(mrt__direct *d, uint64_t now);
 size_t mrt__stun_in_flight(const mrt__direct *d);
 /* A uniform random delay in [min, max) (max <= min: min), microsecond grain. */
 uint64_t mrt__stun_prober_delay(uint64_t min_ns, uint64_t max_ns);
-/* Computes the sorted endpoint set; publishes it if it changed. */
+/* Computes the sorted endpoint set; publishes it (and tells the peers) if it
+ * changed. */
 void mrt__endpoints_advertise(mrt__direct *d, mrt_actor *self);
+/* Adds a reflexive address (STUN answer, or a peer's pong); true if new. */
+bool mrt__stun_learn_reflexive(mrt__direct *d, const struct sockaddr_storage *addr);
 
 #endif

@@ -81,35 +81,55 @@ static const mrt__peer *old_peer(const mrt__direct *d, uint64_t id, const uint8_
   return NULL;
 }
 
-/* Builds a peer's candidate list: endpoints normalised, duplicates dropped,
- * capped, each keeping its old state when it persists. */
+/* Copies old candidate `prev` (or starts a new one at `a`) into slot n_cands
+ * of `p`, keeping the best-path mark. */
+static mrt__cand *keep_cand(mrt__direct *d, const mrt__peer *old, const mrt__cand *prev,
+                            const struct sockaddr_storage *a, mrt__peer *p) {
+  mrt__cand *c = &p->cands[p->n_cands];
+  if (prev != NULL) {
+    *c = *prev;
+    if (old->best >= 0 && &old->cands[old->best] == prev)
+      p->best = (int)p->n_cands;
+  } else {
+    memset(c, 0, sizeof *c);
+    c->addr = *a;
+    c->tag = ++d->next_tag;
+  }
+  p->n_cands++;
+  return c;
+}
+
+static const mrt__cand *old_cand(const mrt__peer *old, const struct sockaddr_storage *a) {
+  for (size_t j = 0; old != NULL && j < old->n_cands; j++)
+    if (mrt__addr_equal(&old->cands[j].addr, a))
+      return &old->cands[j];
+  return NULL;
+}
+
+/* Builds a peer's candidate list: configured endpoints normalised, duplicates
+ * dropped, capped, each keeping its old state when it persists; then the
+ * learned candidates of the old entry that the map does not list. */
 static int build_cands(mrt__direct *d, const mrt_peer *src, const mrt__peer *old, mrt__peer *p) {
   size_t n = src->n_endpoints;
-  p->cands = calloc(n > 0 ? n : 1, sizeof *p->cands);
+  size_t configured = n < MRT_DIRECT_MAX_CANDIDATES ? n : MRT_DIRECT_MAX_CANDIDATES;
+  size_t learned = old != NULL ? old->n_learned : 0;
+  p->cap_cands = configured + learned > 0 ? configured + learned : 1;
+  p->cands = calloc(p->cap_cands, sizeof *p->cands);
   if (p->cands == NULL)
     return -ENOMEM;
   for (size_t i = 0; i < n && p->n_cands < MRT_DIRECT_MAX_CANDIDATES; i++) {
     struct sockaddr_storage a = src->endpoints[i];
     mrt__addr_normalize(&a);
-    bool dup = false;
-    for (size_t j = 0; j < p->n_cands && !dup; j++)
-      dup = mrt__addr_equal(&p->cands[j].addr, &a);
-    if (dup)
+    if (mrt__paths_find(p, &a) >= 0)
       continue;
-    mrt__cand *c = &p->cands[p->n_cands];
-    const mrt__cand *prev = NULL;
-    for (size_t j = 0; old != NULL && j < old->n_cands && prev == NULL; j++)
-      if (mrt__addr_equal(&old->cands[j].addr, &a))
-        prev = &old->cands[j];
-    if (prev != NULL) {
-      *c = *prev;
-      if (old->best >= 0 && &old->cands[old->best] == prev)
-        p->best = (int)p->n_cands;
-    } else {
-      c->addr = a;
-      c->tag = ++d->next_tag;
+    keep_cand(d, old, old_cand(old, &a), &a, p)->learned = false; /* configured now */
+  }
+  for (size_t j = 0; old != NULL && j < old->n_cands; j++) {
+    const mrt__cand *prev = &old->cands[j];
+    if (prev->learned && mrt__paths_find(p, &prev->addr) < 0) {
+      keep_cand(d, old, prev, &prev->addr, p);
+      p->n_learned++;
     }
-    p->n_cands++;
   }
   if (n > MRT_DIRECT_MAX_CANDIDATES)
     mrt_log(MRT_LOG_WARN, MRT__LOG, "peer has too many endpoints, keeping %d peer=%llu n=%zu",
@@ -121,23 +141,22 @@ static int build_cands(mrt__direct *d, const mrt_peer *src, const mrt__peer *old
  * -ENOMEM. */
 static int build_peer(mrt__direct *d, const mrt_peer *src, mrt__peer *p) {
   memset(p, 0, sizeof *p);
-  p->best = -1;
   if (memcmp(src->key, d->cfg.key.pub, MRT_PROBE_KEY_LEN) == 0)
     return 1; /* ourselves: a shared map lists every node */
   const mrt__peer *old = old_peer(d, src->id, src->key);
   if (old != NULL) {
-    p->session = old->session;
-    p->best_rtt_ns = old->best_rtt_ns;
-    p->trust_until_ns = old->trust_until_ns;
-    p->full_pinged = old->full_pinged;
-    p->last_full_ping_ns = old->last_full_ping_ns;
-    p->pending = old->pending;
-    p->seen = old->seen;
+    /* Everything persists but the candidate list, rebuilt below. */
+    *p = *old;
+    p->cands = NULL;
+    p->n_cands = p->cap_cands = p->n_learned = 0;
   } else if (mrt_probe_session_init(&p->session, &d->cfg.key, src->key) < 0) {
     mrt_log(MRT_LOG_WARN, MRT__LOG, "peer key rejected, ignoring the peer peer=%llu",
             (unsigned long long)src->id);
     return 1;
+  } else {
+    p->update_due = true; /* a new peer hears our endpoints */
   }
+  p->best = -1;
   p->id = src->id;
   int rc = build_cands(d, src, old, p);
   if (rc < 0)
@@ -152,6 +171,13 @@ static bool key_taken(const mrt__peer *peers, size_t n, const uint8_t *key) {
     if (memcmp(peers[i].session.peer_pub, key, MRT_PROBE_KEY_LEN) == 0)
       return true;
   return false;
+}
+
+int mrt__paths_find(const mrt__peer *p, const struct sockaddr_storage *addr) {
+  for (size_t i = 0; i < p->n_cands; i++)
+    if (mrt__addr_equal(&p->cands[i].addr, addr))
+      return (int)i;
+  return -1;
 }
 
 int mrt__paths_apply(mrt__direct *d, const mrt_peer_map *map, uint64_t now) {
@@ -189,29 +215,35 @@ int mrt__paths_apply(mrt__direct *d, const mrt_peer_map *map, uint64_t now) {
 
 /* ---- pinging ------------------------------------------------------------------------ */
 
-static void send_ping(mrt__direct *d, mrt__peer *p, mrt__cand *c, uint64_t now) {
+bool mrt__paths_send_ping(mrt__direct *d, mrt__peer *p, const struct sockaddr_storage *to,
+                          uint32_t tag, uint64_t now) {
   mrt_probe_msg m = {.kind = MRT_PROBE_PING};
   uint8_t buf[MRT_PROBE_MAX_LEN];
   mrt_probe_txid_random(&m.txid);
   int n = mrt_probe_seal(&p->session, &m, buf, sizeof buf);
   if (n < 0)
-    return;
-  /* Counted as pinged even if the send fails: the rate limit is about how
-   * often we try, and a failing route should not be hammered. */
-  c->pinged = true;
-  c->last_ping_ns = now;
-  int rc = mrt__udp_send(&d->sock, &c->addr, buf, (size_t)n);
+    return false;
+  int rc = mrt__udp_send(&d->sock, to, buf, (size_t)n);
   if (rc < 0) {
     char a[MRT__ADDR_STRLEN];
     d->c.tx_errors++;
     mrt_log(MRT_LOG_DEBUG, MRT__LOG, "ping not sent peer=%llu to=%s err=%s",
-            (unsigned long long)p->id, mrt__addr_str(&c->addr, a), mrt_strerror(rc));
-    return;
+            (unsigned long long)p->id, mrt__addr_str(to, a), mrt_strerror(rc));
+    return false;
   }
-  c->pings_sent++;
   d->c.tx_datagrams++;
   d->c.pings_sent++;
-  mrt_probe_pending_add(&p->pending, &m.txid, now, c->tag);
+  mrt_probe_pending_add(&p->pending, &m.txid, now, tag);
+  return true;
+}
+
+void mrt__paths_ping_cand(mrt__direct *d, mrt__peer *p, mrt__cand *c, uint64_t now) {
+  /* Counted as pinged even if the send fails: the rate limit is about how
+   * often we try, and a failing route should not be hammered. */
+  c->pinged = true;
+  c->last_ping_ns = now;
+  if (mrt__paths_send_ping(d, p, &c->addr, c->tag, now))
+    c->pings_sent++;
 }
 
 static bool may_ping(const mrt__direct *d, const mrt__cand *c, uint64_t now) {
@@ -247,7 +279,7 @@ static void ping_peer_due(mrt__direct *d, mrt__peer *p, uint64_t now) {
     else
       due = full && may_ping(d, c, now);
     if (due)
-      send_ping(d, p, c, now);
+      mrt__paths_ping_cand(d, p, c, now);
   }
   if (full) {
     p->full_pinged = true;
@@ -270,7 +302,7 @@ void mrt__paths_ping_all(mrt__direct *d, mrt__peer *only, uint64_t now) {
     if (only != NULL && p != only)
       continue;
     for (size_t j = 0; j < p->n_cands; j++)
-      send_ping(d, p, &p->cands[j], now);
+      mrt__paths_ping_cand(d, p, &p->cands[j], now);
     p->full_pinged = true;
     p->last_full_ping_ns = now;
   }
@@ -311,13 +343,14 @@ void mrt__paths_invalidate(mrt__direct *d) {
       p->cands[j].pinged = false;
       p->cands[j].confirmed = false;
     }
+    memset(p->probation, 0, sizeof p->probation);
   }
 }
 
 /* ---- incoming probes -------------------------------------------------------------------- */
 
 static void answer_ping(mrt__direct *d, mrt__peer *p, const mrt_probe_msg *ping,
-                        const struct sockaddr_storage *src) {
+                        const struct sockaddr_storage *src, uint64_t now) {
   if (!mrt_probe_seen_insert(&p->seen, &ping->txid)) {
     d->c.probe_replayed++;
     return;
@@ -331,10 +364,11 @@ static void answer_ping(mrt__direct *d, mrt__peer *p, const mrt_probe_msg *ping,
   int rc = mrt__udp_send(&d->sock, src, buf, (size_t)n);
   if (rc < 0) {
     d->c.tx_errors++;
-    return;
+  } else {
+    d->c.tx_datagrams++;
+    d->c.pongs_sent++;
   }
-  d->c.tx_datagrams++;
-  d->c.pongs_sent++;
+  mrt__learn_from_ping(d, p, src, now);
 }
 
 static bool at_least_1pct_better(uint64_t rtt, uint64_t best) {
@@ -355,8 +389,12 @@ static void consider_best(mrt__direct *d, mrt__peer *p, int idx, uint64_t rtt, u
     p->trust_until_ns = now + d->cfg.timing.trust_ns;
     return;
   }
-  if (trusted && !at_least_1pct_better(rtt, p->best_rtt_ns))
+  /* A path the peer's latest endpoint update no longer names yields to one
+   * it does name, however fast: the peer has told us it moved. */
+  bool moved = p->best_unlisted && p->cands[idx].listed;
+  if (trusted && !moved && !at_least_1pct_better(rtt, p->best_rtt_ns))
     return;
+  p->best_unlisted = false;
   mrt_log(MRT_LOG_INFO, MRT__LOG, "direct path %s peer=%llu addr=%s rtt_us=%llu",
           trusted ? "upgraded" : "confirmed", (unsigned long long)p->id,
           mrt__addr_str(&p->cands[idx].addr, a), (unsigned long long)(rtt / 1000));
@@ -383,18 +421,38 @@ static void take_pong(mrt__direct *d, mrt__peer *p, const mrt_probe_msg *pong, u
   for (size_t i = 0; i < p->n_cands && idx < 0; i++)
     if (p->cands[i].tag == tag)
       idx = (int)i;
+  if (idx < 0)
+    idx = mrt__learn_challenge_answered(d, p, tag, now);
   if (idx < 0) { /* the candidate left the peer map meanwhile */
     d->c.probe_stale++;
     return;
   }
-  mrt__cand *c = &p->cands[idx];
-  uint64_t rtt = now - sent;
   d->c.pongs_received++;
+  mrt__paths_confirm(d, p, idx, now - sent, now);
+  /* The peer saw our ping come from `observed`: our address as seen from
+   * there, just as a STUN server would tell it. Authentic, and fresh (it
+   * answers a live ping of ours). */
+  if (mrt__addr_usable(&pong->observed) && mrt__stun_learn_reflexive(d, &pong->observed)) {
+    d->c.observed_learned++;
+    mrt__endpoints_advertise(d, d->self);
+  }
+}
+
+void mrt__paths_confirm(mrt__direct *d, mrt__peer *p, int idx, uint64_t rtt, uint64_t now) {
+  mrt__cand *c = &p->cands[idx];
   c->confirmed = true;
   c->last_pong_ns = now;
+  c->last_heard_ns = now;
   c->rtt_ns = rtt;
   c->pongs_received++;
   consider_best(d, p, idx, rtt, now);
+  if (p->rebind_at_ns != 0 && p->best >= 0) {
+    p->reconfirm_ns = now - p->rebind_at_ns;
+    p->reconfirms++;
+    p->rebind_at_ns = 0;
+    mrt_log(MRT_LOG_INFO, MRT__LOG, "peer %llu re-confirmed %.3f s after rebind",
+            (unsigned long long)p->id, (double)p->reconfirm_ns / 1e9);
+  }
   mrt__direct_path_confirmed(d, p, c, rtt);
 }
 
@@ -420,9 +478,11 @@ void mrt__paths_on_probe(mrt__direct *d, const uint8_t *buf, size_t len,
     return;
   }
   if (m.kind == MRT_PROBE_PING)
-    answer_ping(d, p, &m, src);
-  else
+    answer_ping(d, p, &m, src, now);
+  else if (m.kind == MRT_PROBE_PONG)
     take_pong(d, p, &m, now);
+  else
+    mrt__learn_from_update(d, p, &m, now);
 }
 
 /* ---- status --------------------------------------------------------------------------- */
@@ -444,6 +504,10 @@ static void peer_status(const mrt__peer *p, uint64_t now, mrt_direct_peer_status
     o->trust_until_ns = p->trust_until_ns;
   }
   o->pings_in_flight = (uint32_t)mrt_probe_pending_count(&p->pending);
+  o->n_learned = p->n_learned;
+  o->reconfirm_ns = p->reconfirm_ns;
+  o->reconfirms = p->reconfirms;
+  o->updates_received = p->updates_received;
   o->n_candidates = p->n_cands;
   for (size_t j = 0; j < p->n_cands; j++) {
     const mrt__cand *c = &p->cands[j];
@@ -456,6 +520,8 @@ static void peer_status(const mrt__peer *p, uint64_t now, mrt_direct_peer_status
         .rtt_ns = c->rtt_ns,
         .pings_sent = c->pings_sent,
         .pongs_received = c->pongs_received,
+        .learned = c->learned,
+        .last_heard_ns = c->last_heard_ns,
     };
   }
 }

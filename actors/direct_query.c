@@ -67,6 +67,9 @@ mrt_sock_info mrt__direct_sock_info(const mrt__direct *d) {
   memset(&i, 0, sizeof i);
   i.inert = mrt__direct_inert(d);
   i.generation = d->generation;
+  i.previous_port = d->previous_port;
+  i.port_outcome = d->port_outcome;
+  i.port_error = d->port_error;
   if (!i.inert) {
     i.dual_stack = d->sock.dual_stack;
     i.local = d->sock.local;

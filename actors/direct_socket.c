@@ -11,6 +11,23 @@
  * Datagrams are read with recvmmsg, MRT__RX_SLOTS per system call, which
  * matters when a peer (or an attacker) floods the socket.
  *
+ * Keeping the port across a rebind. Peers know us by address and port, so a
+ * rebind that moves the port breaks every path until they learn the new one.
+ * Closing the old socket and binding again would leave the port free for an
+ * instant (another process, or the kernel's ephemeral allocation for someone
+ * else, could take it) and drop whatever arrives meanwhile. So the new socket
+ * is bound beside the old one: SO_REUSEPORT is switched on for the old socket
+ * and the new one just for the swap (the kernel lets only sockets of the same
+ * user that both ask for it share a port, so no other user's process can slip
+ * in), a one-instruction classic BPF program tells the kernel to deliver every
+ * datagram that arrives from then on to the new socket (index 1 of the port's
+ * group), the caller reads what was already queued on the old socket and
+ * closes it, and SO_REUSEPORT is switched off again, so outside a swap nobody
+ * at all can join the port (a second node configured with the same port still
+ * falls back to an ephemeral one, as before). A datagram in flight is thus
+ * either queued on the old socket, and read before it closes, or delivered to
+ * the new one.
+ *
  * Threading: these helpers keep no state; a socket is used by one actor.
  */
 #include "direct_internal.h"
@@ -18,6 +35,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,11 +117,21 @@ const char *mrt__addr_str(const struct sockaddr_storage *ss, char buf[MRT__ADDR_
 
 /* ---- binding ------------------------------------------------------------------- */
 
+static int set_reuseport(int fd, bool on) {
+  int v = on ? 1 : 0;
+  return setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &v, sizeof v) < 0 ? -errno : 0;
+}
+
 static int bind_one(int family, const struct sockaddr_storage *addr, uint16_t port, bool v6only,
-                    mrt__udp *out) {
+                    bool reuse, mrt__udp *out) {
   int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
   if (fd < 0)
     return -errno;
+  if (reuse && set_reuseport(fd, true) < 0) {
+    int err = -errno;
+    close(fd);
+    return err;
+  }
   if (family == AF_INET6) {
     int on = v6only ? 1 : 0;
     /* Dual-stack is a request the host may refuse (net.ipv6.bindv6only or a
@@ -139,12 +167,12 @@ static int bind_one(int family, const struct sockaddr_storage *addr, uint16_t po
 
 /* One family, with the port fallback. */
 static int bind_family(const mrt__bind_req *req, int family, bool v6only, mrt__udp *out) {
-  int rc = bind_one(family, req->addr, req->port, v6only, out);
-  if (rc == -EADDRINUSE && req->port != 0) {
+  int rc = bind_one(family, req->addr, req->port, v6only, false, out);
+  if (rc == -EADDRINUSE && req->port != 0 && !req->exact) {
     mrt_log(req->quiet_fallback ? MRT_LOG_DEBUG : MRT_LOG_WARN, MRT__LOG,
             "%s: port %u is taken, falling back to an ephemeral port family=%s", req->who,
             req->port, family == AF_INET6 ? "ipv6" : "ipv4");
-    rc = bind_one(family, req->addr, 0, v6only, out);
+    rc = bind_one(family, req->addr, 0, v6only, false, out);
   }
   return rc;
 }
@@ -170,6 +198,63 @@ int mrt__udp_open(const mrt__bind_req *req, mrt__udp *out) {
   if (rc < 0)
     out->fd = -1;
   return rc;
+}
+
+int mrt__udp_open_exact(const mrt__bind_req *req, mrt__udp *out) {
+  mrt__bind_req exact = *req;
+  exact.exact = true;
+  return mrt__udp_open(&exact, out);
+}
+
+/* Classic BPF for SO_ATTACH_REUSEPORT_CBPF: "deliver to socket 1", the one
+ * bound last. With one socket left in the group the index is out of range
+ * and the kernel falls back to its usual choice, the only socket. */
+static int steer_to_newest(int fd) {
+  struct sock_filter code[] = {{BPF_RET | BPF_K, 0, 0, 1}};
+  struct sock_fprog prog = {.len = 1, .filter = code};
+  return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) < 0 ? -errno
+                                                                                       : 0;
+}
+
+int mrt__udp_open_beside(const mrt__udp *old, mrt__udp *out) {
+  memset(out, 0, sizeof *out);
+  out->fd = -1;
+  if (old->fd < 0 || old->port == 0)
+    return -EBADF;
+  int rc = set_reuseport(old->fd, true);
+  if (rc < 0)
+    return rc;
+  /* The old socket's own address: a dual-stack socket is AF_INET6 even if
+   * `local` reads as IPv4 after normalisation (then it was the wildcard). */
+  const struct sockaddr_storage *addr = old->local.ss_family == old->family ? &old->local : NULL;
+  rc = bind_one(old->family, addr, old->port, old->family == AF_INET6 && !old->dual_stack, true,
+                out);
+  if (rc == 0 && (rc = steer_to_newest(out->fd)) < 0)
+    mrt__udp_close(out);
+  if (rc < 0) {
+    out->fd = -1;
+    (void)set_reuseport(old->fd, false);
+  }
+  return rc;
+}
+
+void mrt__udp_seal(mrt__udp *u) {
+  if (u->fd >= 0 && set_reuseport(u->fd, false) < 0)
+    mrt_log(MRT_LOG_WARN, MRT__LOG, "could not end the port overlap err=%s", mrt_strerror(-errno));
+}
+
+bool mrt__addr_usable(const struct sockaddr_storage *ss) {
+  if (mrt__addr_port(ss) == 0)
+    return false;
+  if (ss->ss_family == AF_INET) {
+    uint32_t a = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
+    return a != INADDR_ANY && a != INADDR_BROADCAST && !IN_MULTICAST(a);
+  }
+  if (ss->ss_family == AF_INET6) {
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+    return !IN6_IS_ADDR_UNSPECIFIED(a) && !IN6_IS_ADDR_MULTICAST(a) && !IN6_IS_ADDR_V4MAPPED(a);
+  }
+  return false;
 }
 
 void mrt__udp_close(mrt__udp *u) {

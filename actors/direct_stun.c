@@ -150,19 +150,22 @@ void mrt__stun_reset(mrt__direct *d) {
   d->n_reflexive = 0;
 }
 
-static void learn_reflexive(mrt__direct *d, struct sockaddr_storage *mapped) {
+bool mrt__stun_learn_reflexive(mrt__direct *d, const struct sockaddr_storage *addr) {
+  struct sockaddr_storage a = *addr;
+  struct sockaddr_storage *mapped = &a;
   mrt__addr_normalize(mapped);
   for (size_t i = 0; i < d->n_reflexive; i++)
     if (mrt__addr_equal(&d->reflexive[i], mapped))
-      return;
+      return false;
   if (d->n_reflexive == MRT_DIRECT_MAX_REFLEXIVE) {
     memmove(&d->reflexive[0], &d->reflexive[1],
             (MRT_DIRECT_MAX_REFLEXIVE - 1) * sizeof d->reflexive[0]);
     d->n_reflexive--;
   }
   d->reflexive[d->n_reflexive++] = *mapped;
-  char a[MRT__ADDR_STRLEN];
-  mrt_log(MRT_LOG_INFO, MRT__LOG, "reflexive address learned addr=%s", mrt__addr_str(mapped, a));
+  char s[MRT__ADDR_STRLEN];
+  mrt_log(MRT_LOG_INFO, MRT__LOG, "reflexive address learned addr=%s", mrt__addr_str(mapped, s));
+  return true;
 }
 
 void mrt__stun_on_datagram(mrt__direct *d, const uint8_t *buf, size_t len,
@@ -192,7 +195,8 @@ void mrt__stun_on_datagram(mrt__direct *d, const uint8_t *buf, size_t len,
     return;
   }
   d->c.stun_responses++;
-  learn_reflexive(d, &r.mapped);
+  if (mrt__stun_learn_reflexive(d, &r.mapped))
+    mrt__endpoints_advertise(d, d->self); /* peers hear of it at once */
 }
 
 uint64_t mrt__stun_prober_delay(uint64_t min_ns, uint64_t max_ns) {
@@ -281,12 +285,12 @@ void mrt__endpoints_advertise(mrt__direct *d, mrt_actor *self) {
     add_local(d, a);
   sort_unique(a);
   if (!same_set(a, &d->advertised)) {
-    int rc = mrt_publish_endpoint_advertisement(mrt_runtime_bus(mrt_actor_runtime(self)), a);
-    if (rc >= 0) {
-      d->advertised = *a;
+    /* The set is ours from now on, published or not: peers are told it. */
+    d->advertised = *a;
+    mrt_log(MRT_LOG_INFO, MRT__LOG, "endpoints changed n=%u", a->n);
+    if (mrt_publish_endpoint_advertisement(mrt_runtime_bus(mrt_actor_runtime(self)), a) >= 0)
       d->c.adverts_published++;
-      mrt_log(MRT_LOG_INFO, MRT__LOG, "endpoints changed n=%u", a->n);
-    }
+    mrt__updates_endpoints_changed(d, mrt_actor_now(self));
   }
   free(a);
 }

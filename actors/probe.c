@@ -34,11 +34,18 @@
 #define OFF_BOX (OFF_NONCE + crypto_box_NONCEBYTES)
 #define PING_PLAIN (1 + MRT_PROBE_TXID_LEN)
 #define PONG_PLAIN (1 + MRT_PROBE_TXID_LEN + 16 + 2)
-#define PLAIN_MAX PONG_PLAIN
+#define ADDR_LEN 18 /* 16-byte IPv6 (IPv4 v4-mapped) + port */
+#define ENDPOINTS_HEAD (1 + 1 + 8 + 8 + 1) /* kind, format, epoch, seq, count */
+#define ENDPOINTS_FORMAT 1
+#define ENDPOINTS_PLAIN(n) (ENDPOINTS_HEAD + ADDR_LEN * (n))
+#define FRAME_OVERHEAD (OFF_BOX + crypto_box_MACBYTES)
+#define PLAIN_MAX (MRT_PROBE_MAX_FRAME - FRAME_OVERHEAD)
 
 _Static_assert(OFF_BOX == MRT_PROBE_HEADER_LEN, "header layout");
 _Static_assert(MRT_PROBE_PING_LEN == OFF_BOX + crypto_box_MACBYTES + PING_PLAIN, "ping size");
 _Static_assert(MRT_PROBE_PONG_LEN == OFF_BOX + crypto_box_MACBYTES + PONG_PLAIN, "pong size");
+_Static_assert(MRT_PROBE_ENDPOINTS_LEN(3) == FRAME_OVERHEAD + ENDPOINTS_PLAIN(3), "update size");
+_Static_assert(MRT_PROBE_ENDPOINTS_LEN(0) > MRT_PROBE_PING_LEN, "lengths tell pings apart");
 _Static_assert(sizeof(((mrt_probe_session *)0)->shared) == crypto_box_BEFORENMBYTES,
                "shared key size");
 _Static_assert(MRT_PROBE_KEY_LEN == crypto_box_PUBLICKEYBYTES, "public key size");
@@ -112,7 +119,10 @@ static int check_frame(const void *buf, size_t len) {
     return bad_arg("probe open");
   if (!mrt_probe_is_probe(buf, len))
     return -EBADMSG;
-  if (len != MRT_PROBE_PING_LEN && len != MRT_PROBE_PONG_LEN)
+  /* A ping or a pong has one length each; an endpoint update any from its
+   * smallest format-1 size up to the frame limit (later formats append). */
+  if (len != MRT_PROBE_PING_LEN && len != MRT_PROBE_PONG_LEN &&
+      (len < MRT_PROBE_ENDPOINTS_LEN(0) || len > MRT_PROBE_MAX_FRAME))
     return -EBADMSG; /* truncated, or carrying bytes no sender writes */
   return 0;
 }
@@ -161,16 +171,64 @@ static void get_addr(const uint8_t *p, struct sockaddr_storage *ss) {
   }
 }
 
+static void put_u64(uint8_t *p, uint64_t v) {
+  for (int i = 7; i >= 0; i--, v >>= 8)
+    p[i] = (uint8_t)v;
+}
+
+static uint64_t get_u64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++)
+    v = v << 8 | p[i];
+  return v;
+}
+
+/* The plaintext of an endpoint update; returns its length or -EINVAL. */
+static int put_endpoints(uint8_t *plain, const mrt_probe_msg *m) {
+  if (m->n_endpoints > MRT_PROBE_MAX_ENDPOINTS)
+    return bad_arg("seal (too many endpoints)");
+  plain[1] = ENDPOINTS_FORMAT;
+  put_u64(plain + 2, m->epoch);
+  put_u64(plain + 10, m->seq);
+  plain[18] = m->n_endpoints;
+  for (size_t i = 0; i < m->n_endpoints; i++)
+    if (put_addr(plain + ENDPOINTS_HEAD + ADDR_LEN * i, &m->endpoints[i]) < 0)
+      return bad_arg("seal (an endpoint that is not an IP address)");
+  return ENDPOINTS_PLAIN(m->n_endpoints);
+}
+
+/* Reads the format-1 fields of an authentic update of any format >= 1. */
+static int get_endpoints(const uint8_t *plain, size_t plen, mrt_probe_msg *out) {
+  if (plen < ENDPOINTS_HEAD || plain[1] < ENDPOINTS_FORMAT)
+    return -EBADMSG;
+  size_t n = plain[18];
+  if (n > MRT_PROBE_MAX_ENDPOINTS || plen < ENDPOINTS_PLAIN(n) ||
+      (plain[1] == ENDPOINTS_FORMAT && plen != ENDPOINTS_PLAIN(n)))
+    return -EBADMSG; /* format 1 carries nothing after its list */
+  out->epoch = get_u64(plain + 2);
+  out->seq = get_u64(plain + 10);
+  out->n_endpoints = (uint8_t)n;
+  for (size_t i = 0; i < n; i++)
+    get_addr(plain + ENDPOINTS_HEAD + ADDR_LEN * i, &out->endpoints[i]);
+  return 0;
+}
+
 int mrt_probe_seal(const mrt_probe_session *s, const mrt_probe_msg *m, void *buf, size_t cap) {
   if (s == NULL || m == NULL || buf == NULL)
     return bad_arg("seal");
   uint8_t plain[PLAIN_MAX];
   size_t plen;
   plain[0] = (uint8_t)m->kind;
-  memcpy(plain + 1, m->txid.bytes, MRT_PROBE_TXID_LEN);
-  if (m->kind == MRT_PROBE_PING) {
+  if (m->kind == MRT_PROBE_ENDPOINTS) {
+    int n = put_endpoints(plain, m);
+    if (n < 0)
+      return n;
+    plen = (size_t)n;
+  } else if (m->kind == MRT_PROBE_PING) {
+    memcpy(plain + 1, m->txid.bytes, MRT_PROBE_TXID_LEN);
     plen = PING_PLAIN;
   } else if (m->kind == MRT_PROBE_PONG) {
+    memcpy(plain + 1, m->txid.bytes, MRT_PROBE_TXID_LEN);
     if (put_addr(plain + 1 + MRT_PROBE_TXID_LEN, &m->observed) < 0)
       return bad_arg("seal (pong without an observed address)");
     plen = PONG_PLAIN;
@@ -210,16 +268,22 @@ int mrt_probe_open(const mrt_probe_session *s, const void *buf, size_t len, mrt_
     return -EACCES;
   /* Authentic from here on; the kind must still agree with the length, since
    * a peer's buggy or hostile build could seal anything. */
-  if ((plain[0] == MRT_PROBE_PING && plen != PING_PLAIN) ||
-      (plain[0] == MRT_PROBE_PONG && plen != PONG_PLAIN) ||
-      (plain[0] != MRT_PROBE_PING && plain[0] != MRT_PROBE_PONG))
-    return -EBADMSG;
+  rc = 0;
+  if (plain[0] == MRT_PROBE_ENDPOINTS) {
+    rc = get_endpoints(plain, plen, out);
+  } else if ((plain[0] == MRT_PROBE_PING && plen == PING_PLAIN) ||
+             (plain[0] == MRT_PROBE_PONG && plen == PONG_PLAIN)) {
+    memcpy(out->txid.bytes, plain + 1, MRT_PROBE_TXID_LEN);
+    if (plain[0] == MRT_PROBE_PONG)
+      get_addr(plain + 1 + MRT_PROBE_TXID_LEN, &out->observed);
+  } else {
+    rc = -EBADMSG;
+  }
   out->kind = (mrt_probe_kind)plain[0];
-  memcpy(out->txid.bytes, plain + 1, MRT_PROBE_TXID_LEN);
-  if (out->kind == MRT_PROBE_PONG)
-    get_addr(plain + 1 + MRT_PROBE_TXID_LEN, &out->observed);
-  sodium_memzero(plain, sizeof plain);
-  return 0;
+  sodium_memzero(plain, plen); /* only what was decrypted holds anything */
+  if (rc < 0)
+    memset(out, 0, sizeof *out);
+  return rc;
 }
 
 /* ---- outstanding pings ----------------------------------------------------- */

@@ -1,8 +1,13 @@
-/* Tests: DirectManager's socket — Rebind changes the local port, keeps every
- * peer and candidate, clears best paths, in-flight pings and the reflexive
- * set, and the paths are confirmed again after the re-ping; RebindAndReprobe
- * rebinds, pings every candidate and sweeps STUN in that order (the pongs and
- * the reflexive address arrive at the new port); a failed rebind keeps the
+/* Tests: DirectManager's socket — Rebind keeps the local port (a new socket
+ * beside the old one), keeps every peer and candidate, clears best paths,
+ * in-flight pings and the reflexive set, pings every candidate at once and
+ * the paths are confirmed again without waiting for the pinger;
+ * RebindAndReprobe rebinds, pings every candidate and sweeps STUN in that
+ * order (the pongs and the reflexive address arrive at the new socket);
+ * datagrams that reach the port while rebinds happen are all answered (none
+ * is lost in a swap); after a rebind no other socket can join the port; a
+ * pinned port that was taken at start is regained by a later rebind once it
+ * is free, and kept while it is not; a failed rebind keeps the
  * old socket and returns the error; inert (relay-only) mode when nothing
  * binds, answering every message; IPv4/IPv6 dual-stack with v4-mapped
  * addresses normalised; a taken pinned port falling back to an ephemeral
@@ -14,6 +19,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 
 #include <meshrt/meshrt.h>
@@ -111,7 +117,9 @@ static void rebind_keeps_candidates_and_reconfirms(void **unused) {
   mrt_sock_info after;
   assert_int_equal(mrt_ask_sync_rebind(w.a.dm, &(mrt_none){0}, &after, 0), 0);
   assert_false(after.inert);
-  assert_int_not_equal(after.port, before.port); /* the old one was still open */
+  assert_int_equal(after.port, before.port); /* a new socket, the same port */
+  assert_int_equal(after.port_outcome, MRT_PORT_KEPT);
+  assert_int_equal(after.previous_port, before.port);
   assert_int_equal(after.generation, 2);
   assert_int_equal(sock_info_of(w.a.dm).port, after.port);
   mrt_direct_status *s = status_of(w.a.dm);
@@ -119,34 +127,111 @@ static void rebind_keeps_candidates_and_reconfirms(void **unused) {
   assert_int_equal(s->peers[0].n_candidates, 1);
   assert_true(same_addr(&s->peers[0].candidates[0].addr, &w.b.ep));
   assert_false(s->peers[0].has_path);
-  assert_false(s->peers[0].candidates[0].pinged);
-  assert_int_equal(s->peers[0].pings_in_flight, 0);
+  assert_true(s->peers[0].candidates[0].pinged); /* at once, from the new socket */
+  assert_int_equal(s->peers[0].pings_in_flight, 1);
   assert_int_equal(s->n_reflexive, 0);
   assert_int_equal(s->stun_in_flight, 0);
   assert_int_equal(s->counters.rebinds, 1);
+  assert_int_equal(s->counters.rebinds_port_kept, 1);
   mrt_direct_status_free(s);
 
-  /* The pinger's next pass pings from the new socket; B answers there. */
-  mrt_runtime_advance(w.ra, MRT_SEC(2));
+  /* No time passes: B answers the rebind's own ping. */
   has_path_arg ha = {w.a.dm, 2};
   assert_true(drive_until(both, 2, cond_has_path, &ha));
+  s = status_of(w.a.dm);
+  assert_int_equal(s->peers[0].reconfirms, 1);
+  assert_true(s->peers[0].reconfirm_ns < MRT_SEC(1)); /* virtual clock: no pinger tick */
+  mrt_direct_status_free(s);
 
   /* RebindAndReprobe: rebind, ping every candidate, sweep STUN. */
   mrt_direct_counters c0 = counters_of(w.a.dm);
   mrt_sock_info third;
   assert_int_equal(mrt_ask_sync_rebind_and_reprobe(w.a.dm, &(mrt_none){0}, &third, 0), 0);
-  assert_int_not_equal(third.port, after.port);
+  assert_int_equal(third.port, before.port);
   assert_int_equal(third.generation, 3);
   mrt_direct_counters c1 = counters_of(w.a.dm);
   assert_int_equal(c1.pings_sent, c0.pings_sent + 1);
   assert_int_equal(c1.stun_sent, c0.stun_sent + 1);
   assert_int_equal(c1.rebinds, 2);
   /* Without any time passing, the pong and the STUN answer reach the new
-   * port: both were sent after the socket swap. */
+   * socket: both were sent after the socket swap. */
   assert_true(drive_until(both, 2, cond_has_path, &ha));
   reflexive_is ri = {w.a.dm, third.port};
   assert_true(drive_until(both, 2, cond_reflexive, &ri));
+
+  /* The overlap is over: nobody else can join the port now. */
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  int on = 1;
+  assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on), 0);
+  struct sockaddr_storage same = loop4(1, before.port);
+  assert_int_equal(bind(fd, (struct sockaddr *)&same, sizeof(struct sockaddr_in)), -1);
+  assert_int_equal(errno, EADDRINUSE);
+  close(fd);
   world_finish(&w);
+}
+
+/* Pings stream at A from a puppet peer while A rebinds again and again on a
+ * threaded runtime: every ping is answered. A ping queued on a socket that
+ * a swap closes would be lost (that is what happens if the old socket is
+ * closed without being read, or if the port is briefly nobody's). */
+static void no_datagram_is_lost_in_a_rebind(void **unused) {
+  (void)unused;
+  enum { PINGS = 3000, EVERY = 60 };
+  mrt_runtime *rt;
+  assert_int_equal(mrt_runtime_new(NULL, &rt), 0);
+  assert_int_equal(mrt_runtime_start(rt), 0);
+  puppet p;
+  puppet_open(&p, 2);
+  int big = 4 << 20;
+  setsockopt(p.fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  node a;
+  mrt_direct_config cfg = fixture_config();
+  cfg.timing.pinger_period_ns = MRT_SEC(3600); /* only what the test sends */
+  node_start_cfg(&a, rt, 1, cfg);
+  peer_spec spec = {.id = 2, .key = p.key.pub, .n = 1};
+  spec.eps[0] = p.ep;
+  publish_specs(rt, &spec, 1);
+  mrt_probe_session ps;
+  assert_int_equal(mrt_probe_session_init(&ps, &p.key, a.key.pub), 0);
+  /* A sees the peer map before the first ping. */
+  mrt_path_latency pl;
+  do
+    pl = latency_of(a.dm, 2);
+  while (!pl.known_peer);
+  int rebinds = 0, pongs = 0;
+  uint8_t buf[MRT_PROBE_MAX_LEN];
+  uint64_t deadline = real_now_ns() + DRIVE_DEADLINE_NS;
+  for (int sent = 0; sent < PINGS && real_now_ns() < deadline;) {
+    /* A burst (well within the socket buffer), and a rebind right behind it
+     * while most of the burst is still queued on the socket. */
+    for (int k = 0; k < EVERY; k++, sent++) {
+      mrt_probe_msg m = {.kind = MRT_PROBE_PING};
+      mrt_probe_txid_random(&m.txid);
+      int n = mrt_probe_seal(&ps, &m, buf, sizeof buf);
+      puppet_send(&p, &a.ep, buf, (size_t)n);
+    }
+    assert_int_equal(mrt_tell_rebind(a.dm, &(mrt_none){0}), 0);
+    rebinds++;
+    while (pongs < sent && real_now_ns() < deadline) {
+      struct sockaddr_storage from;
+      socklen_t len = sizeof from;
+      ssize_t n = recvfrom(p.fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &len);
+      mrt_probe_msg got;
+      if (n < 0)
+        real_sleep_us(200);
+      else if (mrt_probe_open(&ps, buf, (size_t)n, &got) == 0 && got.kind == MRT_PROBE_PONG)
+        pongs++;
+    }
+  }
+  mrt_direct_counters c = counters_of(a.dm);
+  assert_int_equal(c.rebinds, (uint64_t)rebinds);
+  assert_int_equal(c.rebinds_port_kept, (uint64_t)rebinds);
+  assert_int_equal(sock_info_of(a.dm).port, port_of(&a.ep));
+  assert_int_equal(c.pings_received, PINGS);
+  assert_int_equal(pongs, PINGS);
+  node_stop(&a);
+  puppet_close(&p);
+  mrt_runtime_unref(rt);
 }
 
 static void rebind_failure_keeps_the_old_socket(void **unused) {
@@ -281,7 +366,17 @@ static void pinned_port_and_dual_stack(void **unused) {
   assert_int_equal(si.local.ss_family, AF_INET6);
   assert_int_not_equal(si.port, taken);
   assert_int_equal(warnings_seen, 1);
+  /* While the pinned port is still taken, a rebind keeps the fallback. */
+  uint16_t fallback = si.port;
+  assert_int_equal(mrt_ask_sync_rebind(a.dm, &(mrt_none){0}, &si, 0), 0);
+  assert_int_equal(si.port, fallback);
+  assert_int_equal(si.port_outcome, MRT_PORT_KEPT);
   puppet_close(&squatter);
+  /* Once it is free, the next rebind regains it. */
+  assert_int_equal(mrt_ask_sync_rebind(a.dm, &(mrt_none){0}, &si, 0), 0);
+  assert_int_equal(si.port, taken);
+  assert_int_equal(si.port_outcome, MRT_PORT_PINNED);
+  assert_int_equal(si.previous_port, fallback);
 
   /* A free pinned port is used as is. */
   node_stop(&a);
@@ -323,6 +418,7 @@ static void pinned_port_and_dual_stack(void **unused) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(rebind_keeps_candidates_and_reconfirms),
+      cmocka_unit_test(no_datagram_is_lost_in_a_rebind),
       cmocka_unit_test(rebind_failure_keeps_the_old_socket),
       cmocka_unit_test(inert_mode_answers_everything),
       cmocka_unit_test(pinned_port_and_dual_stack),

@@ -8,7 +8,23 @@
  *     message without error and says so in mrt_sock_info.inert;
  *   - learns peers from the retained mrt_msg_peer_map_update bus message
  *     (<meshrt/node_msgs.h>), keeping at most MRT_DIRECT_MAX_CANDIDATES
- *     candidate endpoints per peer;
+ *     configured candidate endpoints per peer;
+ *   - learns more candidates from the peer itself (at most
+ *     MRT_DIRECT_MAX_LEARNED per peer; the least recently heard goes first,
+ *     configured ones are never evicted): an authenticated, fresh ping from
+ *     a source that is no candidate is answered there and challenged with a
+ *     ping of ours, and the source becomes a candidate when that ping is
+ *     answered (a replayed ping cannot answer, so it teaches nothing); an
+ *     authenticated endpoint update (<meshrt/probe.h>) newer than any before
+ *     adds the endpoints it lists and pings them at once, and lets a listed
+ *     path replace a best path the update no longer lists;
+ *   - tells peers its own endpoints: whenever the set changes (rebind, new
+ *     interface or reflexive address), every peer with a trusted path or a
+ *     candidate gets an endpoint update, at most one per peer per second
+ *     (the latest set wins), to its trusted path or else every candidate;
+ *   - takes the `observed` address of every authenticated pong as a
+ *     reflexive endpoint, as a STUN answer, so a node behind NAT learns its
+ *     public mapping from any peer;
  *   - confirms paths with authenticated pings and pongs (<meshrt/probe.h>):
  *     the best path is the lowest-latency confirmed candidate and changes only
  *     for one at least 1 % faster; a confirmed path is trusted trust_ns
@@ -26,12 +42,18 @@
  *     advertise_local) changed.
  *
  * Messages (ask; tells are accepted too and the reply is dropped):
- *   rebind                 new socket (same port if free, else ephemeral), swap,
- *                          close the old one; clear reflexive addresses, every
- *                          peer's best path and in-flight pings (candidates are
- *                          kept) and in-flight STUN. On failure the old socket
- *                          stays and the error is returned. Inert: tries to bind
- *                          and leaves inert mode on success; never an error.
+ *   rebind                 new socket on the same address and port (the pinned
+ *                          listen_port first if we lost it), swapped in while the
+ *                          old one is still open, so the port is never free for
+ *                          another process to take and datagrams already queued
+ *                          on the old socket are still read; an ephemeral port
+ *                          only if that port cannot be had (sock_info says which
+ *                          and why). Clears reflexive addresses, every peer's
+ *                          best path and in-flight pings (candidates are kept)
+ *                          and in-flight STUN, then pings every candidate. On
+ *                          failure the old socket stays and the error is
+ *                          returned. Inert: tries to bind and leaves inert mode
+ *                          on success; never an error.
  *   rebind_and_reprobe     rebind, then ping every candidate, then one gated
  *                          STUN sweep, in that order, in one handler. If the
  *                          rebind fails the probing still runs on the old
@@ -75,7 +97,8 @@
 extern "C" {
 #endif
 
-#define MRT_DIRECT_MAX_CANDIDATES 32
+#define MRT_DIRECT_MAX_CANDIDATES 32 /* configured, per peer */
+#define MRT_DIRECT_MAX_LEARNED 32    /* learned, per peer */
 #define MRT_DIRECT_MAX_REFLEXIVE 16
 #define MRT_DIRECT_MAX_STUN_IN_FLIGHT 16
 
@@ -121,12 +144,26 @@ MRT_API int mrt_direct_spawn(mrt_runtime *rt, const mrt_direct_config *cfg,
 
 /* ---- replies ----------------------------------------------------------------- */
 
+/* What the latest bind did with the port. */
+typedef enum mrt_port_outcome {
+  MRT_PORT_FIRST_BIND = 0, /* the socket the actor started with */
+  MRT_PORT_KEPT,           /* a rebind kept the port */
+  MRT_PORT_PINNED,         /* a rebind regained the pinned listen_port */
+  MRT_PORT_CHANGED,        /* a rebind could not have the port: see port_error */
+} mrt_port_outcome;
+
+/* "kept", "pinned", "changed", "first bind". Any thread. */
+MRT_API const char *mrt_port_outcome_name(mrt_port_outcome o);
+
 typedef struct mrt_sock_info {
   bool inert;                    /* relay-only: no socket */
   bool dual_stack;               /* an IPv6 socket that also carries IPv4 */
   struct sockaddr_storage local; /* getsockname(); AF_UNSPEC when inert */
   uint16_t port;                 /* 0 when inert */
   uint64_t generation;           /* successful binds so far (1 after start) */
+  uint16_t previous_port;        /* before the latest rebind (0: none) */
+  mrt_port_outcome port_outcome; /* of the latest successful bind */
+  int port_error;                /* MRT_PORT_CHANGED: why the port could not be had */
 } mrt_sock_info;
 
 typedef struct mrt_restun_result {
@@ -186,8 +223,15 @@ typedef struct mrt_direct_counters {
   uint64_t path_changes;          /* a peer's best path changed (or was lost) */
   uint64_t stun_sent, stun_responses, stun_rejected, stun_expired;
   uint64_t stun_sweeps, stun_sweeps_gated, stun_cycles;
-  uint64_t rebinds, rebind_failures;
+  uint64_t rebinds, rebind_failures, rebinds_port_kept;
   uint64_t adverts_published;
+  uint64_t challenges_sent;       /* pings to a new source a peer pinged us from */
+  uint64_t candidates_learned;    /* from an answered challenge or an update */
+  uint64_t candidates_evicted;    /* learned ones, least recently heard first */
+  uint64_t updates_sent, updates_received;
+  uint64_t updates_replayed;      /* not newer than the last accepted from that peer */
+  uint64_t updates_rejected;      /* authentic but unusable (no usable endpoint) */
+  uint64_t observed_learned;      /* reflexive addresses from peers' pongs */
 } mrt_direct_counters;
 
 typedef struct mrt_direct_candidate_status {
@@ -198,6 +242,8 @@ typedef struct mrt_direct_candidate_status {
   uint64_t last_pong_ns;
   uint64_t rtt_ns;         /* latest round trip */
   uint64_t pings_sent, pongs_received;
+  bool learned;            /* not configured: the peer taught it */
+  uint64_t last_heard_ns;  /* last authenticated traffic from or about it */
 } mrt_direct_candidate_status;
 
 typedef struct mrt_direct_peer_status {
@@ -208,8 +254,12 @@ typedef struct mrt_direct_peer_status {
   uint64_t best_rtt_ns;
   uint64_t trust_until_ns;
   uint32_t pings_in_flight;
+  size_t n_learned;              /* of n_candidates */
+  uint64_t reconfirm_ns;         /* our last rebind -> the path confirmed again */
+  uint64_t reconfirms;           /* how many such recoveries were measured */
+  uint64_t updates_received;     /* endpoint updates accepted from the peer */
   size_t n_candidates;
-  mrt_direct_candidate_status candidates[MRT_DIRECT_MAX_CANDIDATES];
+  mrt_direct_candidate_status candidates[MRT_DIRECT_MAX_CANDIDATES + MRT_DIRECT_MAX_LEARNED];
 } mrt_direct_peer_status;
 
 typedef struct mrt_direct_status {

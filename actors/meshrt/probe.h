@@ -16,9 +16,21 @@
  *            ping: kind (1) | txid (12)
  *            pong: kind (2) | txid (12) | observed source of the ping:
  *                  16-byte IPv6 (IPv4 as ::ffff:a.b.c.d) | port (2, big endian)
+ *            endpoints: kind (3) | format (1) | epoch (8) | seq (8) |
+ *                  count (1, at most 16) | count x (16-byte IPv6 | port (2))
  *
  * A ping is MRT_PROBE_PING_LEN (90) bytes, a pong MRT_PROBE_PONG_LEN (108).
- * Nothing else is accepted: any other length is truncated or padded garbage.
+ * An endpoint update ("call me maybe": the sender's current endpoints, so a
+ * peer that only knew an old address can reach it again) is 96 + 18 x count
+ * bytes in format 1; integers are big endian. Its (epoch, seq) pair grows
+ * with every update a sender seals: epoch is the sender's wall clock in
+ * nanoseconds when its DirectManager started, seq counts up from 1 within
+ * that epoch, so a receiver that keeps the highest pair per peer refuses any
+ * replay, including one of a message from before the sender restarted.
+ * Versioning: a receiver reads the format-1 fields of any format >= 1 and
+ * ignores bytes after them, so a later format may only append; nodes that
+ * predate updates reject the unfamiliar length as malformed and carry on.
+ * Frames longer than MRT_PROBE_MAX_FRAME are never accepted.
  *
  * Besides the codec this header offers the two small tables the protocol
  * needs against replays: mrt_probe_pending (our outstanding pings; a pong is
@@ -56,7 +68,12 @@ extern "C" {
 #define MRT_PROBE_HEADER_LEN 61
 #define MRT_PROBE_PING_LEN 90
 #define MRT_PROBE_PONG_LEN 108
-#define MRT_PROBE_MAX_LEN MRT_PROBE_PONG_LEN
+#define MRT_PROBE_MAX_ENDPOINTS 16
+#define MRT_PROBE_ENDPOINTS_LEN(n) (96 + 18 * (n)) /* format 1 */
+/* The longest datagram this build seals. */
+#define MRT_PROBE_MAX_LEN MRT_PROBE_ENDPOINTS_LEN(MRT_PROBE_MAX_ENDPOINTS)
+/* The longest datagram it opens (later formats may append fields). */
+#define MRT_PROBE_MAX_FRAME 1024
 
 /* A node's probe key pair. The secret never leaves the node. */
 typedef struct mrt_probe_keypair {
@@ -86,6 +103,7 @@ typedef struct mrt_probe_session {
 typedef enum mrt_probe_kind {
   MRT_PROBE_PING = 1,
   MRT_PROBE_PONG = 2,
+  MRT_PROBE_ENDPOINTS = 3,
 } mrt_probe_kind;
 
 /* A decoded (or to-be-encoded) probe. */
@@ -95,6 +113,12 @@ typedef struct mrt_probe_msg {
   /* Pong only: where the pong's sender saw the ping come from (AF_INET or
    * AF_INET6, with port). Ignored for pings. */
   struct sockaddr_storage observed;
+  /* Endpoint update only: its place in the sender's sequence (epoch, then
+   * seq, both compared as unsigned) and the sender's endpoints (AF_INET or
+   * AF_INET6 with port). */
+  uint64_t epoch, seq;
+  uint8_t n_endpoints;
+  struct sockaddr_storage endpoints[MRT_PROBE_MAX_ENDPOINTS];
 } mrt_probe_msg;
 
 /* Fills *out with a fresh random key pair. Returns 0 or -EINVAL (NULL), or
@@ -126,9 +150,10 @@ MRT_API bool mrt_probe_is_probe(const void *buf, size_t len);
 MRT_API int mrt_probe_sender_key(const void *buf, size_t len, uint8_t key[MRT_PROBE_KEY_LEN]);
 
 /* Seals `m` from the session's own key to its peer into buf (capacity cap),
- * with a fresh random nonce. Returns the datagram length (MRT_PROBE_PING_LEN
- * or MRT_PROBE_PONG_LEN), -EINVAL (NULL, bad kind, pong without an
- * AF_INET/AF_INET6 observed address) or -ENOSPC. */
+ * with a fresh random nonce. Returns the datagram length (MRT_PROBE_PING_LEN,
+ * MRT_PROBE_PONG_LEN or MRT_PROBE_ENDPOINTS_LEN(n)), -EINVAL (NULL, bad
+ * kind, pong without an AF_INET/AF_INET6 observed address, an update with
+ * more than MRT_PROBE_MAX_ENDPOINTS or a non-IP endpoint) or -ENOSPC. */
 MRT_API int mrt_probe_seal(const mrt_probe_session *s, const mrt_probe_msg *m, void *buf,
                            size_t cap);
 
