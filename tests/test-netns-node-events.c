@@ -100,8 +100,9 @@ static void expect_rebind_after_flap(node_proc *n, long long last) {
   }
   assert_string_equal(json_string_value(json_object_get(rebind, "cause")), "link-change");
   assert_true(json_is_true(json_object_get(rebind, "ok")));
-  assert_int_not_equal(json_integer_value(json_object_get(rebind, "old_port")),
-                       json_integer_value(json_object_get(rebind, "new_port")));
+  assert_int_equal(json_integer_value(json_object_get(rebind, "old_port")),
+                   json_integer_value(json_object_get(rebind, "new_port")));
+  assert_string_equal(json_string_value(json_object_get(rebind, "port")), "kept");
   json_decref(events);
 }
 

@@ -126,12 +126,14 @@ static void rebind_and_measure(void **state) {
   (void)state;
   json_t *r = ctl_json(node.sock, NULL, "rebind", NULL);
   assert_non_null(r);
-  assert_int_not_equal(json_integer_value(json_object_get(r, "old_port")),
-                       json_integer_value(json_object_get(r, "new_port")));
+  assert_int_equal(json_integer_value(json_object_get(r, "old_port")),
+                   json_integer_value(json_object_get(r, "new_port")));
+  assert_string_equal(json_string_value(json_object_get(r, "port")), "kept");
   json_decref(r);
   char *out = NULL;
   assert_int_equal(ctl_text(node.sock, &out, NULL, "rebind", NULL), 0);
   assert_non_null(strstr(out, "rebound: port "));
+  assert_non_null(strstr(out, "(kept;"));
   free(out);
   json_t *m = ctl_json(node.sock, NULL, "measure", NULL);
   assert_non_null(m);

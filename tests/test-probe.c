@@ -3,7 +3,10 @@
  * (another sender, another recipient, a tampered header key or box), every
  * truncation and an extra byte, a replayed pong and a stale transaction, the
  * pending table's eviction and expiry, the seen-ping ring, argument checks,
- * and a fixed-seed fuzz loop of random datagrams under a known sender key. */
+ * endpoint updates (round trip, limits, a later format's appended fields
+ * ignored, a format-1 update with trailing bytes or a count that disagrees
+ * with its length refused), and a fixed-seed fuzz loop of random datagrams
+ * under a known sender key. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +18,8 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include <meshrt/probe.h>
 #include <meshrt/stun.h>
@@ -142,7 +147,7 @@ static void truncated_and_padded(void **unused) {
   (void)unused;
   pair p;
   make_pair(&p);
-  uint8_t buf[MRT_PROBE_MAX_LEN + 1];
+  static uint8_t buf[MRT_PROBE_MAX_FRAME + 1];
   mrt_probe_msg pong = {.kind = MRT_PROBE_PONG};
   pong.observed.ss_family = AF_INET;
   int n = mrt_probe_seal(&p.ab, &pong, buf, sizeof buf);
@@ -150,21 +155,130 @@ static void truncated_and_padded(void **unused) {
   mrt_probe_msg got;
   uint8_t key[MRT_PROBE_KEY_LEN];
   for (int len = 0; len < n; len++) {
-    /* A truncated pong may happen to have a ping's length: then it fails
-     * the MAC instead. Either way it is refused. */
+    /* A truncated pong may happen to have a ping's length, or one an
+     * endpoint update may have: then it fails the MAC instead. Either way
+     * it is refused. */
+    bool framed = len == MRT_PROBE_PING_LEN || len >= MRT_PROBE_ENDPOINTS_LEN(0);
     int rc = mrt_probe_open(&p.ba, buf, (size_t)len, &got);
-    assert_true(rc == -EBADMSG || (len == MRT_PROBE_PING_LEN && rc == -EACCES));
-    if (len != MRT_PROBE_PING_LEN)
+    assert_int_equal(rc, framed ? -EACCES : -EBADMSG);
+    if (!framed)
       assert_int_equal(mrt_probe_sender_key(buf, (size_t)len, key), -EBADMSG);
   }
   buf[n] = 0;
-  assert_int_equal(mrt_probe_open(&p.ba, buf, (size_t)n + 1, &got), -EBADMSG);
+  assert_int_equal(mrt_probe_open(&p.ba, buf, (size_t)n + 1, &got), -EACCES);
+  assert_int_equal(mrt_probe_open(&p.ba, buf, MRT_PROBE_MAX_FRAME + 1, &got), -EBADMSG);
   /* Wrong magic or version. */
   buf[0] = 'X';
   assert_int_equal(mrt_probe_open(&p.ba, buf, (size_t)n, &got), -EBADMSG);
   buf[0] = 'M';
   buf[4] = 2;
   assert_int_equal(mrt_probe_open(&p.ba, buf, (size_t)n, &got), -EBADMSG);
+}
+
+static struct sockaddr_storage v4(const char *ip, uint16_t port) {
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+  in->sin_family = AF_INET;
+  in->sin_port = htons(port);
+  inet_pton(AF_INET, ip, &in->sin_addr);
+  return ss;
+}
+
+static void endpoint_update_round_trip(void **unused) {
+  (void)unused;
+  pair p;
+  make_pair(&p);
+  static mrt_probe_msg m, got;
+  memset(&m, 0, sizeof m);
+  m.kind = MRT_PROBE_ENDPOINTS;
+  m.epoch = UINT64_C(0x0123456789abcdef);
+  m.seq = 42;
+  m.n_endpoints = MRT_PROBE_MAX_ENDPOINTS;
+  for (int i = 0; i < MRT_PROBE_MAX_ENDPOINTS; i++)
+    m.endpoints[i] = v4("192.0.2.1", (uint16_t)(1000 + i));
+  struct sockaddr_in6 *six = (struct sockaddr_in6 *)&m.endpoints[3];
+  memset(&m.endpoints[3], 0, sizeof m.endpoints[3]);
+  six->sin6_family = AF_INET6;
+  six->sin6_port = htons(41641);
+  inet_pton(AF_INET6, "2001:db8::7", &six->sin6_addr);
+  uint8_t buf[MRT_PROBE_MAX_LEN];
+  int n = mrt_probe_seal(&p.ab, &m, buf, sizeof buf);
+  assert_int_equal(n, MRT_PROBE_ENDPOINTS_LEN(MRT_PROBE_MAX_ENDPOINTS));
+  assert_int_equal(n, MRT_PROBE_MAX_LEN);
+  assert_true(mrt_probe_is_probe(buf, (size_t)n));
+  assert_int_equal(mrt_probe_open(&p.ba, buf, (size_t)n, &got), 0);
+  assert_int_equal(got.kind, MRT_PROBE_ENDPOINTS);
+  assert_true(got.epoch == m.epoch);
+  assert_int_equal(got.seq, 42);
+  assert_int_equal(got.n_endpoints, MRT_PROBE_MAX_ENDPOINTS);
+  assert_memory_equal(&got.endpoints[0], &m.endpoints[0], sizeof(struct sockaddr_in));
+  assert_memory_equal(&got.endpoints[3], &m.endpoints[3], sizeof(struct sockaddr_in6));
+  /* Another recipient cannot open it; nobody can alter it. */
+  assert_int_equal(mrt_probe_open(&p.bc, buf, (size_t)n, &got), -EACCES);
+  buf[n - 1] ^= 1;
+  assert_int_equal(mrt_probe_open(&p.ba, buf, (size_t)n, &got), -EACCES);
+  /* Empty is fine; too many or a non-IP endpoint is the caller's bug. */
+  m.n_endpoints = 0;
+  assert_int_equal(mrt_probe_seal(&p.ab, &m, buf, sizeof buf), MRT_PROBE_ENDPOINTS_LEN(0));
+  m.n_endpoints = MRT_PROBE_MAX_ENDPOINTS + 1;
+  assert_int_equal(mrt_probe_seal(&p.ab, &m, buf, sizeof buf), -EINVAL);
+  m.n_endpoints = 1;
+  m.endpoints[0].ss_family = AF_UNIX;
+  assert_int_equal(mrt_probe_seal(&p.ab, &m, buf, sizeof buf), -EINVAL);
+  m.endpoints[0] = v4("192.0.2.1", 1);
+  assert_int_equal(mrt_probe_seal(&p.ab, &m, buf, 50), -ENOSPC);
+}
+
+/* Seals a hand-made update plaintext with libsodium, as another build would. */
+static size_t seal_raw(const pair *p, const uint8_t *plain, size_t plen, uint8_t *out) {
+  memcpy(out, "MRTP\x01", 5);
+  memcpy(out + 5, p->a.pub, MRT_PROBE_KEY_LEN);
+  randombytes_buf(out + 37, crypto_box_NONCEBYTES);
+  assert_int_equal(crypto_box_easy(out + 61, plain, plen, out + 37, p->b.pub, p->a.sec), 0);
+  return 61 + crypto_box_MACBYTES + plen;
+}
+
+static void endpoint_update_formats(void **unused) {
+  (void)unused;
+  pair p;
+  make_pair(&p);
+  uint8_t plain[400], buf[MRT_PROBE_MAX_FRAME];
+  static mrt_probe_msg got;
+  memset(plain, 0, sizeof plain);
+  plain[0] = MRT_PROBE_ENDPOINTS;
+  plain[1] = 2; /* a later format */
+  plain[17] = 9;  /* seq 9 */
+  plain[18] = 1;  /* one endpoint */
+  plain[19 + 10] = plain[19 + 11] = 0xff;
+  plain[19 + 12] = 192, plain[19 + 13] = 0, plain[19 + 14] = 2, plain[19 + 15] = 5;
+  plain[19 + 17] = 80;
+  /* Format 2 appends 20 bytes format 1 does not know: read the rest. */
+  size_t n = seal_raw(&p, plain, 19 + 18 + 20, buf);
+  assert_int_equal(mrt_probe_open(&p.ba, buf, n, &got), 0);
+  assert_int_equal(got.n_endpoints, 1);
+  assert_int_equal(got.seq, 9);
+  struct sockaddr_storage want = v4("192.0.2.5", 80);
+  assert_memory_equal(&got.endpoints[0], &want, sizeof(struct sockaddr_in));
+  /* Format 1 with the same trailing bytes: malformed. */
+  plain[1] = 1;
+  n = seal_raw(&p, plain, 19 + 18 + 20, buf);
+  assert_int_equal(mrt_probe_open(&p.ba, buf, n, &got), -EBADMSG);
+  /* A count beyond what the length holds, or beyond the limit. */
+  plain[18] = 3;
+  n = seal_raw(&p, plain, 19 + 18 * 2, buf);
+  assert_int_equal(mrt_probe_open(&p.ba, buf, n, &got), -EBADMSG);
+  plain[18] = MRT_PROBE_MAX_ENDPOINTS + 1;
+  n = seal_raw(&p, plain, 19 + 18 * 17, buf);
+  assert_int_equal(mrt_probe_open(&p.ba, buf, n, &got), -EBADMSG);
+  /* Format 0 never existed; a kind nobody knows is malformed too. */
+  plain[1] = 0;
+  plain[18] = 0;
+  n = seal_raw(&p, plain, 19, buf);
+  assert_int_equal(mrt_probe_open(&p.ba, buf, n, &got), -EBADMSG);
+  plain[0] = 9;
+  n = seal_raw(&p, plain, 40, buf);
+  assert_int_equal(mrt_probe_open(&p.ba, buf, n, &got), -EBADMSG);
 }
 
 static void replayed_pong_and_stale_transaction(void **unused) {
@@ -304,6 +418,8 @@ int main(void) {
       cmocka_unit_test(keys),
       cmocka_unit_test(valid_ping_and_pong),
       cmocka_unit_test(wrong_key_is_unauthenticated),
+      cmocka_unit_test(endpoint_update_round_trip),
+      cmocka_unit_test(endpoint_update_formats),
       cmocka_unit_test(truncated_and_padded),
       cmocka_unit_test(replayed_pong_and_stale_transaction),
       cmocka_unit_test(pending_evicts_the_oldest),

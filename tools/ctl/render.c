@@ -173,8 +173,8 @@ void ctl_render_outcome(const json_t *r, FILE *out) {
 }
 
 void ctl_render_rebind(const json_t *r, FILE *out) {
-  fprintf(out, "rebound: port %lld -> %lld (generation %lld)\n", ctl_int(r, "old_port"),
-          ctl_int(r, "new_port"), ctl_int(r, "generation"));
+  fprintf(out, "rebound: port %lld -> %lld (%s; generation %lld)\n", ctl_int(r, "old_port"),
+          ctl_int(r, "new_port"), ctl_str(r, "port", "-"), ctl_int(r, "generation"));
 }
 
 /* ---- events -------------------------------------------------------------------------------- */
@@ -200,8 +200,9 @@ static void rebind_detail(const json_t *ev, char *buf, size_t len) {
     snprintf(buf, len, "no new socket after a %s (still port %lld)", ctl_str(ev, "cause", "-"),
              ctl_int(ev, "new_port"));
   else
-    snprintf(buf, len, "port %lld -> %lld (%s%s%s)", ctl_int(ev, "old_port"),
-             ctl_int(ev, "new_port"), ctl_str(ev, "cause", "-"), links[0] ? " " : "", links);
+    snprintf(buf, len, "port %lld -> %lld (%s%s%s; port %s)", ctl_int(ev, "old_port"),
+             ctl_int(ev, "new_port"), ctl_str(ev, "cause", "-"), links[0] ? " " : "", links,
+             ctl_str(ev, "port", "-"));
 }
 
 static void regions_detail(const json_t *ev, char *buf, size_t len) {

@@ -64,8 +64,9 @@ static json_t *cmd_rebind(mn_app *app, json_t *req, bool *follow, uint64_t *afte
   int rc = mn_observer_rebind(app->observer, &r);
   if (rc < 0)
     return errno_reply(rc, rc == -ESRCH ? "rebind: DirectManager is not running" : "rebind");
-  return ok(json_pack("{s:i, s:i, s:I}", "old_port", (int)r.old_port, "new_port", (int)r.new_port,
-                      "generation", (json_int_t)r.generation));
+  return ok(json_pack("{s:i, s:i, s:I, s:s}", "old_port", (int)r.old_port, "new_port",
+                      (int)r.new_port, "generation", (json_int_t)r.generation, "port",
+                      r.port_note));
 }
 
 static json_t *cmd_measure(mn_app *app, json_t *req, bool *follow, uint64_t *after) {

@@ -3,14 +3,16 @@
  * The regions are deliberately far apart in latency (8, 25 and 60 ms) so the
  * home-region choice is obvious in the logs. The peer is a full meshrt node
  * (DirectManager and friends) on a second runtime, bound to 127.0.0.1; it
- * learns the demo node's key and port once the demo node is bound and again
- * after every rebind, the way a control server would tell it.
+ * learns the demo node's key and first endpoint once, when the demo node is
+ * bound, the way a control server would configure it. After that it has no
+ * line to the demo node but the network: a rebind keeps the node's port, and
+ * if the port ever has to change the peer learns the new one as any remote
+ * node would, from the node's authenticated pings and endpoint updates.
  *
  * Threading: start and free run on the main thread (they block on asks);
- * mn_demo_set_node may run on any thread (the observer calls it from its
- * executor after a rebind): it only builds a map and publishes it on the
- * world's bus, both of which are thread-safe. The key it needs is copied
- * under a mutex.
+ * mn_demo_set_node may run on any thread: it only builds a map and publishes
+ * it on the world's bus, both of which are thread-safe. The key it needs is
+ * copied under a mutex.
  */
 #include "demo.h"
 
@@ -166,14 +168,6 @@ int mn_demo_set_node(mn_demo *d, const uint8_t key[MRT_PROBE_KEY_LEN], uint16_t 
   }
   rc = mrt_node_publish_peer_map(d->world, map); /* takes our reference */
   return rc < 0 ? rc : 0;
-}
-
-void mn_demo_node_rebound(uint16_t port, void *ud) {
-  mn_demo *d = ud;
-  int rc = mn_demo_set_node(d, NULL, port);
-  if (rc < 0)
-    mrt_log(MRT_LOG_WARN, MN_LOG, "demo: the peer did not learn the new port err=%s",
-            mrt_strerror(rc));
 }
 
 void mn_demo_free(mn_demo *d) {

@@ -29,9 +29,6 @@ int mn_demo_start(mn_demo **out, mrt_derp_map **derp_map, mrt_peer_map **peers);
  * node's probes; with the port it probes the node too. Any thread. */
 int mn_demo_set_node(mn_demo *d, const uint8_t key[MRT_PROBE_KEY_LEN], uint16_t port);
 
-/* An mn_observer_args.on_rebound hook: the node moved to `port`. */
-void mn_demo_node_rebound(uint16_t port, void *ud);
-
 /* Shuts the world down and frees it. Host thread. NULL-safe. */
 void mn_demo_free(mn_demo *d);
 

@@ -283,10 +283,7 @@ static int app_start(mn_app *app) {
     rc = mrt_runtime_new(NULL, &app->rt);
   if (rc == 0)
     rc = mrt_runtime_start(app->rt);
-  mn_observer_args oa = {.view = &app->view,
-                         .journal = app->journal,
-                         .on_rebound = app->demo ? mn_demo_node_rebound : NULL,
-                         .ud = app->world};
+  mn_observer_args oa = {.view = &app->view, .journal = app->journal};
   if (rc == 0)
     rc = mn_observer_spawn(app->rt, &oa, &app->observer);
   if (rc == 0)

@@ -130,20 +130,30 @@ static json_t *pending_links(obs *o) {
   return arr;
 }
 
+void mn_port_note(const mrt_sock_info *si, uint16_t old_port, char *buf, size_t len) {
+  if (si->port_outcome == MRT_PORT_CHANGED && si->port_error != 0)
+    snprintf(buf, len, "changed: port %u unavailable (%s)", old_port,
+             mrt_strerror(si->port_error));
+  else
+    snprintf(buf, len, "%s", mrt_port_outcome_name(si->port_outcome));
+}
+
 /* A rebind of the DirectManager we know: journal it with its cause. */
 static void note_rebind(obs *o, const mrt_sock_info *si, const char *cause) {
   bool changed = si->generation != o->gen_reported;
   uint16_t old_port = o->port_reported;
   bool link = strcmp(cause, "link-change") == 0;
-  json_t *ev =
-      json_pack("{s:s, s:b, s:i, s:i, s:I}", "cause", cause, "ok", changed, "old_port",
-                (int)old_port, "new_port", (int)si->port, "generation", (json_int_t)si->generation);
+  char note[96];
+  mn_port_note(si, old_port, note, sizeof note);
+  json_t *ev = json_pack("{s:s, s:b, s:i, s:i, s:I, s:s}", "cause", cause, "ok", changed,
+                         "old_port", (int)old_port, "new_port", (int)si->port, "generation",
+                         (json_int_t)si->generation, "port", changed ? note : "unchanged");
   if (link)
     json_object_set_new(ev, "link_changes", pending_links(o));
   journal(o, "rebind", ev);
-  mrt_log(changed ? MRT_LOG_INFO : MRT_LOG_WARN, MN_LOG, "%s -> rebind%s: port %u -> %u",
+  mrt_log(changed ? MRT_LOG_INFO : MRT_LOG_WARN, MN_LOG, "%s -> rebind%s: port %u -> %u (%s)",
           link ? "link change" : "operator request", changed ? "" : " did not take effect",
-          old_port, si->port);
+          old_port, si->port, changed ? note : "old socket kept");
   o->gen_reported = si->generation;
   o->port_reported = si->port;
   pthread_mutex_lock(&o->a.view->mu);
@@ -156,8 +166,6 @@ static void note_rebind(obs *o, const mrt_sock_info *si, const char *cause) {
   else
     o->a.view->d.rebinds_operator++;
   pthread_mutex_unlock(&o->a.view->mu);
-  if (changed && o->a.on_rebound != NULL)
-    o->a.on_rebound(si->port, o->a.ud);
 }
 
 static int on_checked(mrt_actor *self, void *state, int status, const void *reply, void *ud) {
@@ -197,6 +205,7 @@ static int on_op_rebound(mrt_actor *self, void *state, int status, const void *r
   const mrt_sock_info *si = reply;
   mn_rebind_result res = {
       .old_port = o->port_reported, .new_port = si->port, .generation = si->generation};
+  mn_port_note(si, o->port_reported, res.port_note, sizeof res.port_note);
   note_rebind(o, si, "operator");
   if (r != NULL)
     mrt_reply_obs_rebind(r, &res);

@@ -64,10 +64,6 @@ void mn_view_get(mn_view *v, mn_view_data *out);
 typedef struct mn_observer_args {
   mn_view *view;
   mn_journal *journal;
-  /* Optional: called in the observer's context with the node's new port
-   * after each rebind (the demo updates its peer's map with it). */
-  void (*on_rebound)(uint16_t port, void *ud);
-  void *ud;
 } mn_observer_args;
 
 /* Spawns the observer and subscribes it to the bus; call before
@@ -86,7 +82,11 @@ typedef struct mn_rebind_result {
   uint16_t old_port;
   uint16_t new_port;
   uint64_t generation;
+  char port_note[96]; /* "kept", "pinned port regained", "changed (port P unavailable: ...)" */
 } mn_rebind_result;
+
+/* What a rebind did with the port, for logs, the journal and replies. */
+void mn_port_note(const mrt_sock_info *si, uint16_t old_port, char *buf, size_t len);
 
 /* Rebinds DirectManager's socket on an operator's request and waits for it.
  * Host thread. Returns 0 or a negative errno. */
