@@ -135,6 +135,22 @@ static void rebind_and_measure(void **state) {
   assert_non_null(strstr(out, "rebound: port "));
   assert_non_null(strstr(out, "(kept;"));
   free(out);
+  /* The peer's path comes back, and the journal says how long that took. */
+  uint64_t end = mono_ms() + 10000;
+  bool seen = false;
+  while (!seen && mono_ms() < end) {
+    assert_int_equal(ctl_text(node.sock, &out, NULL, "events", NULL), 0);
+    seen = strstr(out, "peer 2 re-confirmed ") != NULL && strstr(out, " s after rebind via ");
+    free(out);
+    if (!seen)
+      sleep_ms(50);
+  }
+  assert_true(seen);
+  json_t *st = ctl_json(node.sock, NULL, "status", NULL);
+  const json_t *peer = json_array_get(json_object_get(st, "peers"), 0);
+  assert_true(json_is_real(json_object_get(peer, "reconfirmed_after_rebind_s")));
+  assert_true(json_is_object(json_object_get(json_object_get(st, "probes"), "endpoint_updates")));
+  json_decref(st);
   json_t *m = ctl_json(node.sock, NULL, "measure", NULL);
   assert_non_null(m);
   assert_int_equal(json_array_size(json_object_get(m, "regions")), 3);

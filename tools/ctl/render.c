@@ -116,6 +116,22 @@ static void render_peers(const json_t *r, FILE *out) {
   ctl_table_print(t, out);
 }
 
+/* What DirectManager refused and learned from peers. */
+static void render_probes(const json_t *p, FILE *out) {
+  if (!json_is_object(p))
+    return;
+  const json_t *u = json_object_get(p, "endpoint_updates");
+  field(out, "probes", "refused %lld unauthenticated, %lld replayed, %lld malformed",
+        ctl_int(p, "rejected_unauthenticated"), ctl_int(p, "rejected_replayed"),
+        ctl_int(p, "rejected_malformed"));
+  field(out, "learned", "%lld candidates (%lld evicted), %lld own addresses from pongs",
+        ctl_int(p, "candidates_learned"), ctl_int(p, "candidates_evicted"),
+        ctl_int(p, "observed_learned"));
+  field(out, "endpoint updates", "sent %lld, received %lld, refused %lld",
+        ctl_int(u, "sent"), ctl_int(u, "received"),
+        ctl_int(u, "rejected_replayed") + ctl_int(u, "rejected_unusable"));
+}
+
 void ctl_render_status(const json_t *r, FILE *out) {
   field(out, "node", "%s (pid %lld, up %.1f s, meshrt-node %s)", ctl_str(r, "mode", "-"),
         ctl_int(r, "pid"), ctl_real(r, "uptime_s"), ctl_str(r, "version", "-"));
@@ -129,6 +145,7 @@ void ctl_render_status(const json_t *r, FILE *out) {
   else
     field(out, "home region", "none yet");
   render_monitor(json_object_get(r, "link_monitor"), out);
+  render_probes(json_object_get(r, "probes"), out);
   field(out, "control", "%s", ctl_str(r, "control_socket", "-"));
   field(out, "metrics", "%s", ctl_str(r, "metrics", "off"));
   fputc('\n', out);
@@ -257,6 +274,9 @@ static void detail(const json_t *ev, char *buf, size_t len) {
   else if (strcmp(kind, "path") == 0 && strcmp(ctl_str(ev, "state", "-"), "lost") == 0)
     snprintf(buf, len, "peer %lld lost its direct path (was %s)", ctl_int(ev, "peer"),
              ctl_str(ev, "addr", "-"));
+  else if (strcmp(kind, "path") == 0 && json_is_number(json_object_get(ev, "after_rebind_s")))
+    snprintf(buf, len, "peer %lld re-confirmed %.3f s after rebind via %s", ctl_int(ev, "peer"),
+             ctl_real(ev, "after_rebind_s"), ctl_str(ev, "addr", "-"));
   else if (strcmp(kind, "path") == 0)
     snprintf(buf, len, "peer %lld %s via %s rtt %.3f ms", ctl_int(ev, "peer"),
              ctl_str(ev, "state", "-"), ctl_str(ev, "addr", "-"), ctl_real(ev, "rtt_ms"));

@@ -157,6 +157,53 @@ static void render_links(FILE *f, mn_app *app, const mn_view_data *v) {
          "Link-change reactions that did not get a new socket.", (double)v->rebind_failures);
 }
 
+/* Probes refused, candidates learned, endpoint updates, rebind recovery. */
+static void render_learning(FILE *f, const mrt_direct_status *ds) {
+  const mrt_direct_counters *c = &ds->counters;
+  family(f, "meshrt_direct_probes_rejected_total", "counter",
+         "Probe datagrams refused, by reason; none of them changed a path.");
+  fprintf(f, "meshrt_direct_probes_rejected_total{reason=\"unauthenticated\"} %llu\n",
+          (unsigned long long)c->probe_unauthenticated);
+  fprintf(f, "meshrt_direct_probes_rejected_total{reason=\"replayed\"} %llu\n",
+          (unsigned long long)c->probe_replayed);
+  fprintf(f, "meshrt_direct_probes_rejected_total{reason=\"malformed\"} %llu\n",
+          (unsigned long long)c->probe_malformed);
+  fprintf(f, "meshrt_direct_probes_rejected_total{reason=\"unknown_peer\"} %llu\n",
+          (unsigned long long)c->probe_unknown_peer);
+  fprintf(f, "meshrt_direct_probes_rejected_total{reason=\"stale\"} %llu\n",
+          (unsigned long long)c->probe_stale);
+  sample(f, "meshrt_direct_challenges_sent_total", "counter",
+         "Pings to a new source a peer pinged us from.", (double)c->challenges_sent);
+  sample(f, "meshrt_direct_candidates_learned_total", "counter",
+         "Candidates learned from peers' traffic.", (double)c->candidates_learned);
+  sample(f, "meshrt_direct_candidates_evicted_total", "counter",
+         "Learned candidates evicted, least recently heard first.", (double)c->candidates_evicted);
+  family(f, "meshrt_direct_endpoint_updates_total", "counter",
+         "Endpoint updates sent to peers and received from them.");
+  fprintf(f, "meshrt_direct_endpoint_updates_total{direction=\"sent\"} %llu\n",
+          (unsigned long long)c->updates_sent);
+  fprintf(f, "meshrt_direct_endpoint_updates_total{direction=\"received\"} %llu\n",
+          (unsigned long long)c->updates_received);
+  family(f, "meshrt_direct_endpoint_updates_rejected_total", "counter",
+         "Endpoint updates refused: replayed (not newer) or without a usable endpoint.");
+  fprintf(f, "meshrt_direct_endpoint_updates_rejected_total{reason=\"replayed\"} %llu\n",
+          (unsigned long long)c->updates_replayed);
+  fprintf(f, "meshrt_direct_endpoint_updates_rejected_total{reason=\"unusable\"} %llu\n",
+          (unsigned long long)c->updates_rejected);
+  sample(f, "meshrt_direct_rebinds_port_kept_total", "counter", "Rebinds that kept the port.",
+         (double)c->rebinds_port_kept);
+  family(f, "meshrt_peer_learned_candidates", "gauge", "Learned candidates per peer.");
+  for (size_t i = 0; i < ds->n_peers; i++)
+    fprintf(f, "meshrt_peer_learned_candidates{peer=\"%llu\"} %zu\n",
+            (unsigned long long)ds->peers[i].id, ds->peers[i].n_learned);
+  family(f, "meshrt_peer_reconfirm_after_rebind_seconds", "gauge",
+         "Time from our last rebind until the peer's path was confirmed again.");
+  for (size_t i = 0; i < ds->n_peers; i++)
+    if (ds->peers[i].reconfirms > 0)
+      fprintf(f, "meshrt_peer_reconfirm_after_rebind_seconds{peer=\"%llu\"} %.9f\n",
+              (unsigned long long)ds->peers[i].id, (double)ds->peers[i].reconfirm_ns / 1e9);
+}
+
 static void render_direct(FILE *f, mn_app *app) {
   mrt_ref *dm = NULL;
   mrt_direct_status *ds = NULL;
@@ -180,6 +227,7 @@ static void render_direct(FILE *f, mn_app *app) {
          (double)c->stun_sent);
   sample(f, "meshrt_direct_stun_responses_total", "counter", "STUN responses accepted.",
          (double)c->stun_responses);
+  render_learning(f, ds);
   family(f, "meshrt_peer_path_up", "gauge", "1 when the peer has a trusted direct path.");
   for (size_t i = 0; i < ds->n_peers; i++)
     fprintf(f, "meshrt_peer_path_up{peer=\"%llu\"} %d\n", (unsigned long long)ds->peers[i].id,

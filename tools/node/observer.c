@@ -60,6 +60,7 @@ typedef struct peer_track {
   uint64_t id;
   bool has_path;
   struct sockaddr_storage best;
+  uint64_t reconfirms; /* DirectManager's count of re-confirmations after rebinds */
 } peer_track;
 
 typedef struct obs {
@@ -242,10 +243,28 @@ static peer_track *track_of(obs *o, uint64_t id) {
   return t;
 }
 
+/* A path confirmed again after our rebind: how long that took, in the
+ * journal (the operator's "did the rebind hurt?"). */
+static void note_reconfirm(obs *o, peer_track *t, const mrt_direct_peer_status *p) {
+  bool news = p->reconfirms > t->reconfirms; /* fewer: a restarted DirectManager */
+  t->reconfirms = p->reconfirms;
+  if (!news)
+    return;
+  char a[MN_ADDR_STR_MAX];
+  mn_addr_str(&p->best, a, sizeof a);
+  double s = (double)p->reconfirm_ns / 1e9;
+  mrt_log(MRT_LOG_INFO, MN_LOG, "peer %llu: re-confirmed %.3f s after rebind via %s",
+          (unsigned long long)p->id, s, p->has_path ? a : "-");
+  journal(o, "path", json_pack("{s:I, s:s, s:s, s:f, s:f}", "peer", (json_int_t)p->id, "state",
+                               "re-confirmed", "addr", p->has_path ? a : "-", "after_rebind_s", s,
+                               "rtt_ms", p->has_path ? ms_of(p->best_rtt_ns) : 0.0));
+}
+
 static void note_peer(obs *o, const mrt_direct_peer_status *p) {
   peer_track *t = track_of(o, p->id);
   if (t == NULL)
     return;
+  note_reconfirm(o, t, p);
   bool moved = p->has_path && t->has_path && memcmp(&p->best, &t->best, sizeof p->best) != 0;
   if (p->has_path == t->has_path && !moved)
     return;

@@ -44,18 +44,37 @@ static json_t *peer_json(const mrt_direct_peer_status *p, uint64_t now_ns) {
   json_t *cands = json_array();
   for (size_t i = 0; i < p->n_candidates; i++) {
     const mrt_direct_candidate_status *c = &p->candidates[i];
-    json_array_append_new(cands, json_pack("{s:o, s:b, s:f, s:I, s:I}", "addr", addr_json(&c->addr),
-                                           "confirmed", c->confirmed, "rtt_ms", ms_of(c->rtt_ns),
-                                           "pings_sent", (json_int_t)c->pings_sent,
-                                           "pongs_received", (json_int_t)c->pongs_received));
+    json_array_append_new(cands, json_pack("{s:o, s:b, s:f, s:I, s:I, s:b}", "addr",
+                                           addr_json(&c->addr), "confirmed", c->confirmed,
+                                           "rtt_ms", ms_of(c->rtt_ns), "pings_sent",
+                                           (json_int_t)c->pings_sent, "pongs_received",
+                                           (json_int_t)c->pongs_received, "learned", c->learned));
   }
   double trust =
       p->has_path && p->trust_until_ns > now_ns ? (double)(p->trust_until_ns - now_ns) / 1e9 : 0.0;
-  return json_pack("{s:I, s:s, s:b, s:o, s:f, s:f, s:o}", "id", (json_int_t)p->id, "public_key",
-                   mn_hex(p->key, sizeof p->key, hex, sizeof hex), "has_path", p->has_path, "path",
-                   p->has_path ? addr_json(&p->best) : json_null(), "rtt_ms",
-                   p->has_path ? ms_of(p->best_rtt_ns) : 0.0, "trusted_for_s", trust, "candidates",
-                   cands);
+  return json_pack("{s:I, s:s, s:b, s:o, s:f, s:f, s:I, s:I, s:o, s:o}", "id", (json_int_t)p->id,
+                   "public_key", mn_hex(p->key, sizeof p->key, hex, sizeof hex), "has_path",
+                   p->has_path, "path", p->has_path ? addr_json(&p->best) : json_null(), "rtt_ms",
+                   p->has_path ? ms_of(p->best_rtt_ns) : 0.0, "trusted_for_s", trust,
+                   "learned_candidates", (json_int_t)p->n_learned, "endpoint_updates_received",
+                   (json_int_t)p->updates_received, "reconfirmed_after_rebind_s",
+                   p->reconfirms > 0 ? json_real((double)p->reconfirm_ns / 1e9) : json_null(),
+                   "candidates", cands);
+}
+
+/* What DirectManager refused and learned: a user's first look when a path
+ * does not come back. */
+static json_t *probes_json(const mrt_direct_counters *c) {
+  return json_pack(
+      "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "rejected_unauthenticated",
+      (json_int_t)c->probe_unauthenticated, "rejected_replayed", (json_int_t)c->probe_replayed,
+      "rejected_malformed", (json_int_t)c->probe_malformed, "rejected_unknown_peer",
+      (json_int_t)c->probe_unknown_peer, "challenges_sent", (json_int_t)c->challenges_sent,
+      "candidates_learned", (json_int_t)c->candidates_learned, "candidates_evicted",
+      (json_int_t)c->candidates_evicted, "observed_learned", (json_int_t)c->observed_learned,
+      "endpoint_updates", "sent", (json_int_t)c->updates_sent, "received",
+      (json_int_t)c->updates_received, "rejected_replayed", (json_int_t)c->updates_replayed,
+      "rejected_unusable", (json_int_t)c->updates_rejected);
 }
 
 static json_t *addrs_json(const struct sockaddr_storage *a, size_t n) {
@@ -93,6 +112,7 @@ static void add_direct(mn_app *app, json_t *s) {
                       json_pack("{s:I, s:I, s:I}", "servers", (json_int_t)ds->n_stun_servers,
                                 "sent", (json_int_t)ds->counters.stun_sent, "responses",
                                 (json_int_t)ds->counters.stun_responses));
+  json_object_set_new(s, "probes", probes_json(&ds->counters));
   mrt_direct_status_free(ds);
 }
 
