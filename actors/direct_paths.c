@@ -450,8 +450,8 @@ void mrt__paths_confirm(mrt__direct *d, mrt__peer *p, int idx, uint64_t rtt, uin
     p->reconfirm_ns = now - p->rebind_at_ns;
     p->reconfirms++;
     p->rebind_at_ns = 0;
-    mrt_log(MRT_LOG_INFO, MRT__LOG, "peer %llu re-confirmed %.3f s after rebind",
-            (unsigned long long)p->id, (double)p->reconfirm_ns / 1e9);
+    mrt_log(MRT_LOG_INFO, MRT__LOG, "peer %llu re-confirmed %.3f ms after rebind",
+            (unsigned long long)p->id, (double)p->reconfirm_ns / 1e6);
   }
   mrt__direct_path_confirmed(d, p, c, rtt);
 }

@@ -140,7 +140,7 @@ static void rebind_and_measure(void **state) {
   bool seen = false;
   while (!seen && mono_ms() < end) {
     assert_int_equal(ctl_text(node.sock, &out, NULL, "events", NULL), 0);
-    seen = strstr(out, "peer 2 re-confirmed ") != NULL && strstr(out, " s after rebind via ");
+    seen = strstr(out, "peer 2 re-confirmed ") != NULL && strstr(out, " ms after rebind via ");
     free(out);
     if (!seen)
       sleep_ms(50);

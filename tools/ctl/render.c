@@ -275,8 +275,8 @@ static void detail(const json_t *ev, char *buf, size_t len) {
     snprintf(buf, len, "peer %lld lost its direct path (was %s)", ctl_int(ev, "peer"),
              ctl_str(ev, "addr", "-"));
   else if (strcmp(kind, "path") == 0 && json_is_number(json_object_get(ev, "after_rebind_s")))
-    snprintf(buf, len, "peer %lld re-confirmed %.3f s after rebind via %s", ctl_int(ev, "peer"),
-             ctl_real(ev, "after_rebind_s"), ctl_str(ev, "addr", "-"));
+    snprintf(buf, len, "peer %lld re-confirmed %.3f ms after rebind via %s", ctl_int(ev, "peer"),
+             ctl_real(ev, "after_rebind_s") * 1e3, ctl_str(ev, "addr", "-"));
   else if (strcmp(kind, "path") == 0)
     snprintf(buf, len, "peer %lld %s via %s rtt %.3f ms", ctl_int(ev, "peer"),
              ctl_str(ev, "state", "-"), ctl_str(ev, "addr", "-"), ctl_real(ev, "rtt_ms"));

@@ -253,8 +253,8 @@ static void note_reconfirm(obs *o, peer_track *t, const mrt_direct_peer_status *
   char a[MN_ADDR_STR_MAX];
   mn_addr_str(&p->best, a, sizeof a);
   double s = (double)p->reconfirm_ns / 1e9;
-  mrt_log(MRT_LOG_INFO, MN_LOG, "peer %llu: re-confirmed %.3f s after rebind via %s",
-          (unsigned long long)p->id, s, p->has_path ? a : "-");
+  mrt_log(MRT_LOG_INFO, MN_LOG, "peer %llu: re-confirmed %.3f ms after rebind via %s",
+          (unsigned long long)p->id, s * 1e3, p->has_path ? a : "-");
   journal(o, "path", json_pack("{s:I, s:s, s:s, s:f, s:f}", "peer", (json_int_t)p->id, "state",
                                "re-confirmed", "addr", p->has_path ? a : "-", "after_rebind_s", s,
                                "rtt_ms", p->has_path ? ms_of(p->best_rtt_ns) : 0.0));
