@@ -259,6 +259,12 @@ static void metrics_scrape_parses_and_has_the_families(void **state) {
   assert_true(get(&sc, "meshrt_rebinds_total{cause=\"operator\"}") >= 1);
   assert_true(get(&sc, "meshrt_direct_socket_generation") >= 3);
   assert_true(get(&sc, "meshrt_peer_path_up{peer=\"2\"}") == 1);
+  /* The operator rebind kept the port, and the peer's path came back. */
+  assert_true(get(&sc, "meshrt_direct_rebinds_port_kept_total") >= 1);
+  assert_true(get(&sc, "meshrt_peer_reconfirm_after_rebind_seconds{peer=\"2\"}") >= 0);
+  assert_true(get(&sc, "meshrt_direct_endpoint_updates_total{direction=\"sent\"}") >= 1);
+  assert_true(get(&sc, "meshrt_direct_probes_rejected_total{reason=\"replayed\"}") >= 0);
+  assert_true(get(&sc, "meshrt_peer_learned_candidates{peer=\"2\"}") >= 0);
   double rtt = get(&sc, "meshrt_probe_rtt_seconds{peer=\"2\"}");
   assert_true(rtt > 0 && rtt < 1);
   double near = get(&sc, "meshrt_derp_region_latency_seconds{region=\"1\",code=\"demo-near\"}");
