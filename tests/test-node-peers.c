@@ -15,6 +15,9 @@
  *   - `meshrt-ctl events` (table and --json) works;
  *   - GET /metrics has 1,000 meshrt_peer_path_up series, all 0;
  *   - SIGTERM stops it cleanly.
+ * And meshrt-ctl against a stand-in node on a socket of the test's own: a
+ * 10,000-peer status reply (about 2 MB) is read and parsed whole; a reply
+ * line past meshrt-ctl's 64 MiB bound is refused with a clear error.
  * Deadlines are generous (an overloaded 2-core machine meets them); no
  * timing is asserted. Arguments: the meshrt-node and meshrt-ctl binaries.
  */
@@ -26,6 +29,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 
 #include <meshrt/meshrt.h>
 
@@ -304,6 +308,91 @@ static void stops_cleanly(void **state) {
   assert_int_equal(rc, 0);
 }
 
+/* ---- meshrt-ctl against a stand-in node --------------------------------------------------------- */
+
+typedef struct fake_node {
+  int listen_fd;
+  const char *reply; /* sent after the request line, or NULL: */
+  size_t junk;       /* this many bytes of 'x' with no newline */
+} fake_node;
+
+static void *fake_serve(void *ud) {
+  fake_node *f = ud;
+  int fd = accept(f->listen_fd, NULL, NULL);
+  if (fd < 0)
+    return NULL;
+  char *req = recv_line(fd, 30000);
+  free(req);
+  if (f->reply != NULL) {
+    send_all(fd, f->reply, strlen(f->reply));
+  } else {
+    static char chunk[1 << 16];
+    memset(chunk, 'x', sizeof chunk);
+    /* meshrt-ctl hangs up once it has seen too much: send fails then. */
+    for (size_t sent = 0; sent < f->junk;) {
+      size_t n = f->junk - sent < sizeof chunk ? f->junk - sent : sizeof chunk;
+      if (!send_all(fd, chunk, n))
+        break;
+      sent += n;
+    }
+  }
+  close(fd);
+  return NULL;
+}
+
+/* Runs `meshrt-ctl --json status` against f on a socket in the test dir. */
+static int ctl_against(fake_node *f, char **out, char **err) {
+  char path[300];
+  in_dir("fake.sock", path, sizeof path);
+  unlink(path);
+  f->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sun = {.sun_family = AF_UNIX};
+  assert_true(strlen(path) < sizeof sun.sun_path);
+  memcpy(sun.sun_path, path, strlen(path) + 1);
+  assert_int_equal(bind(f->listen_fd, (struct sockaddr *)&sun, sizeof sun), 0);
+  assert_int_equal(listen(f->listen_fd, 1), 0);
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, fake_serve, f), 0);
+  char *argv[] = {(char *)ctl_bin, "--socket", path, "--json", "status", NULL};
+  int rc = run_capture(argv, 60000, out, err);
+  pthread_join(t, NULL);
+  close(f->listen_fd);
+  return rc;
+}
+
+static void ctl_reads_any_reply_up_to_its_bound(void **state) {
+  (void)state;
+  enum { MANY = 10000 };
+  size_t cap = (size_t)MANY * 256 + 256, len = 0;
+  char *reply = malloc(cap);
+  assert_non_null(reply);
+  len += (size_t)snprintf(reply + len, cap - len, "{\"ok\":true,\"result\":{\"peers\":[");
+  for (int i = 1; i <= MANY; i++)
+    len += (size_t)snprintf(reply + len, cap - len,
+                            "%s{\"id\":%d,\"public_key\":\"%064d\",\"has_path\":false,"
+                            "\"path\":null,\"rtt_ms\":0.0,\"candidates\":[{\"addr\":"
+                            "\"127.0.0.2:40000\",\"confirmed\":false,\"pings_sent\":3}]}",
+                            i > 1 ? "," : "", i, i);
+  snprintf(reply + len, cap - len, "]}}\n");
+  assert_true(strlen(reply) > 20 * OLD_CTL_BUFFER);
+  fake_node f = {.reply = reply};
+  char *out = NULL, *err = NULL;
+  int rc = ctl_against(&f, &out, &err);
+  json_t *j = ctl_parse("status from a 10,000-peer stand-in", rc, out, err);
+  assert_int_equal(json_array_size(json_object_get(j, "peers")), MANY);
+  json_decref(j);
+  free(reply);
+
+  /* One byte past the bound: refused, saying so (not "Message too long"). */
+  fake_node big = {.junk = (64u << 20) + 1};
+  rc = ctl_against(&big, &out, &err);
+  assert_int_equal(rc, 1);
+  if (strstr(err, "longer than 64 MiB") == NULL)
+    fail_msg("meshrt-ctl on a 64 MiB + 1 reply: %s", err);
+  free(out);
+  free(err);
+}
+
 int main(int argc, char **argv) {
   take_binaries(argc, argv);
   /* In order: the first finds the metrics address, the last stops the node. */
@@ -313,6 +402,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(events_work),
       cmocka_unit_test(metrics_have_a_series_per_peer),
       cmocka_unit_test(stops_cleanly),
+      cmocka_unit_test(ctl_reads_any_reply_up_to_its_bound),
   };
   return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }
