@@ -143,11 +143,8 @@ static int pick_monitor(const mrt_node_config *c, mrt_node *n) {
     n->monitor = c->monitor;
     return 0;
   }
-  int rc = -ENOTSUP;
-  if (!c->test_pretend_no_network_monitor) {
-    mrt_netlink_monitor_config nc = {.ignored_interfaces = c->ignored_interfaces};
-    rc = mrt_netlink_monitor_new(&nc, &n->owned);
-  }
+  mrt_netlink_monitor_config nc = {.ignored_interfaces = c->ignored_interfaces};
+  int rc = mrt_netlink_monitor_new(&nc, &n->owned);
   if (rc == -ENOTSUP)
     mrt_log(MRT_LOG_ERROR, LOG,
             "node start refused: network_monitor is on, but this meshrt was built without "

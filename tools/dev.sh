@@ -2,13 +2,15 @@
 # meshrt developer entry point: installs what is missing, builds, and runs.
 #
 #   tools/dev.sh run   [ARGS...]  build (release) and run the main job with ARGS
-#   tools/dev.sh test             build and run the test suite: plain, then ASan+UBSan
+#   tools/dev.sh test             build and run the test suite: plain, ASan+UBSan, then
+#                                 once more in a build without the network_monitor feature
 #   tools/dev.sh valgrind         run the test suite under valgrind
 #   tools/dev.sh deps             only install the build and test dependencies
 #
 # It is safe to run on a fresh Debian machine: missing packages are installed
 # with apt-get (as root, or through sudo), then meson configures the build
-# directories below the repository (build/, build-asan/, build-release/).
+# directories below the repository (build/, build-asan/, build-nonetmon/,
+# build-release/).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -69,6 +71,13 @@ test)
   configure build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
   ninja -C build-asan
   meson test -C build-asan --setup asan --print-errorlogs "$@" || status=$?
+  # A build without the netlink link monitor (-Dnetwork_monitor=disabled):
+  # what it refuses and how it falls back is tested against the real build,
+  # and tests that need netlink skip (77) saying why. Plain build only, to
+  # keep CI time low.
+  configure build-nonetmon -Dwerror=true -Dnetwork_monitor=disabled
+  ninja -C build-nonetmon
+  meson test -C build-nonetmon --print-errorlogs "$@" || status=$?
   exit $status
   ;;
 valgrind)

@@ -90,10 +90,6 @@ typedef struct mrt_node_config {
   mrt_link_monitor *monitor;
   mrt_node_timing timing;
   uint64_t boot_timeout_ns;        /* start waits this long for the children: 5 s */
-  /* TEST HOOK: behave as if meshrt had been built without the
-   * network_monitor feature, so the start error can be tested in a normal
-   * build. Never set it in production. */
-  bool test_pretend_no_network_monitor;
 } mrt_node_config;
 
 typedef struct mrt_node mrt_node;

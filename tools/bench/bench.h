@@ -26,6 +26,7 @@ typedef struct bench_cfg {
 typedef struct bench_sample {
   uint64_t elapsed_ns; /* the timed part only */
   double extra;        /* a benchmark's own metric (idle_actor_bytes: bytes/actor) */
+  double extra2;       /* a second one (peers_1000: bytes/peer) */
 } bench_sample;
 
 typedef void (*bench_fn)(const bench_cfg *cfg, bench_sample *out);
@@ -92,5 +93,6 @@ void bench_netmon_storm(const bench_cfg *cfg, bench_sample *out);
 /* Why netmon_storm cannot run here (not root, no netlink monitor), or NULL. */
 const char *netmon_storm_unavailable(void);
 void bench_probe_rtt(const bench_cfg *cfg, bench_sample *out);
+void bench_peers_1000(const bench_cfg *cfg, bench_sample *out);
 
 #endif

@@ -1,7 +1,7 @@
 /* meshrt-ctl — talks to a running meshrt-node over its control socket.
  *
  *   meshrt-ctl [--socket PATH] [--json] [--timeout S] COMMAND [ARGS]
- *   status | children | rebind | measure | pause CHILD | resume CHILD |
+ *   status [--peers all|N] | children | rebind | measure | pause CHILD | resume CHILD |
  *   restart CHILD | events [--follow] [--after N] [--limit N] |
  *   link-change [FLAGS]
  *
@@ -28,19 +28,34 @@
 
 #define CTL_VERSION "0.1.0"
 
+/* status without --peers: people get a summary and this many rows, scripts
+ * (--json) every peer. */
+#define PEERS_SHOWN_DEFAULT 20
+#define PEERS_ALL (-1)
+#define PEERS_UNSET (-2)
+
 typedef struct opts {
   const char *socket;
   bool json, follow;
   long long after, limit;
+  long long peers; /* status: rows asked for, PEERS_ALL, or PEERS_UNSET */
   int timeout_ms;
   const char *cmd;
   const char *arg;
 } opts;
 
+/* The longest reply line we accept. A status reply takes about 260 bytes
+ * per peer (2.6 MB for 10,000 peers); past this the node is not one we
+ * understand, and buffering on would only let it grow our memory. */
+#define REPLY_MAX (64u << 20)
+#define READ_CHUNK (64u << 10)
+
+/* The connection and what was read from it but not yet returned as lines;
+ * the buffer grows with the longest line seen (a reply has no fixed size). */
 typedef struct conn {
   int fd;
-  char buf[1 << 16];
-  size_t len;
+  char *buf;
+  size_t len, cap;
 } conn;
 
 static void usage(FILE *out) {
@@ -48,7 +63,8 @@ static void usage(FILE *out) {
       out,
       "usage: meshrt-ctl [--socket PATH] [--json] [--timeout S] COMMAND [ARGS]\n"
       "commands:\n"
-      "  status                 endpoints, peers and paths, regions, home region, link monitor\n"
+      "  status [--peers all|N] endpoints, peers and paths, regions, home region, link monitor;\n"
+      "                         a peer summary and the first N peers (20; --json: all)\n"
       "  children               the node supervisor's children\n"
       "  rebind                 rebind the node's UDP socket now\n"
       "  measure                re-measure DERP region latency and show it\n"
@@ -98,11 +114,32 @@ static int send_request(conn *c, json_t *req) {
   return rc;
 }
 
-/* Reads one line (without '\n') into a new string; timeout_ms < 0: wait
- * forever. Returns 0, -ETIMEDOUT, -ECONNRESET (closed), -EMSGSIZE. */
+/* Room for at least READ_CHUNK more bytes (never past REPLY_MAX + 1, so a
+ * line one byte too long is still seen as too long). */
+static int conn_reserve(conn *c) {
+  if (c->cap - c->len >= READ_CHUNK || c->cap > REPLY_MAX)
+    return 0;
+  size_t cap = c->cap ? c->cap : READ_CHUNK;
+  while (cap - c->len < READ_CHUNK)
+    cap *= 2;
+  if (cap > REPLY_MAX + 1)
+    cap = REPLY_MAX + 1;
+  char *grown = realloc(c->buf, cap);
+  if (grown == NULL)
+    return -ENOMEM;
+  c->buf = grown;
+  c->cap = cap;
+  return 0;
+}
+
+/* Reads one line (without '\n') into a new string; timeout_ms bounds each
+ * wait for more bytes (< 0: wait forever), so a long reply that keeps
+ * arriving is never cut off. Returns 0, -ETIMEDOUT, -ECONNRESET (closed),
+ * -EMSGSIZE (longer than REPLY_MAX), -ENOMEM. */
 static int read_line(conn *c, int timeout_ms, char **out) {
+  size_t scanned = 0; /* no '\n' before this offset: a long line is scanned once */
   for (;;) {
-    char *nl = memchr(c->buf, '\n', c->len);
+    char *nl = c->len > scanned ? memchr(c->buf + scanned, '\n', c->len - scanned) : NULL;
     if (nl != NULL) {
       size_t n = (size_t)(nl - c->buf);
       *out = strndup(c->buf, n);
@@ -110,15 +147,19 @@ static int read_line(conn *c, int timeout_ms, char **out) {
       c->len -= n + 1;
       return *out ? 0 : -ENOMEM;
     }
-    if (c->len == sizeof c->buf)
+    scanned = c->len;
+    if (c->len > REPLY_MAX)
       return -EMSGSIZE;
+    int rc = conn_reserve(c);
+    if (rc < 0)
+      return rc;
     struct pollfd pfd = {c->fd, POLLIN, 0};
     int p = poll(&pfd, 1, timeout_ms);
     if (p < 0 && errno == EINTR)
       continue;
     if (p == 0)
       return -ETIMEDOUT;
-    ssize_t r = read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
+    ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
     if (r < 0 && errno == EINTR)
       continue;
     if (r <= 0)
@@ -135,6 +176,11 @@ static json_t *call(conn *c, json_t *req, int timeout_ms) {
   char *line = NULL;
   if (rc == 0)
     rc = read_line(c, timeout_ms, &line);
+  if (rc == -EMSGSIZE) {
+    fprintf(stderr, "meshrt-ctl: the node's reply is longer than %u MiB, the most meshrt-ctl "
+                    "reads; not a reply it understands\n", REPLY_MAX >> 20);
+    return NULL;
+  }
   if (rc < 0) {
     fprintf(stderr, "meshrt-ctl: no reply from the node: %s\n",
             rc == -ETIMEDOUT ? "timed out" : strerror(-rc));
@@ -180,7 +226,8 @@ static int cmd_measure(conn *c, const opts *o) {
   json_decref(r);
   uint64_t deadline = now_ms() + (uint64_t)o->timeout_ms;
   while (now_ms() < deadline) {
-    json_t *s = call(c, json_pack("{s:s}", "cmd", "status"), o->timeout_ms);
+    /* Only the regions are wanted: no peer rows, however many there are. */
+    json_t *s = call(c, json_pack("{s:s, s:i}", "cmd", "status", "peers", 0), o->timeout_ms);
     if (s == NULL)
       return 1;
     if (ctl_int(s, "measurements") > before) {
@@ -250,6 +297,9 @@ static int cmd_simple(conn *c, const opts *o) {
     json_object_set_new(req, "child", json_string(o->arg));
   if (!strcmp(o->cmd, "link-change") && o->arg != NULL)
     json_object_set_new(req, "flags", json_string(o->arg));
+  long long peers = o->peers == PEERS_UNSET && !o->json ? PEERS_SHOWN_DEFAULT : o->peers;
+  if (!strcmp(o->cmd, "status") && peers >= 0)
+    json_object_set_new(req, "peers", json_integer((json_int_t)peers));
   json_t *r = call(c, req, o->timeout_ms);
   if (r == NULL)
     return 1;
@@ -291,14 +341,17 @@ static int check_command(opts *o, int argc, char **argv) {
   }
   o->cmd = argv[optind++];
   o->arg = optind < argc ? argv[optind++] : NULL;
-  bool extra = optind < argc;
+  bool extra = optind < argc, valid = false;
   for (int i = 0; plain[i]; i++)
-    if (!strcmp(o->cmd, plain[i]) && o->arg == NULL)
-      return 0;
+    valid = valid || (!strcmp(o->cmd, plain[i]) && o->arg == NULL);
   for (int i = 0; with_child[i]; i++)
-    if (!strcmp(o->cmd, with_child[i]) && o->arg != NULL && !extra)
-      return 0;
-  if (!strcmp(o->cmd, "link-change") && !extra)
+    valid = valid || (!strcmp(o->cmd, with_child[i]) && o->arg != NULL && !extra);
+  valid = valid || (!strcmp(o->cmd, "link-change") && !extra);
+  if (valid && o->peers != PEERS_UNSET && strcmp(o->cmd, "status") != 0) {
+    fprintf(stderr, "meshrt-ctl: --peers goes with status only\n");
+    return 2;
+  }
+  if (valid)
     return 0;
   fprintf(stderr, "meshrt-ctl: %s: unknown command or wrong arguments\n", o->cmd);
   usage(stderr);
@@ -312,6 +365,7 @@ static int parse_args(int argc, char **argv, opts *o) {
                                         {"follow", no_argument, NULL, 'f'},
                                         {"after", required_argument, NULL, 'a'},
                                         {"limit", required_argument, NULL, 'l'},
+                                        {"peers", required_argument, NULL, 'p'},
                                         {"help", no_argument, NULL, 'h'},
                                         {"version", no_argument, NULL, 'V'},
                                         {NULL, 0, NULL, 0}};
@@ -340,6 +394,12 @@ static int parse_args(int argc, char **argv, opts *o) {
                        ch == 'a' ? "after" : "limit"),
                2;
       break;
+    case 'p':
+      if (strcmp(optarg, "all") == 0)
+        o->peers = PEERS_ALL;
+      else if (parse_number(optarg, &o->peers) < 0)
+        return fprintf(stderr, "meshrt-ctl: --peers: expected all or a number\n"), 2;
+      break;
     case 'h':
       usage(stdout);
       return 1;
@@ -355,7 +415,7 @@ static int parse_args(int argc, char **argv, opts *o) {
 }
 
 int main(int argc, char **argv) {
-  opts o = {.timeout_ms = 10000};
+  opts o = {.timeout_ms = 10000, .peers = PEERS_UNSET};
   int rc = parse_args(argc, argv, &o);
   if (rc != 0)
     return rc == 1 ? 0 : 2;
@@ -385,6 +445,7 @@ int main(int argc, char **argv) {
   else
     rc = cmd_simple(c, &o);
   close(c->fd);
+  free(c->buf);
   free(c);
   return rc;
 }

@@ -93,27 +93,53 @@ void ctl_render_regions(const json_t *r, FILE *out) {
   ctl_table_print(t, out);
 }
 
+/* "N peers: A with a direct path, B without", from the node's peer_summary
+ * (over every peer, however few rows it sent), or counted here for a node
+ * that sends no summary. Returns the total. */
+static long long render_peer_summary(const json_t *r, FILE *out) {
+  const json_t *peers = json_object_get(r, "peers"), *sum = json_object_get(r, "peer_summary");
+  long long total = (long long)json_array_size(peers), with = 0;
+  if (json_is_object(sum)) {
+    total = ctl_int(sum, "total");
+    with = ctl_int(sum, "with_path");
+  } else {
+    size_t i;
+    const json_t *p;
+    json_array_foreach(peers, i, p) { with += json_is_true(json_object_get(p, "has_path")); }
+  }
+  if (total > 0)
+    field(out, "peers", "%lld: %lld with a direct path, %lld without", total, with, total - with);
+  return total;
+}
+
 static void render_peers(const json_t *r, FILE *out) {
   const json_t *peers = json_object_get(r, "peers");
-  if (json_array_size(peers) == 0) {
+  long long total = render_peer_summary(r, out);
+  if (total == 0) {
     fprintf(out, "no peers\n");
     return;
   }
-  static const char *const head[] = {"PEER", "PATH", "RTT", "TRUSTED FOR", "CANDIDATES", NULL};
-  ctl_table *t = ctl_table_new(head);
-  size_t i;
-  const json_t *p;
-  json_array_foreach(peers, i, p) {
-    bool up = json_is_true(json_object_get(p, "has_path"));
-    if (up)
-      ctl_table_row(t, "%lld\t%s\t%.3f ms\t%.1f s\t%zu", ctl_int(p, "id"), ctl_str(p, "path", "-"),
-                    ctl_real(p, "rtt_ms"), ctl_real(p, "trusted_for_s"),
-                    json_array_size(json_object_get(p, "candidates")));
-    else
-      ctl_table_row(t, "%lld\t(no direct path)\t-\t-\t%zu", ctl_int(p, "id"),
-                    json_array_size(json_object_get(p, "candidates")));
+  if (json_array_size(peers) > 0) {
+    static const char *const head[] = {"PEER", "PATH", "RTT", "TRUSTED FOR", "CANDIDATES", NULL};
+    ctl_table *t = ctl_table_new(head);
+    size_t i;
+    const json_t *p;
+    json_array_foreach(peers, i, p) {
+      bool up = json_is_true(json_object_get(p, "has_path"));
+      if (up)
+        ctl_table_row(t, "%lld\t%s\t%.3f ms\t%.1f s\t%zu", ctl_int(p, "id"),
+                      ctl_str(p, "path", "-"), ctl_real(p, "rtt_ms"), ctl_real(p, "trusted_for_s"),
+                      json_array_size(json_object_get(p, "candidates")));
+      else
+        ctl_table_row(t, "%lld\t(no direct path)\t-\t-\t%zu", ctl_int(p, "id"),
+                      json_array_size(json_object_get(p, "candidates")));
+    }
+    ctl_table_print(t, out);
   }
-  ctl_table_print(t, out);
+  long long hidden = total - (long long)json_array_size(peers);
+  if (hidden > 0)
+    fprintf(out, "(%lld more not shown; meshrt-ctl status --peers all lists every peer)\n",
+            hidden);
 }
 
 /* What DirectManager refused and learned from peers. */

@@ -6,7 +6,8 @@
  * parse_error, bad_request, unknown_command, not_found, unavailable,
  * not_supported, timeout, shutting_down, busy, too_long, failed, internal.
  *
- *   status                      the node at a glance (status.c)
+ *   status [peers]              the node at a glance (status.c); "peers":
+ *                               "all" (default) or N, the first N by state
  *   children                    the supervisor's state records (status.c)
  *   rebind                      rebind DirectManager's socket now
  *   measure                     re-measure DERP latency now
@@ -206,11 +207,66 @@ static json_t *cmd_restart(mn_app *app, json_t *req, bool *follow, uint64_t *aft
 /* ---- status, children, events ------------------------------------------------------------------
  */
 
+/* status's peers in the order a person reads them: those with a direct path
+ * first, then those without, each by id (stable between calls, unlike RTT). */
+static int peer_order(const void *a, const void *b) {
+  const json_t *p = *(const json_t *const *)a, *q = *(const json_t *const *)b;
+  int pp = json_is_true(json_object_get(p, "has_path")),
+      qp = json_is_true(json_object_get(q, "has_path"));
+  if (pp != qp)
+    return qp - pp;
+  json_int_t pi = json_integer_value(json_object_get(p, "id")),
+             qi = json_integer_value(json_object_get(q, "id"));
+  return (pi > qi) - (pi < qi);
+}
+
+/* Sorts the status's "peers", keeps the first `limit` (SIZE_MAX: all) and
+ * adds "peer_summary", counted over all of them, so a node with thousands
+ * of peers can be shown as a summary and its top rows. */
+static int page_peers(json_t *status, size_t limit) {
+  json_t *peers = json_object_get(status, "peers");
+  size_t n = json_array_size(peers), with_path = 0;
+  json_t **v = calloc(n ? n : 1, sizeof *v);
+  json_t *page = json_array();
+  int rc = v != NULL && page != NULL ? 0 : -ENOMEM;
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    v[i] = json_array_get(peers, i);
+    with_path += json_is_true(json_object_get(v[i], "has_path"));
+  }
+  if (rc == 0)
+    qsort(v, n, sizeof *v, peer_order);
+  for (size_t i = 0; rc == 0 && i < n && i < limit; i++)
+    rc = json_array_append(page, v[i]);
+  free(v);
+  json_t *summary = rc == 0 ? json_pack("{s:I, s:I, s:I, s:I}", "total", (json_int_t)n,
+                                        "with_path", (json_int_t)with_path, "without_path",
+                                        (json_int_t)(n - with_path), "shown",
+                                        (json_int_t)json_array_size(page))
+                            : NULL;
+  /* json_object_set_new takes its value even when it fails. */
+  if (summary == NULL || json_object_set_new(status, "peer_summary", summary) < 0) {
+    json_decref(page);
+    return -ENOMEM;
+  }
+  return json_object_set_new(status, "peers", page) < 0 ? -ENOMEM : 0;
+}
+
 static json_t *cmd_status(mn_app *app, json_t *req, bool *follow, uint64_t *after) {
-  (void)req;
   (void)follow;
   (void)after;
-  return ok(mn_status_json(app));
+  json_t *p = json_object_get(req, "peers");
+  size_t limit = SIZE_MAX;
+  if (json_is_integer(p) && json_integer_value(p) >= 0)
+    limit = (uint64_t)json_integer_value(p) < SIZE_MAX ? (size_t)json_integer_value(p) : SIZE_MAX;
+  else if (p != NULL && !(json_is_string(p) && strcmp(json_string_value(p), "all") == 0))
+    return mn_command_error("bad_request",
+                            "status: expected \"peers\": \"all\" or how many to show (0 or more)");
+  json_t *s = mn_status_json(app);
+  if (s != NULL && page_peers(s, limit) < 0) {
+    json_decref(s);
+    s = NULL;
+  }
+  return ok(s);
 }
 
 static json_t *cmd_children(mn_app *app, json_t *req, bool *follow, uint64_t *after) {

@@ -149,6 +149,11 @@ static int parse_monitor(ectx *e, json_t *root, mn_config *c) {
                               : -EINVAL;
   if (k < 0)
     return bad(e, "network_monitor", v, "expected true, false, \"netlink\", \"manual\" or \"off\"");
+  /* Refused here, with the other config errors, rather than when the node
+   * opens the monitor: by then the runtime and the observer run, and the
+   * exit code would say "runtime failure" for what is a config error. */
+  if (k == MN_MONITOR_NETLINK && !mrt_node_network_monitor_available())
+    return bad(e, "network_monitor", v, "%s", MN_NO_NETLINK_FEATURE);
   c->network_monitor = (mn_monitor_kind)k;
   return 0;
 }

@@ -25,6 +25,12 @@ typedef enum mn_monitor_kind {
   MN_MONITOR_MANUAL = 2,
 } mn_monitor_kind;
 
+/* Why "netlink" is refused in a build without the network_monitor feature
+ * (the netlink link monitor): config.c and the command line say the same. */
+#define MN_NO_NETLINK_FEATURE                                                                     \
+  "this meshrt-node was built without the network_monitor feature (the netlink link monitor): " \
+  "use \"manual\" or \"off\", or rebuild with -Dnetwork_monitor=enabled"
+
 /* "off"/"none"/"false", "netlink"/"true", "manual". -EINVAL otherwise. */
 int mn_monitor_kind_parse(const char *name);
 const char *mn_monitor_kind_name(mn_monitor_kind k);

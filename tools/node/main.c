@@ -91,9 +91,12 @@ static int parse_option(int c, const char *arg, mn_options *o) {
     return 0;
   case 'n':
     o->network_monitor = mn_monitor_kind_parse(arg);
-    return o->network_monitor < 0
-               ? bad_usage("--network-monitor %s: expected netlink, manual or off", arg)
-               : 0;
+    if (o->network_monitor < 0)
+      return bad_usage("--network-monitor %s: expected netlink, manual or off", arg);
+    /* A usage error (exit 2, nothing started), as its config twin is. */
+    if (o->network_monitor == MN_MONITOR_NETLINK && !mrt_node_network_monitor_available())
+      return bad_usage("--network-monitor %s: %s", arg, MN_NO_NETLINK_FEATURE);
+    return 0;
   case 'f':
     o->log_format = mn_log_format_parse(arg);
     return o->log_format < 0 ? bad_usage("--log-format %s: expected human or json", arg) : 0;
