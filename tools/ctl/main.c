@@ -3,7 +3,7 @@
  *   meshrt-ctl [--socket PATH] [--json] [--timeout S] COMMAND [ARGS]
  *   status | children | rebind | measure | pause CHILD | resume CHILD |
  *   restart CHILD | events [--follow] [--after N] [--limit N] |
- *   link-change [FLAGS]
+ *   link-change [FLAGS] [--interface NAME [--address ADDR[/LEN]]]
  *
  * One request line of JSON, one reply line (events --follow then keeps
  * reading event lines until the node goes away or the user interrupts).
@@ -35,6 +35,7 @@ typedef struct opts {
   int timeout_ms;
   const char *cmd;
   const char *arg;
+  const char *interface, *address; /* link-change: where it happened */
 } opts;
 
 typedef struct conn {
@@ -54,7 +55,8 @@ static void usage(FILE *out) {
       "  measure                re-measure DERP region latency and show it\n"
       "  pause|resume|restart CHILD   operator control of a child\n"
       "  events [--follow] [--after N] [--limit N]   the node's event journal\n"
-      "  link-change [FLAGS]    inject a link change (manual link monitor only)\n");
+      "  link-change [FLAGS] [--interface NAME [--address ADDR[/LEN]]]\n"
+      "                         inject a link change (manual link monitor only)\n");
 }
 
 /* ---- connection ------------------------------------------------------------------------- */
@@ -250,6 +252,10 @@ static int cmd_simple(conn *c, const opts *o) {
     json_object_set_new(req, "child", json_string(o->arg));
   if (!strcmp(o->cmd, "link-change") && o->arg != NULL)
     json_object_set_new(req, "flags", json_string(o->arg));
+  if (o->interface != NULL)
+    json_object_set_new(req, "interface", json_string(o->interface));
+  if (o->address != NULL)
+    json_object_set_new(req, "address", json_string(o->address));
   json_t *r = call(c, req, o->timeout_ms);
   if (r == NULL)
     return 1;
@@ -263,6 +269,8 @@ static int cmd_simple(conn *c, const opts *o) {
     ctl_render_rebind(r, stdout);
   else if (child_cmd)
     ctl_render_outcome(r, stdout);
+  else if (ctl_str(r, "summary", "")[0] != '\0')
+    printf("link change injected: %s: %s\n", ctl_str(r, "flags", "-"), ctl_str(r, "summary", ""));
   else
     printf("link change injected: %s\n", ctl_str(r, "flags", "-"));
   json_decref(r);
@@ -292,6 +300,14 @@ static int check_command(opts *o, int argc, char **argv) {
   o->cmd = argv[optind++];
   o->arg = optind < argc ? argv[optind++] : NULL;
   bool extra = optind < argc;
+  if ((o->interface != NULL || o->address != NULL) && strcmp(o->cmd, "link-change") != 0) {
+    fprintf(stderr, "meshrt-ctl: --interface and --address go with link-change only\n");
+    return 2;
+  }
+  if (o->address != NULL && o->interface == NULL) {
+    fprintf(stderr, "meshrt-ctl: --address needs --interface\n");
+    return 2;
+  }
   for (int i = 0; plain[i]; i++)
     if (!strcmp(o->cmd, plain[i]) && o->arg == NULL)
       return 0;
@@ -312,6 +328,8 @@ static int parse_args(int argc, char **argv, opts *o) {
                                         {"follow", no_argument, NULL, 'f'},
                                         {"after", required_argument, NULL, 'a'},
                                         {"limit", required_argument, NULL, 'l'},
+                                        {"interface", required_argument, NULL, 'i'},
+                                        {"address", required_argument, NULL, 'A'},
                                         {"help", no_argument, NULL, 'h'},
                                         {"version", no_argument, NULL, 'V'},
                                         {NULL, 0, NULL, 0}};
@@ -339,6 +357,12 @@ static int parse_args(int argc, char **argv, opts *o) {
         return fprintf(stderr, "meshrt-ctl: --%s: expected a number\n",
                        ch == 'a' ? "after" : "limit"),
                2;
+      break;
+    case 'i':
+      o->interface = optarg;
+      break;
+    case 'A':
+      o->address = optarg;
       break;
     case 'h':
       usage(stdout);
