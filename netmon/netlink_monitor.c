@@ -11,9 +11,9 @@
  *
  * When the kernel reports ENOBUFS, notifications were lost: the monitor dumps
  * everything again and diffs (a raw change with the RESYNC flag if anything
- * interesting differed, listing what differed). Dump replies are never dropped by the kernel (a dump
- * advances only as we read), so a dump in flight always completes; a resync
- * asked for meanwhile starts after it.
+ * interesting differed, listing what differed). Dump replies are never
+ * dropped by the kernel (a dump advances only as we read), so a dump in
+ * flight always completes; a resync asked for meanwhile starts after it.
  *
  * Threads: the source runs in the watcher's context; counters are atomics so
  * mrt_link_monitor_get_stats may read them from anywhere.

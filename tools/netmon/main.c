@@ -4,7 +4,8 @@
  * changes were folded in, and what changed where ("v0: link down; default
  * route gone (was via v0)", at most 16 listed, then "(+N more)"). Interface
  * names are escaped, so a hostile name cannot put control characters on the
- * terminal. --raw also prints every raw change as the monitor sees it; --settle MS and --max-wait MS tune the debouncer; --ignore NAME
+ * terminal. --raw also prints every raw change as the monitor sees it;
+ * --settle MS and --max-wait MS tune the debouncer; --ignore NAME
  * (repeatable, "wg*" for prefixes) names interfaces to leave out. Runs until
  * SIGINT/SIGTERM. Exit codes: 0 clean, 1 monitor failure, 2 usage.
  */

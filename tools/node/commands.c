@@ -172,7 +172,8 @@ static json_t *describe_request(json_t *req, mrt_link_change_item *tmpl, bool *d
 
 /* One described change per flag: on the interface; with the address for the
  * address kinds; as the new default-route interface for default-route. */
-static size_t items_of(uint32_t flags, const mrt_link_change_item *tmpl, mrt_link_change_item *out) {
+static size_t items_of(uint32_t flags, const mrt_link_change_item *tmpl,
+                       mrt_link_change_item *out) {
   size_t n = 0;
   for (uint32_t bit = MRT_LINK_CHANGE_LINK_UP; bit <= MRT_LINK_CHANGE_DEFAULT_ROUTE; bit <<= 1) {
     if (!(flags & bit))

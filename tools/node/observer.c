@@ -463,7 +463,8 @@ static json_t *change_json(const mrt_link_change_item *it) {
     json_object_set_new(j, "interface",
                         json_string(mrt_link_ifname_str(it->ifname, name, sizeof name)));
   if (it->old_ifname[0] != '\0')
-    json_object_set_new(j, "was", json_string(mrt_link_ifname_str(it->old_ifname, name, sizeof name)));
+    json_object_set_new(j, "was",
+                        json_string(mrt_link_ifname_str(it->old_ifname, name, sizeof name)));
   if (it->family == AF_INET || it->family == AF_INET6)
     json_object_set_new(j, "family", json_string(it->family == AF_INET ? "inet" : "inet6"));
   char addr[INET6_ADDRSTRLEN];
