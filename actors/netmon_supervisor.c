@@ -261,9 +261,14 @@ static int on_link_change(mrt_actor *self, void *state, const void *payload, mrt
   s->stats.events++;
   if (s->stopping)
     return 0;
-  char flags[96];
-  mrt_log(MRT_LOG_DEBUG, LOG, "link change flags=%s raw=%u",
-          mrt_link_change_flags_str(ev->flags, flags, sizeof flags), ev->raw_events);
+  if (mrt_log_get_level() >= MRT_LOG_DEBUG) {
+    /* What changed where, names escaped: no control character reaches the
+     * log. The key=value fields stay last for the JSON log format. */
+    char flags[96], list[1024];
+    mrt_link_change_list_str(ev, list, sizeof list);
+    mrt_log(MRT_LOG_DEBUG, LOG, "link change%s%s flags=%s raw=%u", list[0] ? ": " : "", list,
+            mrt_link_change_flags_str(ev->flags, flags, sizeof flags), ev->raw_events);
+  }
   uint64_t now = mrt_actor_now(self);
   if (s->busy || (s->have_last && now - s->last_ns < s->cfg.min_rebind_interval_ns)) {
     owe(self, s);

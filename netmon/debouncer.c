@@ -25,16 +25,20 @@ static void cancel_timers(mrt__debouncer *d, mrt_actor *self) {
 
 void mrt__debouncer_flush(mrt__debouncer *d, mrt_actor *self) {
   cancel_timers(d, self);
-  if (d->pending.raw_events == 0)
+  if (d->raw_events == 0)
     return;
-  mrt_link_change ev = d->pending;
-  d->pending = (mrt_link_change){0};
-  d->emit(self, &ev, d->ud);
+  /* Reset before emitting: emit may feed the debouncer again. */
+  mrt__link_changes ev = d->pending;
+  uint32_t raw = d->raw_events;
+  d->pending = (mrt__link_changes){0};
+  d->raw_events = 0;
+  d->emit(self, raw, &ev, d->ud);
 }
 
 void mrt__debouncer_cancel(mrt__debouncer *d, mrt_actor *self) {
   cancel_timers(d, self);
-  d->pending = (mrt_link_change){0};
+  d->pending = (mrt__link_changes){0};
+  d->raw_events = 0;
 }
 
 /* Either timer: the one that fires is spent, so forget its id first. */
@@ -54,10 +58,11 @@ static int on_max_wait(mrt_actor *self, void *state, void *ud) {
   return 0;
 }
 
-int mrt__debouncer_raw(mrt__debouncer *d, mrt_actor *self, uint32_t flags) {
-  bool first = d->pending.raw_events == 0;
-  d->pending.flags |= flags;
-  d->pending.raw_events++;
+int mrt__debouncer_raw(mrt__debouncer *d, mrt_actor *self, const mrt__link_changes *raw) {
+  bool first = d->raw_events == 0;
+  mrt__link_changes_merge(&d->pending, raw);
+  if (d->raw_events < UINT32_MAX)
+    d->raw_events++;
   if (d->settle_timer)
     mrt_timer_cancel(self, d->settle_timer);
   d->settle_timer = 0;

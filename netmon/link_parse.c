@@ -124,16 +124,17 @@ static int attr_ifname(const struct nlattr *a, char name[IFNAMSIZ])
 /* ---- links ------------------------------------------------------------ */
 
 static int link_update(mrt__link_snapshot *s, int ifindex, const char *name, unsigned ifi_flags,
-                       uint32_t *flags)
+                       struct change_sink *k)
 {
     struct iface *ifc;
     struct iface_view before;
-    bool was_up;
+    bool was_up, was_interesting;
     int rc = mrt__link_iface_get_or_add(s, ifindex, &ifc);
 
     if (rc < 0)
         return rc;
     before = mrt__link_view_of(ifc);
+    was_interesting = mrt__link_iface_interesting(ifc);
     was_up = ifc->known && (ifc->flags & IFF_UP);
     memcpy(ifc->name, name, IFNAMSIZ);
     ifc->flags = ifi_flags & MRT__LINK_KEPT_IFF;
@@ -144,26 +145,29 @@ static int link_update(mrt__link_snapshot *s, int ifindex, const char *name, uns
      * route does not come back with the link. */
     if (was_up && !(ifc->flags & IFF_UP))
         mrt__link_routes_drop(s, AF_UNSPEC, ifindex, NULL);
-    *flags |= mrt__link_view_change(before, mrt__link_view_of(ifc));
+    mrt__link_note_view(k, s, s, ifindex, ifc->name, before, mrt__link_view_of(ifc),
+                        was_interesting && !mrt__link_iface_interesting(ifc));
     return 0;
 }
 
-static int link_delete(mrt__link_snapshot *s, int ifindex, uint32_t *flags)
+static int link_delete(mrt__link_snapshot *s, int ifindex, struct change_sink *k)
 {
     struct iface *ifc = mrt__link_iface_find(s, ifindex);
-    struct iface_view before;
+    char name[IFNAMSIZ];
 
     if (!ifc)
         return 0;
-    before = mrt__link_view_of(ifc);
+    /* Report first: the addresses it loses are listed from the table. */
+    memcpy(name, ifc->name, IFNAMSIZ);
+    mrt__link_note_view(k, s, s, ifindex, name, mrt__link_view_of(ifc), mrt__link_view_of(NULL),
+                        true);
     mrt__link_iface_remove(s, ifc);
     mrt__link_table_drop_ifindex(&s->st.addrs, ifindex);
     mrt__link_routes_drop(s, AF_UNSPEC, ifindex, NULL);
-    *flags |= mrt__link_view_change(before, mrt__link_view_of(NULL));
     return 0;
 }
 
-static int apply_link(mrt__link_snapshot *s, const struct nlmsghdr *nlh, uint32_t *flags)
+static int apply_link(mrt__link_snapshot *s, const struct nlmsghdr *nlh, struct change_sink *k)
 {
     const struct nlattr *tb[IFLA_MAX + 1];
     const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
@@ -178,10 +182,10 @@ static int apply_link(mrt__link_snapshot *s, const struct nlmsghdr *nlh, uint32_
     if (ifi->ifi_index <= 0)
         return -EBADMSG;
     if (nlh->nlmsg_type == RTM_DELLINK)
-        return link_delete(s, ifi->ifi_index, flags);
+        return link_delete(s, ifi->ifi_index, k);
     if (attr_ifname(tb[IFLA_IFNAME], name) < 0)
         return -EBADMSG;
-    return link_update(s, ifi->ifi_index, name, ifi->ifi_flags, flags);
+    return link_update(s, ifi->ifi_index, name, ifi->ifi_flags, k);
 }
 
 /* ---- addresses -------------------------------------------------------- */
@@ -196,7 +200,8 @@ static void iface_count(struct iface *ifc, const struct addr_key *k, int delta)
         ifc->nroutable += (size_t)delta;
 }
 
-static int addr_add(mrt__link_snapshot *s, int ifindex, const struct addr_key *k, uint32_t *flags)
+static int addr_add(mrt__link_snapshot *s, int ifindex, const struct addr_key *k,
+                    struct change_sink *sink)
 {
     struct iface *ifc;
     int rc;
@@ -215,11 +220,12 @@ static int addr_add(mrt__link_snapshot *s, int ifindex, const struct addr_key *k
     }
     iface_count(ifc, k, +1);
     if (mrt__link_addr_routable(k) && mrt__link_iface_interesting(ifc))
-        *flags |= MRT_LINK_CHANGE_ADDR_ADDED;
+        mrt__link_note_addr(sink, ifindex, ifc->name, k, MRT_LINK_CHANGE_ADDR_ADDED);
     return 0;
 }
 
-static int addr_del(mrt__link_snapshot *s, int ifindex, const struct addr_key *k, uint32_t *flags)
+static int addr_del(mrt__link_snapshot *s, int ifindex, const struct addr_key *k,
+                    struct change_sink *sink)
 {
     size_t i = mrt__link_table_find(&s->st.addrs, ifindex, k);
     struct iface *ifc = mrt__link_iface_find(s, ifindex);
@@ -229,7 +235,7 @@ static int addr_del(mrt__link_snapshot *s, int ifindex, const struct addr_key *k
     mrt__link_table_remove_at(&s->st.addrs, i);
     iface_count(ifc, k, -1);
     if (mrt__link_addr_routable(k) && mrt__link_iface_interesting(ifc))
-        *flags |= MRT_LINK_CHANGE_ADDR_REMOVED;
+        mrt__link_note_addr(sink, ifindex, ifc->name, k, MRT_LINK_CHANGE_ADDR_REMOVED);
     /* Removing the last IPv4 address disables IPv4 on the interface and the
      * kernel flushes its IPv4 routes without notifying; do the same. */
     if (k->family == AF_INET && ifc->nv4 == 0)
@@ -239,7 +245,7 @@ static int addr_del(mrt__link_snapshot *s, int ifindex, const struct addr_key *k
     return 0;
 }
 
-static int apply_addr(mrt__link_snapshot *s, const struct nlmsghdr *nlh, uint32_t *flags)
+static int apply_addr(mrt__link_snapshot *s, const struct nlmsghdr *nlh, struct change_sink *sink)
 {
     const struct nlattr *tb[IFA_MAX + 1];
     const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
@@ -263,8 +269,8 @@ static int apply_addr(mrt__link_snapshot *s, const struct nlmsghdr *nlh, uint32_
     k.family = ifa->ifa_family;
     k.prefixlen = ifa->ifa_prefixlen;
     if (nlh->nlmsg_type == RTM_NEWADDR)
-        return addr_add(s, (int)ifa->ifa_index, &k, flags);
-    return addr_del(s, (int)ifa->ifa_index, &k, flags);
+        return addr_add(s, (int)ifa->ifa_index, &k, sink);
+    return addr_del(s, (int)ifa->ifa_index, &k, sink);
 }
 
 /* ---- routes ----------------------------------------------------------- */
@@ -385,33 +391,28 @@ static int apply_route(mrt__link_snapshot *s, const struct nlmsghdr *nlh)
 
 /* ---- message dispatch ------------------------------------------------- */
 
-/* Apply one RTM_* message to one snapshot and OR its flags into *flags.
- * Returns 0, -EBADMSG or -ENOMEM. */
-static int apply_rtm(mrt__link_snapshot *s, const struct nlmsghdr *nlh, uint32_t *flags)
+/* Apply one RTM_* message to one snapshot and report what it changed to
+ * `k`. Returns 0, -EBADMSG or -ENOMEM. */
+static int apply_rtm(mrt__link_snapshot *s, const struct nlmsghdr *nlh, struct change_sink *k)
 {
-    int d4 = mrt__link_default_ifindex(s, AF_INET);
-    int d6 = mrt__link_default_ifindex(s, AF_INET6);
+    struct default_view before, after;
+    uint16_t type = nlh->nlmsg_type;
     int rc;
 
-    switch (nlh->nlmsg_type) {
-    case RTM_NEWLINK:
-    case RTM_DELLINK:
-        rc = apply_link(s, nlh, flags);
-        break;
-    case RTM_NEWADDR:
-    case RTM_DELADDR:
-        rc = apply_addr(s, nlh, flags);
-        break;
-    case RTM_NEWROUTE:
-    case RTM_DELROUTE:
-        rc = apply_route(s, nlh);
-        break;
-    default:
+    if (type != RTM_NEWLINK && type != RTM_DELLINK && type != RTM_NEWADDR &&
+        type != RTM_DELADDR && type != RTM_NEWROUTE && type != RTM_DELROUTE)
         return 0; /* other families (neighbours, rules) are not ours */
-    }
-    if (mrt__link_default_ifindex(s, AF_INET) != d4 ||
-        mrt__link_default_ifindex(s, AF_INET6) != d6)
-        *flags |= MRT_LINK_CHANGE_DEFAULT_ROUTE;
+    /* Any of them can move a default route (a link going down takes its
+     * routes along), so compare before and after. */
+    mrt__link_defaults_get(s, &before);
+    if (type == RTM_NEWLINK || type == RTM_DELLINK)
+        rc = apply_link(s, nlh, k);
+    else if (type == RTM_NEWADDR || type == RTM_DELADDR)
+        rc = apply_addr(s, nlh, k);
+    else
+        rc = apply_route(s, nlh);
+    mrt__link_defaults_get(s, &after);
+    mrt__link_note_defaults(k, &before, &after);
     return rc;
 }
 
@@ -474,10 +475,10 @@ static void merge_rc(struct msg_status *st, int rc)
 /* Route one message: during a resync, dump replies (NLM_F_MULTI) build the
  * pending snapshot only, and live notifications update both, so the final
  * diff shows just what was lost. */
-static void apply_one(mrt__link_snapshot *s, const struct nlmsghdr *nlh, uint32_t *flags,
+static void apply_one(mrt__link_snapshot *s, const struct nlmsghdr *nlh, struct change_sink *k,
                       struct msg_status *st)
 {
-    uint32_t discard = 0;
+    struct change_sink discard = { 0, NULL };
     bool dump_part = nlh->nlmsg_flags & NLM_F_MULTI;
 
     if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) {
@@ -495,7 +496,7 @@ static void apply_one(mrt__link_snapshot *s, const struct nlmsghdr *nlh, uint32_
         merge_rc(st, apply_rtm(s->pending, nlh, &discard));
         return;
     }
-    merge_rc(st, apply_rtm(s, nlh, flags));
+    merge_rc(st, apply_rtm(s, nlh, k));
     if (s->pending)
         merge_rc(st, apply_rtm(s->pending, nlh, &discard));
 }
@@ -508,10 +509,10 @@ static bool frame_ok(const struct nlmsghdr *nlh, size_t remaining)
 }
 
 int mrt__link_snapshot_apply(mrt__link_snapshot *snap, const void *buf, size_t len,
-                             uint32_t *flags_out)
+                             uint32_t *flags_out, mrt__link_changes *changes_out)
 {
     struct msg_status total = { false, false, 0 };
-    uint32_t flags = 0;
+    struct change_sink k = { 0, changes_out };
     size_t off = 0;
     int accepted = 0;
 
@@ -527,7 +528,7 @@ int mrt__link_snapshot_apply(mrt__link_snapshot *snap, const void *buf, size_t l
             total.malformed = true;
             break;
         }
-        apply_one(snap, nlh, &flags, &st);
+        apply_one(snap, nlh, &k, &st);
         if (st.malformed) {
             snap->stats.malformed++;
         } else {
@@ -541,7 +542,9 @@ int mrt__link_snapshot_apply(mrt__link_snapshot *snap, const void *buf, size_t l
         off += MNL_ALIGN(nlh->nlmsg_len);
     }
     if (flags_out)
-        *flags_out |= flags;
+        *flags_out |= k.flags;
+    if (changes_out)
+        changes_out->flags |= k.flags; /* also what was only counted */
     if (total.nomem)
         return -ENOMEM;
     if (total.malformed)

@@ -182,6 +182,117 @@ uint32_t mrt__link_view_change(struct iface_view a, struct iface_view b)
     return f;
 }
 
+/* ---- reporting changes -------------------------------------------------- */
+
+static void note(struct change_sink *k, const mrt_link_change_item *it)
+{
+    k->flags |= it->flags;
+    if (k->list)
+        mrt__link_changes_add(k->list, it);
+}
+
+static void copy_name(char out[MRT_LINK_IFNAME_MAX], const char *name)
+{
+    memset(out, 0, MRT_LINK_IFNAME_MAX);
+    if (name)
+        memcpy(out, name, strnlen(name, MRT_LINK_IFNAME_MAX - 1));
+}
+
+void mrt__link_note_addr(struct change_sink *k, int ifindex, const char *name,
+                         const struct addr_key *key, uint32_t flag)
+{
+    mrt_link_change_item it;
+
+    memset(&it, 0, sizeof it);
+    it.flags = flag;
+    it.ifindex = ifindex;
+    copy_name(it.ifname, name);
+    it.family = key->family;
+    it.prefixlen = key->prefixlen;
+    memcpy(it.addr, key->addr, sizeof it.addr);
+    note(k, &it);
+}
+
+/* Each routable address of `ifindex` in `s`, reported with `flag`. Once the
+ * list is full they are only counted, from the interface's counter, so a
+ * storm does not scan the table again and again. */
+static void note_iface_addrs(struct change_sink *k, const mrt__link_snapshot *s, int ifindex,
+                             const char *name, uint32_t flag)
+{
+    const struct iface *ifc = mrt__link_iface_find(s, ifindex);
+
+    k->flags |= flag;
+    if (!k->list || !ifc)
+        return;
+    if (k->list->n == MRT_LINK_CHANGE_LIST_MAX) {
+        mrt__link_changes_add_more(k->list, ifc->nroutable);
+        return;
+    }
+    for (size_t i = 0; i < s->st.addrs.cap; i++) {
+        const struct addr_entry *e = &s->st.addrs.slots[i];
+        if (e->ifindex == ifindex && mrt__link_addr_routable(&e->k))
+            mrt__link_note_addr(k, ifindex, name, &e->k, flag);
+    }
+}
+
+void mrt__link_note_view(struct change_sink *k, const mrt__link_snapshot *before,
+                         const mrt__link_snapshot *after, int ifindex, const char *name,
+                         struct iface_view a, struct iface_view b, bool gone)
+{
+    uint32_t f = mrt__link_view_change(a, b);
+    mrt_link_change_item it;
+
+    if (f & (MRT_LINK_CHANGE_LINK_UP | MRT_LINK_CHANGE_LINK_DOWN)) {
+        memset(&it, 0, sizeof it);
+        it.flags = f & (MRT_LINK_CHANGE_LINK_UP | MRT_LINK_CHANGE_LINK_DOWN);
+        it.ifindex = ifindex;
+        copy_name(it.ifname, name);
+        it.level = (uint8_t)b.level;
+        it.gone = gone && (f & MRT_LINK_CHANGE_LINK_DOWN);
+        note(k, &it);
+    }
+    if (f & MRT_LINK_CHANGE_ADDR_REMOVED)
+        note_iface_addrs(k, before, ifindex, name, MRT_LINK_CHANGE_ADDR_REMOVED);
+    if (f & MRT_LINK_CHANGE_ADDR_ADDED)
+        note_iface_addrs(k, after, ifindex, name, MRT_LINK_CHANGE_ADDR_ADDED);
+}
+
+void mrt__link_defaults_get(const mrt__link_snapshot *s, struct default_view *out)
+{
+    static const int fams[2] = { AF_INET, AF_INET6 };
+
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < 2; i++) {
+        const struct iface *ifc;
+
+        out->ifindex[i] = mrt__link_default_ifindex(s, fams[i]);
+        ifc = out->ifindex[i] ? mrt__link_iface_find(s, out->ifindex[i]) : NULL;
+        if (ifc)
+            memcpy(out->name[i], ifc->name, IFNAMSIZ);
+    }
+}
+
+void mrt__link_note_defaults(struct change_sink *k, const struct default_view *before,
+                             const struct default_view *after)
+{
+    static const uint8_t fams[2] = { AF_INET, AF_INET6 };
+
+    for (int i = 0; i < 2; i++) {
+        mrt_link_change_item it;
+
+        if (before->ifindex[i] == after->ifindex[i])
+            continue;
+        memset(&it, 0, sizeof it);
+        it.flags = MRT_LINK_CHANGE_DEFAULT_ROUTE;
+        it.family = fams[i];
+        it.ifindex = after->ifindex[i];
+        copy_name(it.ifname, after->name[i]);
+        it.old_ifindex = before->ifindex[i];
+        copy_name(it.old_ifname, before->name[i]);
+        note(k, &it);
+    }
+}
+
 /* ---- address table ---------------------------------------------------- */
 
 static uint32_t addr_hash(int ifindex, const struct addr_key *k)
@@ -501,7 +612,8 @@ void mrt__link_snapshot_abort_resync(mrt__link_snapshot *snap)
     snap->pending = NULL;
 }
 
-int mrt__link_snapshot_finish_resync(mrt__link_snapshot *snap, uint32_t *flags_out)
+int mrt__link_snapshot_finish_resync(mrt__link_snapshot *snap, uint32_t *flags_out,
+                                     mrt__link_changes *changes_out)
 {
     mrt__link_snapshot *p;
     struct link_state old;
@@ -511,7 +623,18 @@ int mrt__link_snapshot_finish_resync(mrt__link_snapshot *snap, uint32_t *flags_o
     if (!snap || !snap->pending)
         return -EINVAL;
     p = snap->pending;
-    mrt__link_snapshot_diff(snap, p, &f);
+    if (changes_out) {
+        /* Diff into a list of its own, so only its items get marked. */
+        mrt__link_changes found = { 0 };
+        mrt__link_snapshot_diff(snap, p, &f, &found);
+        if (f)
+            mrt__link_changes_mark(&found, MRT_LINK_CHANGE_RESYNC);
+        mrt__link_changes_merge(changes_out, &found);
+        if (f)
+            mrt__link_changes_add_flags(changes_out, f | MRT_LINK_CHANGE_RESYNC);
+    } else {
+        mrt__link_snapshot_diff(snap, p, &f, NULL);
+    }
     if (f)
         f |= MRT_LINK_CHANGE_RESYNC;
     /* Swap only the state; rules and counters stay with `snap`, and the old
@@ -528,30 +651,45 @@ int mrt__link_snapshot_finish_resync(mrt__link_snapshot *snap, uint32_t *flags_o
 
 /* ---- comparison ------------------------------------------------------- */
 
-/* `flag` if some routable address of `a` is missing from `b`, counting only
- * interfaces interesting in both (mrt__link_view_change covers the others). */
-static uint32_t addr_missing(const mrt__link_snapshot *a, const mrt__link_snapshot *b,
-                             uint32_t flag)
+/* Report each routable address of `a` missing from `b` with `flag`, counting
+ * only interfaces interesting in both (mrt__link_note_view covers the
+ * others). With no list, the first one found settles the flag. */
+static void addr_missing(const mrt__link_snapshot *a, const mrt__link_snapshot *b, uint32_t flag,
+                         struct change_sink *k)
 {
     for (size_t i = 0; i < a->st.addrs.cap; i++) {
         const struct addr_entry *e = &a->st.addrs.slots[i];
+        const struct iface *ifc;
 
         if (e->ifindex <= 0 || !mrt__link_addr_routable(&e->k))
             continue;
-        if (!mrt__link_iface_interesting(mrt__link_iface_find(a, e->ifindex)) ||
+        ifc = mrt__link_iface_find(a, e->ifindex);
+        if (!mrt__link_iface_interesting(ifc) ||
             !mrt__link_iface_interesting(mrt__link_iface_find(b, e->ifindex)))
             continue;
-        if (mrt__link_table_find(&b->st.addrs, e->ifindex, &e->k) == SIZE_MAX)
-            return flag;
+        if (mrt__link_table_find(&b->st.addrs, e->ifindex, &e->k) != SIZE_MAX)
+            continue;
+        mrt__link_note_addr(k, e->ifindex, ifc->name, &e->k, flag);
+        if (!k->list)
+            return;
     }
-    return 0;
+}
+
+/* The name to report for an interface seen as `a` before and `b` after
+ * (either may be NULL): the newer one that is known. */
+static const char *name_of(const struct iface *a, const struct iface *b)
+{
+    if (b && b->known)
+        return b->name;
+    return a ? a->name : "";
 }
 
 int mrt__link_snapshot_diff(const mrt__link_snapshot *from, const mrt__link_snapshot *to,
-                            uint32_t *flags_out)
+                            uint32_t *flags_out, mrt__link_changes *changes_out)
 {
+    struct change_sink k = { 0, changes_out };
+    struct default_view d_from, d_to;
     size_t i = 0, j = 0;
-    uint32_t f = 0;
 
     if (!from || !to || !flags_out)
         return -EINVAL;
@@ -568,14 +706,18 @@ int mrt__link_snapshot_diff(const mrt__link_snapshot *from, const mrt__link_snap
         }
         i += a != NULL;
         j += b != NULL;
-        f |= mrt__link_view_change(mrt__link_view_of(a), mrt__link_view_of(b));
+        mrt__link_note_view(&k, from, to, b ? b->ifindex : a->ifindex, name_of(a, b),
+                            mrt__link_view_of(a), mrt__link_view_of(b),
+                            mrt__link_iface_interesting(a) && !mrt__link_iface_interesting(b));
     }
-    f |= addr_missing(from, to, MRT_LINK_CHANGE_ADDR_REMOVED);
-    f |= addr_missing(to, from, MRT_LINK_CHANGE_ADDR_ADDED);
-    if (mrt__link_default_ifindex(from, AF_INET) != mrt__link_default_ifindex(to, AF_INET) ||
-        mrt__link_default_ifindex(from, AF_INET6) != mrt__link_default_ifindex(to, AF_INET6))
-        f |= MRT_LINK_CHANGE_DEFAULT_ROUTE;
-    *flags_out = f;
+    addr_missing(from, to, MRT_LINK_CHANGE_ADDR_REMOVED, &k);
+    addr_missing(to, from, MRT_LINK_CHANGE_ADDR_ADDED, &k);
+    mrt__link_defaults_get(from, &d_from);
+    mrt__link_defaults_get(to, &d_to);
+    mrt__link_note_defaults(&k, &d_from, &d_to);
+    if (changes_out)
+        changes_out->flags |= k.flags; /* also what was only counted */
+    *flags_out = k.flags;
     return 0;
 }
 

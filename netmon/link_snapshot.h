@@ -4,7 +4,9 @@
  * interfaces by ifindex (name, up/carrier, loopback, ignored), the addresses
  * of each interface, and the IPv4/IPv6 default routes of the main table. Every
  * received netlink buffer is applied to it, and the apply reports which
- * *interesting* facts changed as MRT_LINK_CHANGE_* flags. This module does no
+ * *interesting* facts changed as MRT_LINK_CHANGE_* flags and, when asked, as
+ * a bounded list of the individual changes (which interface went down, which
+ * address was removed, where the default route went). This module does no
  * I/O: the caller owns the socket and hands over each recv() buffer.
  *
  * Interesting, precisely:
@@ -56,6 +58,8 @@
 #include <stdint.h>
 
 #include <meshrt/link_change.h>
+
+#include "change_list.h"
 
 typedef struct mrt__link_snapshot mrt__link_snapshot;
 
@@ -111,15 +115,17 @@ int mrt__link_snapshot_set_ignored(mrt__link_snapshot *snap, const char *const *
 
 /* Apply one received buffer (one or more netlink messages). `buf` must be
  * 4-byte aligned, as any recv() buffer declared with an integer type is.
- * Interesting changes are OR-ed into *flags_out (may be NULL), also when an
- * error is returned. Returns the number of messages accepted, or -EINVAL (bad
+ * Interesting changes are OR-ed into *flags_out (may be NULL) and appended to
+ * *changes_out (may be NULL; bounded, see change_list.h), also when an error
+ * is returned. During a resync, changes to the pending snapshot alone are
+ * not reported. Returns the number of messages accepted, or -EINVAL (bad
  * argument), -ENOMEM (allocation or capacity limit; state may now lag the
  * kernel, so resync), -EBADMSG (some data was malformed and skipped), or the
  * negative errno of an NLMSG_ERROR/NLMSG_DONE error code, in that order of
  * precedence. NLMSG_NOOP, ACKs and unknown message types are accepted and
  * ignored; unknown attributes are skipped. */
 int mrt__link_snapshot_apply(mrt__link_snapshot *snap, const void *buf, size_t len,
-                             uint32_t *flags_out);
+                             uint32_t *flags_out, mrt__link_changes *changes_out);
 
 /* Start (or restart) a resynchronisation into a fresh pending snapshot.
  * -EINVAL, -ENOMEM. */
@@ -135,17 +141,22 @@ int mrt__link_snapshot_resync_dumps_done(const mrt__link_snapshot *snap);
 
 /* Replace the state with the pending snapshot. *flags_out (may be NULL)
  * receives the interesting differences OR MRT_LINK_CHANGE_RESYNC, or 0 when
- * nothing interesting differed. Returns 0, MRT__LINK_RESYNC_INCONSISTENT, or
- * -EINVAL when no resync is active. */
-int mrt__link_snapshot_finish_resync(mrt__link_snapshot *snap, uint32_t *flags_out);
+ * nothing interesting differed; the differences themselves, each flagged
+ * RESYNC, are appended to *changes_out (may be NULL). Returns 0,
+ * MRT__LINK_RESYNC_INCONSISTENT, or -EINVAL when no resync is active. */
+int mrt__link_snapshot_finish_resync(mrt__link_snapshot *snap, uint32_t *flags_out,
+                                     mrt__link_changes *changes_out);
 
 /* Drop a pending resync, if any. */
 void mrt__link_snapshot_abort_resync(mrt__link_snapshot *snap);
 
 /* *flags_out receives the interesting changes going from `from` to `to`
- * (each side judged by its own ignore rules). -EINVAL on NULL arguments. */
+ * (each side judged by its own ignore rules), and *changes_out (may be NULL)
+ * gets them appended one by one: interfaces in ifindex order, then removed
+ * and added addresses, then default routes. -EINVAL on NULL `from`, `to` or
+ * `flags_out`. */
 int mrt__link_snapshot_diff(const mrt__link_snapshot *from, const mrt__link_snapshot *to,
-                            uint32_t *flags_out);
+                            uint32_t *flags_out, mrt__link_changes *changes_out);
 
 /* Full state equality: interfaces (index, name, flags, ignored), address sets
  * and default routes; counters, rules and pending resyncs are not compared. */

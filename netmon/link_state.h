@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "change_list.h"
 #include "link_snapshot.h"
 
 /* The interface flags a snapshot keeps: the only ones that decide what is
@@ -100,6 +101,21 @@ struct iface_view {
     bool routable; /* has routable addresses and is interesting */
 };
 
+/* Where applying a message or diffing reports what changed: the flags
+ * always, and the individual changes when `list` is set (NULL: flags only,
+ * e.g. for a pending snapshot whose changes nobody reads). */
+struct change_sink {
+    uint32_t flags;
+    mrt__link_changes *list;
+};
+
+/* The default-route interfaces of both families, with their names (captured
+ * before a message may remove the interface). */
+struct default_view {
+    int ifindex[2]; /* [0] IPv4, [1] IPv6; 0: none */
+    char name[2][IFNAMSIZ];
+};
+
 /* ---- interfaces (sorted array) ---------------------------------------- */
 
 /* Interface `ifindex`, or NULL. */
@@ -130,6 +146,28 @@ struct iface_view mrt__link_view_of(const struct iface *ifc);
 
 /* MRT_LINK_CHANGE_* flags for an interface going from view `a` to `b`. */
 uint32_t mrt__link_view_change(struct iface_view a, struct iface_view b);
+
+/* ---- reporting changes -------------------------------------------------- */
+
+/* Report interface `ifindex` (named `name`) going from view `a` to `b`: the
+ * flags, a link item for a level change (`gone`: it is no longer watched),
+ * and an address item for each routable address it gained (found in
+ * `after`) or lost (found in `before`). Both snapshots may be the same. */
+void mrt__link_note_view(struct change_sink *k, const mrt__link_snapshot *before,
+                         const mrt__link_snapshot *after, int ifindex, const char *name,
+                         struct iface_view a, struct iface_view b, bool gone);
+
+/* Report one routable address of an interesting interface added or removed
+ * (`flag`: MRT_LINK_CHANGE_ADDR_ADDED or _REMOVED). */
+void mrt__link_note_addr(struct change_sink *k, int ifindex, const char *name,
+                         const struct addr_key *key, uint32_t flag);
+
+/* The default-route interfaces of `s` now. */
+void mrt__link_defaults_get(const mrt__link_snapshot *s, struct default_view *out);
+
+/* Report each family whose default-route interface differs. */
+void mrt__link_note_defaults(struct change_sink *k, const struct default_view *before,
+                             const struct default_view *after);
 
 /* ---- address table ---------------------------------------------------- */
 

@@ -1,21 +1,31 @@
 /* meshrt — the manual link monitor and the no-op monitor.
  *
- * Manual: raw changes come from mrt_manual_monitor_trigger (a test, or a host
- * with its own change detector) into a 16-slot queue guarded by a mutex, so
- * any thread may trigger; the watcher drains the queue when kicked. A trigger
- * on a full queue or a closed monitor returns false. One watch at a time.
+ * Manual: raw changes come from mrt_manual_monitor_trigger (flags only) or
+ * mrt_manual_monitor_trigger_item (one described change: which interface,
+ * which address) — a test, or a host with its own change detector — into a
+ * 16-slot queue guarded by a mutex, so any thread may trigger; the watcher
+ * drains the queue when kicked. A trigger on a full queue or a closed monitor
+ * returns false. One watch at a time.
  *
  * No-op: its watches succeed and never deliver; they end only when destroyed
  * or at shutdown.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "monitor.h"
+
+/* One queued raw change: flags, and the change it describes if any. */
+typedef struct slot {
+  uint32_t flags;
+  bool has_item;
+  mrt_link_change_item item;
+} slot;
 
 typedef struct manual_monitor {
   mrt_link_monitor base;
   pthread_mutex_t mu;
-  uint32_t slots[MRT_MANUAL_MONITOR_SLOTS];
+  slot slots[MRT_MANUAL_MONITOR_SLOTS];
   unsigned head, len;
   bool closed;
   mrt_ref *watcher;       /* the one watch's watcher (reference held), or NULL */
@@ -27,7 +37,7 @@ static void manual_kick(mrt_actor *self, void *src) {
   for (;;) {
     pthread_mutex_lock(&m->mu);
     bool have = m->len > 0;
-    uint32_t flags = have ? m->slots[m->head] : 0;
+    slot one = have ? m->slots[m->head] : (slot){0};
     if (have) {
       m->head = (m->head + 1) % MRT_MANUAL_MONITOR_SLOTS;
       m->len--;
@@ -35,7 +45,11 @@ static void manual_kick(mrt_actor *self, void *src) {
     bool closed = m->closed;
     pthread_mutex_unlock(&m->mu);
     if (have) {
-      mrt__netmon_raw(self, flags);
+      mrt__link_changes raw = {0};
+      if (one.has_item)
+        mrt__link_changes_add(&raw, &one.item);
+      mrt__link_changes_add_flags(&raw, one.flags);
+      mrt__netmon_raw(self, &raw);
       continue;
     }
     if (closed)
@@ -99,20 +113,41 @@ static manual_monitor *as_manual(mrt_link_monitor *base) {
   return base != NULL && base->ops == &manual_ops ? (manual_monitor *)base : NULL;
 }
 
-bool mrt_manual_monitor_trigger(mrt_link_monitor *base, uint32_t flags) {
-  manual_monitor *m = as_manual(base);
-  if (m == NULL)
-    return false;
+static bool enqueue(manual_monitor *m, const slot *one) {
   pthread_mutex_lock(&m->mu);
   bool ok = !m->closed && m->len < MRT_MANUAL_MONITOR_SLOTS;
   if (ok) {
-    m->slots[(m->head + m->len) % MRT_MANUAL_MONITOR_SLOTS] = flags;
+    m->slots[(m->head + m->len) % MRT_MANUAL_MONITOR_SLOTS] = *one;
     m->len++;
     if (m->watcher != NULL)
       mrt__netmon_kick(m->watcher);
   }
   pthread_mutex_unlock(&m->mu);
   return ok;
+}
+
+bool mrt_manual_monitor_trigger(mrt_link_monitor *base, uint32_t flags) {
+  manual_monitor *m = as_manual(base);
+  return m != NULL && enqueue(m, &(slot){.flags = flags});
+}
+
+/* The change kinds an item may be: exactly one of them. */
+#define ITEM_KINDS                                                                   \
+  (MRT_LINK_CHANGE_LINK_UP | MRT_LINK_CHANGE_LINK_DOWN | MRT_LINK_CHANGE_ADDR_ADDED | \
+   MRT_LINK_CHANGE_ADDR_REMOVED | MRT_LINK_CHANGE_DEFAULT_ROUTE)
+
+bool mrt_manual_monitor_trigger_item(mrt_link_monitor *base, const mrt_link_change_item *item) {
+  manual_monitor *m = as_manual(base);
+  if (m == NULL || item == NULL)
+    return false;
+  uint32_t kind = item->flags & ITEM_KINDS;
+  if (kind == 0 || (kind & (kind - 1)) != 0 || (item->flags & ~MRT_LINK_CHANGE_ALL) != 0)
+    return false;
+  slot one = {.flags = item->flags, .has_item = true, .item = *item};
+  /* The host's strings need not be terminated: the copy is. */
+  one.item.ifname[MRT_LINK_IFNAME_MAX - 1] = '\0';
+  one.item.old_ifname[MRT_LINK_IFNAME_MAX - 1] = '\0';
+  return enqueue(m, &one);
 }
 
 void mrt_manual_monitor_close(mrt_link_monitor *base) {

@@ -15,6 +15,8 @@
 #include <meshrt/meshrt.h>
 #include <meshrt/netmon.h>
 
+#include "change_list.h"
+
 typedef struct mrt__netmon_source {
   /* In the watcher's on_start: register fds, timers. Optional. */
   int (*start)(mrt_actor *self, void *src);
@@ -53,8 +55,9 @@ void mrt__link_monitor_init(mrt_link_monitor *m, const mrt__link_monitor_ops *op
 int mrt__netmon_watch_start(mrt_link_monitor *m, mrt_runtime *rt, mrt_ref *target,
                             const mrt_debounce_config *cfg, const mrt__netmon_source *source,
                             mrt_link_watch **out);
-/* In the watcher's context: one raw change from the source. */
-void mrt__netmon_raw(mrt_actor *watcher, uint32_t flags);
+/* In the watcher's context: one raw change from the source, and what it
+ * changed (copied; the caller keeps `raw`). */
+void mrt__netmon_raw(mrt_actor *watcher, const mrt__link_changes *raw);
 /* In the watcher's context: the source closed; flush and end. */
 void mrt__netmon_source_closed(mrt_actor *watcher);
 /* From any thread: ask the watcher to call source->kick. */

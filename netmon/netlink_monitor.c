@@ -11,9 +11,9 @@
  *
  * When the kernel reports ENOBUFS, notifications were lost: the monitor dumps
  * everything again and diffs (a raw change with the RESYNC flag if anything
- * interesting differed). Dump replies are never dropped by the kernel (a dump
- * advances only as we read), so a dump in flight always completes; a resync
- * asked for meanwhile starts after it.
+ * interesting differed, listing what differed). Dump replies are never
+ * dropped by the kernel (a dump advances only as we read), so a dump in
+ * flight always completes; a resync asked for meanwhile starts after it.
  *
  * Threads: the source runs in the watcher's context; counters are atomics so
  * mrt_link_monitor_get_stats may read them from anywhere.
@@ -39,7 +39,7 @@ typedef struct netlink_monitor {
   char **ignored;
   size_t n_ignored;
   int rcvbuf;
-  void (*on_raw)(uint32_t flags, const char *what, void *ud);
+  void (*on_raw)(const mrt_link_change *raw, const char *what, void *ud);
   void *on_raw_ud;
   pthread_mutex_t mu;
   mrt_ref *watcher; /* the one watch's watcher (reference held), or NULL */
@@ -114,13 +114,21 @@ static int begin_resync(nl_source *s) {
 
 /* ---- receiving ----------------------------------------------------------- */
 
-static void raise_raw(mrt_actor *self, nl_source *s, uint32_t flags, const char *what) {
-  if (flags == 0)
+static void raise_raw(mrt_actor *self, nl_source *s, const mrt__link_changes *c,
+                      const char *what) {
+  if (c->flags == 0)
     return;
   atomic_fetch_add_explicit(&s->mon->raw_events, 1, memory_order_relaxed);
-  if (s->mon->on_raw != NULL)
-    s->mon->on_raw(flags, what, s->mon->on_raw_ud);
-  mrt__netmon_raw(self, flags);
+  if (s->mon->on_raw != NULL) {
+    /* A view of `c`, borrowed for the call (nothing to free). */
+    mrt_link_change raw = {.flags = c->flags,
+                           .raw_events = 1,
+                           .n_changes = c->n,
+                           .more_changes = c->more,
+                           .changes = c->n ? (mrt_link_change_item *)c->items : NULL};
+    s->mon->on_raw(&raw, what, s->mon->on_raw_ud);
+  }
+  mrt__netmon_raw(self, c);
 }
 
 /* After each buffer: move the resync along (next dump, or finish). */
@@ -135,8 +143,8 @@ static int advance_resync(mrt_actor *self, nl_source *s) {
     return begin_resync(s);
   if (done < DUMPS)
     return request_dump(s, done);
-  uint32_t flags = 0;
-  int rc = mrt__link_snapshot_finish_resync(s->snap, &flags);
+  mrt__link_changes found = {0};
+  int rc = mrt__link_snapshot_finish_resync(s->snap, NULL, &found);
   if (rc == MRT__LINK_RESYNC_INCONSISTENT)
     return begin_resync(s); /* the kernel says the dump raced with changes */
   if (s->initial) {
@@ -146,7 +154,7 @@ static int advance_resync(mrt_actor *self, nl_source *s) {
     return 0;
   }
   atomic_fetch_add_explicit(&s->mon->resyncs, 1, memory_order_relaxed);
-  raise_raw(self, s, flags, "resync");
+  raise_raw(self, s, &found, "resync");
   return 0;
 }
 
@@ -188,14 +196,14 @@ static void apply_datagram(mrt_actor *self, nl_source *s, const void *buf, size_
     atomic_fetch_add_explicit(&s->mon->malformed, 1, memory_order_relaxed);
     return;
   }
-  uint32_t flags = 0;
-  int rc = mrt__link_snapshot_apply(s->snap, buf, len, &flags);
+  mrt__link_changes changes = {0};
+  int rc = mrt__link_snapshot_apply(s->snap, buf, len, NULL, &changes);
   if (rc == -EBADMSG)
     mrt_log(MRT_LOG_DEBUG, "netmon", "malformed netlink data skipped");
   else if (rc == -ENOMEM)
     on_enobufs(s); /* the snapshot could not keep up: same cure */
   if (!s->initial)
-    raise_raw(self, s, flags, "notification");
+    raise_raw(self, s, &changes, "notification");
   if (advance_resync(self, s) < 0)
     mrt_log(MRT_LOG_WARN, "netmon", "netlink dump request failed");
 }

@@ -9,11 +9,14 @@
  * destroyed from any thread (the gate's mutex orders it against delivery).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "debouncer.h"
 #include "monitor.h"
 
-MRT_MESSAGE_DEFINE(link_change, mrt_link_change, mrt_none, NULL, NULL);
+/* The event owns its list of changes (see <meshrt/link_change.h>). */
+static void link_change_drop(void *p) { mrt_link_change_release(p); }
+MRT_MESSAGE_DEFINE(link_change, mrt_link_change, mrt_none, link_change_drop, NULL);
 MRT_MESSAGE_DECLARE(, netmon_kick, mrt_none, mrt_none);
 MRT_MESSAGE_DEFINE(netmon_kick, mrt_none, mrt_none, NULL, NULL);
 
@@ -56,14 +59,33 @@ static void gate_release(gate *g) {
   free(g);
 }
 
-static void emit(mrt_actor *self, const mrt_link_change *ev, void *ud) {
+/* The message's own copy of the listed changes. Without memory the event
+ * still goes out, its changes counted instead of listed. */
+static mrt_link_change event_of(uint32_t raw_events, const mrt__link_changes *c) {
+  mrt_link_change ev = {.flags = c->flags, .raw_events = raw_events, .more_changes = c->more};
+  if (c->n > 0)
+    ev.changes = malloc(c->n * sizeof *ev.changes);
+  if (ev.changes != NULL) {
+    memcpy(ev.changes, c->items, c->n * sizeof *ev.changes);
+    ev.n_changes = c->n;
+  } else if (c->n > 0) {
+    uint64_t more = (uint64_t)ev.more_changes + c->n;
+    ev.more_changes = more > UINT32_MAX ? UINT32_MAX : (uint32_t)more;
+  }
+  return ev;
+}
+
+static void emit(mrt_actor *self, uint32_t raw_events, const mrt__link_changes *c, void *ud) {
   gate *g = ud;
   watcher_state *st = mrt_actor_state(self);
   pthread_mutex_lock(&g->mu);
   if (!g->closed) {
-    if (mrt_tell_link_change(g->target, ev) < 0)
+    mrt_link_change ev = event_of(raw_events, c);
+    if (mrt_tell_link_change(g->target, &ev) < 0) {
+      mrt_link_change_release(&ev); /* a failed send leaves it with us */
       mrt_log(MRT_LOG_WARN, "netmon", "link change not delivered target=%s",
               mrt_ref_name(g->target));
+    }
     /* Relaxed: a counter for display. */
     atomic_fetch_add_explicit(&st->monitor->events, 1, memory_order_relaxed);
   }
@@ -147,9 +169,9 @@ static const mrt_actor_class watcher_class = {
     .handlers = watcher_handlers,
 };
 
-void mrt__netmon_raw(mrt_actor *watcher, uint32_t flags) {
+void mrt__netmon_raw(mrt_actor *watcher, const mrt__link_changes *raw) {
   watcher_state *st = mrt_actor_state(watcher);
-  int rc = mrt__debouncer_raw(&st->deb, watcher, flags);
+  int rc = mrt__debouncer_raw(&st->deb, watcher, raw);
   if (rc < 0)
     mrt_log(MRT_LOG_WARN, "netmon", "debouncer timer failed error=%s", mrt_strerror(rc));
 }

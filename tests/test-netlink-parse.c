@@ -259,7 +259,7 @@ static void check_flags(uint32_t got, uint32_t want, const char *file, int line)
 static uint32_t apply_ok(mrt__link_snapshot *s, const struct nlbuf *b)
 {
     uint32_t f = 0;
-    int rc = mrt__link_snapshot_apply(s, b->u.bytes, b->len, &f);
+    int rc = mrt__link_snapshot_apply(s, b->u.bytes, b->len, &f, NULL);
 
     assert_true(rc >= 0);
     return f;
@@ -493,7 +493,7 @@ static void test_duplicate_newaddr_ignored(void **state)
     nb_reset(&b);
     for (int i = 0; i < 20; i++)
         put_addr(&b, RTM_NEWADDR, 0, 2, "2001:db8::7", 64);
-    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, &f), 20);
+    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, &f, NULL), 20);
     assert_flags(f, F_ADD);
     assert_int_equal(mrt__link_snapshot_addr_count(s), 2);
 }
@@ -642,7 +642,7 @@ static void test_address_storm(void **state)
         snprintf(text, sizeof text, "10.1.%d.%d", i / 200, i % 200 + 1);
         put_addr(&b, RTM_NEWADDR, 0, 3, text, 16);
     }
-    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, &f), 100);
+    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, &f, NULL), 100);
     assert_int_equal(mrt__link_snapshot_addr_count(s), 101);
     assert_flags(link_msg(s, RTM_DELLINK, 3, "eth1", UP_RUNNING), F_DOWN | F_DEL);
     assert_int_equal(mrt__link_snapshot_addr_count(s), 0);
@@ -797,7 +797,7 @@ static void test_resync_without_difference(void **state)
     put_world(&dump, NLM_F_MULTI);
     feed_dump(s, &dump);
     assert_int_equal(mrt__link_snapshot_resync_dumps_done(s), 3);
-    assert_int_equal(mrt__link_snapshot_finish_resync(s, &f), 0);
+    assert_int_equal(mrt__link_snapshot_finish_resync(s, &f, NULL), 0);
     assert_flags(f, 0);
     assert_false(mrt__link_snapshot_resyncing(s));
     assert_true(mrt__link_snapshot_equal(s, ref));
@@ -835,7 +835,7 @@ static void test_resync_with_difference(void **state)
     feed_dump(s, &dump);
     /* Until finish, the live state is untouched. */
     assert_int_equal(find_addr(s, "192.0.2.10", NULL), 1);
-    assert_int_equal(mrt__link_snapshot_finish_resync(s, &f), 0);
+    assert_int_equal(mrt__link_snapshot_finish_resync(s, &f, NULL), 0);
     assert_flags(f, F_RESYNC | F_UP | F_ADD | F_DEL | F_ROUTE);
     assert_int_equal(find_addr(s, "192.0.2.10", NULL), 0);
     assert_int_equal(find_addr(s, "192.0.2.20", NULL), 1);
@@ -857,7 +857,7 @@ static void test_resync_uninteresting_difference(void **state)
     put_addr(&dump, RTM_NEWADDR, NLM_F_MULTI, 3, "fe80::3", 64);
     assert_int_equal(mrt__link_snapshot_begin_resync(s), 0);
     feed_dump(s, &dump);
-    assert_int_equal(mrt__link_snapshot_finish_resync(s, &f), 0);
+    assert_int_equal(mrt__link_snapshot_finish_resync(s, &f, NULL), 0);
     assert_flags(f, 0);
     assert_int_equal(find_addr(s, "fe80::3", NULL), 1);
     assert_false(mrt__link_snapshot_equal(s, before));
@@ -881,7 +881,7 @@ static void test_resync_routes_notifications(void **state)
     nb_reset(&note);
     put_addr(&note, RTM_NEWADDR, 0, 2, "198.51.100.1", 24);
     assert_flags(apply_ok(s, &note), F_ADD);
-    assert_int_equal(mrt__link_snapshot_finish_resync(s, &f), 0);
+    assert_int_equal(mrt__link_snapshot_finish_resync(s, &f, NULL), 0);
     assert_flags(f, 0);
     assert_int_equal(find_addr(s, "198.51.100.1", NULL), 1);
     mrt__link_snapshot_free(s);
@@ -895,34 +895,34 @@ static void test_resync_inconsistent_and_abort(void **state)
     uint32_t f = 0;
 
     (void)state;
-    assert_int_equal(mrt__link_snapshot_finish_resync(s, &f), -EINVAL);
+    assert_int_equal(mrt__link_snapshot_finish_resync(s, &f, NULL), -EINVAL);
     assert_int_equal(mrt__link_snapshot_resync_dumps_done(s), -EINVAL);
     /* The kernel flags a dump that raced with changes. */
     assert_int_equal(mrt__link_snapshot_begin_resync(s), 0);
     nb_reset(&dump);
     put_world(&dump, NLM_F_MULTI | NLM_F_DUMP_INTR);
     feed_dump(s, &dump);
-    assert_int_equal(mrt__link_snapshot_finish_resync(s, &f), MRT__LINK_RESYNC_INCONSISTENT);
+    assert_int_equal(mrt__link_snapshot_finish_resync(s, &f, NULL), MRT__LINK_RESYNC_INCONSISTENT);
     assert_true(stats_of(s).dump_interrupted > 0);
     /* A dump that ends in an error is incomplete, hence inconsistent too. */
     assert_int_equal(mrt__link_snapshot_begin_resync(s), 0);
     nb_reset(&dump);
     put_done(&dump, -EBUSY);
-    assert_int_equal(mrt__link_snapshot_apply(s, dump.u.bytes, dump.len, &f), -EBUSY);
-    assert_int_equal(mrt__link_snapshot_finish_resync(s, &f), MRT__LINK_RESYNC_INCONSISTENT);
+    assert_int_equal(mrt__link_snapshot_apply(s, dump.u.bytes, dump.len, &f, NULL), -EBUSY);
+    assert_int_equal(mrt__link_snapshot_finish_resync(s, &f, NULL), MRT__LINK_RESYNC_INCONSISTENT);
     assert_flags(f, F_RESYNC | F_DOWN | F_DEL | F_ROUTE); /* nothing was dumped */
     /* A refused dump request (NLMSG_ERROR, no NLMSG_DONE) still ends a dump,
      * so the caller is not left waiting. */
     assert_int_equal(mrt__link_snapshot_begin_resync(s), 0);
     nb_reset(&dump);
     put_error(&dump, -ENOBUFS);
-    assert_int_equal(mrt__link_snapshot_apply(s, dump.u.bytes, dump.len, NULL), -ENOBUFS);
+    assert_int_equal(mrt__link_snapshot_apply(s, dump.u.bytes, dump.len, NULL, NULL), -ENOBUFS);
     assert_int_equal(mrt__link_snapshot_resync_dumps_done(s), 1);
     nb_reset(&dump);
     put_error(&dump, 0); /* an ACK is not a dump */
     apply_ok(s, &dump);
     assert_int_equal(mrt__link_snapshot_resync_dumps_done(s), 1);
-    assert_int_equal(mrt__link_snapshot_finish_resync(s, &f), MRT__LINK_RESYNC_INCONSISTENT);
+    assert_int_equal(mrt__link_snapshot_finish_resync(s, &f, NULL), MRT__LINK_RESYNC_INCONSISTENT);
     /* Abort leaves the live state as it was. */
     nb_reset(&dump);
     put_world(&dump, 0);
@@ -947,10 +947,10 @@ static void test_initial_dump_via_resync(void **state)
     nb_reset(&dump);
     put_world(&dump, NLM_F_MULTI);
     feed_dump(s, &dump);
-    assert_int_equal(mrt__link_snapshot_finish_resync(s, &f), 0);
+    assert_int_equal(mrt__link_snapshot_finish_resync(s, &f, NULL), 0);
     assert_flags(f, F_RESYNC | F_UP | F_ADD | F_ROUTE);
     assert_true(mrt__link_snapshot_equal(s, ref));
-    assert_int_equal(mrt__link_snapshot_diff(s, ref, &f), 0);
+    assert_int_equal(mrt__link_snapshot_diff(s, ref, &f, NULL), 0);
     assert_flags(f, 0);
     mrt__link_snapshot_free(ref);
 }
@@ -970,17 +970,17 @@ static void test_diff_and_equal(void **state)
     apply_ok(b, &w);
     addr_msg(b, RTM_DELADDR, 2, "10.0.0.1", 8);
     assert_true(mrt__link_snapshot_equal(a, b));
-    assert_int_equal(mrt__link_snapshot_diff(a, b, &f), 0);
+    assert_int_equal(mrt__link_snapshot_diff(a, b, &f, NULL), 0);
     assert_flags(f, 0);
     link_msg(b, RTM_NEWLINK, 3, "wlan0", IFF_UP);
     assert_false(mrt__link_snapshot_equal(a, b));
-    assert_int_equal(mrt__link_snapshot_diff(a, b, &f), 0);
+    assert_int_equal(mrt__link_snapshot_diff(a, b, &f, NULL), 0);
     assert_flags(f, F_DOWN);
-    assert_int_equal(mrt__link_snapshot_diff(b, a, &f), 0);
+    assert_int_equal(mrt__link_snapshot_diff(b, a, &f, NULL), 0);
     assert_flags(f, F_UP);
     /* A routable address on an uninteresting interface (lo) is no change. */
     addr_msg(b, RTM_NEWADDR, 1, "192.0.2.99", 32);
-    assert_int_equal(mrt__link_snapshot_diff(a, b, &f), 0);
+    assert_int_equal(mrt__link_snapshot_diff(a, b, &f, NULL), 0);
     assert_flags(f, F_DOWN); /* only wlan0's carrier, as above */
     addr_msg(b, RTM_DELADDR, 1, "192.0.2.99", 32);
     /* Same counts, different sets: unequal, yet no interesting change. */
@@ -988,12 +988,12 @@ static void test_diff_and_equal(void **state)
     addr_msg(b, RTM_DELADDR, 2, "fe80::2", 64);
     addr_msg(b, RTM_NEWADDR, 2, "fe80::9", 64);
     assert_false(mrt__link_snapshot_equal(a, b));
-    assert_int_equal(mrt__link_snapshot_diff(a, b, &f), 0);
+    assert_int_equal(mrt__link_snapshot_diff(a, b, &f, NULL), 0);
     assert_flags(f, 0);
     addr_msg(b, RTM_DELADDR, 2, "fe80::9", 64);
     addr_msg(b, RTM_NEWADDR, 2, "fe80::2", 64);
     assert_true(mrt__link_snapshot_equal(a, b));
-    assert_int_equal(mrt__link_snapshot_diff(a, NULL, &f), -EINVAL);
+    assert_int_equal(mrt__link_snapshot_diff(a, NULL, &f, NULL), -EINVAL);
     mrt__link_snapshot_free(a);
 }
 
@@ -1039,7 +1039,7 @@ static void test_truncated_at_every_length(void **state)
         while (whole < n && ends[whole] <= len)
             whole++;
         assert_int_equal(mrt__link_snapshot_new(&s), 0);
-        rc = mrt__link_snapshot_apply(s, p, len, &f);
+        rc = mrt__link_snapshot_apply(s, p, len, &f, NULL);
         if (whole > 0 && ends[whole - 1] == len) {
             assert_int_equal(rc, (int)whole);
         } else if (len == 0) {
@@ -1079,7 +1079,7 @@ static void test_truncated_message_lengths(void **state)
         memcpy(p, full.u.bytes, len);
         ((struct nlmsghdr *)p)->nlmsg_len = cut;
         assert_int_equal(mrt__link_snapshot_new(&s), 0);
-        rc = mrt__link_snapshot_apply(s, p, len, NULL);
+        rc = mrt__link_snapshot_apply(s, p, len, NULL, NULL);
         assert_true(rc == -EBADMSG || rc == 1);
         if (cut < NLMSG_HDRLEN + sizeof(struct ifaddrmsg))
             assert_int_equal(rc, -EBADMSG);
@@ -1366,7 +1366,7 @@ static void expect_rejected_alone(const struct nlbuf *b, const char *what)
     assert_non_null(p);
     memcpy(p, b->u.bytes, b->len);
     assert_int_equal(mrt__link_snapshot_new(&s), 0);
-    rc = mrt__link_snapshot_apply(s, p, b->len, NULL);
+    rc = mrt__link_snapshot_apply(s, p, b->len, NULL, NULL);
     if (rc != -EBADMSG || mrt__link_snapshot_addr_count(s) != 0) {
         print_error("hostile case '%s' alone: rc %d\n", what, rc);
         fail();
@@ -1391,7 +1391,7 @@ static void test_hostile_messages(void **state)
         hostile_cases[i].build(&b);
         expect_rejected_alone(&b, hostile_cases[i].what);
         put_link(&b, RTM_NEWLINK, 0, 9, "canary", UP_RUNNING);
-        rc = mrt__link_snapshot_apply(s, b.u.bytes, b.len, &f);
+        rc = mrt__link_snapshot_apply(s, b.u.bytes, b.len, &f, NULL);
         link_msg(ref, RTM_NEWLINK, 9, "canary", UP_RUNNING);
         if (rc != -EBADMSG || f != F_UP || stats_of(s).malformed != 1 ||
             !mrt__link_snapshot_equal(s, ref)) {
@@ -1419,7 +1419,7 @@ static void test_hostile_frames(void **state)
         nb_reset(&b);
         put_link(&b, RTM_NEWLINK, 0, 2, "eth0", UP_RUNNING);
         ((struct nlmsghdr *)b.u.bytes)->nlmsg_len = lies[i];
-        assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, &f), -EBADMSG);
+        assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, &f, NULL), -EBADMSG);
         assert_flags(f, 0);
         assert_int_equal(stats_of(s).malformed, i + 1);
         assert_int_equal(mrt__link_snapshot_addr_count(s), 0);
@@ -1432,7 +1432,7 @@ static void test_hostile_frames(void **state)
         nb_reset(&b);
         put_link(&b, RTM_NEWLINK, 0, 2, "eth0", UP_RUNNING);
         ((struct nlmsghdr *)b.u.bytes)->nlmsg_len = (uint32_t)b.len + 1;
-        assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, NULL), -EBADMSG);
+        assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, NULL, NULL), -EBADMSG);
     }
 }
 
@@ -1463,7 +1463,7 @@ static void test_unknown_skipped(void **state)
     nb_end(&b, nlh);
     nlh = route_hdr(&b, RTM_NEWROUTE, 0, &(struct rt){ .family = 28 /* AF_MPLS */ });
     nb_end(&b, nlh);
-    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, &f), 6);
+    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, &f, NULL), 6);
     assert_flags(f, F_UP);
     assert_int_equal(mrt__link_snapshot_iface(s, 2, &info), 0);
     assert_string_equal(info.name, "eth0");
@@ -1483,32 +1483,32 @@ static void test_error_and_done(void **state)
     put_done(&b, 0);
     nlh = nb_msg(&b, NLMSG_DONE, NLM_F_MULTI); /* older kernels: no payload */
     nb_end(&b, nlh);
-    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, &f), 3);
+    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, &f, NULL), 3);
     assert_int_equal(stats_of(s).errors, 0);
     /* An error does not stop the messages around it. */
     nb_reset(&b);
     put_link(&b, RTM_NEWLINK, 0, 2, "eth0", UP_RUNNING);
     put_error(&b, -EPERM);
     put_addr(&b, RTM_NEWADDR, 0, 2, "192.0.2.10", 24);
-    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, &f), -EPERM);
+    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, &f, NULL), -EPERM);
     assert_flags(f, F_UP | F_ADD);
     assert_int_equal(stats_of(s).errors, 1);
     assert_int_equal(stats_of(s).last_error, -EPERM);
     nb_reset(&b);
     put_done(&b, -EMSGSIZE);
-    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, NULL), -EMSGSIZE);
+    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, NULL, NULL), -EMSGSIZE);
     /* Codes that are not negative errnos cannot pose as counts. */
     nb_reset(&b);
     put_error(&b, 5);
-    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, NULL), -EIO);
+    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, NULL, NULL), -EIO);
     nb_reset(&b);
     put_error(&b, INT_MIN);
-    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, NULL), -EIO);
+    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, NULL, NULL), -EIO);
     /* Malformed data outranks a kernel error in the return value. */
     nb_reset(&b);
     put_error(&b, -EPERM);
     b_error_short(&b);
-    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, NULL), -EBADMSG);
+    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, NULL, NULL), -EBADMSG);
 }
 
 static void test_bad_arguments(void **state)
@@ -1519,12 +1519,12 @@ static void test_bad_arguments(void **state)
 
     nb_reset(&b);
     put_link(&b, RTM_NEWLINK, 0, 2, "eth0", UP_RUNNING);
-    assert_int_equal(mrt__link_snapshot_apply(NULL, b.u.bytes, b.len, NULL), -EINVAL);
-    assert_int_equal(mrt__link_snapshot_apply(s, NULL, 16, NULL), -EINVAL);
-    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes + 2, b.len - 4, NULL), -EINVAL);
-    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, (size_t)INT_MAX + 1, NULL),
+    assert_int_equal(mrt__link_snapshot_apply(NULL, b.u.bytes, b.len, NULL, NULL), -EINVAL);
+    assert_int_equal(mrt__link_snapshot_apply(s, NULL, 16, NULL, NULL), -EINVAL);
+    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes + 2, b.len - 4, NULL, NULL), -EINVAL);
+    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, (size_t)INT_MAX + 1, NULL, NULL),
                      -EINVAL);
-    assert_int_equal(mrt__link_snapshot_apply(s, NULL, 0, NULL), 0);
+    assert_int_equal(mrt__link_snapshot_apply(s, NULL, 0, NULL, NULL), 0);
     assert_int_equal(mrt__link_snapshot_new(NULL), -EINVAL);
     assert_int_equal(mrt__link_snapshot_default_ifindex(s, AF_UNIX), -EINVAL);
     assert_int_equal(mrt__link_snapshot_default_ifindex(NULL, AF_INET), -EINVAL);
@@ -1567,6 +1567,293 @@ static void test_flags_str(void **state)
     assert_string_equal(mrt_link_change_flags_str(F_UP, buf, 0), "");
 }
 
+/* ---- what changed where ------------------------------------------------ */
+
+/* Apply a well-formed buffer and render the changes it listed. */
+static const char *applied_text(mrt__link_snapshot *s, const struct nlbuf *b, char *text,
+                                size_t cap)
+{
+    mrt__link_changes c;
+    uint32_t f = 0;
+
+    memset(&c, 0, sizeof c);
+    assert_true(mrt__link_snapshot_apply(s, b->u.bytes, b->len, &f, &c) >= 0);
+    assert_int_equal(c.flags, f); /* the list's flags are the apply's */
+    mrt_link_change ev = { .flags = c.flags, .raw_events = 1, .n_changes = c.n,
+                           .more_changes = c.more, .changes = c.items };
+    return mrt_link_change_list_str(&ev, text, cap);
+}
+
+static const char *link_text(mrt__link_snapshot *s, uint16_t type, int ifindex, const char *name,
+                             unsigned flags, char *text, size_t cap)
+{
+    struct nlbuf b;
+
+    nb_reset(&b);
+    put_link(&b, type, 0, ifindex, name, flags);
+    return applied_text(s, &b, text, cap);
+}
+
+static const char *addr_text(mrt__link_snapshot *s, uint16_t type, int ifindex, const char *addr,
+                             uint8_t plen, char *text, size_t cap)
+{
+    struct nlbuf b;
+
+    nb_reset(&b);
+    put_addr(&b, type, 0, ifindex, addr, plen);
+    return applied_text(s, &b, text, cap);
+}
+
+static const char *route4_text(mrt__link_snapshot *s, uint16_t type, int oif, uint32_t metric,
+                               char *text, size_t cap)
+{
+    struct rt r = { .family = AF_INET, .oif = oif, .metric = metric, .gw = "192.0.2.1" };
+    struct nlbuf b;
+
+    nb_reset(&b);
+    put_route(&b, type, 0, &r);
+    return applied_text(s, &b, text, cap);
+}
+
+static void test_changes_say_where(void **state)
+{
+    mrt__link_snapshot *s = *state;
+    struct rt r6 = { .family = AF_INET6, .oif = 4, .metric = 1024, .gw = "fe80::1" };
+    mrt__link_changes c;
+    uint8_t want[16];
+    char t[1024];
+    struct nlbuf b;
+    uint32_t f = 0;
+
+    assert_string_equal(link_text(s, RTM_NEWLINK, 2, "eth0", IFF_UP, t, sizeof t),
+                        "eth0: link up, no carrier");
+    assert_string_equal(link_text(s, RTM_NEWLINK, 2, "eth0", UP_RUNNING, t, sizeof t),
+                        "eth0: link up");
+    assert_string_equal(link_text(s, RTM_NEWLINK, 2, "eth0", IFF_UP, t, sizeof t),
+                        "eth0: link down (no carrier)");
+    assert_string_equal(link_text(s, RTM_NEWLINK, 2, "eth0", UP_RUNNING, t, sizeof t),
+                        "eth0: link up");
+    assert_string_equal(link_text(s, RTM_NEWLINK, 2, "eth0", UP_RUNNING, t, sizeof t), "");
+    assert_string_equal(addr_text(s, RTM_NEWADDR, 2, "192.0.2.7", 24, t, sizeof t),
+                        "eth0: address 192.0.2.7/24 added");
+    assert_string_equal(addr_text(s, RTM_NEWADDR, 2, "192.0.2.7", 24, t, sizeof t), "");
+    /* Unroutable addresses are not news. */
+    assert_string_equal(addr_text(s, RTM_NEWADDR, 2, "fe80::2", 64, t, sizeof t), "");
+    link_msg(s, RTM_NEWLINK, 3, "eth1", UP_RUNNING);
+    link_msg(s, RTM_NEWLINK, 4, "wlan0", UP_RUNNING);
+    addr_msg(s, RTM_NEWADDR, 3, "198.51.100.10", 24);
+    assert_string_equal(addr_text(s, RTM_NEWADDR, 4, "2001:db8::5", 64, t, sizeof t),
+                        "wlan0: address 2001:db8::5/64 added");
+    /* The default route: where it goes, and where it was. */
+    assert_string_equal(route4_text(s, RTM_NEWROUTE, 2, 100, t, sizeof t),
+                        "default route now via eth0");
+    assert_string_equal(route4_text(s, RTM_NEWROUTE, 3, 50, t, sizeof t),
+                        "default route now via eth1 (was eth0)");
+    assert_string_equal(route4_text(s, RTM_DELROUTE, 3, 50, t, sizeof t),
+                        "default route now via eth0 (was eth1)");
+    nb_reset(&b);
+    put_route(&b, RTM_NEWROUTE, 0, &r6);
+    assert_string_equal(applied_text(s, &b, t, sizeof t), "IPv6 default route now via wlan0");
+    /* Admin down takes the link and its routes. */
+    assert_string_equal(link_text(s, RTM_NEWLINK, 2, "eth0", 0, t, sizeof t),
+                        "eth0: link down; default route gone (was via eth0)");
+    assert_string_equal(addr_text(s, RTM_DELADDR, 2, "192.0.2.7", 24, t, sizeof t),
+                        "eth0: address 192.0.2.7/24 removed");
+    /* A deleted interface, its addresses still listed in the snapshot. */
+    assert_string_equal(link_text(s, RTM_DELLINK, 3, "eth1", UP_RUNNING, t, sizeof t),
+                        "eth1: link removed; eth1: address 198.51.100.10/24 removed");
+    /* The items carry the facts, not only the text. */
+    nb_reset(&b);
+    put_addr(&b, RTM_DELADDR, 0, 4, "2001:db8::5", 64);
+    memset(&c, 0, sizeof c);
+    assert_true(mrt__link_snapshot_apply(s, b.u.bytes, b.len, &f, &c) >= 0);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.more, 0);
+    assert_flags(c.items[0].flags, F_DEL);
+    assert_int_equal(c.items[0].ifindex, 4);
+    assert_string_equal(c.items[0].ifname, "wlan0");
+    assert_int_equal(c.items[0].family, AF_INET6);
+    assert_int_equal(c.items[0].prefixlen, 64);
+    pton("2001:db8::5", want);
+    assert_memory_equal(c.items[0].addr, want, 16);
+}
+
+/* Interface names are the kernel's bytes: kept exact in the item, escaped in
+ * every text. */
+static void test_changes_hostile_names(void **state)
+{
+    mrt__link_snapshot *s = *state;
+    mrt__link_changes c;
+    char t[256];
+    struct nlbuf b;
+    uint32_t f = 0;
+
+    nb_reset(&b);
+    put_link(&b, RTM_NEWLINK, 0, 7, "e\x1b[2J\r\n", UP_RUNNING);
+    memset(&c, 0, sizeof c);
+    assert_true(mrt__link_snapshot_apply(s, b.u.bytes, b.len, &f, &c) >= 0);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.items[0].ifname, "e\x1b[2J\r\n");
+    assert_string_equal(mrt_link_change_item_str(&c.items[0], t, sizeof t),
+                        "e\\x1b[2J\\x0d\\x0a: link up");
+    assert_string_equal(link_text(s, RTM_NEWLINK, 8, "\xff\xfe\\ x", UP_RUNNING, t, sizeof t),
+                        "\\xff\\xfe\\x5c\\x20x: link up");
+    for (const char *p = t; *p; p++)
+        assert_true(*p > 0x20 - 1 && *p < 0x7f);
+}
+
+/* However many changes one buffer (or a burst) holds, the list keeps the
+ * first MRT_LINK_CHANGE_LIST_MAX in order and counts the rest. */
+static void test_changes_bounded_in_a_storm(void **state)
+{
+    mrt__link_snapshot *s = *state;
+    mrt__link_changes c;
+    char text[32], t[4096];
+    struct nlbuf b;
+    uint32_t f = 0;
+
+    link_msg(s, RTM_NEWLINK, 3, "eth1", UP_RUNNING);
+    nb_reset(&b);
+    for (int i = 0; i < 100; i++) {
+        snprintf(text, sizeof text, "10.1.%d.%d", i / 200, i % 200 + 1);
+        put_addr(&b, RTM_NEWADDR, 0, 3, text, 16);
+    }
+    memset(&c, 0, sizeof c);
+    assert_int_equal(mrt__link_snapshot_apply(s, b.u.bytes, b.len, &f, &c), 100);
+    assert_int_equal(c.n, MRT_LINK_CHANGE_LIST_MAX);
+    assert_int_equal(c.more, 100 - MRT_LINK_CHANGE_LIST_MAX);
+    assert_string_equal(mrt_link_change_item_str(&c.items[0], t, sizeof t),
+                        "eth1: address 10.1.0.1/16 added");
+    assert_string_equal(mrt_link_change_item_str(&c.items[15], t, sizeof t),
+                        "eth1: address 10.1.0.16/16 added");
+    /* The interface goes with all 100: listed from the table once, counted
+     * when the list is full. */
+    nb_reset(&b);
+    put_link(&b, RTM_DELLINK, 0, 3, "eth1", UP_RUNNING);
+    memset(&c, 0, sizeof c);
+    assert_true(mrt__link_snapshot_apply(s, b.u.bytes, b.len, &f, &c) >= 0);
+    assert_int_equal(c.n, MRT_LINK_CHANGE_LIST_MAX);
+    assert_int_equal(c.more, 101 - MRT_LINK_CHANGE_LIST_MAX);
+    assert_flags(c.flags, F_DOWN | F_DEL);
+    mrt_link_change ev = { .flags = c.flags, .raw_events = 1, .n_changes = c.n,
+                           .more_changes = c.more, .changes = c.items };
+    mrt_link_change_list_str(&ev, t, sizeof t);
+    assert_non_null(strstr(t, "eth1: link removed; eth1: address 10.1."));
+    assert_non_null(strstr(t, " (+85 more)"));
+    /* Already full: a second buffer only counts. */
+    link_msg(s, RTM_NEWLINK, 3, "eth1", UP_RUNNING);
+    nb_reset(&b);
+    put_addr(&b, RTM_NEWADDR, 0, 3, "10.2.0.1", 16);
+    assert_true(mrt__link_snapshot_apply(s, b.u.bytes, b.len, &f, &c) >= 0);
+    assert_int_equal(c.n, MRT_LINK_CHANGE_LIST_MAX);
+    assert_int_equal(c.more, 102 - MRT_LINK_CHANGE_LIST_MAX);
+}
+
+/* A resync lists what the re-dump found, each change marked. */
+static void test_resync_lists_differences(void **state)
+{
+    mrt__link_snapshot *s = world_snapshot();
+    struct rt r4 = { .family = AF_INET, .oif = 4, .metric = 50, .gw = "203.0.113.1" };
+    mrt__link_changes c;
+    struct nlbuf dump;
+    uint32_t f = 0;
+    char t[2048];
+
+    (void)state;
+    nb_reset(&dump);
+    put_link(&dump, RTM_NEWLINK, NLM_F_MULTI, 1, "lo", UP_RUNNING | IFF_LOOPBACK);
+    put_link(&dump, RTM_NEWLINK, NLM_F_MULTI, 2, "eth0", UP_RUNNING);
+    put_link(&dump, RTM_NEWLINK, NLM_F_MULTI, 3, "wlan0", IFF_UP);
+    put_link(&dump, RTM_NEWLINK, NLM_F_MULTI, 4, "usb0", UP_RUNNING);
+    put_addr(&dump, RTM_NEWADDR, NLM_F_MULTI, 1, "127.0.0.1", 8);
+    put_addr(&dump, RTM_NEWADDR, NLM_F_MULTI, 2, "192.0.2.20", 24);
+    put_addr(&dump, RTM_NEWADDR, NLM_F_MULTI, 3, "2001:db8::3", 64);
+    put_route(&dump, RTM_NEWROUTE, NLM_F_MULTI, &r4);
+    put_route(&dump, RTM_NEWROUTE, NLM_F_MULTI,
+              &(struct rt){ .family = AF_INET6, .oif = 3, .metric = 600, .gw = "fe80::1" });
+    assert_int_equal(mrt__link_snapshot_begin_resync(s), 0);
+    feed_dump(s, &dump);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(mrt__link_snapshot_finish_resync(s, &f, &c), 0);
+    assert_flags(f, F_RESYNC | F_UP | F_DOWN | F_ADD | F_DEL | F_ROUTE);
+    assert_flags(c.flags, f);
+    for (uint32_t i = 0; i < c.n; i++)
+        assert_true(c.items[i].flags & F_RESYNC);
+    mrt_link_change ev = { .flags = c.flags, .raw_events = 1, .n_changes = c.n,
+                           .more_changes = c.more, .changes = c.items };
+    assert_string_equal(mrt_link_change_list_str(&ev, t, sizeof t),
+                        "wlan0: link down (no carrier) (resync); usb0: link up (resync); "
+                        "eth0: address 192.0.2.10/24 removed (resync); "
+                        "eth0: address 192.0.2.20/24 added (resync); "
+                        "default route now via usb0 (was eth0) (resync)");
+    mrt__link_snapshot_free(s);
+}
+
+static void test_item_text(void **state)
+{
+    mrt_link_change_item it;
+    char t[256], small[12];
+
+    (void)state;
+    memset(&it, 0, sizeof it);
+    it.flags = F_DOWN;
+    it.ifindex = 9;
+    assert_string_equal(mrt_link_change_item_str(&it, t, sizeof t), "ifindex 9: link down");
+    it.gone = 1;
+    memcpy(it.ifname, "eth0", 5);
+    assert_string_equal(mrt_link_change_item_str(&it, t, sizeof t), "eth0: link removed");
+    it.flags = F_DEL; /* an address item that names no address */
+    assert_string_equal(mrt_link_change_item_str(&it, t, sizeof t), "eth0: address removed");
+    memset(&it, 0, sizeof it);
+    it.flags = F_ROUTE | F_RESYNC;
+    it.family = AF_INET6;
+    memcpy(it.old_ifname, "wlan0", 6);
+    assert_string_equal(mrt_link_change_item_str(&it, t, sizeof t),
+                        "IPv6 default route gone (was via wlan0) (resync)");
+    it.flags = F_ROUTE;
+    it.old_ifname[0] = '\0';
+    assert_string_equal(mrt_link_change_item_str(&it, t, sizeof t), "IPv6 default route changed");
+    /* A name of 16 bytes without a NUL is read bounded. */
+    memset(&it, 0, sizeof it);
+    it.flags = F_UP;
+    it.level = MRT_LINK_LEVEL_UP;
+    memset(it.ifname, 'a', sizeof it.ifname);
+    assert_string_equal(mrt_link_change_item_str(&it, t, sizeof t), "aaaaaaaaaaaaaaa: link up");
+    /* Truncation never cuts an escape in half, and always terminates. */
+    assert_string_equal(mrt_link_ifname_str("ab\x01", small, 6), "ab");
+    assert_string_equal(mrt_link_ifname_str("", small, sizeof small), "?");
+    assert_string_equal(mrt_link_ifname_str("x", NULL, 4), "");
+    assert_string_equal(mrt_link_change_item_str(NULL, t, sizeof t), "");
+    assert_string_equal(mrt_link_change_item_str(&it, small, sizeof small), "aaaaaaaaaaa");
+    /* A list that does not fit counts what it left out. */
+    mrt_link_change_item items[3];
+    for (int i = 0; i < 3; i++)
+        items[i] = it;
+    mrt_link_change ev = { .flags = F_UP, .raw_events = 3, .n_changes = 3, .more_changes = 2,
+                           .changes = items };
+    assert_string_equal(mrt_link_change_list_str(&ev, t, sizeof t),
+                        "aaaaaaaaaaaaaaa: link up; aaaaaaaaaaaaaaa: link up; "
+                        "aaaaaaaaaaaaaaa: link up (+2 more)");
+    assert_string_equal(mrt_link_change_list_str(&ev, t, 60),
+                        "aaaaaaaaaaaaaaa: link up (+4 more)");
+    ev.n_changes = 0;
+    ev.more_changes = 0;
+    assert_string_equal(mrt_link_change_list_str(&ev, t, sizeof t), "");
+    /* Copies are deep; release empties. */
+    mrt_link_change copy;
+    ev.n_changes = 3;
+    assert_int_equal(mrt_link_change_copy(&copy, &ev), 0);
+    assert_ptr_not_equal(copy.changes, items);
+    assert_memory_equal(copy.changes, items, sizeof items);
+    mrt_link_change_release(&copy);
+    assert_null(copy.changes);
+    assert_int_equal(copy.n_changes, 0);
+    mrt_link_change_release(NULL);
+    ev.n_changes = MRT_LINK_CHANGE_LIST_MAX + 1;
+    assert_int_equal(mrt_link_change_copy(&copy, &ev), -EINVAL);
+    assert_int_equal(mrt_link_change_copy(NULL, &ev), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1599,6 +1886,11 @@ int main(void)
         T(test_error_and_done),
         T(test_bad_arguments),
         T(test_flags_str),
+        T(test_changes_say_where),
+        T(test_changes_hostile_names),
+        T(test_changes_bounded_in_a_storm),
+        T(test_resync_lists_differences),
+        T(test_item_text),
 #undef T
     };
 

@@ -9,7 +9,8 @@
  * exactly one MeasureNow reaches the bus. Plus: serial reactions while the
  * ask is in flight, an event at last + interval subsumes the pending one,
  * rebind errors are logged and still publish MeasureNow, watch failure falls
- * back to the no-op monitor, -EALREADY is retried, argument checks. */
+ * back to the no-op monitor, -EALREADY is retried, argument checks, and the
+ * debug line for a link change says where with interface names escaped. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -260,7 +261,7 @@ typedef struct teller_args {
 static int teller_fire(mrt_actor *self, void *state, void *ud) {
   (void)self;
   (void)ud;
-  mrt_link_change ev = {MRT_LINK_CHANGE_LINK_UP, 1};
+  mrt_link_change ev = {.flags = MRT_LINK_CHANGE_LINK_UP, .raw_events = 1};
   return mrt_tell_link_change(((teller_args *)state)->target, &ev);
 }
 static int teller_start(mrt_actor *self, void *state, const void *args) {
@@ -318,6 +319,27 @@ static void rebind_error_is_logged_and_measure_now_still_published(void **state)
   assert_int_equal(measures(f), 2);
   assert_true(mrt_ref_alive(f->nsup));
   assert_int_equal(stats_of(f->nsup).rebind_errors, 2);
+}
+
+/* The debug line for a link change says where, and a hostile interface name
+ * reaches the log escaped. */
+static void link_change_log_line_says_where(void **state) {
+  fixture *f = *state;
+  mrt_log_level was = mrt_log_get_level();
+  mrt_log_set_level(MRT_LOG_DEBUG);
+  start_with(f, MRT_TEST_REPLY, SETTLE);
+  mrt_link_change_item it;
+  memset(&it, 0, sizeof it);
+  it.flags = MRT_LINK_CHANGE_LINK_DOWN;
+  snprintf(it.ifname, sizeof it.ifname, "e\x1b[2Jth0");
+  assert_true(mrt_manual_monitor_trigger_item(f->mon, &it));
+  mrt_runtime_advance(f->rt, SETTLE);
+  mrt_log_set_level(was);
+  assert_int_equal(rebinds(f), 1);
+  assert_int_equal(
+      capture_count(MRT_LOG_DEBUG, "link change: e\\x1b[2Jth0: link down flags=link-down raw=1"),
+      1);
+  assert_int_equal(capture_count(MRT_LOG_TRACE, "\x1b"), 0);
 }
 
 static void watch_failure_falls_back_to_noop(void **state) {
@@ -458,6 +480,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(event_after_the_interval_runs_at_once, setup, teardown),
       cmocka_unit_test_setup_teardown(event_at_the_interval_subsumes_the_pending_rebind, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(link_change_log_line_says_where, setup, teardown),
       cmocka_unit_test_setup_teardown(rebind_error_is_logged_and_measure_now_still_published,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(watch_failure_falls_back_to_noop, setup, teardown),

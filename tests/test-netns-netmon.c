@@ -1,10 +1,13 @@
 /* Tests (netns suite, root): the netlink link monitor against the real kernel,
  * in a private network namespace with a veth pair. Address add/del, link
  * up/down and default-route changes each produce the right flags within
- * settle + 100 ms; 20 identical RTM_NEWADDR produce nothing; an ignored
- * interface produces nothing; 2,000 address operations against a tiny receive
- * buffer force ENOBUFS and still end with the monitor's snapshot equal to a
- * fresh `ip -j addr`. Exits 77 (skip) without root or namespaces. */
+ * settle + 100 ms; the events say where (a real `ip addr del` names the
+ * interface and the address, a link down names the interface, a new default
+ * route names its interface); 20 identical RTM_NEWADDR produce nothing; an
+ * ignored interface produces nothing; 2,000 address operations against a tiny
+ * receive buffer force ENOBUFS and still end with the monitor's snapshot equal
+ * to a fresh `ip -j addr`, the resync listing what it found. Exits 77 (skip)
+ * without root or namespaces. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +24,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <jansson.h>
 
 #include <meshrt/meshrt.h>
@@ -28,12 +33,14 @@
 #define SETTLE_MS 250
 #define EVENTS_MAX 256
 
+/* Every event received, each a deep copy (the message owns its list only
+ * during the handler). */
 static struct {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   mrt_link_change ev[EVENTS_MAX];
   size_t n;
-} rec = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {{0, 0}}, 0};
+} rec = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static int on_change(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   (void)self;
@@ -41,10 +48,18 @@ static int on_change(mrt_actor *self, void *state, const void *p, mrt_reply *r) 
   (void)r;
   pthread_mutex_lock(&rec.mu);
   if (rec.n < EVENTS_MAX)
-    rec.ev[rec.n++] = *(const mrt_link_change *)p;
+    assert_int_equal(mrt_link_change_copy(&rec.ev[rec.n++], p), 0);
   pthread_cond_broadcast(&rec.cv);
   pthread_mutex_unlock(&rec.mu);
   return 0;
+}
+
+static void rec_clear(void) {
+  pthread_mutex_lock(&rec.mu);
+  for (size_t i = 0; i < rec.n; i++)
+    mrt_link_change_release(&rec.ev[i]);
+  rec.n = 0;
+  pthread_mutex_unlock(&rec.mu);
 }
 static const mrt_handler_entry handlers[] = {{&mrt_msg_link_change, on_change}, {NULL, NULL}};
 static const mrt_actor_class recorder_class = {.name = "recorder", .handlers = handlers};
@@ -90,9 +105,11 @@ typedef struct fixture {
 
 static void start(fixture *f, int rcvbuf) {
   static const char *const ignored[] = {"v1", NULL};
-  pthread_mutex_lock(&rec.mu);
-  rec.n = 0;
-  pthread_mutex_unlock(&rec.mu);
+  rec_clear();
+  /* A failed test does not reach stop(): start from a clean namespace. */
+  if (system("ip link del v0 2>/dev/null") != 0) {
+    /* there was none */
+  }
   sh("ip link add v0 type veth peer name v1");
   assert_int_equal(mrt_runtime_new(NULL, &f->rt), 0);
   assert_int_equal(mrt_runtime_start(f->rt), 0);
@@ -117,6 +134,7 @@ static void stop(fixture *f) {
   mrt_runtime_unref(f->rt);
   mrt_link_monitor_free(f->mon);
   sh("ip link del v0");
+  rec_clear();
 }
 
 /* Runs a command and expects exactly one event with `want` among its flags
@@ -146,6 +164,80 @@ static void changes_produce_the_right_events(void **unused) {
   expect(&next, MRT_LINK_CHANGE_ADDR_ADDED, "ip -6 addr add 2001:db8::1/64 dev v0 nodad");
   expect(&next, MRT_LINK_CHANGE_ADDR_REMOVED, "ip -6 addr del 2001:db8::1/64 dev v0");
   expect(&next, MRT_LINK_CHANGE_LINK_DOWN, "ip link set v0 down");
+  stop(&f);
+}
+
+/* ---- where ------------------------------------------------------------------ */
+
+/* Whether event `i` lists a change with `flag` on interface `ifname` (and,
+ * for addresses, `addr`/`plen`; for default routes, `ifname` is where it
+ * went); *text_out gets its text. Call with rec.mu held. */
+static bool lists(size_t i, uint32_t flag, const char *ifname, const char *addr, int plen,
+                  char *text_out, size_t cap) {
+  const mrt_link_change *ev = &rec.ev[i];
+  uint8_t want[16] = {0};
+  int family = addr == NULL ? 0 : strchr(addr, ':') ? AF_INET6 : AF_INET;
+  if (addr != NULL)
+    assert_int_equal(inet_pton(family, addr, want), 1);
+  assert_true(ev->n_changes <= MRT_LINK_CHANGE_LIST_MAX);
+  for (uint32_t j = 0; j < ev->n_changes; j++) {
+    const mrt_link_change_item *it = &ev->changes[j];
+    if ((it->flags & flag) == 0 || strcmp(it->ifname, ifname) != 0)
+      continue;
+    if (addr != NULL && (it->family != family || it->prefixlen != plen ||
+                         memcmp(it->addr, want, family == AF_INET ? 4 : 16) != 0))
+      continue;
+    mrt_link_change_item_str(it, text_out, cap);
+    return true;
+  }
+  return false;
+}
+
+/* Runs `cmd`, then waits for an event from `*next` on that lists the change
+ * and returns its text. The wait is only a guard against hanging: it is far
+ * longer than any loaded machine needs, and the test asserts what the event
+ * says, not how soon it came. */
+static void expect_where(size_t *next, const char *cmd, uint32_t flag, const char *ifname,
+                         const char *addr, int plen, char *text, size_t cap) {
+  sh("%s", cmd);
+  uint64_t deadline = now_ms() + 30000;
+  bool found = false;
+  while (!found && now_ms() < deadline) {
+    wait_event(*next, 100);
+    pthread_mutex_lock(&rec.mu);
+    for (; !found && *next < rec.n; (*next)++)
+      found = lists(*next, flag, ifname, addr, plen, text, cap);
+    pthread_mutex_unlock(&rec.mu);
+  }
+  if (!found)
+    fail_msg("'%s': no event listed the change on %s", cmd, ifname);
+}
+
+static void events_say_where(void **unused) {
+  (void)unused;
+  fixture f;
+  start(&f, 0);
+  size_t next = 0;
+  char text[256];
+  sh("ip link set v1 up");
+  /* Up without carrier first, then with it: either may come first in a list. */
+  expect_where(&next, "ip link set v0 up", MRT_LINK_CHANGE_LINK_UP, "v0", NULL, 0, text,
+               sizeof text);
+  assert_true(strncmp(text, "v0: link up", 11) == 0);
+  expect_where(&next, "ip addr add 192.0.2.7/24 dev v0", MRT_LINK_CHANGE_ADDR_ADDED, "v0",
+               "192.0.2.7", 24, text, sizeof text);
+  assert_string_equal(text, "v0: address 192.0.2.7/24 added");
+  expect_where(&next, "ip route add default via 192.0.2.254 dev v0",
+               MRT_LINK_CHANGE_DEFAULT_ROUTE, "v0", NULL, 0, text, sizeof text);
+  assert_string_equal(text, "default route now via v0");
+  expect_where(&next, "ip addr del 192.0.2.7/24 dev v0", MRT_LINK_CHANGE_ADDR_REMOVED, "v0",
+               "192.0.2.7", 24, text, sizeof text);
+  assert_string_equal(text, "v0: address 192.0.2.7/24 removed");
+  expect_where(&next, "ip -6 addr add 2001:db8::7/64 dev v0 nodad", MRT_LINK_CHANGE_ADDR_ADDED,
+               "v0", "2001:db8::7", 64, text, sizeof text);
+  expect_where(&next, "ip link set v0 down", MRT_LINK_CHANGE_LINK_DOWN, "v0", NULL, 0, text,
+               sizeof text);
+  assert_string_equal(text, "v0: link down");
   stop(&f);
 }
 
@@ -250,12 +342,25 @@ static void enobufs_resync_matches_the_kernel(void **unused) {
   mrt_link_monitor_get_stats(f.mon, &st);
   assert_true(st.resyncs >= 1);
   /* Lost notifications that the re-dump found surface with the RESYNC flag. */
-  bool resync_flagged = false;
+  bool resync_flagged = false, resync_listed = false;
   pthread_mutex_lock(&rec.mu);
-  for (size_t i = 0; i < rec.n; i++)
-    resync_flagged |= (rec.ev[i].flags & MRT_LINK_CHANGE_RESYNC) != 0;
+  for (size_t i = 0; i < rec.n; i++) {
+    const mrt_link_change *ev = &rec.ev[i];
+    resync_flagged |= (ev->flags & MRT_LINK_CHANGE_RESYNC) != 0;
+    /* The list stays bounded however much the storm folded in. */
+    assert_true(ev->n_changes <= MRT_LINK_CHANGE_LIST_MAX);
+    /* What the re-dump found is listed: addresses of v0, marked resync. */
+    for (uint32_t j = 0; j < ev->n_changes; j++) {
+      const mrt_link_change_item *it = &ev->changes[j];
+      if ((it->flags & MRT_LINK_CHANGE_RESYNC) && strcmp(it->ifname, "v0") == 0 &&
+          (it->flags & (MRT_LINK_CHANGE_ADDR_ADDED | MRT_LINK_CHANGE_ADDR_REMOVED)) &&
+          it->family == AF_INET && it->addr[0] == 10 && it->prefixlen == 32)
+        resync_listed = true;
+    }
+  }
   pthread_mutex_unlock(&rec.mu);
   assert_true(resync_flagged);
+  assert_true(resync_listed);
   char *want = ip_addr_text();
   char *got = monitor_addr_text(f.mon);
   if (strcmp(want, got) != 0)
@@ -271,6 +376,7 @@ int main(void) {
     return skip;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(changes_produce_the_right_events),
+      cmocka_unit_test(events_say_where),
       cmocka_unit_test(duplicates_and_ignored_interfaces_are_silent),
       cmocka_unit_test(enobufs_resync_matches_the_kernel),
   };

@@ -2,8 +2,9 @@
  * in a private network namespace. A link flap on the node's interface (a
  * veth, set down and up again) must show up in `meshrt-ctl events` as
  * link-change events followed by the rebind that answered them (a new port,
- * listing those link changes' sequence numbers); a change on an ignored
- * interface must not. The node's sockets stay on loopback. Exits 77 (skip)
+ * listing those link changes' sequence numbers), the link-change naming the
+ * interface ("v0: link down", in JSON and in the table); a change on an
+ * ignored interface must not. The node's sockets stay on loopback. Exits 77 (skip)
  * without root or namespaces. Arguments: the meshrt-node and meshrt-ctl
  * binaries.
  */
@@ -82,6 +83,19 @@ static void expect_quiet_on_ignored(const char *sock, long long last) {
   json_decref(quiet);
 }
 
+/* Whether link-change event `ev` lists `text` on interface `ifname`. */
+static bool names_change(const json_t *ev, const char *ifname, const char *text) {
+  size_t i;
+  const json_t *c;
+  json_array_foreach(json_object_get(ev, "changes"), i, c) {
+    const char *name = json_string_value(json_object_get(c, "interface"));
+    const char *t = json_string_value(json_object_get(c, "text"));
+    if (name != NULL && t != NULL && !strcmp(name, ifname) && !strcmp(t, text))
+      return true;
+  }
+  return false;
+}
+
 /* Within 5 s: a link-down event, then a rebind to a new port that lists it. */
 static void expect_rebind_after_flap(node_proc *n, long long last) {
   const json_t *rebind = NULL;
@@ -103,6 +117,15 @@ static void expect_rebind_after_flap(node_proc *n, long long last) {
   assert_int_equal(json_integer_value(json_object_get(rebind, "old_port")),
                    json_integer_value(json_object_get(rebind, "new_port")));
   assert_string_equal(json_string_value(json_object_get(rebind, "port")), "kept");
+  /* The link-down event says where. */
+  size_t i;
+  const json_t *ev;
+  bool named = false;
+  json_array_foreach(events, i, ev) {
+    if (json_integer_value(json_object_get(ev, "seq")) == link_seq)
+      named = names_change(ev, "v0", "v0: link down");
+  }
+  assert_true(named);
   json_decref(events);
 }
 
@@ -143,7 +166,7 @@ static void link_flap_shows_up_with_its_rebind(void **state) {
   /* The table says so too. */
   char *out = NULL;
   assert_int_equal(ctl_text(n.sock, &out, NULL, "events", NULL), 0);
-  assert_non_null(strstr(out, "link-down"));
+  assert_non_null(strstr(out, "v0: link down"));
   assert_non_null(strstr(out, "(link-change #"));
   free(out);
 

@@ -4,7 +4,8 @@
  *   - every command through meshrt-ctl, JSON and tables: status, children,
  *     rebind, measure, pause/resume/restart CHILD (and an unknown child),
  *     events, events --follow, link-change (which must produce a link-change
- *     event and the rebind that answered it);
+ *     event and the rebind that answered it; with --interface and --address
+ *     the event, the table and the log say where, a hostile name escaped);
  *   - the raw protocol: malformed JSON, wrong types, unknown commands and
  *     fields each get a JSON error reply and the connection stays usable; an
  *     "id" is echoed; an over-long line is refused and the connection closed;
@@ -212,6 +213,56 @@ static void link_change_shows_up_with_its_rebind(void **state) {
   free(err);
 }
 
+/* meshrt-ctl link-change with an interface and an address: the journal and
+ * the log say where, and a hostile interface name arrives escaped in the
+ * JSON, the events table and the node's log. */
+static void link_change_says_where(void **state) {
+  (void)state;
+  char *argv[] = {(char *)ctl_bin, "--socket", node.sock, "link-change", "addr-removed",
+                  "--interface", "wl\x1b[1man0", "--address", "192.0.2.7/24", NULL};
+  char *out = NULL;
+  assert_int_equal(run_capture(argv, 15000, &out, NULL), 0);
+  assert_non_null(strstr(out, "addr-removed: wl\\x1b[1man0: address 192.0.2.7/24 removed"));
+  free(out);
+  json_t *link = NULL;
+  for (int i = 0; i < 100; i++) {
+    json_decref(link);
+    link = newest("link-change");
+    if (link != NULL && json_array_size(json_object_get(link, "changes")) > 0)
+      break;
+    sleep_ms(50);
+  }
+  assert_non_null(link);
+  const json_t *c = json_array_get(json_object_get(link, "changes"), 0);
+  assert_string_equal(json_string_value(json_object_get(c, "change")), "addr-removed");
+  assert_string_equal(json_string_value(json_object_get(c, "interface")), "wl\\x1b[1man0");
+  assert_string_equal(json_string_value(json_object_get(c, "address")), "192.0.2.7/24");
+  assert_string_equal(json_string_value(json_object_get(c, "text")),
+                      "wl\\x1b[1man0: address 192.0.2.7/24 removed");
+  assert_string_equal(json_string_value(json_object_get(link, "summary")),
+                      "wl\\x1b[1man0: address 192.0.2.7/24 removed");
+  json_decref(link);
+  assert_int_equal(ctl_text(node.sock, &out, NULL, "events", NULL), 0);
+  assert_non_null(strstr(out, "wl\\x1b[1man0: address 192.0.2.7/24 removed"));
+  assert_null(strchr(out, '\x1b'));
+  free(out);
+  char *log = file_read(node.log);
+  assert_non_null(log);
+  assert_non_null(strstr(log, "link change: wl\\x1b[1man0: address 192.0.2.7/24 removed"));
+  assert_null(strchr(log, '\x1b'));
+  free(log);
+  /* Bad descriptions are refused. */
+  char *bad_addr[] = {(char *)ctl_bin, "--socket", node.sock,    "link-change", "addr-added",
+                      "--interface",   "eth0",     "--address", "192.0.2.300", NULL};
+  char *err = NULL;
+  assert_int_equal(run_capture(bad_addr, 15000, NULL, &err), 1);
+  assert_non_null(strstr(err, "bad_request"));
+  free(err);
+  char *no_if[] = {(char *)ctl_bin, "--socket", node.sock, "link-change", "--address",
+                   "192.0.2.7", NULL};
+  assert_int_equal(run_capture(no_if, 15000, NULL, NULL), 2);
+}
+
 static void events_follow_streams_new_events(void **state) {
   (void)state;
   char out[300];
@@ -402,6 +453,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(status_children_and_operator_control),
       cmocka_unit_test(rebind_and_measure),
       cmocka_unit_test(link_change_shows_up_with_its_rebind),
+      cmocka_unit_test(link_change_says_where),
       cmocka_unit_test(events_follow_streams_new_events),
       cmocka_unit_test(malformed_requests_get_json_errors),
       cmocka_unit_test(over_long_line_is_refused_and_closed),

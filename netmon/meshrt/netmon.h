@@ -6,7 +6,9 @@
  * starts a watcher actor that folds raw changes with a debouncer — a trailing
  * settle (default 250 ms) capped by a max wait from the first pending change
  * (default 1 s) — and tells the target actor one mrt_msg_link_change per
- * coalesced burst, with the OR of the raw changes' flags and their count.
+ * coalesced burst, with the OR of the raw changes' flags, their count, and
+ * the individual changes in order (at most MRT_LINK_CHANGE_LIST_MAX listed,
+ * the rest counted: a storm costs bounded memory).
  *
  * Endings: when the raw source closes, a pending change is flushed first; on
  * runtime shutdown the watcher exits at once without flushing; destroying the
@@ -34,7 +36,9 @@
 extern "C" {
 #endif
 
-/* The message a target receives: payload mrt_link_change. */
+/* The message a target receives: payload mrt_link_change, which owns its
+ * `changes` (the type's drop hook frees them after the handler returns; a
+ * handler that keeps them copies, e.g. with mrt_link_change_copy). */
 MRT_MESSAGE_DECLARE(MRT_API, link_change, mrt_link_change, mrt_none);
 
 typedef struct mrt_debounce_config {
@@ -75,10 +79,19 @@ MRT_API mrt_link_monitor *mrt_link_monitor_free(mrt_link_monitor *m);
 #define MRT_MANUAL_MONITOR_SLOTS 16
 
 MRT_API int mrt_manual_monitor_new(mrt_link_monitor **out);
-/* Queues one raw change (flags: MRT_LINK_CHANGE_*). Returns false if the
- * 16-slot raw queue is full or the monitor is closed (or m is NULL). Raw
- * changes queued before a watch starts are delivered once it does. Any thread. */
+/* Queues one raw change (flags: MRT_LINK_CHANGE_*) that lists no individual
+ * change. Returns false if the 16-slot raw queue is full or the monitor is
+ * closed (or m is NULL). Raw changes queued before a watch starts are
+ * delivered once it does. Any thread. */
 MRT_API bool mrt_manual_monitor_trigger(mrt_link_monitor *m, uint32_t flags);
+/* Queues one raw change that says where: `item` (copied) names the
+ * interface, address or default route, and its flags (exactly one of
+ * LINK_UP, LINK_DOWN, ADDR_ADDED, ADDR_REMOVED, DEFAULT_ROUTE, optionally
+ * RESYNC) are the raw change's flags. The coalesced event lists it. Returns
+ * false for a NULL or malformed item, a full queue or a closed monitor. Any
+ * thread. */
+MRT_API bool mrt_manual_monitor_trigger_item(mrt_link_monitor *m,
+                                             const mrt_link_change_item *item);
 /* Closes the raw source: a pending change is flushed, then the watcher ends.
  * Later triggers return false. Idempotent. Any thread. */
 MRT_API void mrt_manual_monitor_close(mrt_link_monitor *m);
@@ -96,8 +109,11 @@ typedef struct mrt_netlink_monitor_config {
   const char *const *ignored_interfaces;
   int rcvbuf_bytes;          /* socket receive buffer; 0: 4 MiB */
   /* Optional: called in the watcher's context for every raw netlink change
-   * that passed the filters (for tools that print raw events). */
-  void (*on_raw)(uint32_t flags, const char *what, void *ud);
+   * that passed the filters (for tools that print raw events). `raw` is
+   * borrowed for the call: its flags, raw_events 1, and the changes it made
+   * (bounded like an event's). `what` is "notification", or "resync" for
+   * the differences a re-dump after lost notifications found. */
+  void (*on_raw)(const mrt_link_change *raw, const char *what, void *ud);
   void *on_raw_ud;
 } mrt_netlink_monitor_config;
 

@@ -3,7 +3,7 @@
  *   meshrt-ctl [--socket PATH] [--json] [--timeout S] COMMAND [ARGS]
  *   status [--peers all|N] | children | rebind | measure | pause CHILD | resume CHILD |
  *   restart CHILD | events [--follow] [--after N] [--limit N] |
- *   link-change [FLAGS]
+ *   link-change [FLAGS] [--interface NAME [--address ADDR[/LEN]]]
  *
  * One request line of JSON, one reply line (events --follow then keeps
  * reading event lines until the node goes away or the user interrupts).
@@ -42,6 +42,7 @@ typedef struct opts {
   int timeout_ms;
   const char *cmd;
   const char *arg;
+  const char *interface, *address; /* link-change: where it happened */
 } opts;
 
 /* The longest reply line we accept. A status reply takes about 260 bytes
@@ -70,7 +71,8 @@ static void usage(FILE *out) {
       "  measure                re-measure DERP region latency and show it\n"
       "  pause|resume|restart CHILD   operator control of a child\n"
       "  events [--follow] [--after N] [--limit N]   the node's event journal\n"
-      "  link-change [FLAGS]    inject a link change (manual link monitor only)\n");
+      "  link-change [FLAGS] [--interface NAME [--address ADDR[/LEN]]]\n"
+      "                         inject a link change (manual link monitor only)\n");
 }
 
 /* ---- connection ------------------------------------------------------------------------- */
@@ -300,6 +302,10 @@ static int cmd_simple(conn *c, const opts *o) {
   long long peers = o->peers == PEERS_UNSET && !o->json ? PEERS_SHOWN_DEFAULT : o->peers;
   if (!strcmp(o->cmd, "status") && peers >= 0)
     json_object_set_new(req, "peers", json_integer((json_int_t)peers));
+  if (o->interface != NULL)
+    json_object_set_new(req, "interface", json_string(o->interface));
+  if (o->address != NULL)
+    json_object_set_new(req, "address", json_string(o->address));
   json_t *r = call(c, req, o->timeout_ms);
   if (r == NULL)
     return 1;
@@ -313,6 +319,8 @@ static int cmd_simple(conn *c, const opts *o) {
     ctl_render_rebind(r, stdout);
   else if (child_cmd)
     ctl_render_outcome(r, stdout);
+  else if (ctl_str(r, "summary", "")[0] != '\0')
+    printf("link change injected: %s: %s\n", ctl_str(r, "flags", "-"), ctl_str(r, "summary", ""));
   else
     printf("link change injected: %s\n", ctl_str(r, "flags", "-"));
   json_decref(r);
@@ -342,6 +350,14 @@ static int check_command(opts *o, int argc, char **argv) {
   o->cmd = argv[optind++];
   o->arg = optind < argc ? argv[optind++] : NULL;
   bool extra = optind < argc, valid = false;
+  if ((o->interface != NULL || o->address != NULL) && strcmp(o->cmd, "link-change") != 0) {
+    fprintf(stderr, "meshrt-ctl: --interface and --address go with link-change only\n");
+    return 2;
+  }
+  if (o->address != NULL && o->interface == NULL) {
+    fprintf(stderr, "meshrt-ctl: --address needs --interface\n");
+    return 2;
+  }
   for (int i = 0; plain[i]; i++)
     valid = valid || (!strcmp(o->cmd, plain[i]) && o->arg == NULL);
   for (int i = 0; with_child[i]; i++)
@@ -366,6 +382,8 @@ static int parse_args(int argc, char **argv, opts *o) {
                                         {"after", required_argument, NULL, 'a'},
                                         {"limit", required_argument, NULL, 'l'},
                                         {"peers", required_argument, NULL, 'p'},
+                                        {"interface", required_argument, NULL, 'i'},
+                                        {"address", required_argument, NULL, 'A'},
                                         {"help", no_argument, NULL, 'h'},
                                         {"version", no_argument, NULL, 'V'},
                                         {NULL, 0, NULL, 0}};
@@ -399,6 +417,12 @@ static int parse_args(int argc, char **argv, opts *o) {
         o->peers = PEERS_ALL;
       else if (parse_number(optarg, &o->peers) < 0)
         return fprintf(stderr, "meshrt-ctl: --peers: expected all or a number\n"), 2;
+      break;
+    case 'i':
+      o->interface = optarg;
+      break;
+    case 'A':
+      o->address = optarg;
       break;
     case 'h':
       usage(stdout);

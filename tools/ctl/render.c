@@ -286,8 +286,9 @@ static void detail(const json_t *ev, char *buf, size_t len) {
   const char *kind = ctl_str(ev, "kind", "");
   if (strcmp(kind, "rebind") == 0)
     rebind_detail(ev, buf, len);
-  else if (strcmp(kind, "link-change") == 0)
-    snprintf(buf, len, "%s%s%s%s [%s]", ctl_str(ev, "flags", "-"),
+  else if (strcmp(kind, "link-change") == 0) /* where, when the node says so */
+    snprintf(buf, len, "%s%s%s%s [%s]",
+             ctl_str(ev, "summary", "")[0] ? ctl_str(ev, "summary", "") : ctl_str(ev, "flags", "-"),
              ctl_str(ev, "what", "")[0] ? " (" : "", ctl_str(ev, "what", ""),
              ctl_str(ev, "what", "")[0] ? ")" : "", ctl_str(ev, "source", "-"));
   else if (strcmp(kind, "supervisor") == 0)

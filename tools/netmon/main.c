@@ -1,8 +1,11 @@
 /* meshrt-netmon — watch the real link monitor and print what changes.
  *
- * One line per coalesced event: a UTC timestamp, the flags, and how many raw
- * changes were folded in. --raw also prints every raw change as the monitor
- * sees it; --settle MS and --max-wait MS tune the debouncer; --ignore NAME
+ * One line per coalesced event: a UTC timestamp, the flags, how many raw
+ * changes were folded in, and what changed where ("v0: link down; default
+ * route gone (was via v0)", at most 16 listed, then "(+N more)"). Interface
+ * names are escaped, so a hostile name cannot put control characters on the
+ * terminal. --raw also prints every raw change as the monitor sees it;
+ * --settle MS and --max-wait MS tune the debouncer; --ignore NAME
  * (repeatable, "wg*" for prefixes) names interfaces to leave out. Runs until
  * SIGINT/SIGTERM. Exit codes: 0 clean, 1 monitor failure, 2 usage.
  */
@@ -34,19 +37,22 @@ static int on_change(mrt_actor *self, void *state, const void *p, mrt_reply *r) 
   (void)state;
   (void)r;
   const mrt_link_change *ev = p;
-  char flags[128];
+  char flags[128], list[4096];
+  mrt_link_change_list_str(ev, list, sizeof list);
   print_stamp(stdout);
-  printf(" change %s raw=%u\n", mrt_link_change_flags_str(ev->flags, flags, sizeof flags),
-         ev->raw_events);
+  printf(" change %s raw=%u%s%s\n", mrt_link_change_flags_str(ev->flags, flags, sizeof flags),
+         ev->raw_events, list[0] ? ": " : "", list);
   fflush(stdout);
   return 0;
 }
 
-static void on_raw(uint32_t flags, const char *what, void *ud) {
+static void on_raw(const mrt_link_change *raw, const char *what, void *ud) {
   (void)ud;
-  char buf[128];
+  char buf[128], list[4096];
+  mrt_link_change_list_str(raw, list, sizeof list);
   print_stamp(stdout);
-  printf(" raw    %s (%s)\n", mrt_link_change_flags_str(flags, buf, sizeof buf), what);
+  printf(" raw    %s (%s)%s%s\n", mrt_link_change_flags_str(raw->flags, buf, sizeof buf), what,
+         list[0] ? ": " : "", list);
   fflush(stdout);
 }
 

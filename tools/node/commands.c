@@ -13,10 +13,12 @@
  *   measure                     re-measure DERP latency now
  *   pause|resume|restart CHILD  operator control of a supervised child
  *   events [after] [limit] [follow]  the journal; follow streams new events
- *   link-change [flags]         (manual link monitor only) inject a change
+ *   link-change [flags] [interface] [address]
+ *                               (manual link monitor only) inject a change
  *
  * Threading: service thread; commands block on asks with short timeouts.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -124,6 +126,74 @@ static int parse_flags(const char *text, uint32_t *out) {
   return *out != 0 ? 0 : -EINVAL;
 }
 
+/* "ADDR[/LEN]" -> the item's family, address and prefix length (the full
+ * length when LEN is left out). */
+static int parse_address(const char *text, mrt_link_change_item *it) {
+  char buf[INET6_ADDRSTRLEN + 8];
+  if (strlen(text) >= sizeof buf)
+    return -EINVAL;
+  snprintf(buf, sizeof buf, "%s", text);
+  char *slash = strchr(buf, '/');
+  if (slash != NULL)
+    *slash = '\0';
+  int family = strchr(buf, ':') != NULL ? AF_INET6 : AF_INET;
+  unsigned max = family == AF_INET ? 32 : 128, len = max;
+  if (inet_pton(family, buf, it->addr) != 1)
+    return -EINVAL;
+  if (slash != NULL) {
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(slash + 1, &end, 10);
+    if (errno != 0 || end == slash + 1 || *end != '\0' || v > max)
+      return -EINVAL;
+    len = (unsigned)v;
+  }
+  it->family = (uint8_t)family;
+  it->prefixlen = (uint8_t)len;
+  return 0;
+}
+
+/* The request's optional "interface" and "address" into `tmpl`. */
+static json_t *describe_request(json_t *req, mrt_link_change_item *tmpl, bool *described) {
+  json_t *ifc = json_object_get(req, "interface"), *addr = json_object_get(req, "address");
+  memset(tmpl, 0, sizeof *tmpl);
+  *described = ifc != NULL;
+  if (ifc != NULL && (!json_is_string(ifc) || json_string_length(ifc) == 0 ||
+                      json_string_length(ifc) >= MRT_LINK_IFNAME_MAX ||
+                      strlen(json_string_value(ifc)) != json_string_length(ifc)))
+    return mn_command_error("bad_request", "interface: expected an interface name of 1 to %d bytes",
+                            MRT_LINK_IFNAME_MAX - 1);
+  if (addr != NULL && ifc == NULL)
+    return mn_command_error("bad_request", "address: needs an interface");
+  if (addr != NULL && (!json_is_string(addr) || parse_address(json_string_value(addr), tmpl) < 0))
+    return mn_command_error("bad_request", "address: expected ADDR or ADDR/LEN, e.g. 192.0.2.7/24");
+  if (ifc != NULL)
+    memcpy(tmpl->ifname, json_string_value(ifc), json_string_length(ifc));
+  return NULL;
+}
+
+/* One described change per flag: on the interface; with the address for the
+ * address kinds; as the new default-route interface for default-route. */
+static size_t items_of(uint32_t flags, const mrt_link_change_item *tmpl,
+                       mrt_link_change_item *out) {
+  size_t n = 0;
+  for (uint32_t bit = MRT_LINK_CHANGE_LINK_UP; bit <= MRT_LINK_CHANGE_DEFAULT_ROUTE; bit <<= 1) {
+    if (!(flags & bit))
+      continue;
+    mrt_link_change_item *it = &out[n++];
+    *it = *tmpl;
+    it->flags = bit;
+    it->level = bit == MRT_LINK_CHANGE_LINK_UP ? MRT_LINK_LEVEL_UP : MRT_LINK_LEVEL_DOWN;
+    if (!(bit & (MRT_LINK_CHANGE_ADDR_ADDED | MRT_LINK_CHANGE_ADDR_REMOVED))) {
+      it->prefixlen = 0;
+      memset(it->addr, 0, sizeof it->addr);
+      if (bit != MRT_LINK_CHANGE_DEFAULT_ROUTE)
+        it->family = 0;
+    }
+  }
+  return n;
+}
+
 static json_t *cmd_link_change(mn_app *app, json_t *req, bool *follow, uint64_t *after) {
   (void)follow;
   (void)after;
@@ -133,16 +203,33 @@ static json_t *cmd_link_change(mn_app *app, json_t *req, bool *follow, uint64_t 
     return mn_command_error("bad_request",
                             "flags: expected names from link-up, link-down, addr-added, "
                             "addr-removed, default-route, comma-separated");
+  mrt_link_change_item tmpl, items[5];
+  bool described;
+  json_t *bad = describe_request(req, &tmpl, &described);
+  if (bad != NULL)
+    return bad;
   if (app->monitor_kind != MN_MONITOR_MANUAL)
     return mn_command_error("not_supported",
                             "link-change: the link monitor is %s; only the manual one takes "
                             "injected changes",
                             mn_monitor_kind_name(app->monitor_kind));
-  if (!mrt_manual_monitor_trigger(app->monitor, flags))
+  mrt_link_change change = {.flags = flags, .raw_events = 1};
+  if (described) {
+    change.n_changes = (uint32_t)items_of(flags, &tmpl, items);
+    change.changes = items;
+    for (uint32_t i = 0; i < change.n_changes; i++)
+      if (!mrt_manual_monitor_trigger_item(app->monitor, &items[i]))
+        return mn_command_error("busy",
+                                "link-change: the monitor's queue is full after %u of %u "
+                                "changes; try again",
+                                (unsigned)i, (unsigned)change.n_changes);
+  } else if (!mrt_manual_monitor_trigger(app->monitor, flags)) {
     return mn_command_error("busy", "link-change: the monitor's queue is full; try again");
-  mn_observer_link_change(app->observer, flags, "injected by meshrt-ctl", "manual");
-  char text[128];
-  return ok(json_pack("{s:s}", "flags", mrt_link_change_flags_str(flags, text, sizeof text)));
+  }
+  mn_observer_link_change(app->observer, &change, "injected by meshrt-ctl", "manual");
+  char text[128], list[1024];
+  return ok(json_pack("{s:s, s:s}", "flags", mrt_link_change_flags_str(flags, text, sizeof text),
+                      "summary", mrt_link_change_list_str(&change, list, sizeof list)));
 }
 
 /* ---- operator control of children ------------------------------------------------------------ */

@@ -153,9 +153,9 @@ static int parse_args(int argc, char **argv, mn_options *o) {
 
 /* ---- start-up ------------------------------------------------------------------------------ */
 
-static void on_raw_link_change(uint32_t flags, const char *what, void *ud) {
+static void on_raw_link_change(const mrt_link_change *raw, const char *what, void *ud) {
   mn_app *app = ud;
-  mn_observer_link_change(app->observer, flags, what, "netlink");
+  mn_observer_link_change(app->observer, raw, what, "netlink");
 }
 
 /* Picks the link monitor and creates it (the node borrows it). */

@@ -20,6 +20,7 @@
  */
 #include "observer.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,19 +40,21 @@ typedef struct obs_attach {
   mrt_ref *sup;
 } obs_attach;
 
+/* A raw link change; `change` owns its list (mrt_link_change_release). */
 typedef struct obs_link {
-  uint32_t flags;
+  mrt_link_change change;
   char what[120];
   char source[16];
 } obs_link;
 
 static void attach_drop(void *p) { mrt_ref_unref(((obs_attach *)p)->sup); }
+static void link_drop(void *p) { mrt_link_change_release(&((obs_link *)p)->change); }
 
 MRT_MESSAGE_DECLARE(, obs_attach, obs_attach, mrt_none);
 MRT_MESSAGE_DECLARE(, obs_link, obs_link, mrt_none);
 MRT_MESSAGE_DECLARE(, obs_rebind, mrt_none, mn_rebind_result);
 MRT_MESSAGE_DEFINE(obs_attach, obs_attach, mrt_none, attach_drop, NULL);
-MRT_MESSAGE_DEFINE(obs_link, obs_link, mrt_none, NULL, NULL);
+MRT_MESSAGE_DEFINE(obs_link, obs_link, mrt_none, link_drop, NULL);
 MRT_MESSAGE_DEFINE(obs_rebind, mrt_none, mn_rebind_result, NULL, NULL);
 
 /* ---- state --------------------------------------------------------------------------- */
@@ -473,18 +476,59 @@ static int on_attach(mrt_actor *self, void *state, const void *p, mrt_reply *r) 
   return mrt_timer_start(self, POLL_PERIOD, POLL_PERIOD, on_poll_timer, NULL, NULL);
 }
 
+/* One change for the journal: its kind, interface and address (or where the
+ * default route went) as separate fields for scripts, and the text. Names
+ * are escaped: they are the kernel's (or an operator's) bytes, and JSON must
+ * carry neither control characters nor invalid UTF-8. */
+static json_t *change_json(const mrt_link_change_item *it) {
+  char kind[64], text[256], name[64];
+  mrt_link_change_flags_str(it->flags & ~MRT_LINK_CHANGE_RESYNC, kind, sizeof kind);
+  json_t *j = json_pack("{s:s, s:s}", "change", kind, "text",
+                        mrt_link_change_item_str(it, text, sizeof text));
+  if (j == NULL)
+    return NULL;
+  if (it->ifname[0] != '\0')
+    json_object_set_new(j, "interface",
+                        json_string(mrt_link_ifname_str(it->ifname, name, sizeof name)));
+  if (it->old_ifname[0] != '\0')
+    json_object_set_new(j, "was",
+                        json_string(mrt_link_ifname_str(it->old_ifname, name, sizeof name)));
+  if (it->family == AF_INET || it->family == AF_INET6)
+    json_object_set_new(j, "family", json_string(it->family == AF_INET ? "inet" : "inet6"));
+  char addr[INET6_ADDRSTRLEN];
+  if ((it->flags & (MRT_LINK_CHANGE_ADDR_ADDED | MRT_LINK_CHANGE_ADDR_REMOVED)) &&
+      (it->family == AF_INET || it->family == AF_INET6) &&
+      inet_ntop(it->family, it->addr, addr, sizeof addr) != NULL) {
+    char a[INET6_ADDRSTRLEN + 8];
+    snprintf(a, sizeof a, "%s/%u", addr, (unsigned)it->prefixlen);
+    json_object_set_new(j, "address", json_string(a));
+  }
+  if (it->flags & MRT_LINK_CHANGE_RESYNC)
+    json_object_set_new(j, "resync", json_true());
+  return j;
+}
+
+static json_t *changes_json(const mrt_link_change *c) {
+  json_t *arr = json_array();
+  for (uint32_t i = 0; arr != NULL && i < c->n_changes && c->changes != NULL; i++)
+    json_array_append_new(arr, change_json(&c->changes[i]));
+  return arr;
+}
+
 static int on_link(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   (void)self;
   (void)r;
   obs *o = state;
   const obs_link *l = p;
-  char flags[128];
-  mrt_link_change_flags_str(l->flags, flags, sizeof flags);
-  mrt_log(MRT_LOG_INFO, MN_LOG, "link change: %s%s%s%s", flags, l->what[0] ? " (" : "", l->what,
-          l->what[0] ? ")" : "");
-  uint64_t seq = mn_journal_append(
-      o->a.journal, "link-change",
-      json_pack("{s:s, s:s, s:s}", "flags", flags, "what", l->what, "source", l->source));
+  char flags[128], list[2048];
+  mrt_link_change_flags_str(l->change.flags, flags, sizeof flags);
+  mrt_link_change_list_str(&l->change, list, sizeof list);
+  mrt_log(MRT_LOG_INFO, MN_LOG, "link change: %s%s%s%s", list[0] ? list : flags,
+          l->what[0] ? " (" : "", l->what, l->what[0] ? ")" : "");
+  json_t *ev = json_pack("{s:s, s:s, s:s, s:o, s:I, s:s}", "flags", flags, "what", l->what,
+                         "source", l->source, "changes", changes_json(&l->change),
+                         "more_changes", (json_int_t)l->change.more_changes, "summary", list);
+  uint64_t seq = mn_journal_append(o->a.journal, "link-change", ev);
   if (seq != 0 && o->n_pending < PENDING_LINKS)
     o->pending[o->n_pending++] = seq;
   pthread_mutex_lock(&o->a.view->mu);
@@ -573,14 +617,20 @@ int mn_observer_attach(mrt_ref *observer, mrt_ref *sup) {
   return rc;
 }
 
-int mn_observer_link_change(mrt_ref *observer, uint32_t flags, const char *what,
+int mn_observer_link_change(mrt_ref *observer, const mrt_link_change *change, const char *what,
                             const char *source) {
   obs_link l;
   memset(&l, 0, sizeof l);
-  l.flags = flags;
+  /* Our own copy: the caller's list is only borrowed. Without memory the
+   * change is still journalled, its items counted instead of listed. */
+  if (mrt_link_change_copy(&l.change, change) == -EINVAL)
+    return -EINVAL;
   snprintf(l.what, sizeof l.what, "%s", what ? what : "");
   snprintf(l.source, sizeof l.source, "%s", source ? source : "");
-  return mrt_tell_obs_link(observer, &l);
+  int rc = mrt_tell_obs_link(observer, &l);
+  if (rc < 0)
+    mrt_link_change_release(&l.change); /* a failed send leaves it with us */
+  return rc;
 }
 
 int mn_observer_rebind(mrt_ref *observer, mn_rebind_result *out) {

@@ -73,9 +73,11 @@ int mn_observer_spawn(mrt_runtime *rt, const mn_observer_args *args, mrt_ref **o
 /* Hands it the node's supervisor (a reference is taken): polling starts. */
 int mn_observer_attach(mrt_ref *observer, mrt_ref *sup);
 
-/* A raw link change (from a monitor callback or the manual trigger); `what`
- * may be NULL. Any thread. */
-int mn_observer_link_change(mrt_ref *observer, uint32_t flags, const char *what,
+/* A raw link change (from a monitor callback or the manual trigger): its
+ * flags and the changes it lists (copied; `change` stays the caller's).
+ * Logged and journalled with interface names escaped. `what` may be NULL.
+ * Any thread. Returns 0, -EINVAL or a tell error. */
+int mn_observer_link_change(mrt_ref *observer, const mrt_link_change *change, const char *what,
                             const char *source);
 
 typedef struct mn_rebind_result {
