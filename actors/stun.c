@@ -471,12 +471,14 @@ int mrt_stun_build_binding_request(void *buf, size_t cap, const mrt_stun_txid *t
     return (int)finish(msg, len);
 }
 
-/* Encodes `sa` as an XOR-MAPPED-ADDRESS value into `val` (20 bytes of room)
- * with the mask from the already written header; returns the value length,
- * or 0 for a family STUN cannot carry. */
-static size_t encode_xor_address(const uint8_t *msg, const struct sockaddr *sa, uint8_t *val)
+/* Encodes `sa` as an address value into `val` (20 bytes of room): XOR'ed
+ * with the mask from the already written header for XOR-MAPPED-ADDRESS, or
+ * plain; returns the value length, or 0 for a family STUN cannot carry. */
+static size_t encode_address(const uint8_t *msg, const struct sockaddr *sa, uint8_t *val,
+                             bool xored)
 {
-    const uint8_t *mask = msg + 4;
+    static const uint8_t no_mask[16];
+    const uint8_t *mask = xored ? msg + 4 : no_mask;
     const uint8_t *port, *addr;
     size_t alen;
 
@@ -513,7 +515,7 @@ int mrt_stun_build_binding_response(void *buf, size_t cap, const mrt_stun_txid *
     /* The XOR mask comes from the header, so build it aside first: `buf`
      * must stay untouched when the answer is -EINVAL or -ENOSPC. */
     put_header(hdr, MRT_STUN_BINDING_SUCCESS, txid);
-    size_t vlen = encode_xor_address(hdr, mapped, val);
+    size_t vlen = encode_address(hdr, mapped, val, true);
     if (vlen == 0)
         return -EINVAL;
     size_t need = MRT_STUN_HEADER_LEN + ATTR_HEADER_LEN + vlen
@@ -525,6 +527,48 @@ int mrt_stun_build_binding_response(void *buf, size_t cap, const mrt_stun_txid *
     memcpy(msg, hdr, sizeof(hdr));
     size_t len = sizeof(hdr);
     len += put_attr(msg + len, MRT_STUN_ATTR_XOR_MAPPED_ADDRESS, val, vlen);
+    len += put_attr(msg + len, MRT_STUN_ATTR_SOFTWARE, software, sizeof(software) - 1);
+    return (int)finish(msg, len);
+}
+
+int mrt_stun_build_classic_response(void *buf, size_t cap, const mrt_stun_txid *txid,
+                                    const struct sockaddr *mapped,
+                                    const struct sockaddr *source,
+                                    const struct sockaddr *changed, bool rfc5389)
+{
+    static const char software[] = MRT_STUN_SOFTWARE;
+    static const uint16_t types[] = {MRT_STUN_ATTR_MAPPED_ADDRESS, MRT_STUN_ATTR_SOURCE_ADDRESS,
+                                     MRT_STUN_ATTR_CHANGED_ADDRESS,
+                                     MRT_STUN_ATTR_XOR_MAPPED_ADDRESS};
+    uint8_t hdr[MRT_STUN_HEADER_LEN], val[4][ADDR_V6_LEN];
+    size_t vlen[4], need = MRT_STUN_HEADER_LEN, n_addr = rfc5389 ? 4 : 3;
+
+    if (!buf || !txid || !mapped || !source || !changed)
+        return -EINVAL;
+    /* As in mrt_stun_build_binding_response: measure aside, then write. */
+    put_header(hdr, MRT_STUN_BINDING_SUCCESS, txid);
+    const struct sockaddr *addrs[4] = {mapped, source, changed, mapped};
+    for (size_t i = 0; i < n_addr; i++) {
+        vlen[i] = encode_address(hdr, addrs[i], val[i], i == 3);
+        if (vlen[i] == 0)
+            return -EINVAL;
+        need += ATTR_HEADER_LEN + vlen[i];
+    }
+    if (rfc5389)
+        need += ATTR_HEADER_LEN + pad4(sizeof(software) - 1) + FINGERPRINT_ATTR_LEN;
+    if (cap < need)
+        return -ENOSPC;
+
+    uint8_t *msg = buf;
+    memcpy(msg, hdr, sizeof(hdr));
+    size_t len = sizeof(hdr);
+    for (size_t i = 0; i < n_addr; i++)
+        len += put_attr(msg + len, types[i], val[i], vlen[i]);
+    if (!rfc5389) {
+        /* RFC 3489 has no FINGERPRINT: just the length. */
+        put16(msg + 2, (uint16_t)(len - MRT_STUN_HEADER_LEN));
+        return (int)len;
+    }
     len += put_attr(msg + len, MRT_STUN_ATTR_SOFTWARE, software, sizeof(software) - 1);
     return (int)finish(msg, len);
 }

@@ -344,6 +344,78 @@ static void classic_attributes_each(void **state)
     assert_int_equal(r.error_code, 420);
 }
 
+/* What mrt_stun_build_classic_response() writes parses, and carries the
+ * classic attributes where a classic server puts them. */
+static void classic_build(void **state)
+{
+    struct sockaddr_in mapped = {.sin_family = AF_INET, .sin_port = htons(32853)};
+    struct sockaddr_in src = {.sin_family = AF_INET, .sin_port = htons(3478)};
+    struct sockaddr_in chg = {.sin_family = AF_INET, .sin_port = htons(3479)};
+    struct sockaddr_in6 v6 = {.sin6_family = AF_INET6, .sin6_port = htons(1)};
+    struct { sa_family_t family; } unix_sa = {AF_UNIX}; /* a family STUN cannot carry */
+    uint8_t out[MRT_STUN_CLASSIC_RESPONSE_MAX_LEN + 1];
+    mrt_stun_response r;
+    (void)state;
+
+    inet_pton(AF_INET, "192.0.2.1", &mapped.sin_addr);
+    inet_pton(AF_INET, "198.51.100.10", &src.sin_addr);
+    inet_pton(AF_INET, "198.51.100.11", &chg.sin_addr);
+    int n = mrt_stun_build_classic_response(out, sizeof(out), &rfc_txid,
+                                            (struct sockaddr *)&mapped, (struct sockaddr *)&src,
+                                            (struct sockaddr *)&chg, true);
+    assert_int_equal(n, 20 + 3 * 12 + 12 + 12 + 8);
+    assert_int_equal(mrt_stun_parse_binding_response(out, (size_t)n, &r), 0);
+    assert_v4(&r, "192.0.2.1", 32853);
+    /* MAPPED, SOURCE, CHANGED in that order, plain; then XOR-MAPPED. */
+    static const uint8_t want[] = {0x00, 0x01, 0x00, 0x08, 0x00, 0x01, 0x80, 0x55, 192, 0, 2, 1,
+                                   0x00, 0x04, 0x00, 0x08, 0x00, 0x01, 0x0d, 0x96, 198, 51, 100, 10,
+                                   0x00, 0x05, 0x00, 0x08, 0x00, 0x01, 0x0d, 0x97, 198, 51, 100, 11};
+    assert_memory_equal(out + 20, want, sizeof(want));
+    assert_memory_equal(out + 56, rfc_response_v4 + 36, 12);
+    assert_int_equal(out[n - 8], 0x80); /* FINGERPRINT last */
+    assert_int_equal(out[n - 7], 0x28);
+
+    /* Pure RFC 3489: the three addresses and nothing else. */
+    n = mrt_stun_build_classic_response(out, sizeof(out), &rfc_txid, (struct sockaddr *)&mapped,
+                                        (struct sockaddr *)&src, (struct sockaddr *)&chg, false);
+    assert_int_equal(n, 20 + 3 * 12);
+    assert_memory_equal(out + 20, want, sizeof(want));
+    assert_int_equal(mrt_stun_parse_binding_response(out, (size_t)n, &r), 0);
+    assert_v4(&r, "192.0.2.1", 32853);
+
+    /* IPv6 everywhere is the longest answer. */
+    inet_pton(AF_INET6, "2001:db8::1", &v6.sin6_addr);
+    n = mrt_stun_build_classic_response(out, sizeof(out), &rfc_txid, (struct sockaddr *)&v6,
+                                        (struct sockaddr *)&v6, (struct sockaddr *)&v6, true);
+    assert_int_equal(n, MRT_STUN_CLASSIC_RESPONSE_MAX_LEN);
+    assert_int_equal(mrt_stun_parse_binding_response(out, (size_t)n, &r), 0);
+    assert_v6(&r, "2001:db8::1", 1);
+
+    /* Errors leave the buffer alone. */
+    memset(out, 0xee, sizeof(out));
+    assert_int_equal(mrt_stun_build_classic_response(out, MRT_STUN_CLASSIC_RESPONSE_MAX_LEN - 1,
+                                                     &rfc_txid, (struct sockaddr *)&v6,
+                                                     (struct sockaddr *)&v6,
+                                                     (struct sockaddr *)&v6, true),
+                     -ENOSPC);
+    assert_int_equal(mrt_stun_build_classic_response(out, sizeof(out), &rfc_txid,
+                                                     (struct sockaddr *)&mapped,
+                                                     (struct sockaddr *)&unix_sa,
+                                                     (struct sockaddr *)&chg, false),
+                     -EINVAL);
+    assert_int_equal(mrt_stun_build_classic_response(out, sizeof(out), &rfc_txid,
+                                                     (struct sockaddr *)&mapped, NULL,
+                                                     (struct sockaddr *)&chg, false),
+                     -EINVAL);
+    assert_int_equal(mrt_stun_build_classic_response(NULL, sizeof(out), &rfc_txid,
+                                                     (struct sockaddr *)&mapped,
+                                                     (struct sockaddr *)&src,
+                                                     (struct sockaddr *)&chg, false),
+                     -EINVAL);
+    for (size_t i = 0; i < sizeof(out); i++)
+        assert_int_equal(out[i], 0xee);
+}
+
 /* Expects the response parser to refuse m with `err`, `why` and `attr`. */
 static void assert_rejected(const struct msg *m, int err, mrt_stun_reject why, uint16_t attr)
 {
@@ -1183,6 +1255,7 @@ int main(void)
         cmocka_unit_test(classic_response_mapped_only),
         cmocka_unit_test(classic_attributes_each),
         cmocka_unit_test(classic_malformed_still_rejected),
+        cmocka_unit_test(classic_build),
         cmocka_unit_test(reject_reasons),
         cmocka_unit_test(truncated_at_every_length),
         cmocka_unit_test(truncated_with_fixed_length),

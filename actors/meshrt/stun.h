@@ -76,6 +76,11 @@
  * mapped address): header, XOR-MAPPED-ADDRESS, SOFTWARE, FINGERPRINT. */
 #define MRT_STUN_RESPONSE_MAX_LEN  (MRT_STUN_HEADER_LEN + 24 + 12 + 8)
 
+/* The most bytes mrt_stun_build_classic_response() writes: header,
+ * MAPPED-, SOURCE- and CHANGED-ADDRESS, then XOR-MAPPED-ADDRESS, SOFTWARE
+ * and FINGERPRINT, all IPv6. */
+#define MRT_STUN_CLASSIC_RESPONSE_MAX_LEN  (MRT_STUN_HEADER_LEN + 3 * 24 + 24 + 12 + 8)
+
 /* USERNAME is under 513 bytes (RFC 5389 §15.3); PASSWORD gets the same cap. */
 #define MRT_STUN_USERNAME_MAX_LEN  513
 
@@ -186,5 +191,20 @@ MRT_API int mrt_stun_parse_binding_request(const void *buf, size_t len,
 MRT_API int mrt_stun_build_binding_response(void *buf, size_t cap,
                                             const mrt_stun_txid *txid,
                                             const struct sockaddr *mapped);
+
+/* Writes a Binding success response the way classic (RFC 3489-era) servers
+ * still do, to test interoperability with them: MAPPED-ADDRESS `mapped`,
+ * SOURCE-ADDRESS `source` (where the server answers from) and
+ * CHANGED-ADDRESS `changed` (its alternate address), then, when `rfc5389`,
+ * XOR-MAPPED-ADDRESS `mapped`, SOFTWARE MRT_STUN_SOFTWARE and FINGERPRINT as
+ * servers that speak both versions send (without: what a pure RFC 3489
+ * server sends). Returns the bytes written (at most
+ * MRT_STUN_CLASSIC_RESPONSE_MAX_LEN), -EINVAL for NULL pointers or a family
+ * other than AF_INET/AF_INET6, -ENOSPC when `cap` is too small (`buf` is then
+ * untouched). Any thread. */
+MRT_API int mrt_stun_build_classic_response(void *buf, size_t cap, const mrt_stun_txid *txid,
+                                            const struct sockaddr *mapped,
+                                            const struct sockaddr *source,
+                                            const struct sockaddr *changed, bool rfc5389);
 
 #endif
