@@ -6,7 +6,9 @@
  * treats every datagram as hostile: it arrives from the network on a socket
  * that also carries other protocols, so each length is checked before it is
  * used and every failure is a negative errno, never an abort or a read past
- * `len`.
+ * `len`, with the rule that failed (mrt_stun_reject) for the caller's
+ * statistics. Many deployed servers still answer in the RFC 3489 manner, so
+ * responses may carry that RFC's attributes; they are checked and skipped.
  *
  * Threading: the codec is pure. It keeps no state, allocates nothing and
  * touches only the buffers its caller passes, so every function is reentrant
