@@ -14,7 +14,9 @@
  *
  * STUN replies are matched by transaction id (fresh random bytes per request,
  * from libsodium) AND by source address, so a stale or spoofed datagram can
- * neither finish a probe nor skew a latency.
+ * neither finish a probe nor skew a latency. Every datagram that is not the
+ * answer to a probe is counted against the server it came from with the
+ * reason (stun_table.c), so "this region has no latency" can be explained.
  *
  * Threading: the sockets are watched with mrt_io_watch, so reads, timers and
  * bus messages all run in the actor's context; nothing here is shared.
@@ -37,6 +39,8 @@
 #include <meshrt/log.h>
 #include <meshrt/node_msgs.h>
 #include <meshrt/stun.h>
+
+#include "stun_table.h"
 
 #define LOG "derp-latency"
 /* Datagrams read per readable callback; the watch is level-triggered, so what
@@ -76,9 +80,13 @@ typedef struct measurer {
   struct sockaddr_storage *pool;
   uint64_t round_start_ns, min_wait_timer, deadline_timer;
   mrt_derp_latency_stats stats;
+  mrt__stun_table servers; /* per-server counters, follows the map */
 } measurer;
 
+static void servers_drop(void *r) { mrt_stun_server_list_release(r); }
+
 MRT_MESSAGE_DEFINE(derp_latency_stats, mrt_none, mrt_derp_latency_stats, NULL, NULL);
+MRT_MESSAGE_DEFINE(derp_latency_servers, mrt_none, mrt_stun_server_list, NULL, servers_drop);
 
 /* ---- configuration ------------------------------------------------------------ */
 
@@ -241,6 +249,9 @@ static void probe_next(mrt_actor *self, measurer *m, size_t idx) {
     int rc = send_request(m, p);
     if (rc == 0) {
       m->stats.requests_sent++;
+      mrt_stun_server_stats *row = mrt__stun_table_find(&m->servers, p->region_id, &p->target);
+      if (row != NULL)
+        row->sent++;
       p->sent_ns = mrt_actor_now(self);
       /* Without the timer the report deadline still ends the round. */
       if (mrt_timer_start(self, m->cfg.probe_timeout_ns, 0, probe_timeout, (void *)(uintptr_t)idx,
@@ -470,11 +481,27 @@ static int round_deadline(mrt_actor *self, void *state, void *ud) {
 
 /* ---- the read path ------------------------------------------------------------------ */
 
+/* Counts a refused datagram from `src` against its server: the one a probe
+ * waits on at that address (its region is then certain), else the first row
+ * of that address. */
+static void refuse(mrt_actor *self, measurer *m, const struct sockaddr_storage *src,
+                   const char *why) {
+  int region = 0;
+  for (size_t i = 0; m->measuring && i < m->n_probes && region == 0; i++)
+    if (m->probes[i].st == PROBE_WAITING && same_addr(&m->probes[i].target, src))
+      region = m->probes[i].region_id;
+  mrt__stun_table_reject(&m->servers, mrt__stun_table_find(&m->servers, region, src), src,
+                         mrt_actor_now(self), LOG, why);
+}
+
 static void on_datagram(mrt_actor *self, measurer *m, const uint8_t *buf, size_t len,
                         const struct sockaddr_storage *src) {
   mrt_stun_response resp;
-  if (!mrt_stun_is_stun(buf, len) || mrt_stun_parse_binding_response(buf, len, &resp) < 0) {
+  char why[MRT_STUN_REASON_MAX];
+  if (mrt_stun_parse_binding_response(buf, len, &resp) < 0) {
     m->stats.garbage++;
+    mrt__stun_reason_of(&resp, why, sizeof why);
+    refuse(self, m, src, why);
     return;
   }
   for (size_t i = 0; m->measuring && i < m->n_probes; i++) {
@@ -483,16 +510,20 @@ static void on_datagram(mrt_actor *self, measurer *m, const uint8_t *buf, size_t
         !same_addr(&p->target, src))
       continue;
     m->stats.responses++;
+    mrt_stun_server_stats *row = mrt__stun_table_find(&m->servers, p->region_id, src);
     if (resp.is_error) {
-      mrt_log(MRT_LOG_DEBUG, LOG, "STUN error response region=%d code=%d", p->region_id,
-              resp.error_code);
+      snprintf(why, sizeof why, "error response %d", resp.error_code);
+      mrt__stun_table_reject(&m->servers, row, src, mrt_actor_now(self), LOG, why);
       probe_failed(self, m, i);
     } else {
+      if (row != NULL)
+        row->answered++;
       probe_answered(self, m, i, mrt_actor_now(self));
     }
     return;
   }
   m->stats.stale++;
+  refuse(self, m, src, "no request in flight with this transaction id");
 }
 
 static int on_readable(mrt_actor *self, void *state, int fd, short what, void *ud) {
@@ -534,6 +565,13 @@ static int on_derp_map(mrt_actor *self, void *state, const void *payload, mrt_re
   m->stats.maps++;
   mrt_derp_map_unref(m->map);
   m->map = mrt_derp_map_ref(u->map);
+  /* Only the families we can ask, as the rounds do. Without memory the old
+   * rows stay: counters of a stale map beat a crash. */
+  int family = m->sock4.fd >= 0 && m->sock6.fd >= 0 ? AF_UNSPEC
+               : m->sock4.fd >= 0                   ? AF_INET
+                                                    : AF_INET6;
+  if (mrt__stun_table_load(&m->servers, m->map, family) < 0)
+    mrt_log(MRT_LOG_ERROR, LOG, "out of memory: per-server STUN statistics not updated");
   if (m->map == NULL) {
     mrt_log(MRT_LOG_INFO, LOG, "DERP map cleared; nothing to measure until the next one");
     return 0;
@@ -571,6 +609,20 @@ static int on_stats(mrt_actor *self, void *state, const void *payload, mrt_reply
   return mrt_reply_derp_latency_stats(r, &s);
 }
 
+static int on_servers(mrt_actor *self, void *state, const void *payload, mrt_reply *r) {
+  (void)self;
+  (void)payload;
+  measurer *m = state;
+  if (r == NULL)
+    return 0;
+  mrt_stun_server_list list;
+  if (mrt__stun_table_copy(&m->servers, &list) < 0)
+    return mrt_reply_error(r, -ENOMEM);
+  if (mrt_reply_derp_latency_servers(r, &list) < 0)
+    mrt_stun_server_list_release(&list);
+  return 0;
+}
+
 /* ---- lifecycle ------------------------------------------------------------------------------ */
 
 static void measurer_stop(mrt_actor *self, void *state, const mrt_exit *why) {
@@ -579,6 +631,7 @@ static void measurer_stop(mrt_actor *self, void *state, const mrt_exit *why) {
   close_sockets(self, m);
   free_round(m);
   m->map = mrt_derp_map_unref(m->map);
+  mrt__stun_table_free(&m->servers);
   if (m->home_ready)
     mrt_home_region_fini(&m->home);
   m->home_ready = false;
@@ -625,6 +678,7 @@ static const mrt_handler_entry measurer_handlers[] = {
     {&mrt_msg_derp_map_update, on_derp_map},
     {&mrt_msg_measure_now, on_measure_now},
     {&mrt_msg_derp_latency_stats, on_stats},
+    {&mrt_msg_derp_latency_servers, on_servers},
     {NULL, NULL},
 };
 

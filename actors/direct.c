@@ -485,6 +485,7 @@ static const mrt_handler_entry direct_handlers[] = {
     {&mrt_msg_peers_with_direct_path, mrt__direct_on_peers_with_direct_path},
     {&mrt_msg_ping_peer, mrt__direct_on_ping_peer},
     {&mrt_msg_direct_state, mrt__direct_on_state},
+    {&mrt_msg_direct_stun_servers, mrt__direct_on_stun_servers},
     {NULL, NULL},
 };
 

@@ -27,6 +27,8 @@
 #include <meshrt/meshrt.h>
 #include <meshrt/stun.h>
 
+#include "stun_table.h"
+
 struct mmsghdr;
 
 #define MRT__LOG "direct"
@@ -195,6 +197,7 @@ typedef struct mrt__direct {
   mrt_derp_map *derp;       /* a reference, or NULL */
   struct sockaddr_storage *stun_servers;
   size_t n_stun_servers;
+  mrt__stun_table stun_stats; /* per-server counters, follows the DERP map */
   size_t stun_next;         /* first server of the next sweep (rotates) */
   mrt__stun_tx stun_tx[MRT_DIRECT_MAX_STUN_IN_FLIGHT];
   struct sockaddr_storage reflexive[MRT_DIRECT_MAX_REFLEXIVE]; /* oldest first */
@@ -299,6 +302,9 @@ int mrt__direct_on_peers_with_direct_path(mrt_actor *self, void *state, const vo
                                           mrt_reply *r);
 int mrt__direct_on_ping_peer(mrt_actor *self, void *state, const void *payload, mrt_reply *r);
 int mrt__direct_on_state(mrt_actor *self, void *state, const void *payload, mrt_reply *r);
+/* direct_stun_servers (in direct_stun.c). */
+int mrt__direct_on_stun_servers(mrt_actor *self, void *state, const void *payload,
+                                mrt_reply *r);
 
 /* ---- STUN and endpoints (direct_stun.c) ----------------------------------- */
 

@@ -7,7 +7,8 @@
  * time; a response counts only if it answers a transaction still in flight
  * (entries expire after stun_timeout_ns), so nobody can plant an address by
  * spraying responses. The last MRT_DIRECT_MAX_REFLEXIVE addresses learned are
- * kept, oldest evicted first.
+ * kept, oldest evicted first. Per server, what was sent, accepted and refused
+ * (with the last reason) is counted for status output (stun_table.c).
  *
  * Sweeps are gated: only with a socket, a loaded peer map with at least one
  * peer (nobody to tell our address otherwise) and a DERP map. The prober's
@@ -26,18 +27,28 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
+static void stun_servers_drop(void *r) { mrt_stun_server_list_release(r); }
+
+MRT_MESSAGE_DEFINE(direct_stun_servers, mrt_none, mrt_stun_server_list, NULL, stun_servers_drop);
+
 /* ---- servers ------------------------------------------------------------------------- */
 
-void mrt__stun_free(mrt__direct *d) {
+static void drop_servers(mrt__direct *d) {
   d->derp = mrt_derp_map_unref(d->derp);
   free(d->stun_servers);
   d->stun_servers = NULL;
   d->n_stun_servers = 0;
+}
+
+void mrt__stun_free(mrt__direct *d) {
+  drop_servers(d);
+  mrt__stun_table_free(&d->stun_stats);
 }
 
 int mrt__stun_set_derp(mrt__direct *d, mrt_derp_map *map) {
@@ -58,7 +69,13 @@ int mrt__stun_set_derp(mrt__direct *d, mrt_derp_map *map) {
       return n;
     }
   }
-  mrt__stun_free(d);
+  /* The same servers in the same order; counters of servers that stay are
+   * kept. */
+  if (mrt__stun_table_load(&d->stun_stats, map, AF_UNSPEC) < 0) {
+    free(servers);
+    return -ENOMEM;
+  }
+  drop_servers(d);
   d->derp = mrt_derp_map_ref(map);
   d->stun_servers = servers;
   d->n_stun_servers = (size_t)n;
@@ -119,6 +136,9 @@ static int send_request(mrt__direct *d, mrt__stun_tx *slot, const struct sockadd
   *slot = (mrt__stun_tx){.live = true, .txid = txid, .server = *server, .sent_ns = now};
   d->c.tx_datagrams++;
   d->c.stun_sent++;
+  mrt_stun_server_stats *row = mrt__stun_table_find(&d->stun_stats, 0, server);
+  if (row != NULL)
+    row->sent++;
   return 1;
 }
 
@@ -168,12 +188,24 @@ bool mrt__stun_learn_reflexive(mrt__direct *d, const struct sockaddr_storage *ad
   return true;
 }
 
+/* Counts a refused STUN datagram against the server at `at` (if it is
+ * one) and logs it at debug. */
+static void refuse(mrt__direct *d, const struct sockaddr_storage *at,
+                   const struct sockaddr_storage *src, uint64_t now, const char *why) {
+  d->c.stun_rejected++;
+  mrt__stun_table_reject(&d->stun_stats, mrt__stun_table_find(&d->stun_stats, 0, at), src, now,
+                         MRT__LOG, why);
+}
+
 void mrt__stun_on_datagram(mrt__direct *d, const uint8_t *buf, size_t len,
                            const struct sockaddr_storage *src, uint64_t now) {
-  (void)src; /* as in every STUN client, the transaction id is the match */
+  /* As in every STUN client, the transaction id is the match; the source
+   * only says whose counters a refusal goes to. */
   mrt_stun_response r;
+  char why[MRT_STUN_REASON_MAX];
   if (mrt_stun_parse_binding_response(buf, len, &r) < 0) {
-    d->c.stun_rejected++;
+    mrt__stun_reason_of(&r, why, sizeof why);
+    refuse(d, src, src, now, why);
     return;
   }
   mrt__stun_tx *t = NULL;
@@ -181,22 +213,40 @@ void mrt__stun_on_datagram(mrt__direct *d, const uint8_t *buf, size_t len,
     if (d->stun_tx[i].live && mrt_stun_txid_equal(&d->stun_tx[i].txid, &r.txid))
       t = &d->stun_tx[i];
   if (t == NULL || now - t->sent_ns >= d->cfg.timing.stun_timeout_ns) {
-    d->c.stun_rejected++;
+    refuse(d, src, src, now,
+           t == NULL ? "no request in flight with this transaction id"
+                     : "answer after its request expired");
     if (t != NULL)
       t->live = false;
     return;
   }
   t->live = false;
   if (r.is_error) {
-    char a[MRT__ADDR_STRLEN];
-    d->c.stun_rejected++;
-    mrt_log(MRT_LOG_DEBUG, MRT__LOG, "stun error response from=%s code=%d",
-            mrt__addr_str(&t->server, a), r.error_code);
+    snprintf(why, sizeof why, "error response %d", r.error_code);
+    refuse(d, &t->server, src, now, why);
     return;
   }
   d->c.stun_responses++;
+  mrt_stun_server_stats *row = mrt__stun_table_find(&d->stun_stats, 0, &t->server);
+  if (row != NULL)
+    row->answered++;
   if (mrt__stun_learn_reflexive(d, &r.mapped))
     mrt__endpoints_advertise(d, d->self); /* peers hear of it at once */
+}
+
+int mrt__direct_on_stun_servers(mrt_actor *self, void *state, const void *payload,
+                                mrt_reply *r) {
+  (void)self;
+  (void)payload;
+  mrt__direct *d = state;
+  if (r == NULL)
+    return 0;
+  mrt_stun_server_list list;
+  if (mrt__stun_table_copy(&d->stun_stats, &list) < 0)
+    return mrt_reply_error(r, -ENOMEM);
+  if (mrt_reply_direct_stun_servers(r, &list) < 0)
+    mrt_stun_server_list_release(&list);
+  return 0;
 }
 
 uint64_t mrt__stun_prober_delay(uint64_t min_ns, uint64_t max_ns) {

@@ -35,6 +35,7 @@ typedef struct pending_answer {
 typedef struct responder {
   mrt__udp sock;
   mrt__rx *rx;
+  mrt_stun_responder_style style;
   uint64_t delay_ns;
   pending_answer *queue; /* sorted by due_ns */
   size_t n_queue;
@@ -45,9 +46,23 @@ typedef struct responder {
 MRT_MESSAGE_DEFINE(stun_responder_info, mrt_none, mrt_stun_responder_info, NULL, NULL);
 MRT_MESSAGE_DEFINE(stun_responder_set_delay, uint64_t, mrt_none, NULL, NULL);
 
+/* A classic server's answer: it names its own address and the alternate one
+ * (a port up) next to ours. */
+static int build_classic(responder *s, uint8_t *buf, size_t cap, const mrt_stun_txid *txid,
+                         const struct sockaddr_storage *to) {
+  struct sockaddr_storage changed = s->sock.local;
+  mrt__addr_set_port(&changed, (uint16_t)(s->sock.port + 1));
+  return mrt_stun_build_classic_response(buf, cap, txid, (const struct sockaddr *)to,
+                                         (const struct sockaddr *)&s->sock.local,
+                                         (const struct sockaddr *)&changed,
+                                         s->style == MRT_STUN_RESPONDER_CLASSIC);
+}
+
 static void answer(responder *s, const struct sockaddr_storage *to, const mrt_stun_txid *txid) {
-  uint8_t buf[MRT_STUN_RESPONSE_MAX_LEN];
-  int n = mrt_stun_build_binding_response(buf, sizeof buf, txid, (const struct sockaddr *)to);
+  uint8_t buf[MRT_STUN_CLASSIC_RESPONSE_MAX_LEN];
+  int n = s->style == MRT_STUN_RESPONDER_RFC5389
+              ? mrt_stun_build_binding_response(buf, sizeof buf, txid, (const struct sockaddr *)to)
+              : build_classic(s, buf, sizeof buf, txid, to);
   if (n < 0 || mrt__udp_send(&s->sock, to, buf, (size_t)n) < 0) {
     s->stats.dropped++;
     return;
@@ -171,6 +186,7 @@ static int responder_start(mrt_actor *self, void *state, const void *args) {
   const mrt_stun_responder_config *cfg = args;
   s->sock.fd = -1;
   s->delay_ns = cfg->delay_ns;
+  s->style = cfg->style;
   s->rx = mrt__rx_new();
   s->queue = calloc(MRT_STUN_RESPONDER_QUEUE_MAX, sizeof *s->queue);
   int rc = s->rx == NULL || s->queue == NULL ? -ENOMEM : open_socket(self, s, cfg);
@@ -203,9 +219,13 @@ static const mrt_actor_class responder_class = {
 int mrt_stun_responder_spawn(mrt_runtime *rt, const mrt_stun_responder_config *cfg,
                              const mrt_spawn_opts *opts, mrt_ref **out) {
   int fam = cfg != NULL ? cfg->listen_addr.ss_family : AF_UNSPEC;
-  if (rt == NULL || cfg == NULL || (fam != AF_UNSPEC && fam != AF_INET && fam != AF_INET6)) {
-    mrt_log(MRT_LOG_WARN, "stun", "responder spawn refused: %s",
-            rt == NULL || cfg == NULL ? "NULL argument" : "bad listen_addr family");
+  const char *problem = rt == NULL || cfg == NULL ? "NULL argument"
+                        : fam != AF_UNSPEC && fam != AF_INET && fam != AF_INET6
+                            ? "bad listen_addr family"
+                        : (unsigned)cfg->style > MRT_STUN_RESPONDER_RFC3489 ? "unknown style"
+                                                                            : NULL;
+  if (problem != NULL) {
+    mrt_log(MRT_LOG_WARN, "stun", "responder spawn refused: %s", problem);
     return -EINVAL;
   }
   return mrt_actor_spawn(rt, &responder_class, cfg, opts, out);

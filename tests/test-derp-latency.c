@@ -8,7 +8,9 @@
  * when all probes finished, or at the report deadline; a silent server fails
  * over to the region's next one; garbage, wrong transaction ids and wrong
  * sources never complete a probe; an empty map; argument checks; a socket
- * that cannot bind fails the start. */
+ * that cannot bind fails the start. Classic (RFC 3489-era) servers get a
+ * latency; per-server statistics count what was sent, answered and refused
+ * (with the last reason, logged at debug without echoing the datagram). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -147,6 +149,30 @@ static void three_regions(fixture *f) {
   uint16_t c = add_responder(f, MRT_MS(60));
   region_spec r[] = {{3, "sixty", {c, 0}}, {1, "ten", {a, 0}}, {2, "thirty", {b, 0}}};
   publish_map(f, r, 3);
+}
+
+/* A responder answering in `style` after `delay`. */
+static uint16_t add_styled(fixture *f, uint64_t delay, mrt_stun_responder_style style) {
+  mrt_stun_responder_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.listen_addr = lo4(0);
+  cfg.delay_ns = delay;
+  cfg.style = style;
+  size_t i = f->n_resp;
+  assert_int_equal(mrt_stun_responder_spawn(f->rt, &cfg, NULL, &f->resp[i]), 0);
+  mrt_stun_responder_info info;
+  assert_int_equal(mrt_ask_sync_stun_responder_info(f->resp[i], &(mrt_none){0}, &info, 0), 0);
+  f->port[i] = info.port;
+  f->n_resp++;
+  return info.port;
+}
+
+/* The measurer's per-server statistics; release with mrt_stun_server_list_release. */
+static mrt_stun_server_list servers_of(fixture *f) {
+  mrt_stun_server_list l;
+  memset(&l, 0, sizeof l);
+  assert_int_equal(mrt_ask_sync_derp_latency_servers(f->m, &(mrt_none){0}, &l, 0), 0);
+  return l;
 }
 
 static void set_delay(fixture *f, size_t i, uint64_t delay) {
@@ -430,6 +456,144 @@ static void only_the_matching_response_counts(void **state) {
   close(other);
 }
 
+/* ---- classic servers and per-server statistics ------------------------------------------- */
+
+static void classic_servers_get_a_latency(void **state) {
+  fixture *f = *state;
+  mrt_derp_latency_config cfg = loop_config();
+  spawn_measurer(f, &cfg);
+  uint16_t both = add_styled(f, MRT_MS(10), MRT_STUN_RESPONDER_CLASSIC);
+  uint16_t old = add_styled(f, MRT_MS(20), MRT_STUN_RESPONDER_RFC3489);
+  uint16_t now = add_styled(f, MRT_MS(30), MRT_STUN_RESPONDER_RFC5389);
+  region_spec r[] = {{1, "both", {both, 0}}, {2, "rfc3489", {old, 0}}, {3, "rfc5389", {now, 0}}};
+  publish_map(f, r, 3);
+  run_round(f, MRT_MS(300));
+  assert_int_equal(seen.n, 1);
+  assert_int_equal(seen.count[0], 3);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(seen.res[0][i].region_id, i + 1);
+    assert_int_equal(seen.res[0][i].latency_ns, MRT_MS(10 * (i + 1)));
+  }
+  assert_int_equal(seen.n_home, 1);
+  assert_int_equal(seen.home[0].new_region, 1);
+  mrt_derp_latency_stats st = stats_of(f);
+  assert_int_equal(st.garbage, 0);
+  assert_int_equal(st.responses, 3);
+
+  mrt_stun_server_list l = servers_of(f);
+  assert_int_equal(l.n, 3);
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(l.servers[i].region_id, (int)i + 1);
+    assert_int_equal(port_of_addr(&l.servers[i].server), r[i].ports[0]);
+    assert_int_equal(l.servers[i].sent, 1);
+    assert_int_equal(l.servers[i].answered, 1);
+    assert_int_equal(l.servers[i].rejected, 0);
+    assert_string_equal(l.servers[i].last_reason, "");
+  }
+  assert_int_equal(l.other_rejected, 0);
+  mrt_stun_server_list_release(&l);
+  assert_null(l.servers);
+
+  /* A new map: a server that stays keeps its counters, the others go. */
+  publish_map(f, r + 1, 1);
+  run_round(f, MRT_MS(300));
+  assert_int_equal(seen.n, 2);
+  l = servers_of(f);
+  assert_int_equal(l.n, 1);
+  assert_int_equal(l.servers[0].region_id, 2);
+  assert_int_equal(l.servers[0].sent, 2);
+  assert_int_equal(l.servers[0].answered, 2);
+  mrt_stun_server_list_release(&l);
+}
+
+/* Records at debug level (or above) whose text contains `needle`. */
+static int debug_lines(const char *needle) { return capture_count(MRT_LOG_DEBUG, needle); }
+
+static void garbage_is_rejected_with_a_reason(void **state) {
+  fixture *f = *state;
+  mrt_log_level level = mrt_log_get_level();
+  mrt_log_set_level(MRT_LOG_DEBUG);
+  mrt_derp_latency_config cfg = loop_config();
+  cfg.probe_timeout_ns = MRT_MS(100);
+  spawn_measurer(f, &cfg);
+  uint16_t bad, stranger_port;
+  int fd = silent_server(&bad), stranger = silent_server(&stranger_port);
+  region_spec r[] = {{1, "good", {add_responder(f, MRT_MS(10)), 0}}, {2, "junk", {bad, 0}}};
+  publish_map(f, r, 2);
+  uint8_t req[256];
+  struct sockaddr_storage client;
+  ssize_t n = recv_driving(f, fd, req, sizeof req, &client);
+  assert_true(n > 0);
+  mrt_stun_txid txid;
+  assert_int_equal(mrt_stun_parse_binding_request(req, (size_t)n, &txid), 0);
+
+  /* Junk (with a terminal escape that must never reach a log line)... */
+  static const char junk[] = "hello, world\x1b[2J";
+  send_to(fd, &client, junk, sizeof junk - 1);
+  /* ...then an answer with an attribute nobody knows: SOFTWARE's type with
+   * the comprehension-optional bit cleared, FINGERPRINT dropped... */
+  uint8_t resp[MRT_STUN_RESPONSE_MAX_LEN];
+  assert_int_equal(mrt_stun_build_binding_response(resp, sizeof resp, &txid,
+                                                   (struct sockaddr *)&client),
+                   52);
+  assert_int_equal(resp[32], 0x80);
+  resp[32] = 0x00;
+  resp[3] = 24;
+  send_to(fd, &client, resp, 44);
+  /* ...and junk from an address that is no server of the map. */
+  send_to(stranger, &client, junk, sizeof junk - 1);
+  run_round(f, MRT_MS(5));
+
+  mrt_stun_server_list l = servers_of(f);
+  assert_int_equal(l.n, 2);
+  assert_int_equal(l.servers[1].region_id, 2);
+  assert_int_equal(l.servers[1].sent, 1);
+  assert_int_equal(l.servers[1].answered, 0);
+  assert_int_equal(l.servers[1].rejected, 2);
+  assert_true(l.servers[1].last_rejected_ns > 0);
+  assert_string_equal(l.servers[1].last_reason,
+                      "unknown comprehension-required attribute (attribute 0x0022)");
+  assert_int_equal(l.other_rejected, 1);
+  assert_string_equal(l.other_last_reason, "shorter than a STUN header");
+  mrt_stun_server_list_release(&l);
+  /* Each kind is logged at debug, naming the server, never echoing bytes. */
+  assert_int_equal(debug_lines("STUN answer rejected from=127.0.0.1:"), 2);
+  assert_int_equal(debug_lines("region=2 rejected=1: shorter than a STUN header"), 1);
+  assert_int_equal(debug_lines("rejected=2: unknown comprehension-required attribute"), 1);
+  assert_int_equal(debug_lines("(no STUN server) rejected=1: shorter than a STUN header"), 1);
+  assert_int_equal(debug_lines("hello"), 0);
+  assert_int_equal(debug_lines("\x1b"), 0);
+
+  /* The junk region gets no latency: its only server timed out. */
+  run_round(f, MRT_MS(300));
+  assert_int_equal(seen.n, 1);
+  assert_int_equal(seen.count[0], 1);
+  assert_int_equal(seen.res[0][0].region_id, 1);
+  mrt_derp_latency_stats st = stats_of(f);
+  assert_int_equal(st.garbage, 3);
+  assert_int_equal(st.timeouts, 1);
+  l = servers_of(f);
+  assert_int_equal(l.servers[0].answered, 1);
+  assert_int_equal(l.servers[0].rejected, 0);
+  mrt_stun_server_list_release(&l);
+
+  /* A stream of the same junk is counted whole but logged sparingly: when
+   * the reason changes (the 3rd) and at powers of two (the 4th), not at 5..7. */
+  for (int i = 0; i < 5; i++)
+    send_to(fd, &client, junk, sizeof junk - 1);
+  run_round(f, MRT_MS(5));
+  l = servers_of(f);
+  assert_int_equal(l.servers[1].rejected, 7);
+  assert_string_equal(l.servers[1].last_reason, "shorter than a STUN header");
+  mrt_stun_server_list_release(&l);
+  assert_int_equal(debug_lines("STUN answer rejected from=127.0.0.1:"), 4);
+  assert_int_equal(debug_lines("region=2 rejected=4:"), 1);
+  assert_int_equal(debug_lines("region=2 rejected=5:"), 0);
+  close(stranger);
+  close(fd);
+  mrt_log_set_level(level);
+}
+
 static void empty_map_reports_nothing_and_keeps_no_home(void **state) {
   fixture *f = *state;
   mrt_derp_latency_config cfg = loop_config();
@@ -496,6 +660,8 @@ int main(void) {
       T(report_deadline_ends_the_round),
       T(silent_server_fails_over_to_the_next),
       T(only_the_matching_response_counts),
+      T(classic_servers_get_a_latency),
+      T(garbage_is_rejected_with_a_reason),
       T(empty_map_reports_nothing_and_keeps_no_home),
       T(spawn_checks_its_arguments),
       T(start_fails_when_the_socket_cannot_bind),

@@ -6,9 +6,11 @@
  * rotation; responses are accepted only for an in-flight transaction (wrong
  * id, malformed, error, late and replayed ones are rejected), IPv6 mapped
  * addresses work, and only 16 reflexive addresses are kept; the endpoint
- * advertisement is published every 5 s only when the sorted set changed. A
- * hand-operated socket plays the STUN server where the test needs to choose
- * the answers. */
+ * advertisement is published every 5 s only when the sorted set changed.
+ * Classic (RFC 3489-era) servers teach the reflexive address too; per
+ * server, requests, accepted answers and refusals with the last reason are
+ * counted. A hand-operated socket plays the STUN server where the test needs
+ * to choose the answers. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -391,6 +393,162 @@ static void responses_need_an_in_flight_transaction(void **unused) {
   fake_finish(&f);
 }
 
+static mrt_stun_server_list stun_servers_of(mrt_ref *dm) {
+  mrt_stun_server_list l;
+  memset(&l, 0, sizeof l);
+  assert_int_equal(mrt_ask_sync_direct_stun_servers(dm, &(mrt_none){0}, &l, 0), 0);
+  return l;
+}
+
+typedef struct answered_n {
+  mrt_ref *dm;
+  uint64_t n;
+} answered_n;
+
+static bool cond_responses(void *ud) {
+  answered_n *a = ud;
+  return counters_of(a->dm).stun_responses >= a->n;
+}
+
+/* Servers in both classic styles answer a sweep; each teaches its address. */
+static void classic_servers_teach_the_reflexive_address(void **unused) {
+  (void)unused;
+  mrt_runtime *rt;
+  assert_int_equal(mrt_test_runtime_new(1, &rt), 0);
+  mrt_ref *stun[2];
+  uint16_t ports[2];
+  const mrt_stun_responder_style styles[] = {MRT_STUN_RESPONDER_CLASSIC,
+                                             MRT_STUN_RESPONDER_RFC3489};
+  for (int i = 0; i < 2; i++) {
+    mrt_stun_responder_config rc;
+    memset(&rc, 0, sizeof rc);
+    rc.listen_addr = loop4(1, 0);
+    rc.style = styles[i];
+    assert_int_equal(mrt_stun_responder_spawn(rt, &rc, NULL, &stun[i]), 0);
+    mrt_stun_responder_info info;
+    assert_int_equal(mrt_ask_sync_stun_responder_info(stun[i], &(mrt_none){0}, &info, 0), 0);
+    ports[i] = info.port;
+  }
+  node a;
+  node_start(&a, rt, 1);
+  publish_derp_ports(rt, ports, 2);
+  publish_one_peer(rt);
+  assert_int_equal(restun(a.dm).sent, 2);
+  answered_n want = {a.dm, 2};
+  assert_true(drive_until(&rt, 1, cond_responses, &want));
+  mrt_direct_status *s = status_of(a.dm);
+  assert_int_equal(s->n_reflexive, 1); /* both saw the same address */
+  assert_true(same_addr(&s->reflexive[0], &a.ep));
+  assert_int_equal(s->counters.stun_rejected, 0);
+  mrt_direct_status_free(s);
+  mrt_stun_server_list l = stun_servers_of(a.dm);
+  assert_int_equal(l.n, 2);
+  for (size_t i = 0; i < 2; i++) {
+    assert_int_equal(l.servers[i].region_id, (int)i + 1);
+    assert_int_equal(port_of(&l.servers[i].server), ports[i]);
+    assert_int_equal(l.servers[i].sent, 1);
+    assert_int_equal(l.servers[i].answered, 1);
+    assert_int_equal(l.servers[i].rejected, 0);
+  }
+  mrt_stun_server_list_release(&l);
+  node_stop(&a);
+  for (int i = 0; i < 2; i++)
+    mrt_ref_unref(stun[i]);
+  mrt_runtime_unref(rt);
+}
+
+typedef struct rejected_n {
+  mrt_ref *dm;
+  uint64_t n;
+} rejected_n;
+
+static bool cond_rejected(void *ud) {
+  rejected_n *r = ud;
+  return counters_of(r->dm).stun_rejected >= r->n;
+}
+
+/* Sends `len` bytes from the fake server, waits for the n-th refusal and
+ * returns a copy of the server's row. */
+static mrt_stun_server_stats refused(fake_server *f, const void *buf, size_t len, uint64_t n) {
+  puppet_send(&f->srv, &f->a.ep, buf, len);
+  rejected_n want = {f->a.dm, n};
+  assert_true(drive_until(&f->rt, 1, cond_rejected, &want));
+  mrt_stun_server_list l = stun_servers_of(f->a.dm);
+  assert_int_equal(l.n, 1);
+  mrt_stun_server_stats row = l.servers[0];
+  mrt_stun_server_list_release(&l);
+  return row;
+}
+
+static void rejections_are_counted_per_server_with_a_reason(void **unused) {
+  (void)unused;
+  fake_server f;
+  fake_start(&f);
+  struct sockaddr_storage mapped = loop4(9, 999);
+  mrt_stun_txid tx = fake_request(&f);
+  uint8_t buf[MRT_STUN_CLASSIC_RESPONSE_MAX_LEN];
+
+  /* A classic answer whose SOURCE-ADDRESS has no family. */
+  int n = mrt_stun_build_classic_response(buf, sizeof buf, &tx, (struct sockaddr *)&mapped,
+                                          (struct sockaddr *)&f.srv.ep,
+                                          (struct sockaddr *)&f.srv.ep, false);
+  assert_int_equal(n, 56);
+  buf[20 + 12 + 5] = 0x09; /* SOURCE-ADDRESS's family byte */
+  mrt_stun_server_stats row = refused(&f, buf, (size_t)n, 1);
+  assert_int_equal(row.sent, 1);
+  assert_int_equal(row.rejected, 1);
+  assert_int_equal(row.answered, 0);
+  assert_string_equal(row.last_reason,
+                      "address attribute with a bad length or family (attribute 0x0004)");
+  /* Another transaction. */
+  mrt_stun_txid other = tx;
+  other.bytes[3] ^= 1;
+  n = mrt_stun_build_binding_response(buf, sizeof buf, &other, (struct sockaddr *)&mapped);
+  row = refused(&f, buf, (size_t)n, 2);
+  assert_string_equal(row.last_reason, "no request in flight with this transaction id");
+  /* An error response answers (and ends) the transaction, refused. */
+  uint8_t err[28] = {0x01, 0x11, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42};
+  memcpy(err + 8, tx.bytes, MRT_STUN_TXID_LEN);
+  const uint8_t ec[8] = {0x00, 0x09, 0x00, 0x04, 0x00, 0x00, 0x04, 0x01};
+  memcpy(err + 20, ec, sizeof ec);
+  row = refused(&f, err, sizeof err, 3);
+  assert_int_equal(row.rejected, 3);
+  assert_string_equal(row.last_reason, "error response 401");
+  mrt_direct_status *s = status_of(f.a.dm);
+  assert_int_equal(s->stun_in_flight, 0);
+  assert_int_equal(s->n_reflexive, 0);
+  mrt_direct_status_free(s);
+
+  /* The next request's classic answer is accepted and counted. */
+  tx = fake_request(&f);
+  n = mrt_stun_build_classic_response(buf, sizeof buf, &tx, (struct sockaddr *)&mapped,
+                                      (struct sockaddr *)&f.srv.ep, (struct sockaddr *)&f.srv.ep,
+                                      true);
+  puppet_send(&f.srv, &f.a.ep, buf, (size_t)n);
+  reflexive_n want = {f.a.dm, 1};
+  assert_true(drive_until(&f.rt, 1, cond_reflexive_n, &want));
+  mrt_stun_server_list l = stun_servers_of(f.a.dm);
+  assert_int_equal(l.servers[0].sent, 2);
+  assert_int_equal(l.servers[0].answered, 1);
+  assert_int_equal(l.servers[0].rejected, 3);
+  assert_int_equal(l.other_rejected, 0);
+  mrt_stun_server_list_release(&l);
+
+  /* STUN from an address that is no server is counted apart. */
+  puppet stranger;
+  puppet_open(&stranger, 0);
+  puppet_send(&stranger, &f.a.ep, buf, (size_t)n);
+  rejected_n four = {f.a.dm, 4};
+  assert_true(drive_until(&f.rt, 1, cond_rejected, &four));
+  l = stun_servers_of(f.a.dm);
+  assert_int_equal(l.servers[0].rejected, 3);
+  assert_int_equal(l.other_rejected, 1);
+  assert_string_equal(l.other_last_reason, "no request in flight with this transaction id");
+  mrt_stun_server_list_release(&l);
+  puppet_close(&stranger);
+  fake_finish(&f);
+}
+
 static void at_most_16_reflexive_addresses(void **unused) {
   (void)unused;
   fake_server f;
@@ -422,6 +580,8 @@ int main(void) {
       cmocka_unit_test(in_flight_cap_and_expiry),
       cmocka_unit_test(responses_need_an_in_flight_transaction),
       cmocka_unit_test(at_most_16_reflexive_addresses),
+      cmocka_unit_test(classic_servers_teach_the_reflexive_address),
+      cmocka_unit_test(rejections_are_counted_per_server_with_a_reason),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,9 @@
  * well-formed names, labels and values, no duplicate series. The families
  * the issue asks for must be there with plausible values: runtime, bus
  * counters, supervision, link changes and rebinds, probe RTT, region
- * latencies, home region. Other paths get 404, other methods are refused.
+ * latencies, home region, and per-server STUN counters of both STUN clients
+ * (the demo's middle region is a classic RFC 3489-era server, and answers).
+ * Other paths get 404, other methods are refused.
  * Arguments: the meshrt-node and meshrt-ctl binaries.
  */
 #include <stdarg.h>
@@ -180,6 +182,14 @@ static double get(const scrape *sc, const char *key) {
   return NAN;
 }
 
+/* Series whose key starts with `prefix` and whose value is at least `min`. */
+static int count_prefix(const scrape *sc, const char *prefix, double min) {
+  int n = 0;
+  for (size_t i = 0; i < sc->n; i++)
+    n += strncmp(sc->s[i].key, prefix, strlen(prefix)) == 0 && sc->s[i].value >= min;
+  return n;
+}
+
 /* ---- tests
  * ----------------------------------------------------------------------------------------- */
 
@@ -271,6 +281,26 @@ static void metrics_scrape_parses_and_has_the_families(void **state) {
   double far = get(&sc, "meshrt_derp_region_latency_seconds{region=\"3\",code=\"demo-far\"}");
   assert_true(near >= 0.008 && far >= 0.060 && near < far);
   assert_true(get(&sc, "meshrt_derp_home_region") == 1);
+  /* One series per client, region and server. The measurer's rounds were
+   * all answered; DirectManager swept after the link change (its answers may
+   * have met the operator's rebind, which drops what is in flight). */
+  static const char *const clients[] = {"derp-latency", "direct"};
+  for (int c = 0; c < 2; c++) {
+    for (int region = 1; region <= 3; region++) {
+      char prefix[160];
+      snprintf(prefix, sizeof prefix,
+               "meshrt_stun_requests_total{client=\"%s\",region=\"%d\",server=\"127.0.0.1:",
+               clients[c], region);
+      assert_int_equal(count_prefix(&sc, prefix, 1), 1);
+      snprintf(prefix, sizeof prefix,
+               "meshrt_stun_answered_total{client=\"%s\",region=\"%d\",server=\"127.0.0.1:",
+               clients[c], region);
+      assert_int_equal(count_prefix(&sc, prefix, c == 0 ? 1 : 0), 1);
+    }
+  }
+  assert_int_equal(count_prefix(&sc, "meshrt_stun_rejected_total{", 0), 6);
+  assert_int_equal(count_prefix(&sc, "meshrt_stun_rejected_total{", 1), 0);
+  assert_true(get(&sc, "meshrt_stun_rejected_elsewhere_total{client=\"direct\"}") == 0);
   assert_true(
       get(&sc, "meshrt_node_info{mode=\"demo\",version=\"0.1.0\",link_monitor=\"manual\"}") == 1);
 }

@@ -1,8 +1,9 @@
 /* Tests for the STUN binding responder actor: it answers a Binding request
  * with the client's own address XOR-mapped (IPv4 and IPv6 loopback), ignores
  * malformed datagrams and non-requests without answering, holds answers for
- * its artificial delay on the virtual clock (and a changed delay), and
- * refuses bad spawn arguments. Real sockets on loopback. */
+ * its artificial delay on the virtual clock (and a changed delay), answers
+ * in the classic (RFC 3489-era) styles when asked to, and refuses bad spawn
+ * arguments. Real sockets on loopback. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -184,6 +185,61 @@ static void artificial_delay(void **unused) {
   mrt_runtime_unref(rt);
 }
 
+/* Reads the plain address value of attribute `type` in `msg`; false if the
+ * attribute is missing. */
+static bool plain_attr(const uint8_t *msg, size_t len, uint16_t type, uint8_t out[8]) {
+  for (size_t off = 20; off + 4 <= len;) {
+    uint16_t t = (uint16_t)(msg[off] << 8 | msg[off + 1]);
+    size_t vlen = (size_t)(msg[off + 2] << 8 | msg[off + 3]);
+    if (t == type && vlen == 8 && off + 12 <= len) {
+      memcpy(out, msg + off + 4, 8);
+      return true;
+    }
+    off += 4 + ((vlen + 3) & ~(size_t)3);
+  }
+  return false;
+}
+
+static void classic_styles(void **unused) {
+  (void)unused;
+  mrt_runtime *rt;
+  assert_int_equal(mrt_test_runtime_new(1, &rt), 0);
+  const mrt_stun_responder_style styles[] = {MRT_STUN_RESPONDER_CLASSIC,
+                                             MRT_STUN_RESPONDER_RFC3489};
+  for (int i = 0; i < 2; i++) {
+    mrt_stun_responder_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.listen_addr = loop4(1, 0);
+    cfg.style = styles[i];
+    mrt_ref *r = NULL;
+    assert_int_equal(mrt_stun_responder_spawn(rt, &cfg, NULL, &r), 0);
+    struct sockaddr_storage to = info_of(r).local, me;
+    int fd = client_socket(AF_INET, &me);
+    mrt_stun_txid txid;
+    send_request(fd, &to, &txid);
+    uint8_t buf[256];
+    ssize_t n = recv_driving(fd, rt, buf, sizeof buf);
+    assert_true(n > 0);
+    mrt_stun_response resp;
+    assert_int_equal(mrt_stun_parse_binding_response(buf, (size_t)n, &resp), 0);
+    assert_true(mrt_stun_txid_equal(&resp.txid, &txid));
+    assert_true(same_addr(&resp.mapped, &me));
+    /* SOURCE-ADDRESS: where it answers from; CHANGED-ADDRESS: a port up. */
+    uint8_t v[8];
+    uint16_t port = port_of(&to);
+    assert_true(plain_attr(buf, (size_t)n, MRT_STUN_ATTR_SOURCE_ADDRESS, v));
+    assert_int_equal(v[2] << 8 | v[3], port);
+    assert_memory_equal(v + 4, "\x7f\x00\x00\x01", 4);
+    assert_true(plain_attr(buf, (size_t)n, MRT_STUN_ATTR_CHANGED_ADDRESS, v));
+    assert_int_equal(v[2] << 8 | v[3], port + 1);
+    /* RFC 3489 style: no FINGERPRINT, no XOR-MAPPED-ADDRESS. */
+    assert_int_equal(n, i == 0 ? 20 + 3 * 12 + 12 + 12 + 8 : 20 + 3 * 12);
+    close(fd);
+    mrt_ref_unref(r);
+  }
+  mrt_runtime_unref(rt);
+}
+
 static void bad_arguments(void **unused) {
   (void)unused;
   mrt_runtime *rt;
@@ -195,6 +251,10 @@ static void bad_arguments(void **unused) {
   assert_int_equal(mrt_stun_responder_spawn(rt, NULL, NULL, &r), -EINVAL);
   cfg.listen_addr.ss_family = AF_UNIX;
   assert_int_equal(mrt_stun_responder_spawn(rt, &cfg, NULL, &r), -EINVAL);
+  cfg.listen_addr.ss_family = AF_UNSPEC;
+  cfg.style = (mrt_stun_responder_style)(MRT_STUN_RESPONDER_RFC3489 + 1);
+  assert_int_equal(mrt_stun_responder_spawn(rt, &cfg, NULL, &r), -EINVAL);
+  assert_null(r);
   mrt_runtime_unref(rt);
 }
 
@@ -204,6 +264,7 @@ int main(void) {
       cmocka_unit_test(answers_ipv6),
       cmocka_unit_test(ignores_malformed),
       cmocka_unit_test(artificial_delay),
+      cmocka_unit_test(classic_styles),
       cmocka_unit_test(bad_arguments),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

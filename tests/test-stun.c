@@ -1,6 +1,8 @@
 /* Tests for the STUN Binding codec (actors/stun.c): the RFC 5769 sample
- * messages, every malformation the parsers must refuse, build/parse round
- * trips, and a fixed-seed fuzz loop. Fuzz inputs live in heap blocks of
+ * messages, responses of classic RFC 3489-era servers (SOURCE-ADDRESS,
+ * CHANGED-ADDRESS and the other attributes RFC 5389 reserved), every
+ * malformation the parsers must refuse and the reason they give, build/parse
+ * round trips, and a fixed-seed fuzz loop. Fuzz inputs live in heap blocks of
  * exactly their length so ASan and valgrind catch any read past the end. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,6 +64,38 @@ static const uint8_t rfc_response_v6[] = {
     0x00, 0x08, 0x00, 0x14, 0xa3, 0x82, 0x95, 0x4e, 0x4b, 0xe6, 0x7b, 0xf1,
     0x17, 0x84, 0xc9, 0x7c, 0x82, 0x92, 0xc2, 0x75, 0xbf, 0xe3, 0xed, 0x41,
     0x80, 0x28, 0x00, 0x04, 0xc8, 0xfb, 0x0b, 0x4c,
+};
+
+/* ---- classic (RFC 3489-era) server responses, to the RFC 5769 txid ---- */
+
+/* What a classic server that also speaks RFC 5389 answers: MAPPED-ADDRESS
+ * 10.0.0.5:32853 (as an address-rewriting NAT left it), SOURCE-ADDRESS
+ * 198.51.100.10:3478, CHANGED-ADDRESS 198.51.100.11:3479,
+ * XOR-MAPPED-ADDRESS 192.0.2.1:32853, SOFTWARE "classic", FINGERPRINT.
+ * Layout: MAPPED 20..31, SOURCE 32..43, CHANGED 44..55, XOR 56..67,
+ * SOFTWARE 68..79, FINGERPRINT 80..87. */
+static const uint8_t classic_response[] = {
+    0x01, 0x01, 0x00, 0x44, 0x21, 0x12, 0xa4, 0x42, 0xb7, 0xe7, 0xa7, 0x01,
+    0xbc, 0x34, 0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae, 0x00, 0x01, 0x00, 0x08,
+    0x00, 0x01, 0x80, 0x55, 0x0a, 0x00, 0x00, 0x05, 0x00, 0x04, 0x00, 0x08,
+    0x00, 0x01, 0x0d, 0x96, 0xc6, 0x33, 0x64, 0x0a, 0x00, 0x05, 0x00, 0x08,
+    0x00, 0x01, 0x0d, 0x97, 0xc6, 0x33, 0x64, 0x0b, 0x00, 0x20, 0x00, 0x08,
+    0x00, 0x01, 0xa1, 0x47, 0xe1, 0x12, 0xa6, 0x43, 0x80, 0x22, 0x00, 0x07,
+    0x63, 0x6c, 0x61, 0x73, 0x73, 0x69, 0x63, 0x00, 0x80, 0x28, 0x00, 0x04,
+    0xe2, 0xd7, 0xf5, 0xb8,
+};
+
+/* A pure RFC 3489 server (no FINGERPRINT, no XOR-MAPPED-ADDRESS at 0x0020):
+ * MAPPED-ADDRESS 192.0.2.1:32853, SOURCE-ADDRESS, CHANGED-ADDRESS, and the
+ * pre-RFC XOR-MAPPED-ADDRESS draft code point 0x8020 (comprehension-optional,
+ * so skipped) holding 203.0.113.5:1. */
+static const uint8_t classic_mapped_only[] = {
+    0x01, 0x01, 0x00, 0x30, 0x21, 0x12, 0xa4, 0x42, 0xb7, 0xe7, 0xa7, 0x01,
+    0xbc, 0x34, 0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae, 0x00, 0x01, 0x00, 0x08,
+    0x00, 0x01, 0x80, 0x55, 0xc0, 0x00, 0x02, 0x01, 0x00, 0x04, 0x00, 0x08,
+    0x00, 0x01, 0x0d, 0x96, 0xc6, 0x33, 0x64, 0x0a, 0x00, 0x05, 0x00, 0x08,
+    0x00, 0x01, 0x0d, 0x97, 0xc6, 0x33, 0x64, 0x0b, 0x80, 0x20, 0x00, 0x08,
+    0x00, 0x01, 0x21, 0x13, 0xea, 0x12, 0xd5, 0x47,
 };
 
 /* ---- a tiny independent message writer for hand-made cases ---- */
@@ -224,6 +258,321 @@ static void rfc5769_xor_encoding(void **state)
     assert_memory_equal(out + 20, rfc_response_v6 + 36, 24);
 }
 
+/* ---- classic servers ---- */
+
+static void classic_response_with_xor(void **state)
+{
+    mrt_stun_response r;
+    (void)state;
+
+    assert_true(mrt_stun_is_stun(classic_response, sizeof(classic_response)));
+    assert_int_equal(mrt_stun_parse_binding_response(classic_response,
+                                                     sizeof(classic_response), &r), 0);
+    assert_int_equal(r.reject, MRT_STUN_REJECT_NONE);
+    assert_false(r.is_error);
+    assert_true(mrt_stun_txid_equal(&r.txid, &rfc_txid));
+    /* XOR-MAPPED-ADDRESS wins over the rewritten MAPPED-ADDRESS. */
+    assert_v4(&r, "192.0.2.1", 32853);
+}
+
+static void classic_response_mapped_only(void **state)
+{
+    mrt_stun_response r;
+    (void)state;
+
+    assert_int_equal(mrt_stun_parse_binding_response(classic_mapped_only,
+                                                     sizeof(classic_mapped_only), &r), 0);
+    assert_false(r.is_error);
+    assert_true(mrt_stun_txid_equal(&r.txid, &rfc_txid));
+    assert_v4(&r, "192.0.2.1", 32853);
+}
+
+/* Every attribute RFC 5389 §18.2 carried over or reserved from RFC 3489 is
+ * understood in a response, in its RFC 3489 shape; in a request the classic
+ * ones still mean "unknown, required" (we cannot answer elsewhere or from
+ * another address). */
+static void classic_attributes_each(void **state)
+{
+    static const struct {
+        uint16_t type;
+        uint8_t val[12];
+        size_t len;
+    } attrs[] = {
+        {MRT_STUN_ATTR_RESPONSE_ADDRESS, {0, 1, 0x0d, 0x96, 198, 51, 100, 1}, 8},
+        {MRT_STUN_ATTR_CHANGE_REQUEST, {0, 0, 0, 6}, 4},
+        {MRT_STUN_ATTR_SOURCE_ADDRESS, {0, 1, 0x0d, 0x96, 198, 51, 100, 2}, 8},
+        {MRT_STUN_ATTR_CHANGED_ADDRESS, {0, 1, 0x0d, 0x97, 198, 51, 100, 3}, 8},
+        {MRT_STUN_ATTR_USERNAME, {'u', 's', 'e', 'r'}, 4},
+        {MRT_STUN_ATTR_PASSWORD, {'p', 'a', 's', 's', 'w', 'o', 'r', 'd'}, 8},
+        {MRT_STUN_ATTR_UNKNOWN_ATTRIBUTES, {0x00, 0x24, 0x00, 0x24}, 4},
+        {MRT_STUN_ATTR_REFLECTED_FROM, {0, 1, 0x30, 0x39, 192, 0, 2, 99}, 8},
+    };
+    struct msg m;
+    uint8_t plain[8];
+    mrt_stun_response r;
+    mrt_stun_txid txid;
+    (void)state;
+
+    plain_v4(plain, "198.51.100.7", 4242);
+    for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+        msg_begin(&m, MRT_STUN_BINDING_SUCCESS, &rfc_txid);
+        msg_attr(&m, attrs[i].type, attrs[i].val, attrs[i].len);
+        msg_attr(&m, MRT_STUN_ATTR_MAPPED_ADDRESS, plain, 8);
+        msg_end(&m, true);
+        assert_int_equal(mrt_stun_parse_binding_response(m.b, m.len, &r), 0);
+        assert_v4(&r, "198.51.100.7", 4242);
+
+        msg_begin(&m, MRT_STUN_BINDING_REQUEST, &rfc_txid);
+        msg_attr(&m, attrs[i].type, attrs[i].val, attrs[i].len);
+        msg_end(&m, true);
+        assert_int_equal(mrt_stun_parse_binding_request(m.b, m.len, &txid), -ENOTSUP);
+    }
+    /* An IPv6 SOURCE-ADDRESS (RFC 5389's address shape) is fine too. */
+    uint8_t v6[20] = {0, 2, 0x0d, 0x96, 0x20, 0x01, 0x0d, 0xb8};
+    msg_begin(&m, MRT_STUN_BINDING_SUCCESS, &rfc_txid);
+    msg_attr(&m, MRT_STUN_ATTR_SOURCE_ADDRESS, v6, 20);
+    msg_attr(&m, MRT_STUN_ATTR_MAPPED_ADDRESS, plain, 8);
+    msg_end(&m, false);
+    assert_int_equal(parse_resp(m.b, m.len), 0);
+    /* An error response may list what the server did not understand. */
+    uint8_t ec[4] = {0, 0, 4, 20}, list[2] = {0x00, 0x24};
+    msg_begin(&m, MRT_STUN_BINDING_ERROR, &rfc_txid);
+    msg_attr(&m, MRT_STUN_ATTR_ERROR_CODE, ec, 4);
+    msg_attr(&m, MRT_STUN_ATTR_UNKNOWN_ATTRIBUTES, list, 2);
+    msg_end(&m, true);
+    assert_int_equal(mrt_stun_parse_binding_response(m.b, m.len, &r), 0);
+    assert_int_equal(r.error_code, 420);
+}
+
+/* What mrt_stun_build_classic_response() writes parses, and carries the
+ * classic attributes where a classic server puts them. */
+static void classic_build(void **state)
+{
+    struct sockaddr_in mapped = {.sin_family = AF_INET, .sin_port = htons(32853)};
+    struct sockaddr_in src = {.sin_family = AF_INET, .sin_port = htons(3478)};
+    struct sockaddr_in chg = {.sin_family = AF_INET, .sin_port = htons(3479)};
+    struct sockaddr_in6 v6 = {.sin6_family = AF_INET6, .sin6_port = htons(1)};
+    struct { sa_family_t family; } unix_sa = {AF_UNIX}; /* a family STUN cannot carry */
+    uint8_t out[MRT_STUN_CLASSIC_RESPONSE_MAX_LEN + 1];
+    mrt_stun_response r;
+    (void)state;
+
+    inet_pton(AF_INET, "192.0.2.1", &mapped.sin_addr);
+    inet_pton(AF_INET, "198.51.100.10", &src.sin_addr);
+    inet_pton(AF_INET, "198.51.100.11", &chg.sin_addr);
+    int n = mrt_stun_build_classic_response(out, sizeof(out), &rfc_txid,
+                                            (struct sockaddr *)&mapped, (struct sockaddr *)&src,
+                                            (struct sockaddr *)&chg, true);
+    assert_int_equal(n, 20 + 3 * 12 + 12 + 12 + 8);
+    assert_int_equal(mrt_stun_parse_binding_response(out, (size_t)n, &r), 0);
+    assert_v4(&r, "192.0.2.1", 32853);
+    /* MAPPED, SOURCE, CHANGED in that order, plain; then XOR-MAPPED. */
+    static const uint8_t want[] = {0x00, 0x01, 0x00, 0x08, 0x00, 0x01, 0x80, 0x55, 192, 0, 2, 1,
+                                   0x00, 0x04, 0x00, 0x08, 0x00, 0x01, 0x0d, 0x96, 198, 51, 100, 10,
+                                   0x00, 0x05, 0x00, 0x08, 0x00, 0x01, 0x0d, 0x97, 198, 51, 100, 11};
+    assert_memory_equal(out + 20, want, sizeof(want));
+    assert_memory_equal(out + 56, rfc_response_v4 + 36, 12);
+    assert_int_equal(out[n - 8], 0x80); /* FINGERPRINT last */
+    assert_int_equal(out[n - 7], 0x28);
+
+    /* Pure RFC 3489: the three addresses and nothing else. */
+    n = mrt_stun_build_classic_response(out, sizeof(out), &rfc_txid, (struct sockaddr *)&mapped,
+                                        (struct sockaddr *)&src, (struct sockaddr *)&chg, false);
+    assert_int_equal(n, 20 + 3 * 12);
+    assert_memory_equal(out + 20, want, sizeof(want));
+    assert_int_equal(mrt_stun_parse_binding_response(out, (size_t)n, &r), 0);
+    assert_v4(&r, "192.0.2.1", 32853);
+
+    /* IPv6 everywhere is the longest answer. */
+    inet_pton(AF_INET6, "2001:db8::1", &v6.sin6_addr);
+    n = mrt_stun_build_classic_response(out, sizeof(out), &rfc_txid, (struct sockaddr *)&v6,
+                                        (struct sockaddr *)&v6, (struct sockaddr *)&v6, true);
+    assert_int_equal(n, MRT_STUN_CLASSIC_RESPONSE_MAX_LEN);
+    assert_int_equal(mrt_stun_parse_binding_response(out, (size_t)n, &r), 0);
+    assert_v6(&r, "2001:db8::1", 1);
+
+    /* Errors leave the buffer alone. */
+    memset(out, 0xee, sizeof(out));
+    assert_int_equal(mrt_stun_build_classic_response(out, MRT_STUN_CLASSIC_RESPONSE_MAX_LEN - 1,
+                                                     &rfc_txid, (struct sockaddr *)&v6,
+                                                     (struct sockaddr *)&v6,
+                                                     (struct sockaddr *)&v6, true),
+                     -ENOSPC);
+    assert_int_equal(mrt_stun_build_classic_response(out, sizeof(out), &rfc_txid,
+                                                     (struct sockaddr *)&mapped,
+                                                     (struct sockaddr *)&unix_sa,
+                                                     (struct sockaddr *)&chg, false),
+                     -EINVAL);
+    assert_int_equal(mrt_stun_build_classic_response(out, sizeof(out), &rfc_txid,
+                                                     (struct sockaddr *)&mapped, NULL,
+                                                     (struct sockaddr *)&chg, false),
+                     -EINVAL);
+    assert_int_equal(mrt_stun_build_classic_response(NULL, sizeof(out), &rfc_txid,
+                                                     (struct sockaddr *)&mapped,
+                                                     (struct sockaddr *)&src,
+                                                     (struct sockaddr *)&chg, false),
+                     -EINVAL);
+    for (size_t i = 0; i < sizeof(out); i++)
+        assert_int_equal(out[i], 0xee);
+}
+
+/* Expects the response parser to refuse m with `err`, `why` and `attr`. */
+static void assert_rejected(const struct msg *m, int err, mrt_stun_reject why, uint16_t attr)
+{
+    mrt_stun_response r;
+
+    assert_int_equal(mrt_stun_parse_binding_response(m->b, m->len, &r), err);
+    assert_int_equal(r.reject, why);
+    assert_int_equal(r.reject_attr, attr);
+    assert_int_equal(r.mapped.ss_family, AF_UNSPEC);
+    assert_false(r.is_error);
+}
+
+/* Classic attributes are understood, not waved through: each is held to its
+ * shape, and the rest of the message to every usual rule. */
+static void classic_malformed_still_rejected(void **state)
+{
+    static uint8_t big[MRT_STUN_USERNAME_MAX_LEN + 1];
+    struct msg m;
+    uint8_t plain[8], v[20] = {0};
+    (void)state;
+
+    plain_v4(plain, "198.51.100.7", 4242);
+    v[1] = 0x03; /* SOURCE-ADDRESS of no such family */
+    msg_begin(&m, MRT_STUN_BINDING_SUCCESS, &rfc_txid);
+    msg_attr(&m, MRT_STUN_ATTR_MAPPED_ADDRESS, plain, 8);
+    msg_attr(&m, MRT_STUN_ATTR_SOURCE_ADDRESS, v, 8);
+    msg_end(&m, true);
+    assert_rejected(&m, -EBADMSG, MRT_STUN_REJECT_BAD_ADDRESS, MRT_STUN_ATTR_SOURCE_ADDRESS);
+
+    v[1] = 0x01; /* CHANGED-ADDRESS: IPv4 in 12 bytes */
+    msg_begin(&m, MRT_STUN_BINDING_SUCCESS, &rfc_txid);
+    msg_attr(&m, MRT_STUN_ATTR_MAPPED_ADDRESS, plain, 8);
+    msg_attr(&m, MRT_STUN_ATTR_CHANGED_ADDRESS, v, 12);
+    msg_end(&m, true);
+    assert_rejected(&m, -EBADMSG, MRT_STUN_REJECT_BAD_ADDRESS, MRT_STUN_ATTR_CHANGED_ADDRESS);
+
+    msg_begin(&m, MRT_STUN_BINDING_SUCCESS, &rfc_txid); /* REFLECTED-FROM, 4 bytes */
+    msg_attr(&m, MRT_STUN_ATTR_REFLECTED_FROM, v, 4);
+    msg_attr(&m, MRT_STUN_ATTR_MAPPED_ADDRESS, plain, 8);
+    msg_end(&m, true);
+    assert_rejected(&m, -EBADMSG, MRT_STUN_REJECT_BAD_ADDRESS, MRT_STUN_ATTR_REFLECTED_FROM);
+
+    msg_begin(&m, MRT_STUN_BINDING_SUCCESS, &rfc_txid); /* CHANGE-REQUEST, 2 bytes */
+    msg_attr(&m, MRT_STUN_ATTR_CHANGE_REQUEST, v, 2);
+    msg_attr(&m, MRT_STUN_ATTR_MAPPED_ADDRESS, plain, 8);
+    msg_end(&m, true);
+    assert_rejected(&m, -EBADMSG, MRT_STUN_REJECT_BAD_LENGTH, MRT_STUN_ATTR_CHANGE_REQUEST);
+
+    memset(big, 'u', sizeof(big)); /* USERNAME one byte over 513, and at it */
+    msg_begin(&m, MRT_STUN_BINDING_SUCCESS, &rfc_txid);
+    msg_attr(&m, MRT_STUN_ATTR_USERNAME, big, sizeof(big));
+    msg_attr(&m, MRT_STUN_ATTR_MAPPED_ADDRESS, plain, 8);
+    msg_end(&m, true);
+    assert_rejected(&m, -EBADMSG, MRT_STUN_REJECT_BAD_LENGTH, MRT_STUN_ATTR_USERNAME);
+    msg_begin(&m, MRT_STUN_BINDING_SUCCESS, &rfc_txid);
+    msg_attr(&m, MRT_STUN_ATTR_USERNAME, big, sizeof(big) - 1);
+    msg_attr(&m, MRT_STUN_ATTR_MAPPED_ADDRESS, plain, 8);
+    msg_end(&m, true);
+    assert_int_equal(parse_resp(m.b, m.len), 0);
+
+    msg_begin(&m, MRT_STUN_BINDING_SUCCESS, &rfc_txid); /* odd UNKNOWN-ATTRIBUTES */
+    msg_attr(&m, MRT_STUN_ATTR_UNKNOWN_ATTRIBUTES, v, 3);
+    msg_attr(&m, MRT_STUN_ATTR_MAPPED_ADDRESS, plain, 8);
+    msg_end(&m, true);
+    assert_rejected(&m, -EBADMSG, MRT_STUN_REJECT_BAD_LENGTH, MRT_STUN_ATTR_UNKNOWN_ATTRIBUTES);
+
+    /* A SOURCE-ADDRESS claiming more bytes than are left. */
+    msg_begin(&m, MRT_STUN_BINDING_SUCCESS, &rfc_txid);
+    msg_attr(&m, MRT_STUN_ATTR_MAPPED_ADDRESS, plain, 8);
+    msg_attr_raw(&m, MRT_STUN_ATTR_SOURCE_ADDRESS, 12, plain, 8);
+    msg_end(&m, false);
+    assert_rejected(&m, -EBADMSG, MRT_STUN_REJECT_TRUNCATED, MRT_STUN_ATTR_SOURCE_ADDRESS);
+
+    /* Classic attributes do not make unknown required ones acceptable. */
+    msg_begin(&m, MRT_STUN_BINDING_SUCCESS, &rfc_txid);
+    msg_attr(&m, MRT_STUN_ATTR_SOURCE_ADDRESS, plain, 8);
+    msg_attr(&m, MRT_STUN_ATTR_MAPPED_ADDRESS, plain, 8);
+    msg_attr(&m, 0x0024, "abcd", 4); /* PRIORITY */
+    msg_end(&m, true);
+    assert_rejected(&m, -ENOTSUP, MRT_STUN_REJECT_UNKNOWN_REQUIRED, 0x0024);
+
+    /* The canned classic response, damaged: each damage has its reason. */
+    memcpy(m.b, classic_response, sizeof(classic_response));
+    m.len = sizeof(classic_response);
+    m.b[m.len - 1] ^= 0x01;
+    assert_rejected(&m, -EBADMSG, MRT_STUN_REJECT_FINGERPRINT, MRT_STUN_ATTR_FINGERPRINT);
+    memcpy(m.b, classic_response, sizeof(classic_response));
+    m.len -= 8; /* cut inside: header length no longer matches */
+    assert_rejected(&m, -EBADMSG, MRT_STUN_REJECT_LENGTH, 0);
+    m.len = sizeof(classic_response);
+    m.b[8] ^= 0xff; /* another transaction id: the FINGERPRINT covers it */
+    mrt_stun_response r;
+    assert_int_equal(mrt_stun_parse_binding_response(m.b, m.len, &r), -EBADMSG);
+    memcpy(m.b, classic_mapped_only, sizeof(classic_mapped_only));
+    m.len = sizeof(classic_mapped_only);
+    m.b[8] ^= 0xff; /* no FINGERPRINT to catch it: parses, with the other txid */
+    assert_int_equal(mrt_stun_parse_binding_response(m.b, m.len, &r), 0);
+    assert_false(mrt_stun_txid_equal(&r.txid, &rfc_txid));
+    m.b[25] = 0x07; /* MAPPED-ADDRESS of no such family */
+    assert_rejected(&m, -EBADMSG, MRT_STUN_REJECT_BAD_ADDRESS, MRT_STUN_ATTR_MAPPED_ADDRESS);
+}
+
+/* Each rule names itself, and the names are printable fixed text. */
+static void reject_reasons(void **state)
+{
+    struct msg m;
+    uint8_t plain[8];
+    mrt_stun_response r;
+    (void)state;
+
+    assert_int_equal(mrt_stun_parse_binding_response(NULL, 0, &r), -EINVAL);
+    assert_int_equal(r.reject, MRT_STUN_REJECT_SHORT);
+    assert_int_equal(mrt_stun_parse_binding_response("hello, world", 12, &r), -EBADMSG);
+    assert_int_equal(r.reject, MRT_STUN_REJECT_SHORT);
+
+    memcpy(m.b, rfc_response_v4, sizeof(rfc_response_v4));
+    m.len = sizeof(rfc_response_v4);
+    m.b[0] |= 0x80;
+    assert_rejected(&m, -EBADMSG, MRT_STUN_REJECT_NOT_STUN, 0);
+    m.b[0] &= 0x3f;
+    m.b[6] ^= 1;
+    assert_rejected(&m, -EBADMSG, MRT_STUN_REJECT_COOKIE, 0);
+
+    plain_v4(plain, "198.51.100.7", 4242);
+    msg_begin(&m, MRT_STUN_BINDING_SUCCESS, &rfc_txid);
+    msg_attr(&m, MRT_STUN_ATTR_MAPPED_ADDRESS, plain, 8);
+    msg_end(&m, true);
+    msg_attr(&m, MRT_STUN_ATTR_SOFTWARE, "late", 4);
+    msg_set_length(&m);
+    assert_rejected(&m, -EBADMSG, MRT_STUN_REJECT_AFTER_FINGERPRINT, MRT_STUN_ATTR_SOFTWARE);
+
+    msg_begin(&m, MRT_STUN_BINDING_REQUEST, &rfc_txid);
+    msg_end(&m, true);
+    assert_rejected(&m, -ENOTSUP, MRT_STUN_REJECT_WRONG_TYPE, 0);
+    msg_begin(&m, MRT_STUN_BINDING_SUCCESS, &rfc_txid);
+    msg_end(&m, true);
+    assert_rejected(&m, -EBADMSG, MRT_STUN_REJECT_NO_ADDRESS, 0);
+    msg_begin(&m, MRT_STUN_BINDING_ERROR, &rfc_txid);
+    msg_end(&m, true);
+    assert_rejected(&m, -EBADMSG, MRT_STUN_REJECT_NO_ERROR_CODE, 0);
+    uint8_t ec[4] = {0, 0, 7, 0};
+    msg_begin(&m, MRT_STUN_BINDING_ERROR, &rfc_txid);
+    msg_attr(&m, MRT_STUN_ATTR_ERROR_CODE, ec, 4);
+    msg_end(&m, true);
+    assert_rejected(&m, -EBADMSG, MRT_STUN_REJECT_BAD_ERROR_CODE, MRT_STUN_ATTR_ERROR_CODE);
+
+    for (int i = MRT_STUN_REJECT_NONE; i <= MRT_STUN_REJECT_NO_ERROR_CODE; i++) {
+        const char *name = mrt_stun_reject_name((mrt_stun_reject)i);
+        assert_non_null(name);
+        assert_string_not_equal(name, "unknown");
+        for (const char *c = name; *c; c++)
+            assert_true(*c >= 0x20 && *c < 0x7f);
+    }
+    assert_string_equal(mrt_stun_reject_name((mrt_stun_reject)999), "unknown");
+    assert_string_equal(mrt_stun_reject_name((mrt_stun_reject)-1), "unknown");
+}
+
 /* ---- truncation ---- */
 
 static void truncated_everywhere(const uint8_t *full, size_t len)
@@ -248,6 +597,8 @@ static void truncated_at_every_length(void **state)
     truncated_everywhere(rfc_response_v4, sizeof(rfc_response_v4));
     truncated_everywhere(rfc_response_v6, sizeof(rfc_response_v6));
     truncated_everywhere(rfc_request, sizeof(rfc_request));
+    truncated_everywhere(classic_response, sizeof(classic_response));
+    truncated_everywhere(classic_mapped_only, sizeof(classic_mapped_only));
     int n = mrt_stun_build_binding_request(req, sizeof(req), &rfc_txid, MRT_STUN_SOFTWARE);
     assert_int_equal(n, 40);
     truncated_everywhere(req, (size_t)n);
@@ -769,6 +1120,9 @@ static void feed(const uint8_t *buf, size_t len)
     bool stun = mrt_stun_is_stun(p, len);
     int rc = mrt_stun_parse_binding_response(p, len, &r);
     assert_true(rc == 0 || rc == -EBADMSG || rc == -ENOTSUP);
+    /* A reason exactly when it failed, and one of the named ones. */
+    assert_true((rc == 0) == (r.reject == MRT_STUN_REJECT_NONE));
+    assert_string_not_equal(mrt_stun_reject_name(r.reject), "unknown");
     if (rc == 0) {
         assert_true(stun);
         if (r.is_error)
@@ -815,13 +1169,15 @@ static void fuzz_mutate(void **state)
         {rfc_response_v4, sizeof(rfc_response_v4)},
         {rfc_response_v6, sizeof(rfc_response_v6)},
         {rfc_request, sizeof(rfc_request)},
+        {classic_response, sizeof(classic_response)},
+        {classic_mapped_only, sizeof(classic_mapped_only)},
     };
     uint8_t b[256];
     (void)state;
 
     rng_state = 0xc0ffee1234567ULL;
     for (int i = 0; i < 30000; i++) {
-        size_t s = rng() % 3, len = seeds[s].len;
+        size_t s = rng() % (sizeof(seeds) / sizeof(seeds[0])), len = seeds[s].len;
         memcpy(b, seeds[s].b, len);
         for (int k = 0, edits = 1 + rng() % 4; k < edits && len > 0; k++) {
             size_t at = rng() % len;
@@ -895,6 +1251,12 @@ int main(void)
         cmocka_unit_test(rfc5769_ipv6_response),
         cmocka_unit_test(rfc5769_request),
         cmocka_unit_test(rfc5769_xor_encoding),
+        cmocka_unit_test(classic_response_with_xor),
+        cmocka_unit_test(classic_response_mapped_only),
+        cmocka_unit_test(classic_attributes_each),
+        cmocka_unit_test(classic_malformed_still_rejected),
+        cmocka_unit_test(classic_build),
+        cmocka_unit_test(reject_reasons),
         cmocka_unit_test(truncated_at_every_length),
         cmocka_unit_test(truncated_with_fixed_length),
         cmocka_unit_test(bad_header),

@@ -19,10 +19,15 @@
  *   - publishes mrt_msg_derp_latency_measurement (sorted by latency, then
  *     region id), feeds the round to a home-region selector
  *     (<meshrt/home_region.h>: 5-minute history, hysteresis) and publishes
- *     the retained mrt_msg_home_region_changed only when the home changed.
+ *     the retained mrt_msg_home_region_changed only when the home changed;
+ *   - counts, per STUN server of the map (and region), requests sent,
+ *     answers accepted and datagrams refused with the last reason
+ *     (<meshrt/stun_stats.h>), logging refusals at debug level, so a region
+ *     without a latency can be explained.
  *
  * Threading: spawn from any thread; it talks over the bus and answers
- * mrt_msg_derp_latency_stats asks from anywhere. Its sockets are watched with
+ * mrt_msg_derp_latency_stats and mrt_msg_derp_latency_servers asks from
+ * anywhere. Its sockets are watched with
  * mrt_io_watch, so all of its state is touched only in its own context.
  */
 #ifndef MESHRT_DERP_LATENCY_H
@@ -38,6 +43,7 @@
 #include <meshrt/home_region.h>
 #include <meshrt/message.h>
 #include <meshrt/send.h>
+#include <meshrt/stun_stats.h>
 #include <meshrt/timer.h>
 
 #ifdef __cplusplus
@@ -98,6 +104,12 @@ typedef struct mrt_derp_latency_stats {
 } mrt_derp_latency_stats;
 
 MRT_MESSAGE_DECLARE(MRT_API, derp_latency_stats, mrt_none, mrt_derp_latency_stats);
+
+/* Per-server STUN statistics of the current map's servers, in map order,
+ * only those of a family the measurer has a socket for. The asker owns the
+ * reply's array: mrt_stun_server_list_release(). (A list of its own rather
+ * than part of mrt_derp_latency_stats, which is plain fixed-size data.) */
+MRT_MESSAGE_DECLARE(MRT_API, derp_latency_servers, mrt_none, mrt_stun_server_list);
 
 #ifdef __cplusplus
 }

@@ -70,6 +70,10 @@
  *                          rebind_and_reprobe it is an explicit request and is
  *                          not held to the pinger's per-candidate rate.
  *   direct_state           everything above, for status output.
+ *   direct_stun_servers    per STUN server of the DERP map: requests sent,
+ *                          answers accepted, datagrams refused and the last
+ *                          reason (<meshrt/stun_stats.h>); refusals are also
+ *                          logged at debug level.
  *
  * Threading: spawn from any thread; talk to it with tell/ask from anywhere.
  * Its socket is watched on its executor's event loop (mrt_io_watch) and read
@@ -91,6 +95,7 @@
 #include <meshrt/node_msgs.h>
 #include <meshrt/probe.h>
 #include <meshrt/send.h>
+#include <meshrt/stun_stats.h>
 #include <meshrt/timer.h>
 
 #ifdef __cplusplus
@@ -297,6 +302,8 @@ MRT_MESSAGE_DECLARE(MRT_API, peers_with_direct_path, mrt_none, mrt_peer_ids);
 MRT_MESSAGE_DECLARE(MRT_API, ping_peer, mrt_ping_peer_req, mrt_ping_peer_result);
 /* The reply is a status the asker owns: free it with mrt_direct_status_free. */
 MRT_MESSAGE_DECLARE(MRT_API, direct_state, mrt_none, mrt_direct_status *);
+/* The reply owns its array: release it with mrt_stun_server_list_release. */
+MRT_MESSAGE_DECLARE(MRT_API, direct_stun_servers, mrt_none, mrt_stun_server_list);
 
 #ifdef __cplusplus
 }

@@ -46,6 +46,18 @@
 #define MRT_STUN_ATTR_MAPPED_ADDRESS      0x0001
 #define MRT_STUN_ATTR_MESSAGE_INTEGRITY   0x0008
 #define MRT_STUN_ATTR_ERROR_CODE          0x0009
+/* RFC 3489 attributes. RFC 5389 §18.2 keeps USERNAME and UNKNOWN-ATTRIBUTES
+ * and reserves the others ("was RESPONSE-ADDRESS", ...), but classic servers
+ * still send SOURCE-ADDRESS and CHANGED-ADDRESS in every Binding response, so
+ * the response parser understands (checks and skips) all of them. */
+#define MRT_STUN_ATTR_RESPONSE_ADDRESS    0x0002
+#define MRT_STUN_ATTR_CHANGE_REQUEST      0x0003
+#define MRT_STUN_ATTR_SOURCE_ADDRESS      0x0004
+#define MRT_STUN_ATTR_CHANGED_ADDRESS     0x0005
+#define MRT_STUN_ATTR_USERNAME            0x0006
+#define MRT_STUN_ATTR_PASSWORD            0x0007
+#define MRT_STUN_ATTR_UNKNOWN_ATTRIBUTES  0x000A
+#define MRT_STUN_ATTR_REFLECTED_FROM      0x000B
 #define MRT_STUN_ATTR_XOR_MAPPED_ADDRESS  0x0020
 #define MRT_STUN_ATTR_SOFTWARE            0x8022
 #define MRT_STUN_ATTR_FINGERPRINT         0x8028
@@ -63,6 +75,38 @@
 /* The most bytes mrt_stun_build_binding_response() writes (an IPv6
  * mapped address): header, XOR-MAPPED-ADDRESS, SOFTWARE, FINGERPRINT. */
 #define MRT_STUN_RESPONSE_MAX_LEN  (MRT_STUN_HEADER_LEN + 24 + 12 + 8)
+
+/* The most bytes mrt_stun_build_classic_response() writes: header,
+ * MAPPED-, SOURCE- and CHANGED-ADDRESS, then XOR-MAPPED-ADDRESS, SOFTWARE
+ * and FINGERPRINT, all IPv6. */
+#define MRT_STUN_CLASSIC_RESPONSE_MAX_LEN  (MRT_STUN_HEADER_LEN + 3 * 24 + 24 + 12 + 8)
+
+/* USERNAME is under 513 bytes (RFC 5389 §15.3); PASSWORD gets the same cap. */
+#define MRT_STUN_USERNAME_MAX_LEN  513
+
+/* Why a parser refused a datagram: one value per rule, so a client can count
+ * and log rejections by kind without echoing a byte of the datagram. */
+typedef enum mrt_stun_reject {
+    MRT_STUN_REJECT_NONE = 0,        /* parsed */
+    MRT_STUN_REJECT_SHORT,           /* shorter than a STUN header */
+    MRT_STUN_REJECT_NOT_STUN,        /* top two type bits set */
+    MRT_STUN_REJECT_LENGTH,          /* header length not the datagram's, or not 4n */
+    MRT_STUN_REJECT_COOKIE,          /* no magic cookie */
+    MRT_STUN_REJECT_TRUNCATED,       /* an attribute (or its padding) runs past the end */
+    MRT_STUN_REJECT_BAD_ADDRESS,     /* an address attribute with a bad length or family */
+    MRT_STUN_REJECT_BAD_ERROR_CODE,  /* ERROR-CODE too short, too long or out of range */
+    MRT_STUN_REJECT_BAD_LENGTH,      /* another known attribute with a length it cannot have */
+    MRT_STUN_REJECT_AFTER_FINGERPRINT, /* an attribute after FINGERPRINT */
+    MRT_STUN_REJECT_FINGERPRINT,     /* FINGERPRINT does not verify */
+    MRT_STUN_REJECT_UNKNOWN_REQUIRED, /* a comprehension-required attribute we do not know */
+    MRT_STUN_REJECT_WRONG_TYPE,      /* another method or class than the call handles */
+    MRT_STUN_REJECT_NO_ADDRESS,      /* a success response without a mapped address */
+    MRT_STUN_REJECT_NO_ERROR_CODE,   /* an error response without ERROR-CODE */
+} mrt_stun_reject;
+
+/* A short fixed English description of `why` ("attribute runs past the end",
+ * ...); "unknown" for values outside the enum. Never NULL. Any thread. */
+MRT_API const char *mrt_stun_reject_name(mrt_stun_reject why);
 
 /* A STUN transaction id: 96 opaque bits. A struct so it copies by value. */
 typedef struct mrt_stun_txid {
@@ -83,6 +127,10 @@ typedef struct mrt_stun_response {
      * mapped_len is the matching sizeof(struct sockaddr_in{,6}) or 0. */
     struct sockaddr_storage mapped;
     socklen_t mapped_len;
+    /* On failure, why (MRT_STUN_REJECT_NONE on success), and for the
+     * attribute rules the offending attribute's type (else 0). */
+    mrt_stun_reject reject;
+    uint16_t reject_attr;
 } mrt_stun_response;
 
 /* True when two transaction ids are equal. Any thread. */
@@ -113,17 +161,21 @@ MRT_API int mrt_stun_build_binding_request(void *buf, size_t cap,
  * present, must be last and must verify; MESSAGE-INTEGRITY is skipped (meshrt
  * uses no STUN credentials) and, as RFC 5389 §15.4 requires, so is every
  * attribute after it but FINGERPRINT; unknown comprehension-optional
- * attributes are skipped. A success response must carry a mapped address,
- * an error response an ERROR-CODE. Returns 0, or -EINVAL / -EBADMSG /
- * -ENOTSUP (see above); on failure `*out` is zeroed (family AF_UNSPEC).
- * The caller still has to match `out->txid` against its own transactions.
- * Any thread. */
+ * attributes are skipped. The RFC 3489 attributes above are understood:
+ * their lengths (and the address ones' families) are checked, their values
+ * ignored. A success response must carry a mapped address (XOR-MAPPED-ADDRESS,
+ * else MAPPED-ADDRESS), an error response an ERROR-CODE. Returns 0, or
+ * -EINVAL / -EBADMSG / -ENOTSUP (see above); on failure `*out` is zeroed
+ * (family AF_UNSPEC) but for `reject` and `reject_attr`, which say why
+ * (with a NULL `buf`: MRT_STUN_REJECT_SHORT). The caller still has to match
+ * `out->txid` against its own transactions. Any thread. */
 MRT_API int mrt_stun_parse_binding_response(const void *buf, size_t len,
                                             mrt_stun_response *out);
 
 /* Parses the datagram `buf[0..len)` as a Binding request, for a responder,
  * with the same checks as mrt_stun_parse_binding_response(); FINGERPRINT is
- * optional. Stores the transaction id in `*txid` and returns 0, or returns
+ * optional. The RFC 3489 attributes count as unknown here: a request with
+ * RESPONSE-ADDRESS or CHANGE-REQUEST asks for behaviour we do not have. Stores the transaction id in `*txid` and returns 0, or returns
  * -EINVAL / -EBADMSG / -ENOTSUP (leaving `*txid` untouched): answer only
  * on 0. Any thread. */
 MRT_API int mrt_stun_parse_binding_request(const void *buf, size_t len,
@@ -139,5 +191,20 @@ MRT_API int mrt_stun_parse_binding_request(const void *buf, size_t len,
 MRT_API int mrt_stun_build_binding_response(void *buf, size_t cap,
                                             const mrt_stun_txid *txid,
                                             const struct sockaddr *mapped);
+
+/* Writes a Binding success response the way classic (RFC 3489-era) servers
+ * still do, to test interoperability with them: MAPPED-ADDRESS `mapped`,
+ * SOURCE-ADDRESS `source` (where the server answers from) and
+ * CHANGED-ADDRESS `changed` (its alternate address), then, when `rfc5389`,
+ * XOR-MAPPED-ADDRESS `mapped`, SOFTWARE MRT_STUN_SOFTWARE and FINGERPRINT as
+ * servers that speak both versions send (without: what a pure RFC 3489
+ * server sends). Returns the bytes written (at most
+ * MRT_STUN_CLASSIC_RESPONSE_MAX_LEN), -EINVAL for NULL pointers or a family
+ * other than AF_INET/AF_INET6, -ENOSPC when `cap` is too small (`buf` is then
+ * untouched). Any thread. */
+MRT_API int mrt_stun_build_classic_response(void *buf, size_t cap, const mrt_stun_txid *txid,
+                                            const struct sockaddr *mapped,
+                                            const struct sockaddr *source,
+                                            const struct sockaddr *changed, bool rfc5389);
 
 #endif

@@ -158,6 +158,46 @@ static void render_probes(const json_t *p, FILE *out) {
         ctl_int(u, "rejected_replayed") + ctl_int(u, "rejected_unusable"));
 }
 
+/* Past this many rows the STUN table shows only the servers worth a look. */
+#define STUN_ROWS_ALL 20
+
+static bool stun_row_wanted(const json_t *g, bool all) {
+  return all || ctl_int(g, "rejected") > 0 || (ctl_int(g, "sent") > 0 && ctl_int(g, "answered") == 0);
+}
+
+/* Per-server STUN statistics: every server when there are few, else those
+ * that refused something or never answered, so a region without a latency
+ * has its explanation on screen. Nothing when the node reports none. */
+static void render_stun(const json_t *r, FILE *out) {
+  const json_t *rows = json_object_get(r, "stun_servers");
+  size_t i, wanted = 0, n = json_array_size(rows);
+  const json_t *g;
+  bool all = n <= STUN_ROWS_ALL;
+  json_array_foreach(rows, i, g) wanted += stun_row_wanted(g, all);
+  if (n > 0)
+    fputc('\n', out);
+  if (wanted > 0) {
+    static const char *const head[] = {"STUN SERVER", "CLIENT",   "REGION",         "SENT",
+                                       "ANSWERED",    "REJECTED", "LAST REJECTION", NULL};
+    ctl_table *t = ctl_table_new(head);
+    json_array_foreach(rows, i, g) {
+      if (stun_row_wanted(g, all))
+        ctl_table_row(t, "%s\t%s\t%lld\t%lld\t%lld\t%lld\t%s", ctl_str(g, "server", "-"),
+                      ctl_str(g, "client", "-"), ctl_int(g, "region"), ctl_int(g, "sent"),
+                      ctl_int(g, "answered"), ctl_int(g, "rejected"),
+                      ctl_str(g, "last_rejection", "-"));
+    }
+    ctl_table_print(t, out);
+  }
+  if (n > wanted)
+    fprintf(out, "%zu %sSTUN servers answering normally (--json lists all)\n", n - wanted,
+            wanted > 0 ? "more " : "");
+  json_array_foreach(json_object_get(r, "stun_rejected_elsewhere"), i, g) {
+    fprintf(out, "%s: %lld STUN datagrams from other addresses refused (last: %s)\n",
+            ctl_str(g, "client", "-"), ctl_int(g, "rejected"), ctl_str(g, "last_rejection", "-"));
+  }
+}
+
 void ctl_render_status(const json_t *r, FILE *out) {
   field(out, "node", "%s (pid %lld, up %.1f s, meshrt-node %s)", ctl_str(r, "mode", "-"),
         ctl_int(r, "pid"), ctl_real(r, "uptime_s"), ctl_str(r, "version", "-"));
@@ -176,6 +216,7 @@ void ctl_render_status(const json_t *r, FILE *out) {
   field(out, "metrics", "%s", ctl_str(r, "metrics", "off"));
   fputc('\n', out);
   ctl_render_regions(r, out);
+  render_stun(r, out);
   fputc('\n', out);
   render_peers(r, out);
 }

@@ -1,7 +1,8 @@
 /* meshrt-node — the built-in demo's world (see demo.h).
  *
  * The regions are deliberately far apart in latency (8, 25 and 60 ms) so the
- * home-region choice is obvious in the logs. The peer is a full meshrt node
+ * home-region choice is obvious in the logs. The middle one answers like a
+ * classic (RFC 3489-era) STUN server, as many deployed ones still do. The peer is a full meshrt node
  * (DirectManager and friends) on a second runtime, bound to 127.0.0.1; it
  * learns the demo node's key and first endpoint once, when the demo node is
  * bound, the way a control server would configure it. After that it has no
@@ -35,7 +36,10 @@ static const struct {
   int id;
   const char *code;
   unsigned delay_ms;
-} regions[N_REGIONS] = {{1, "demo-near", 8}, {2, "demo-mid", 25}, {3, "demo-far", 60}};
+  mrt_stun_responder_style style;
+} regions[N_REGIONS] = {{1, "demo-near", 8, MRT_STUN_RESPONDER_RFC5389},
+                        {2, "demo-mid", 25, MRT_STUN_RESPONDER_CLASSIC},
+                        {3, "demo-far", 60, MRT_STUN_RESPONDER_RFC5389}};
 
 struct mn_demo {
   mrt_runtime *world;
@@ -61,6 +65,7 @@ static int start_responders(mn_demo *d) {
     memset(&cfg, 0, sizeof cfg);
     cfg.listen_addr = loopback(0);
     cfg.delay_ns = MRT_MS(regions[i].delay_ms);
+    cfg.style = regions[i].style;
     mrt_stun_responder_info info;
     memset(&info, 0, sizeof info);
     int rc = mrt_stun_responder_spawn(d->world, &cfg, NULL, &d->responders[i]);
@@ -69,8 +74,9 @@ static int start_responders(mn_demo *d) {
     if (rc < 0)
       return rc;
     d->stun_ports[i] = info.port;
-    mrt_log(MRT_LOG_INFO, MN_LOG, "demo: DERP region %d (%s) STUN server on 127.0.0.1:%u, +%u ms",
-            regions[i].id, regions[i].code, info.port, regions[i].delay_ms);
+    mrt_log(MRT_LOG_INFO, MN_LOG, "demo: DERP region %d (%s) STUN server on 127.0.0.1:%u, +%u ms%s",
+            regions[i].id, regions[i].code, info.port, regions[i].delay_ms,
+            regions[i].style == MRT_STUN_RESPONDER_CLASSIC ? " (classic server)" : "");
   }
   return 0;
 }

@@ -5,8 +5,10 @@
  * messages), meshrt_bus_* (per message type), meshrt_supervisor_* (rendered
  * by the library), meshrt_link_* and meshrt_rebinds_* (link changes and the
  * rebinds that answered them), meshrt_direct_* and meshrt_probe_rtt_seconds
- * (paths and their RTT), meshrt_derp_* (region latencies, home region).
- * Values are read at scrape time: a scrape is a handful of asks.
+ * (paths and their RTT), meshrt_derp_* (region latencies, home region),
+ * meshrt_stun_* (per STUN server: requests, answers, refusals, for both
+ * STUN clients). Values are read at scrape time: a scrape is a handful of
+ * asks.
  *
  * Threading: the HTTP server runs on the service thread; rendering is
  * host-thread code (it blocks on asks) and needs nothing else.
@@ -256,6 +258,52 @@ static void render_derp(FILE *f, const mn_view_data *v) {
          (double)v->rounds);
 }
 
+/* Per-server counters of both STUN clients. The last refusal's reason is in
+ * `meshrt-ctl status`, not here: a free-text label would make a new series
+ * for every reason. */
+static void render_stun(FILE *f, mn_app *app) {
+  static const char *const ids[] = {MRT_NODE_CHILD_DERP_LATENCY, MRT_NODE_CHILD_DIRECT};
+  mrt_stun_server_list lists[2];
+  memset(lists, 0, sizeof lists);
+  for (int i = 0; i < 2; i++) {
+    mrt_ref *ref = NULL;
+    if (mrt_supervisor_child_ref(mrt_node_supervisor(app->node), ids[i], &ref) != 0)
+      continue;
+    int rc = i == 0 ? mrt_ask_sync_derp_latency_servers(ref, &(mrt_none){0}, &lists[i], ASK_TIMEOUT)
+                    : mrt_ask_sync_direct_stun_servers(ref, &(mrt_none){0}, &lists[i], ASK_TIMEOUT);
+    mrt_ref_unref(ref);
+    if (rc < 0)
+      memset(&lists[i], 0, sizeof lists[i]);
+  }
+  static const char *const names[] = {"meshrt_stun_requests_total", "meshrt_stun_answered_total",
+                                      "meshrt_stun_rejected_total"};
+  static const char *const helps[] = {
+      "STUN Binding requests sent, by client and server.",
+      "STUN answers accepted, by client and server.",
+      "STUN datagrams from the server that were refused (malformed, an error response, or no "
+      "request in flight), by client and server; meshrt-ctl status shows the last reason."};
+  for (int k = 0; k < 3; k++) {
+    family(f, names[k], "counter", helps[k]);
+    for (int i = 0; i < 2; i++) {
+      for (size_t j = 0; j < lists[i].n; j++) {
+        const mrt_stun_server_stats *st = &lists[i].servers[j];
+        uint64_t v[] = {st->sent, st->answered, st->rejected};
+        char addr[MN_ADDR_STR_MAX];
+        fprintf(f, "%s{client=\"%s\",region=\"%d\",server=\"", names[k], ids[i], st->region_id);
+        label(f, mn_addr_str(&st->server, addr, sizeof addr));
+        fprintf(f, "\"} %llu\n", (unsigned long long)v[k]);
+      }
+    }
+  }
+  family(f, "meshrt_stun_rejected_elsewhere_total", "counter",
+         "STUN datagrams refused from addresses that are no STUN server of the DERP map.");
+  for (int i = 0; i < 2; i++) {
+    fprintf(f, "meshrt_stun_rejected_elsewhere_total{client=\"%s\"} %llu\n", ids[i],
+            (unsigned long long)lists[i].other_rejected);
+    mrt_stun_server_list_release(&lists[i]);
+  }
+}
+
 char *mn_metrics_render(mn_app *app) {
   char *text = NULL;
   size_t len = 0;
@@ -270,6 +318,7 @@ char *mn_metrics_render(mn_app *app) {
   render_links(f, app, &v);
   render_direct(f, app);
   render_derp(f, &v);
+  render_stun(f, app);
   if (fclose(f) != 0) {
     free(text);
     return NULL;

@@ -3,7 +3,8 @@
  * status gathers the node at a glance: our socket and endpoints (DirectManager),
  * every peer with its path and RTT, DERP region latencies and the home region
  * (the observer's view and DerpLatencyMeasurer), the link monitor's state
- * (NetmonSupervisor), and where the control socket and metrics are. A child
+ * (NetmonSupervisor), per-server STUN statistics of both STUN clients (why a
+ * region has no latency), and where the control socket and metrics are. A child
  * that is not running (paused by an operator, restarting) is reported as
  * unavailable in its section, never as a failed command: status is what an
  * operator runs when something is wrong.
@@ -181,6 +182,50 @@ static void add_monitor(mn_app *app, json_t *s, const mn_view_data *v) {
   json_object_set_new(s, "link_monitor", m);
 }
 
+/* ---- STUN servers ---------------------------------------------------------------------------- */
+
+/* Appends `client`'s per-server rows to s.stun_servers and, when datagrams
+ * from other addresses were refused, an entry to s.stun_rejected_elsewhere.
+ * The reasons are the actors' own fixed text (<meshrt/stun_stats.h>). */
+static void add_stun_rows(json_t *s, const char *client, const mrt_stun_server_list *l) {
+  json_t *rows = json_object_get(s, "stun_servers");
+  for (size_t i = 0; i < l->n; i++) {
+    const mrt_stun_server_stats *st = &l->servers[i];
+    json_array_append_new(
+        rows, json_pack("{s:s, s:i, s:o, s:I, s:I, s:I, s:o}", "client", client, "region",
+                        st->region_id, "server", addr_json(&st->server), "sent",
+                        (json_int_t)st->sent, "answered", (json_int_t)st->answered, "rejected",
+                        (json_int_t)st->rejected, "last_rejection",
+                        st->last_reason[0] ? json_string(st->last_reason) : json_null()));
+  }
+  if (l->other_rejected > 0)
+    json_array_append_new(json_object_get(s, "stun_rejected_elsewhere"),
+                          json_pack("{s:s, s:I, s:s}", "client", client, "rejected",
+                                    (json_int_t)l->other_rejected, "last_rejection",
+                                    l->other_last_reason));
+}
+
+/* Both STUN clients' statistics; a client that is not running adds none. */
+static void add_stun(mn_app *app, json_t *s) {
+  json_object_set_new(s, "stun_servers", json_array());
+  json_object_set_new(s, "stun_rejected_elsewhere", json_array());
+  /* The clients are named after the children that run them. */
+  static const char *const ids[] = {MRT_NODE_CHILD_DERP_LATENCY, MRT_NODE_CHILD_DIRECT};
+  for (int i = 0; i < 2; i++) {
+    int err;
+    mrt_ref *ref = child(app, ids[i], &err);
+    mrt_stun_server_list l;
+    memset(&l, 0, sizeof l);
+    if (ref != NULL)
+      err = i == 0 ? mrt_ask_sync_derp_latency_servers(ref, &(mrt_none){0}, &l, ASK_TIMEOUT)
+                   : mrt_ask_sync_direct_stun_servers(ref, &(mrt_none){0}, &l, ASK_TIMEOUT);
+    mrt_ref_unref(ref);
+    if (err == 0)
+      add_stun_rows(s, ids[i], &l);
+    mrt_stun_server_list_release(&l);
+  }
+}
+
 json_t *mn_status_json(mn_app *app) {
   char hex[2 * MRT_PROBE_KEY_LEN + 1], url[MN_ADDR_STR_MAX + 32];
   mn_view_data v;
@@ -201,6 +246,7 @@ json_t *mn_status_json(mn_app *app) {
   add_direct(app, s);
   add_regions(app, s, &v);
   add_monitor(app, s, &v);
+  add_stun(app, s);
   return s;
 }
 
