@@ -202,6 +202,13 @@ typedef struct mrt__direct {
   mrt__stun_tx stun_tx[MRT_DIRECT_MAX_STUN_IN_FLIGHT];
   struct sockaddr_storage reflexive[MRT_DIRECT_MAX_REFLEXIVE]; /* oldest first */
   size_t n_reflexive;
+  /* Addresses one peer saw us at, waiting for a second to agree. */
+  struct {
+    struct sockaddr_storage addr;
+    uint64_t peer_id;
+    bool used;
+  } observed[MRT_DIRECT_MAX_REFLEXIVE];
+  size_t observed_next;
 
   uint64_t refresh_timer;   /* 0: none armed */
   uint64_t refresh_at_ns;
@@ -329,5 +336,10 @@ uint64_t mrt__stun_prober_delay(uint64_t min_ns, uint64_t max_ns);
 void mrt__endpoints_advertise(mrt__direct *d, mrt_actor *self);
 /* Adds a reflexive address (STUN answer, or a peer's pong); true if new. */
 bool mrt__stun_learn_reflexive(mrt__direct *d, const struct sockaddr_storage *addr);
+/* Peer `peer_id`'s authenticated pong says it saw us at `addr`: a reflexive
+ * address once a second peer agrees (or when no second peer could). True
+ * if our endpoint set gained it. */
+bool mrt__stun_observed(mrt__direct *d, uint64_t peer_id, const struct sockaddr_storage *addr,
+                        uint64_t now);
 
 #endif

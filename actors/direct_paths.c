@@ -432,7 +432,7 @@ static void take_pong(mrt__direct *d, mrt__peer *p, const mrt_probe_msg *pong, u
   /* The peer saw our ping come from `observed`: our address as seen from
    * there, just as a STUN server would tell it. Authentic, and fresh (it
    * answers a live ping of ours). */
-  if (mrt__addr_usable(&pong->observed) && mrt__stun_learn_reflexive(d, &pong->observed)) {
+  if (mrt__addr_usable(&pong->observed) && mrt__stun_observed(d, p->id, &pong->observed, now)) {
     d->c.observed_learned++;
     mrt__endpoints_advertise(d, d->self);
   }

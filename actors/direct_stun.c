@@ -168,6 +168,7 @@ void mrt__stun_reset(mrt__direct *d) {
   memset(d->stun_tx, 0, sizeof d->stun_tx);
   memset(d->reflexive, 0, sizeof d->reflexive);
   d->n_reflexive = 0;
+  memset(d->observed, 0, sizeof d->observed);
 }
 
 bool mrt__stun_learn_reflexive(mrt__direct *d, const struct sockaddr_storage *addr) {
@@ -195,6 +196,43 @@ static void refuse(mrt__direct *d, const struct sockaddr_storage *at,
   d->c.stun_rejected++;
   mrt__stun_table_reject(&d->stun_stats, mrt__stun_table_find(&d->stun_stats, 0, at), src, now,
                          MRT__LOG, why);
+}
+
+/* Peers with a trusted path: the witnesses an observed address could have. */
+static size_t witnesses(const mrt__direct *d, uint64_t now) {
+  size_t n = 0;
+  for (size_t i = 0; i < d->n_peers && n < 2; i++)
+    n += mrt__paths_trusted(&d->peers[i], now) != NULL;
+  return n;
+}
+
+/* Why a second witness: behind a NAT that maps each destination to its own
+ * port (symmetric NAT) every peer sees another port, which no third node
+ * could use; taking each as an endpoint would change our set, and so send
+ * every peer an update, on nearly every pong. Behind any other NAT all peers
+ * see the same address, and two agree at once. */
+bool mrt__stun_observed(mrt__direct *d, uint64_t peer_id, const struct sockaddr_storage *addr,
+                        uint64_t now) {
+  struct sockaddr_storage a = *addr;
+  mrt__addr_normalize(&a);
+  for (size_t i = 0; i < d->n_reflexive; i++)
+    if (mrt__addr_equal(&d->reflexive[i], &a))
+      return false;
+  bool agreed = witnesses(d, now) < 2;
+  bool known = false;
+  for (size_t i = 0; i < MRT_DIRECT_MAX_REFLEXIVE && !known; i++) {
+    if (!d->observed[i].used || !mrt__addr_equal(&d->observed[i].addr, &a))
+      continue;
+    known = true;
+    agreed = agreed || d->observed[i].peer_id != peer_id;
+  }
+  if (!agreed && !known) {
+    d->observed[d->observed_next].addr = a;
+    d->observed[d->observed_next].peer_id = peer_id;
+    d->observed[d->observed_next].used = true;
+    d->observed_next = (d->observed_next + 1) % MRT_DIRECT_MAX_REFLEXIVE;
+  }
+  return agreed && mrt__stun_learn_reflexive(d, &a);
 }
 
 void mrt__stun_on_datagram(mrt__direct *d, const uint8_t *buf, size_t len,

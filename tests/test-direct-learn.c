@@ -366,6 +366,72 @@ static void updates_follow_our_endpoints_at_most_once_a_second(void **unused) {
   world_finish(&w);
 }
 
+/* Two peers that each see us at another port (a symmetric NAT) do not make
+ * either port an endpoint; a second peer agreeing with the first does. */
+static void observed_addresses_need_a_second_witness(void **unused) {
+  (void)unused;
+  world w;
+  world_start(&w);
+  puppet q;
+  puppet_open(&q, 3);
+  mrt_probe_session qs;
+  assert_int_equal(mrt_probe_session_init(&qs, &q.key, w.a.key.pub), 0);
+  peer_spec specs[2] = {{.id = 2, .key = w.p.key.pub, .n = 1}, {.id = 3, .key = q.key.pub, .n = 1}};
+  specs[0].eps[0] = w.p.ep;
+  specs[1].eps[0] = q.ep;
+  publish_specs(w.rt, specs, 2);
+  mrt_runtime *rts[] = {w.rt};
+  /* Both paths confirmed, the peers seeing us where we are. */
+  confirm_configured(&w);
+  uint8_t buf[2048];
+  struct sockaddr_storage from;
+  mrt_probe_msg m;
+  do {
+    ssize_t n = puppet_recv(&q, w.rt, buf, sizeof buf, &from);
+    assert_int_equal(mrt_probe_open(&qs, buf, (size_t)n, &m), 0);
+  } while (m.kind != MRT_PROBE_PING);
+  mrt_probe_msg qp = {.kind = MRT_PROBE_PONG, .txid = m.txid, .observed = w.a.ep};
+  puppet_send(&q, &w.a.ep, buf, (size_t)seal(&qs, &qp, buf));
+  has_path_arg hq = {w.a.dm, 3};
+  assert_true(drive_until(rts, 1, cond_has_path, &hq));
+  mrt_direct_status *s = status_of(w.a.dm);
+  size_t before = s->n_reflexive;
+  mrt_direct_status_free(s);
+
+  /* Each peer now reports another port of ours. */
+  struct sockaddr_storage via_p = loop4(9, 50001), via_q = loop4(9, 50002);
+  assert_int_equal(mrt_tell_ping_peer(w.a.dm, &(mrt_ping_peer_req){2}), 0);
+  mrt_probe_msg ping = recv_kind(&w, &w.p, MRT_PROBE_PING);
+  pong(&w, &w.p, &ping, &via_p);
+  assert_int_equal(mrt_tell_ping_peer(w.a.dm, &(mrt_ping_peer_req){3}), 0);
+  do {
+    ssize_t n = puppet_recv(&q, w.rt, buf, sizeof buf, &from);
+    assert_int_equal(mrt_probe_open(&qs, buf, (size_t)n, &m), 0);
+  } while (m.kind != MRT_PROBE_PING);
+  qp = (mrt_probe_msg){.kind = MRT_PROBE_PONG, .txid = m.txid, .observed = via_q};
+  puppet_send(&q, &w.a.ep, buf, (size_t)seal(&qs, &qp, buf));
+  drive_settle(rts, 1);
+  s = status_of(w.a.dm);
+  assert_int_equal(s->n_reflexive, before);
+  mrt_direct_status_free(s);
+
+  /* Peer 3 then agrees with peer 2: that address is ours. */
+  assert_int_equal(mrt_tell_ping_peer(w.a.dm, &(mrt_ping_peer_req){3}), 0);
+  do {
+    ssize_t n = puppet_recv(&q, w.rt, buf, sizeof buf, &from);
+    assert_int_equal(mrt_probe_open(&qs, buf, (size_t)n, &m), 0);
+  } while (m.kind != MRT_PROBE_PING);
+  qp = (mrt_probe_msg){.kind = MRT_PROBE_PONG, .txid = m.txid, .observed = via_p};
+  puppet_send(&q, &w.a.ep, buf, (size_t)seal(&qs, &qp, buf));
+  drive_settle(rts, 1);
+  s = status_of(w.a.dm);
+  assert_int_equal(s->n_reflexive, before + 1);
+  assert_true(same_addr(&s->reflexive[s->n_reflexive - 1], &via_p));
+  mrt_direct_status_free(s);
+  puppet_close(&q);
+  world_finish(&w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(challenged_ping_teaches_a_candidate),
@@ -373,6 +439,7 @@ int main(void) {
       cmocka_unit_test(update_from_an_unknown_key_is_ignored),
       cmocka_unit_test(an_unlisted_best_path_yields_to_a_listed_one),
       cmocka_unit_test(updates_follow_our_endpoints_at_most_once_a_second),
+      cmocka_unit_test(observed_addresses_need_a_second_witness),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,9 +22,11 @@
  *     interface or reflexive address), every peer with a trusted path or a
  *     candidate gets an endpoint update, at most one per peer per second
  *     (the latest set wins), to its trusted path or else every candidate;
- *   - takes the `observed` address of every authenticated pong as a
- *     reflexive endpoint, as a STUN answer, so a node behind NAT learns its
- *     public mapping from any peer;
+ *   - takes the `observed` address of authenticated pongs as a reflexive
+ *     endpoint, as a STUN answer, so a node behind NAT learns its public
+ *     mapping from its peers: once two peers agree on it (or when only one
+ *     peer has a path), so that a symmetric NAT's per-peer ports do not
+ *     churn the endpoint set;
  *   - confirms paths with authenticated pings and pongs (<meshrt/probe.h>):
  *     the best path is the lowest-latency confirmed candidate and changes only
  *     for one at least 1 % faster; a confirmed path is trusted trust_ns
