@@ -52,19 +52,25 @@ static void world_finish(world *w) {
   mrt_runtime_unref(w->rt);
 }
 
-/* Receives on `s` until a probe of `kind` arrives (others are skipped);
- * returns it opened, with its source. Fails the test at the deadline. */
-static mrt_probe_msg recv_kind(world *w, const puppet *s, mrt_probe_kind kind) {
+/* Receives on `s` (a peer with session `ps`) until a probe of `kind`
+ * arrives (others are skipped); returns it opened. Fails the test at the
+ * deadline. */
+static mrt_probe_msg recv_as(world *w, const puppet *s, const mrt_probe_session *ps,
+                             mrt_probe_kind kind) {
   static uint8_t buf[2048];
   for (;;) {
     struct sockaddr_storage from;
     ssize_t n = puppet_recv(s, w->rt, buf, sizeof buf, &from);
     assert_true(n > 0);
     mrt_probe_msg m;
-    assert_int_equal(mrt_probe_open(&w->ps, buf, (size_t)n, &m), 0);
+    assert_int_equal(mrt_probe_open(ps, buf, (size_t)n, &m), 0);
     if (m.kind == kind)
       return m;
   }
+}
+
+static mrt_probe_msg recv_kind(world *w, const puppet *s, mrt_probe_kind kind) {
+  return recv_as(w, s, &w->ps, kind);
 }
 
 /* Nothing but probes of other kinds waiting on `s`: true if none of `kind`. */
@@ -383,13 +389,8 @@ static void observed_addresses_need_a_second_witness(void **unused) {
   mrt_runtime *rts[] = {w.rt};
   /* Both paths confirmed, the peers seeing us where we are. */
   confirm_configured(&w);
-  uint8_t buf[2048];
-  struct sockaddr_storage from;
-  mrt_probe_msg m;
-  do {
-    ssize_t n = puppet_recv(&q, w.rt, buf, sizeof buf, &from);
-    assert_int_equal(mrt_probe_open(&qs, buf, (size_t)n, &m), 0);
-  } while (m.kind != MRT_PROBE_PING);
+  uint8_t buf[MRT_PROBE_MAX_LEN];
+  mrt_probe_msg m = recv_as(&w, &q, &qs, MRT_PROBE_PING);
   mrt_probe_msg qp = {.kind = MRT_PROBE_PONG, .txid = m.txid, .observed = w.a.ep};
   puppet_send(&q, &w.a.ep, buf, (size_t)seal(&qs, &qp, buf));
   has_path_arg hq = {w.a.dm, 3};
@@ -404,10 +405,7 @@ static void observed_addresses_need_a_second_witness(void **unused) {
   mrt_probe_msg ping = recv_kind(&w, &w.p, MRT_PROBE_PING);
   pong(&w, &w.p, &ping, &via_p);
   assert_int_equal(mrt_tell_ping_peer(w.a.dm, &(mrt_ping_peer_req){3}), 0);
-  do {
-    ssize_t n = puppet_recv(&q, w.rt, buf, sizeof buf, &from);
-    assert_int_equal(mrt_probe_open(&qs, buf, (size_t)n, &m), 0);
-  } while (m.kind != MRT_PROBE_PING);
+  m = recv_as(&w, &q, &qs, MRT_PROBE_PING);
   qp = (mrt_probe_msg){.kind = MRT_PROBE_PONG, .txid = m.txid, .observed = via_q};
   puppet_send(&q, &w.a.ep, buf, (size_t)seal(&qs, &qp, buf));
   drive_settle(rts, 1);
@@ -417,10 +415,7 @@ static void observed_addresses_need_a_second_witness(void **unused) {
 
   /* Peer 3 then agrees with peer 2: that address is ours. */
   assert_int_equal(mrt_tell_ping_peer(w.a.dm, &(mrt_ping_peer_req){3}), 0);
-  do {
-    ssize_t n = puppet_recv(&q, w.rt, buf, sizeof buf, &from);
-    assert_int_equal(mrt_probe_open(&qs, buf, (size_t)n, &m), 0);
-  } while (m.kind != MRT_PROBE_PING);
+  m = recv_as(&w, &q, &qs, MRT_PROBE_PING);
   qp = (mrt_probe_msg){.kind = MRT_PROBE_PONG, .txid = m.txid, .observed = via_p};
   puppet_send(&q, &w.a.ep, buf, (size_t)seal(&qs, &qp, buf));
   drive_settle(rts, 1);
