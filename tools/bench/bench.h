@@ -94,5 +94,7 @@ void bench_netmon_storm(const bench_cfg *cfg, bench_sample *out);
 const char *netmon_storm_unavailable(void);
 void bench_probe_rtt(const bench_cfg *cfg, bench_sample *out);
 void bench_peers_1000(const bench_cfg *cfg, bench_sample *out);
+void bench_rebind_recover(const bench_cfg *cfg, bench_sample *out);
+void bench_rebind_recover_newport(const bench_cfg *cfg, bench_sample *out);
 
 #endif

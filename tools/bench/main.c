@@ -64,6 +64,10 @@ static const bench_def benches[] = {
      "2 DirectManagers on loopback, ping_peer; ns per authenticated round trip", NULL},
     {"peers_1000", 10000, bench_peers_1000, "cpu_ms_per_s",
      "a node pinging 1,000 silent peers for ops ms; CPU ns per ms of wall time", NULL},
+    {"rebind_recover", 200, bench_rebind_recover, "port_kept_pct",
+     "2 DirectManagers on loopback; A rebinds: ns until A's path is confirmed again", NULL},
+    {"rebind_recover_newport", 50, bench_rebind_recover_newport, NULL,
+     "A restarts on another port (same key): ns until B's path points at it", NULL},
 };
 #define N_BENCHES (sizeof benches / sizeof benches[0])
 
@@ -133,7 +137,7 @@ static _Noreturn void usage_error(const char *fmt, ...) {
 
 static void list_benches(void) {
   for (size_t i = 0; i < N_BENCHES; i++)
-    printf("%-18s %9llu ops  %s\n", benches[i].name,
+    printf("%-22s %9llu ops  %s\n", benches[i].name,
            (unsigned long long)benches[i].default_ops, benches[i].what);
 }
 
@@ -332,12 +336,12 @@ static void print_json(const bench_def *b, const options *o, const summary *s) {
 static void print_table_header(const options *o) {
   printf("meshrt-bench: %u executor%s, median of %u run%s\n\n", o->threads,
          o->threads == 1 ? "" : "s", o->runs, o->runs == 1 ? "" : "s");
-  printf("%-18s %9s %11s %11s %11s %13s %11s  %s\n", "benchmark", "ops", "ns/op", "min",
+  printf("%-22s %9s %11s %11s %11s %13s %11s  %s\n", "benchmark", "ops", "ns/op", "min",
          "max", "ops/s", "peak RSS kB", "other");
 }
 
 static void print_table_row(const bench_def *b, const summary *s) {
-  printf("%-18s %9llu %11.2f %11.2f %11.2f %13.0f %11ld", b->name,
+  printf("%-22s %9llu %11.2f %11.2f %11.2f %13.0f %11ld", b->name,
          (unsigned long long)s->ops, s->median_ns, s->min_ns, s->max_ns,
          ops_per_sec(s->median_ns), s->peak_rss_kb);
   if (b->extra_key != NULL)
@@ -361,7 +365,7 @@ int main(int argc, char **argv) {
       if (o.json)
         printf("{\"bench\":\"%s\",\"skipped\":\"%s\"}\n", b->name, why);
       else
-        printf("%-18s skipped: %s\n", b->name, why);
+        printf("%-22s skipped: %s\n", b->name, why);
       continue;
     }
     if (o.fork) {
