@@ -6,6 +6,9 @@
 #                                 once more in a build without the network_monitor feature
 #   tools/dev.sh valgrind         run the test suite under valgrind
 #   tools/dev.sh deps             only install the build and test dependencies
+#   tools/dev.sh package [--install-check]
+#                                 build the Debian packages into build-deb/
+#                                 (and install them, then check them)
 #
 # It is safe to run on a fresh Debian machine: missing packages are installed
 # with apt-get (as root, or through sudo), then meson configures the build
@@ -80,6 +83,24 @@ test)
   meson test -C build-nonetmon --print-errorlogs "$@" || status=$?
   exit $status
   ;;
+package)
+  install_deps
+  packaging=(debhelper lintian dpkg-dev)
+  missing=()
+  for p in "${packaging[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+  rm -rf build-deb
+  tools/debian/build.sh build-deb
+  if [ "${1:-}" = --install-check ]; then
+    tools/debian/install-check.sh build-deb
+  fi
+  ;;
 valgrind)
   install_deps
   configure build -Dwerror=true
@@ -87,7 +108,7 @@ valgrind)
   meson test -C build --setup valgrind --print-errorlogs "$@"
   ;;
 *)
-  echo "usage: tools/dev.sh run|test|valgrind|deps" >&2
+  echo "usage: tools/dev.sh run|test|valgrind|package|deps" >&2
   exit 2
   ;;
 esac
