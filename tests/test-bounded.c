@@ -65,16 +65,16 @@ static int rec_fill(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
 static int rec_down(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   (void)self;
   (void)r;
+  (void)p; /* `who` belongs to the message */
   ((seen *)state)->downs++;
-  mrt_ref_unref(((const mrt_down *)p)->who);
   return 0;
 }
 
 static int rec_exit(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   (void)self;
   (void)r;
+  (void)p;
   ((seen *)state)->exits++;
-  mrt_ref_unref(((const mrt_down *)p)->who);
   return 0;
 }
 

@@ -44,6 +44,14 @@
 #include "test-node-proc.h"
 
 #define RSS_MARGIN_KB (32 * 1024)
+/* AddressSanitizer keeps freed memory in quarantine (256 MB by default), so
+ * RSS says nothing about leaks or queues there: the RSS checks are printed
+ * but not asserted in such a build (the mailbox depth still is). */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_CHECKED 0
+#else
+#define RSS_CHECKED 1
+#endif
 #define PUBLISHES 1000000
 #define FLOOD_RATE 100000 /* datagrams per second */
 #define FLOOD_MS 3000
@@ -151,7 +159,7 @@ static void million_bus_publishes_stay_bounded(void **state) {
                 (unsigned long long)deepest_max, rss0, rss1);
   assert_int_equal(pm.published + mn.published, PUBLISHES + 1);
   assert_true(deepest_max <= MRT_DIRECT_MAILBOX_CAPACITY);
-  assert_true(rss1 - rss0 < RSS_MARGIN_KB);
+  assert_true(!RSS_CHECKED || rss1 - rss0 < RSS_MARGIN_KB);
 
   assert_int_equal(mrt_node_stop(node, 0), 0);
   mrt_peer_map_unref(small);
@@ -363,7 +371,7 @@ static void datagram_flood_at_a_node(void **state) {
   assert_true(refused1 > refused0); /* the node read the flood */
   assert_int_equal(port1, port);    /* and kept its socket */
   assert_true(rss0 > 0 && rss1 > 0);
-  assert_true(rss1 - rss0 < RSS_MARGIN_KB);
+  assert_true(!RSS_CHECKED || rss1 - rss0 < RSS_MARGIN_KB);
   int rc = node_stop(&n, SIGTERM, 10000);
   if (rc != 0)
     dump_log(&n);
