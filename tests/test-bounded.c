@@ -102,8 +102,10 @@ static const mrt_handler_entry rec_handlers[] = {
     {&mrt_msg_val, rec_val},   {&mrt_msg_fill, rec_fill},         {&mrt_msg_down, rec_down},
     {&mrt_msg_exit, rec_exit}, {&mrt_msg_shutdown, rec_shutdown}, {&mrt_msg_seen_get, rec_get},
     {NULL, NULL}};
-static const mrt_actor_class rec_class = {
-    .name = "recorder", .state_size = sizeof(seen), .on_start = rec_start, .handlers = rec_handlers};
+static const mrt_actor_class rec_class = {.name = "recorder",
+                                          .state_size = sizeof(seen),
+                                          .on_start = rec_start,
+                                          .handlers = rec_handlers};
 
 static mrt_ref *spawn_rec(mrt_runtime *rt, uint32_t capacity, bool trap) {
   mrt_ref *r;
@@ -228,7 +230,7 @@ static void ask_from_actor_into_full_mailbox(void **unused) {
   mrt_runtime_unref(rt);
 }
 
-/* ---- notices ---------------------------------------------------------------------------------- */
+/* ---- notices -------------------------------------------------------------------------------- */
 
 /* A watcher that monitors (or links to) its spawn arg on `val`. */
 typedef struct mon_state {

@@ -362,9 +362,23 @@ static void with_direct(mrt_actor *self, obs *o, enum then t) {
   run_then(self, o, t);
 }
 
+/* Raw link changes our full mailbox refused (counted by the senders in the
+ * view): one warning per batch, from the next link change or poll. */
+static void report_dropped_links(obs *o) {
+  pthread_mutex_lock(&o->a.view->mu);
+  uint64_t dropped = o->a.view->d.link_changes_dropped;
+  pthread_mutex_unlock(&o->a.view->mu);
+  if (dropped <= o->dropped_reported)
+    return;
+  mrt_log(MRT_LOG_WARN, MN_LOG, "%llu raw link changes were not journalled: the observer was busy",
+          (unsigned long long)(dropped - o->dropped_reported));
+  o->dropped_reported = dropped;
+}
+
 static int on_poll_timer(mrt_actor *self, void *state, void *ud) {
   (void)ud;
   obs *o = state;
+  report_dropped_links(o);
   if (o->sup == NULL || o->polling)
     return 0;
   o->polling = true;
@@ -541,13 +555,8 @@ static int on_link(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
     o->pending[o->n_pending++] = seq;
   pthread_mutex_lock(&o->a.view->mu);
   o->a.view->d.link_changes++;
-  uint64_t dropped = o->a.view->d.link_changes_dropped;
   pthread_mutex_unlock(&o->a.view->mu);
-  if (dropped > o->dropped_reported) {
-    mrt_log(MRT_LOG_WARN, MN_LOG, "%llu raw link changes were not journalled: the observer was busy",
-            (unsigned long long)(dropped - o->dropped_reported));
-    o->dropped_reported = dropped;
-  }
+  report_dropped_links(o);
   return 0;
 }
 
