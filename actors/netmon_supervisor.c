@@ -9,6 +9,12 @@
  * else is the loop's rule set: one pending flag, one timer at last + interval,
  * immediate runs subsume the pending one, shutdown beats it.
  *
+ * A DirectManager whose bounded mailbox is full refuses the ask at once with
+ * -EAGAIN. That rebind has not happened, so it is neither an error nor a
+ * completed reaction: it stays owed and is asked again after
+ * MRT_NETMON_BUSY_RETRY (through the deferral timer, so later events still
+ * fold into it), until DirectManager takes it.
+ *
  * The DirectManager is either given at spawn (a reference held for the actor's
  * life) or, for supervisor child specs, looked up from the parent supervisor
  * by child id whenever the one we know has stopped, so a restarted
@@ -42,6 +48,7 @@ typedef struct nsup {
   uint32_t watch_attempts;
   uint64_t retry_timer, defer_timer;          /* 0: not armed */
   bool busy, pending, have_last, stopping;
+  bool retrying;                              /* the owed rebind met a full mailbox */
   uint64_t last_ns;                           /* when the last reaction completed */
   mrt_netmon_supervisor_stats stats;
 } nsup;
@@ -185,11 +192,34 @@ static int on_rebind_done(mrt_actor *self, void *state, int status, const void *
   return 0;
 }
 
+/* DirectManager's mailbox is full: the rebind did not happen and stays owed,
+ * asked again after MRT_NETMON_BUSY_RETRY. Returns false if no timer could
+ * be armed (the caller then ends the reaction with the error). */
+static bool retry_when_full(mrt_actor *self, nsup *s) {
+  if (mrt_timer_start(self, MRT_NETMON_BUSY_RETRY, 0, deferred_fire, NULL, &s->defer_timer) < 0) {
+    s->defer_timer = 0;
+    return false;
+  }
+  s->busy = false;
+  s->pending = true;
+  s->stats.busy_retries++;
+  /* Once per owed rebind at warn: a mailbox that stays full for a while
+   * would otherwise log twenty lines a second. */
+  mrt_log(s->retrying ? MRT_LOG_DEBUG : MRT_LOG_WARN, LOG,
+          "DirectManager's mailbox is full; rebind-and-reprobe retried in %llu ms",
+          (unsigned long long)(MRT_NETMON_BUSY_RETRY / MRT_MS(1)));
+  s->retrying = true;
+  return true;
+}
+
 static void ask_rebind(mrt_actor *self, nsup *s) {
   int rc = s->direct == NULL ? -ESRCH
                              : mrt_ask_rebind_and_reprobe(self, s->direct, &(mrt_none){0},
                                                           s->cfg.rebind_timeout_ns,
                                                           on_rebind_done, NULL);
+  if (rc == -EAGAIN && !s->stopping && retry_when_full(self, s))
+    return;
+  s->retrying = false;
   if (rc < 0)
     finish(self, s, rc); /* the callback never runs when the ask fails */
 }
@@ -235,7 +265,8 @@ static int deferred_fire(mrt_actor *self, void *state, void *ud) {
   if (!s->pending || s->stopping || s->busy)
     return 0;
   s->pending = false;
-  s->stats.deferred_rebinds++;
+  if (!s->retrying) /* a retry for a full mailbox is the same reaction, not a new one */
+    s->stats.deferred_rebinds++;
   react(self, s);
   return 0;
 }

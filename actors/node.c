@@ -173,20 +173,24 @@ static int spawn_tree(const mrt_node_config *c, const mrt_probe_keypair *key, mr
   mrt_netmon_supervisor_child_args na = netmon_args(c, n->monitor);
   mrt_child_spec children[3];
   memset(children, 0, sizeof children);
+  /* Bounded mailboxes (the sizes and why: each constant's header). */
   children[0] = (mrt_child_spec){.id = MRT_NODE_CHILD_DIRECT,
                                  .cls = mrt_direct_actor_class(),
                                  .args = &dc,
-                                 .restart = MRT_RESTART_PERMANENT};
+                                 .restart = MRT_RESTART_PERMANENT,
+                                 .mailbox_capacity = MRT_DIRECT_MAILBOX_CAPACITY};
   children[1] = (mrt_child_spec){.id = MRT_NODE_CHILD_DERP_LATENCY,
                                  .cls = mrt_derp_latency_actor_class(),
                                  .args = &lc,
-                                 .restart = MRT_RESTART_PERMANENT};
+                                 .restart = MRT_RESTART_PERMANENT,
+                                 .mailbox_capacity = MRT_DERP_LATENCY_MAILBOX_CAPACITY};
   /* Transient: it exits normally on runtime shutdown, which is no reason to
    * restart it; a crash is. */
   children[2] = (mrt_child_spec){.id = MRT_NODE_CHILD_NETMON,
                                  .cls = mrt_netmon_supervisor_child_class(),
                                  .args = &na,
-                                 .restart = MRT_RESTART_TRANSIENT};
+                                 .restart = MRT_RESTART_TRANSIENT,
+                                 .mailbox_capacity = MRT_NETMON_SUPERVISOR_MAILBOX_CAPACITY};
   mrt_supervisor_spec spec = {.name = "node",
                               .strategy = MRT_STRATEGY_ONE_FOR_ONE,
                               .children = children,

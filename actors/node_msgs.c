@@ -159,8 +159,13 @@ int mrt_node_bus_configure(mrt_bus *bus) {
       &mrt_msg_home_region_changed};
   static const mrt_msg_type *const plain[] = {&mrt_msg_measure_now,
                                               &mrt_msg_derp_latency_measurement};
-  const mrt_bus_type_opts keep = {.policy = MRT_BUS_BEST_EFFORT, .retained = true};
-  const mrt_bus_type_opts events = {.policy = MRT_BUS_BEST_EFFORT, .retained = false};
+  /* Latest-value delivery for all of them: each is state a newer value
+   * supersedes (maps, endpoints, the home region, the last round) or a
+   * request that one run answers however often it was made (MeasureNow), so
+   * a full bounded mailbox may miss older values but always gets the newest
+   * (see <meshrt/bus.h>); drops are counted in the bus statistics. */
+  const mrt_bus_type_opts keep = {.policy = MRT_BUS_LATEST, .retained = true};
+  const mrt_bus_type_opts events = {.policy = MRT_BUS_LATEST, .retained = false};
   for (size_t i = 0; i < sizeof retained / sizeof retained[0]; i++) {
     int rc = mrt_bus_configure(bus, retained[i], &keep);
     if (rc < 0)

@@ -7,6 +7,13 @@
  * copy (mrt__shared) is made per publish; each delivery's envelope points at
  * it, and the last envelope to let go runs the drop hook.
  *
+ * Latest-value types (MRT_BUS_LATEST) keep the last payload too, and mark a
+ * subscription "owed" when its mailbox was full; the subscriber's executor
+ * calls mrt__bus_catch_up at the end of the subscriber's next turn, when the
+ * turn has made room, and the latest payload goes in then. However many
+ * publishes a full mailbox missed, it gets one value, the newest, so a flood
+ * costs the subscriber one slot per type, and the newest value always lands.
+ *
  * Threads: every function, from any thread. Lock order: bus->mu (the topic
  * table) is never held while a topic's lock is taken.
  */
@@ -18,13 +25,18 @@
 
 #include "internal.h"
 
+typedef struct subscription {
+  mrt_ref *ref;          /* a reference held */
+  bool owed;             /* LATEST: missed a value for a full mailbox */
+} subscription;
+
 typedef struct topic {
   const mrt_msg_type *type;
   pthread_mutex_t mu;
   mrt_bus_policy policy;
   bool retained;
-  mrt__shared *last;     /* retained value (one reference), or NULL */
-  mrt_ref **subs;        /* references held */
+  mrt__shared *last;     /* last value (one reference) if retained or LATEST, or NULL */
+  subscription *subs;
   size_t n_subs, cap_subs;
   mrt_bus_stats stats;
 } topic;
@@ -41,7 +53,7 @@ struct mrt_bus {
 /* Drops a topic's subscriptions and retained value. */
 static void topic_clear(topic *t) {
   pthread_mutex_lock(&t->mu);
-  mrt_ref **subs = t->subs;
+  subscription *subs = t->subs;
   size_t n = t->n_subs;
   mrt__shared *last = t->last;
   t->subs = NULL;
@@ -50,7 +62,7 @@ static void topic_clear(topic *t) {
   t->last = NULL;
   pthread_mutex_unlock(&t->mu);
   for (size_t i = 0; i < n; i++)
-    mrt_ref_unref(subs[i]);
+    mrt_ref_unref(subs[i].ref);
   free(subs);
   if (last != NULL)
     mrt__shared_release(last);
@@ -147,7 +159,8 @@ static bool check_args(const mrt_bus *bus, const mrt_msg_type *type, const char 
 
 int mrt_bus_configure(mrt_bus *bus, const mrt_msg_type *type, const mrt_bus_type_opts *opts) {
   if (!check_args(bus, type, "configure") || opts == NULL ||
-      (opts->policy != MRT_BUS_BEST_EFFORT && opts->policy != MRT_BUS_REPORT))
+      (opts->policy != MRT_BUS_BEST_EFFORT && opts->policy != MRT_BUS_REPORT &&
+       opts->policy != MRT_BUS_LATEST))
     return -EINVAL;
   topic *t = find_topic(bus, type, true);
   if (t == NULL)
@@ -155,8 +168,9 @@ int mrt_bus_configure(mrt_bus *bus, const mrt_msg_type *type, const mrt_bus_type
   pthread_mutex_lock(&t->mu);
   t->policy = opts->policy;
   t->retained = opts->retained;
-  mrt__shared *old = opts->retained ? NULL : t->last;
-  if (!opts->retained)
+  bool keep = opts->retained || opts->policy == MRT_BUS_LATEST;
+  mrt__shared *old = keep ? NULL : t->last;
+  if (!keep)
     t->last = NULL;
   pthread_mutex_unlock(&t->mu);
   if (old != NULL)
@@ -198,17 +212,17 @@ int mrt_bus_subscribe(mrt_bus *bus, const mrt_msg_type *type, mrt_ref *sub) {
   int rc = 0;
   pthread_mutex_lock(&t->mu);
   for (size_t i = 0; i < t->n_subs; i++)
-    if (t->subs[i] == sub)
+    if (t->subs[i].ref == sub)
       goto out; /* idempotent */
-  mrt_ref **v = mrt__grow(t->subs, &t->cap_subs, t->n_subs, sizeof *v, 8);
+  subscription *v = mrt__grow(t->subs, &t->cap_subs, t->n_subs, sizeof *v, 8);
   if (v == NULL) {
     rc = -ENOMEM;
     goto out;
   }
   t->subs = v;
-  t->subs[t->n_subs++] = mrt_ref_ref(sub);
+  t->subs[t->n_subs++] = (subscription){.ref = mrt_ref_ref(sub), .owed = false};
   t->stats.subscribers = t->n_subs;
-  if (t->last != NULL) {
+  if (t->retained && t->last != NULL) {
     /* Retained value: the new subscriber gets it now, under the topic lock so
      * that no later publish can overtake it. Relaxed: we hold a reference. */
     atomic_fetch_add_explicit(&t->last->refs, 1, memory_order_relaxed);
@@ -223,7 +237,7 @@ out:
 }
 
 static void remove_at(topic *t, size_t i) {
-  mrt_ref_unref(t->subs[i]);
+  mrt_ref_unref(t->subs[i].ref);
   memmove(&t->subs[i], &t->subs[i + 1], (t->n_subs - i - 1) * sizeof *t->subs);
   t->n_subs--;
   t->stats.subscribers = t->n_subs;
@@ -238,7 +252,7 @@ int mrt_bus_unsubscribe(mrt_bus *bus, const mrt_msg_type *type, mrt_ref *sub) {
   int rc = -ENOENT;
   pthread_mutex_lock(&t->mu);
   for (size_t i = 0; i < t->n_subs; i++)
-    if (t->subs[i] == sub) {
+    if (t->subs[i].ref == sub) {
       remove_at(t, i);
       rc = 0;
       break;
@@ -249,24 +263,38 @@ int mrt_bus_unsubscribe(mrt_bus *bus, const mrt_msg_type *type, mrt_ref *sub) {
 
 /* ---- publish ------------------------------------------------------------- */
 
+/* LATEST: `s` missed a value; its executor delivers the latest one after its
+ * next turn (mrt__bus_catch_up). Topic lock held. */
+static void owe(subscription *s) {
+  s->owed = true;
+  /* seq_cst store, then the scheduling check: pairs with go_idle (actor.c),
+   * which clears `scheduled` and then reads bus_owed, so either the actor
+   * sees the flag or we see it idle and schedule it. */
+  atomic_store_explicit(&s->ref->bus_owed, 1, memory_order_seq_cst);
+  mrt__actor_ensure_scheduled(s->ref);
+}
+
 /* The fan-out loop; topic lock held. `s` carries one reference per subscriber
  * plus the caller's; references not handed to a mailbox are returned. */
 static void fan_out(topic *t, mrt__shared *s, mrt_bus_publish_result *res) {
   uint32_t unused = 0;
   size_t i = 0;
   while (i < t->n_subs) {
-    int rc = deliver(t->subs[i], s);
+    int rc = deliver(t->subs[i].ref, s);
     if (rc == -ESRCH) {
       remove_at(t, i); /* pruned: stopped subscribers never receive again */
       res->dropped_dead++;
       unused++;
       continue;
     }
-    if (rc == 0)
+    if (rc == 0) {
       res->delivered++;
-    else {
+      t->subs[i].owed = false; /* this one is the latest */
+    } else {
       res->dropped_full++; /* -EAGAIN, or -ENOMEM counted alike */
       unused++;
+      if (rc == -EAGAIN && t->policy == MRT_BUS_LATEST)
+        owe(&t->subs[i]);
     }
     i++;
   }
@@ -294,12 +322,13 @@ static int publish(mrt_bus *bus, const mrt_msg_type *type, const void *payload, 
   s->type = type;
   memcpy(s->data, payload, size);
   pthread_mutex_lock(&t->mu);
-  /* One reference per possible delivery, one for us, one if retained; the
+  /* One reference per possible delivery, one for us, one if kept; the
    * unused ones are given back by fan_out. Relaxed: not yet shared. */
-  atomic_init(&s->refs, (uint32_t)t->n_subs + 1 + (t->retained ? 1 : 0));
+  bool keep = t->retained || t->policy == MRT_BUS_LATEST;
+  atomic_init(&s->refs, (uint32_t)t->n_subs + 1 + (keep ? 1 : 0));
   fan_out(t, s, res);
   mrt__shared *old = NULL;
-  if (t->retained) {
+  if (keep) {
     old = t->last;
     t->last = s;
   }
@@ -332,6 +361,63 @@ int mrt_bus_publish(mrt_bus *bus, const mrt_msg_type *type, const void *payload,
   if (rc < 0)
     return rc;
   return (int)(policy == MRT_BUS_REPORT ? res.dropped_full : res.delivered);
+}
+
+/* ---- latest values owed to full mailboxes --------------------------------- */
+
+/* Delivers the latest value of `t` to `cell` if its subscription is owed one.
+ * Returns false if the mailbox is full again (still owed). */
+static bool catch_up_topic(topic *t, mrt_ref *cell) {
+  bool full = false;
+  pthread_mutex_lock(&t->mu);
+  for (size_t i = 0; i < t->n_subs; i++) {
+    subscription *s = &t->subs[i];
+    if (s->ref != cell || !s->owed)
+      continue;
+    if (t->policy != MRT_BUS_LATEST || t->last == NULL) {
+      s->owed = false; /* reconfigured meanwhile: nothing is owed any more */
+      break;
+    }
+    /* Relaxed: the topic holds a reference to `last`. */
+    atomic_fetch_add_explicit(&t->last->refs, 1, memory_order_relaxed);
+    int rc = deliver(cell, t->last);
+    if (rc == 0) {
+      s->owed = false;
+      t->stats.delivered++;
+    } else {
+      mrt__shared_release(t->last);
+      /* -ENOMEM: still owed; the next drop (or publish) tries again, rather
+       * than this actor spinning on an allocator that keeps failing. */
+      full = rc == -EAGAIN;
+    }
+    break;
+  }
+  pthread_mutex_unlock(&t->mu);
+  return !full;
+}
+
+void mrt__bus_catch_up(mrt_ref *cell) {
+  /* seq_cst: pairs with owe(); a drop after this exchange sets it again. */
+  if (atomic_exchange_explicit(&cell->bus_owed, 0, memory_order_seq_cst) == 0)
+    return;
+  mrt_bus *bus = atomic_load_explicit(&cell->rt->bus, memory_order_acquire);
+  if (bus == NULL)
+    return;
+  bool again = false;
+  /* Topics are never freed before the bus; the table lock is held only to
+   * read an entry (publishers may grow the table meanwhile). */
+  for (size_t i = 0;; i++) {
+    pthread_mutex_lock(&bus->mu);
+    topic *t = i < bus->n_topics ? bus->topics[i] : NULL;
+    pthread_mutex_unlock(&bus->mu);
+    if (t == NULL)
+      break;
+    if (!catch_up_topic(t, cell))
+      again = true;
+  }
+  /* Full again: the mailbox holds messages, so there is another turn. */
+  if (again)
+    atomic_store_explicit(&cell->bus_owed, 1, memory_order_seq_cst);
 }
 
 /* ---- counters ------------------------------------------------------------ */

@@ -81,11 +81,25 @@ static void emit(mrt_actor *self, uint32_t raw_events, const mrt__link_changes *
   pthread_mutex_lock(&g->mu);
   if (!g->closed) {
     mrt_link_change ev = event_of(raw_events, c);
-    if (mrt_tell_link_change(g->target, &ev) < 0) {
+    int rc = mrt_tell_link_change(g->target, &ev);
+    if (rc < 0)
       mrt_link_change_release(&ev); /* a failed send leaves it with us */
-      mrt_log(MRT_LOG_WARN, "netmon", "link change not delivered target=%s",
-              mrt_ref_name(g->target));
+    if (rc == -EAGAIN) {
+      /* The target's bounded mailbox is full: the change must not vanish.
+       * Back into the debouncer it goes, to be sent again one settle from
+       * now, folded into whatever changes next. */
+      if (mrt__debouncer_raw(&st->deb, self, c) == 0) {
+        uint64_t raw = (uint64_t)st->deb.raw_events + raw_events - 1;
+        st->deb.raw_events = raw > UINT32_MAX ? UINT32_MAX : (uint32_t)raw;
+        mrt_log(MRT_LOG_DEBUG, "netmon", "link change held: mailbox full target=%s",
+                mrt_ref_name(g->target));
+        pthread_mutex_unlock(&g->mu);
+        return;
+      }
     }
+    if (rc < 0)
+      mrt_log(MRT_LOG_WARN, "netmon", "link change not delivered target=%s err=%s",
+              mrt_ref_name(g->target), mrt_strerror(rc));
     /* Relaxed: a counter for display. */
     atomic_fetch_add_explicit(&st->monitor->events, 1, memory_order_relaxed);
   }

@@ -295,7 +295,12 @@ static bool dispatch(mrt__executor *ex, mrt_ref *cell, mrt__env *env) {
  * comment). Returns true if the actor must run again. */
 static bool go_idle(mrt_ref *cell) {
   atomic_store_explicit(&cell->scheduled, 0, memory_order_seq_cst);
-  bool more = !mrt__mpsc_idle(&cell->mailbox) ||
+  /* bus_owed, seq_cst: the bus sets it and then schedules us (bus.c), the
+   * same "write then read the other's word" as a push. A stopping actor is
+   * owed nothing. */
+  bool owed = atomic_load_explicit(&cell->bus_owed, memory_order_seq_cst) != 0 &&
+              atomic_load_explicit(&cell->life, memory_order_relaxed) < MRT__LIFE_STOPPING;
+  bool more = !mrt__mpsc_idle(&cell->mailbox) || owed ||
               (stop_requested(cell) &&
                atomic_load_explicit(&cell->life, memory_order_relaxed) < MRT__LIFE_STOPPING);
   if (!more)
@@ -349,6 +354,10 @@ void mrt__actor_run(mrt__executor *ex, mrt_ref *cell) {
       stop_now(cell, take_stop_request(cell));
       running = false;
     }
+    /* The turn made room: latest values the bus could not deliver to a full
+     * mailbox go in now, behind what is queued. */
+    if (running && atomic_load_explicit(&cell->bus_owed, memory_order_seq_cst) != 0)
+      mrt__bus_catch_up(cell);
     if (running && n == ex->rt->batch) {
       /* Fairness: back of the queue, keeping what the queue held. */
       cell->rq_ref = held;
@@ -412,6 +421,7 @@ static mrt_ref *cell_new(mrt_runtime *rt, const mrt_actor_class *cls, const void
   atomic_init(&cell->scheduled, 1);
   atomic_init(&cell->stop_req, NULL);
   atomic_init(&cell->queued, 0);
+  atomic_init(&cell->bus_owed, 0);
   return cell;
 fail:
   free(cell->state);

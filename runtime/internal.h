@@ -197,6 +197,7 @@ struct mrt_ref {
   mrt__mpsc mailbox;
   mrt__node rq_node;               /* run-queue link */
   _Atomic uint32_t queued;         /* bounded mailboxes: envelopes counted */
+  _Atomic uint32_t bus_owed;       /* the bus owes it a latest value (bus.c) */
   uint32_t capacity;               /* 0: unbounded */
   bool trap_exits;
   bool started;                    /* on_start succeeded */
@@ -283,7 +284,14 @@ static inline bool mrt__in_context(const mrt_ref *self) {
 /* Actor internals used across files. */
 void mrt__actor_run(mrt__executor *ex, mrt_ref *cell);
 void mrt__actor_request_stop(mrt_ref *cell, mrt_exit_kind kind, int err, const char *reason);
+/* Pushes a user envelope; a bounded mailbox that is full refuses it with
+ * -EAGAIN (the caller still owns env). */
 int mrt__actor_enqueue(mrt_ref *to, mrt__env *env);
+/* Pushes a runtime notice (DOWN, EXIT, shutdown) past any bound: never fails. */
+void mrt__actor_enqueue_notice(mrt_ref *to, mrt__env *env);
+/* mrt_tell for runtime notices: validated like a tell, never refused for a
+ * full mailbox. Returns 0, -EINVAL, -ENOTSUP, -ESRCH, -ENOMEM. */
+int mrt__tell_notice(mrt_ref *to, const mrt_msg_type *type, const void *payload, size_t size);
 /* Validates and sends a copy of payload (with an ask token, or NULL). */
 int mrt__send_env(mrt_ref *to, const mrt_msg_type *type, const void *payload, size_t size,
                   mrt__ask *ask, const char *what);
@@ -294,6 +302,11 @@ mrt_handler_fn mrt__actor_handler(const mrt_actor_class *cls, const mrt_msg_type
 void mrt__actor_check_result(mrt_ref *cell, int rc, const char *where);
 
 int mrt__actor_post_stop(mrt_ref *cell, mrt_exit_kind kind, const char *reason);
+
+/* End of an actor's turn (its executor thread) when `bus_owed` is set: the
+ * bus delivers the latest value of each MRT_BUS_LATEST type the actor missed
+ * while its mailbox was full (bus.c). */
+void mrt__bus_catch_up(mrt_ref *cell);
 
 /* Removes every fd watch of a stopping actor (io.c). */
 void mrt__io_cancel_all(mrt_ref *owner);

@@ -4,6 +4,12 @@
  * makes sure the actor is scheduled on its executor exactly once (the
  * `scheduled` flag handshake described in actor.c). A bounded mailbox reserves
  * a slot before anything is pushed, so a full mailbox rejects the whole send.
+ *
+ * Runtime notices (DOWN and EXIT from monitors and links, the shutdown signal)
+ * skip the bound: each is sent at most once per watch or per actor, so they
+ * cannot grow a mailbox without limit, and losing one would leave an actor
+ * waiting for news that never comes (a supervisor that never restarts a
+ * child, an actor that never sees the shutdown it watches for).
  */
 #include <stdlib.h>
 
@@ -54,6 +60,27 @@ int mrt__actor_enqueue(mrt_ref *to, mrt__env *env) {
   }
   mrt__mpsc_push(&to->mailbox, &env->node);
   mrt__actor_ensure_scheduled(to);
+  return 0;
+}
+
+void mrt__actor_enqueue_notice(mrt_ref *to, mrt__env *env) {
+  /* Not counted, so popping it gives back no slot (see pop_env in actor.c). */
+  mrt__mpsc_push(&to->mailbox, &env->node);
+  mrt__actor_ensure_scheduled(to);
+}
+
+int mrt__tell_notice(mrt_ref *to, const mrt_msg_type *type, const void *payload, size_t size) {
+  int rc = check_send(to, type, payload, size, "notice");
+  if (rc < 0)
+    return rc;
+  /* Acquire: as in mrt__send_env. */
+  if (atomic_load_explicit(&to->life, memory_order_acquire) >= MRT__LIFE_STOPPING ||
+      !mrt__runtime_accepting(to->rt))
+    return -ESRCH;
+  mrt__env *env = mrt__env_new(type, payload);
+  if (env == NULL)
+    return -ENOMEM;
+  mrt__actor_enqueue_notice(to, env);
   return 0;
 }
 

@@ -58,7 +58,8 @@ static bool remove_watch(mrt_ref *on, const mrt_ref *peer, int kind) {
 
 static void send_down(const mrt_msg_type *type, mrt_ref *to, mrt_ref *who, const mrt_exit *why) {
   mrt_down d = {.who = mrt_ref_ref(who), .id = who->id, .exit = *why};
-  if (mrt_tell(to, type, &d, sizeof d) < 0)
+  /* A notice: a full bounded mailbox must not lose news of a death. */
+  if (mrt__tell_notice(to, type, &d, sizeof d) < 0)
     mrt_ref_unref(d.who); /* not sent: ownership stayed with us */
 }
 
@@ -203,10 +204,13 @@ void mrt__watch_signal_shutdown(mrt_runtime *rt) {
   rt->n_shutdown_watchers = rt->cap_shutdown_watchers = 0;
   pthread_mutex_unlock(&rt->mu);
   for (size_t i = 0; i < n; i++) {
-    /* Not mrt_tell: it refuses sends once shutdown has begun. */
+    /* Not mrt_tell: it refuses sends once shutdown has begun, and a full
+     * bounded mailbox must not lose the signal. */
     mrt__env *env = mrt__env_new(&mrt_msg_shutdown, &(mrt_none){0});
     bool alive = atomic_load_explicit(&v[i]->life, memory_order_acquire) < MRT__LIFE_STOPPING;
-    if (env != NULL && (!alive || mrt__actor_enqueue(v[i], env) < 0))
+    if (env != NULL && alive)
+      mrt__actor_enqueue_notice(v[i], env);
+    else if (env != NULL)
       mrt__env_free(env);
     mrt_ref_unref(v[i]);
   }

@@ -56,6 +56,21 @@ extern "C" {
 #define MRT_DERP_LATENCY_MIN_RESULTS_DEFAULT 3u
 #define MRT_DERP_LATENCY_PROBE_TIMEOUT_DEFAULT MRT_SEC(5)
 
+/* The mailbox capacity a node gives the measurer (mrt_node_start; pass it in
+ * mrt_spawn_opts when spawning one yourself). What arrives: MeasureNow after
+ * each reaction to a link change (at most one per second, the rebind
+ * interval) and from operators; DERP maps on reloads; stats asks from the
+ * node's status, metrics and `measure` (one service thread, one ask at a
+ * time); the supervisor's stop request. STUN answers do not: its sockets are
+ * read by an I/O watch. Handlers only start timers and sends, microseconds
+ * each, so the mailbox is rarely more than four deep; 32 slots are eight
+ * times that. What a full mailbox costs: a stats ask fails at once with
+ * -EAGAIN (status shows the measurer unavailable, `measure` says busy), and
+ * MeasureNow and maps, delivered latest-value (<meshrt/node_msgs.h>), fold
+ * into the newest one, which arrives when there is room: a round still runs
+ * after the last request. */
+#define MRT_DERP_LATENCY_MAILBOX_CAPACITY 32u
+
 typedef struct mrt_derp_latency_config {
   /* Where the measuring socket binds: AF_UNSPEC (all zero) opens an IPv4
    * wildcard socket and, if the host has IPv6, an IPv6 one; AF_INET or

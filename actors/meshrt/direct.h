@@ -109,6 +109,25 @@ extern "C" {
 #define MRT_DIRECT_MAX_REFLEXIVE 16
 #define MRT_DIRECT_MAX_STUN_IN_FLIGHT 16
 
+/* The mailbox capacity a node gives DirectManager (mrt_node_start; pass it in
+ * mrt_spawn_opts when spawning one yourself): the original design's default.
+ * What arrives: asks from the node's observer (a state poll every 250 ms,
+ * one at a time, and a socket check after each rebind), NetmonSupervisor's
+ * RebindAndReprobe (one at a time, at most one per second), the control
+ * socket's and metrics endpoint's asks (one service thread, one ask at a
+ * time), peer and DERP maps on reloads, the supervisor's stop request: fewer
+ * than eight at once in normal operation. Datagrams do NOT arrive here: the
+ * socket is read by an I/O watch in the actor's context, so a datagram flood
+ * is bounded by the kernel's socket buffer, not by this mailbox. The longest
+ * handlers (direct_state or a rebind over 1,000 peers) take about a
+ * millisecond, so 64 queued messages wait well under the 2-5 s deadlines of
+ * the asks that queue behind them. What a full mailbox costs: asks fail at
+ * once with -EAGAIN (status shows the socket unavailable, NetmonSupervisor
+ * asks its rebind again 50 ms later), and maps, delivered latest-value
+ * (<meshrt/node_msgs.h>), fold into the newest one, which arrives when there
+ * is room. */
+#define MRT_DIRECT_MAILBOX_CAPACITY 64u
+
 /* Timing constants; mrt_direct_config_default() fills the documented values. */
 typedef struct mrt_direct_timing {
   uint64_t trust_ns;             /* a confirmed path is trusted this long: 6.5 s */

@@ -14,6 +14,9 @@
  * arms a timer at last + interval; any number of such events fold into that
  * one deferred rebind; an event after the interval runs at once and subsumes
  * a pending one. No event is dropped without a rebind that runs after it.
+ * A DirectManager whose bounded mailbox is full (-EAGAIN) has not rebound:
+ * the rebind stays owed and is asked again every MRT_NETMON_BUSY_RETRY
+ * (50 ms) until it is taken; events meanwhile fold into it as above.
  * On runtime shutdown the actor stops at once: shutdown wins over a pending
  * deferred rebind.
  *
@@ -56,6 +59,21 @@ extern "C" {
 #define MRT_NETMON_REBIND_TIMEOUT_DEFAULT MRT_SEC(5)
 #define MRT_NETMON_WATCH_RETRY_DEFAULT MRT_MS(50)
 #define MRT_NETMON_WATCH_RETRIES_DEFAULT 20u
+/* A RebindAndReprobe refused for a full DirectManager mailbox is asked again
+ * after this long: a full mailbox drains in milliseconds (its 64 slots are
+ * short handlers), and retrying sooner would only spin against it. */
+#define MRT_NETMON_BUSY_RETRY MRT_MS(50)
+/* The mailbox capacity a node gives NetmonSupervisor (mrt_node_start; pass it
+ * in mrt_spawn_opts when spawning one yourself). What arrives: coalesced link
+ * changes, at most one per debounce settle (250 ms) however stormy the
+ * network; stats asks from the node's status and metrics (one service thread,
+ * one ask at a time); the supervisor's stop request. Every handler returns in
+ * microseconds (the rebind is an asynchronous ask), so the mailbox is rarely
+ * more than two deep; 16 slots hold four seconds of link changes with the
+ * actor stalled. What a full mailbox costs: a stats ask fails at once with
+ * -EAGAIN, and a link change is kept by its watcher and delivered folded
+ * into the next one (never lost). Runtime notices (shutdown) skip the bound. */
+#define MRT_NETMON_SUPERVISOR_MAILBOX_CAPACITY 16u
 /* Longest child id accepted in mrt_netmon_supervisor_child_args (with NUL). */
 #define MRT_NETMON_CHILD_ID_MAX 64
 
@@ -109,6 +127,7 @@ typedef struct mrt_netmon_supervisor_stats {
   uint64_t coalesced;        /* events folded into an already pending rebind */
   uint64_t subsumed;         /* pending rebinds overtaken by an immediate one */
   uint64_t measure_now;      /* MeasureNow published */
+  uint64_t busy_retries;     /* rebinds asked again: DirectManager's mailbox was full */
   uint64_t last_rebind_ns;   /* runtime clock when the last reaction completed; 0: none */
 } mrt_netmon_supervisor_stats;
 

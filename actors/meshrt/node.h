@@ -14,6 +14,17 @@
  * publishes the config's DERP map and peer map there (retained) before the
  * children start.
  *
+ * Mailboxes are bounded: DirectManager MRT_DIRECT_MAILBOX_CAPACITY (64),
+ * DerpLatencyMeasurer MRT_DERP_LATENCY_MAILBOX_CAPACITY (32), NetmonSupervisor
+ * MRT_NETMON_SUPERVISOR_MAILBOX_CAPACITY (16); their headers say why. An ask
+ * into a full one fails at once with -EAGAIN (it never waits for room); bus
+ * messages are delivered latest-value, so a full mailbox misses older maps
+ * or MeasureNows (counted as dropped_full) but gets the newest when it has
+ * room; a link change is held by its watcher until NetmonSupervisor has
+ * room, and a RebindAndReprobe that DirectManager refused is asked again.
+ * The supervisor's stop request falls back to a plain stop when the mailbox
+ * is full, and runtime notices (DOWN, shutdown) skip the bound.
+ *
  * The network monitor is opt-in. It is the netlink monitor unless the config
  * injects another one. When the config asks for the netlink monitor and meshrt
  * was built without the network_monitor feature, mrt_node_start() fails with

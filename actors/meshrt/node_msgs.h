@@ -15,7 +15,10 @@
  *
  * "Retained" types keep their last value on the bus so a subscriber that
  * starts late still gets the current state; mrt_node_bus_configure() sets
- * that up (mrt_direct_spawn calls it too, so hosts rarely need to).
+ * that up (mrt_direct_spawn calls it too, so hosts rarely need to). The node's
+ * actors have bounded mailboxes (see <meshrt/node.h>); every type here is
+ * delivered "latest value" (MRT_BUS_LATEST), so a full mailbox loses older
+ * values, never the newest.
  *
  * Ownership: payloads that point to heap data own it; each type's drop hook
  * releases it once, after the last subscriber handled it. A handler that wants
@@ -145,9 +148,12 @@ MRT_BUS_TYPED(derp_latency_measurement, mrt_derp_latency_measurement);
 MRT_BUS_TYPED(home_region_changed, mrt_home_region_changed);
 
 /* Makes peer_map_update, derp_map_update, endpoint_advertisement and
- * home_region_changed retained (best effort), and the others best effort.
- * Idempotent; keeps values already retained. Returns 0, -EINVAL, -ENOMEM.
- * Any thread. */
+ * home_region_changed retained, and gives all six types the latest-value
+ * policy (MRT_BUS_LATEST): a subscriber whose bounded mailbox is full misses
+ * older values (counted as dropped_full) but receives the newest one as soon
+ * as it has room, so a map or a MeasureNow is never lost to a full mailbox,
+ * only folded into the latest. Idempotent; keeps values already retained.
+ * Returns 0, -EINVAL, -ENOMEM. Any thread. */
 MRT_API int mrt_node_bus_configure(mrt_bus *bus);
 
 /* Publishes a peer map: the bus takes over the caller's reference to `map`

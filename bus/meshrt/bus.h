@@ -9,8 +9,12 @@
  *
  * Per type (set with mrt_bus_configure before or while in use):
  *   - delivery policy for a full bounded subscriber mailbox: best effort (drop
- *     that copy and count it; the default) or report (publish returns the
- *     number of failed deliveries);
+ *     that copy and count it; the default), report (publish returns the
+ *     number of failed deliveries), or latest (drop and count it, and deliver
+ *     the type's newest value to that subscriber as soon as a turn of its has
+ *     made room: for state where a newer value supersedes every older one, so
+ *     a flood of publishes costs a subscriber one mailbox slot per type and
+ *     the last value published always arrives);
  *   - retained: the bus keeps the last published value, and a new subscriber
  *     receives it at once on subscribing (current-value state such as the DERP
  *     map or the home region).
@@ -37,6 +41,8 @@ typedef struct mrt_bus mrt_bus;
 typedef enum mrt_bus_policy {
   MRT_BUS_BEST_EFFORT = 0, /* full mailbox: drop that copy, count it */
   MRT_BUS_REPORT = 1,      /* full mailbox: count it and report it to the publisher */
+  MRT_BUS_LATEST = 2,      /* full mailbox: count it; the newest value follows when
+                              the subscriber has room (counted as delivered then) */
 } mrt_bus_policy;
 
 typedef struct mrt_bus_type_opts {
@@ -78,7 +84,7 @@ MRT_API int mrt_bus_unsubscribe(mrt_bus *bus, const mrt_msg_type *type, mrt_ref 
 
 /* Publishes a copy of `payload` (exactly type->payload_size bytes). On success
  * the bus owns what the payload points to (the drop hook runs once, later).
- * Returns, for best-effort types, the number of deliveries (0 when nobody
+ * Returns, for best-effort and latest types, the number of deliveries (0 when nobody
  * subscribes — not an error); for report types, the number of deliveries
  * that failed because a mailbox was full (0: all delivered). Negative errno:
  * -EINVAL (NULL, size mismatch; ownership stays with the caller), -ENOMEM. */

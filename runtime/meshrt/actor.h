@@ -81,7 +81,9 @@ typedef struct mrt_actor_class {
 
 typedef struct mrt_spawn_opts {
   int executor;              /* MRT_EXECUTOR_AUTO: the spawner's executor, else round robin */
-  uint32_t mailbox_capacity; /* 0: unbounded */
+  uint32_t mailbox_capacity; /* 0: unbounded; else tells, asks and bus deliveries
+                                beyond it get -EAGAIN (runtime notices, replies and
+                                the STOP of a graceful shutdown are never refused) */
   bool trap_exits;
   mrt_ref *link_to;          /* link to this actor right away (atomically with spawn) */
   mrt_ref *parent;           /* recorded for mrt_actor_parent (e.g. a supervisor); a

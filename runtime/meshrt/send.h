@@ -37,7 +37,9 @@ MRT_API int mrt_tell(mrt_ref *to, const mrt_msg_type *type, const void *payload,
  * context, unless this returns an error (then it never runs). timeout_ns == 0
  * means MRT_ASK_DEFAULT_TIMEOUT. If `self` stops first, cb runs with
  * -ECANCELED before on_stop. Errors as mrt_tell, plus -EINVAL when called
- * outside self's context. */
+ * outside self's context. A full bounded mailbox fails the ask at once with
+ * -EAGAIN (asks never wait for room); the reply coming back never counts
+ * against the asker's own bound. */
 MRT_API int mrt_ask(mrt_actor *self, mrt_ref *to, const mrt_msg_type *type,
                     const void *payload, size_t size, uint64_t timeout_ns,
                     mrt_ask_fn cb, void *ud);
@@ -47,7 +49,8 @@ MRT_API int mrt_ask(mrt_actor *self, mrt_ref *to, const mrt_msg_type *type,
  * reply is copied to `reply_out` (exactly type->reply_size bytes); on success
  * the caller owns what it points to. Returns the reply status (>= 0) or
  * -ETIMEDOUT, -ESRCH, -ECANCELED, -EDEADLK (called from an executor thread or
- * from the thread that drives an attached runtime), or a send error. On a
+ * from the thread that drives an attached runtime), or a send error (-EAGAIN
+ * at once for a full bounded mailbox, without waiting or driving). On a
  * runtime driven by hand (neither started nor attached) the calling thread
  * drives the runtime while it waits; with the virtual clock it advances time to
  * the next timer when idle, so a silent target times out deterministically. */

@@ -51,10 +51,13 @@ static json_t *errno_reply(int err, const char *what) {
                      : err == -ETIMEDOUT ? "timeout"
                      : err == -ESHUTDOWN ? "shutting_down"
                      : err == -EBUSY     ? "busy"
+                     : err == -EAGAIN    ? "busy"
                      : err == -EINVAL    ? "bad_request"
                      : err == -ENOTSUP   ? "not_supported"
                                          : "failed";
-  return mn_command_error(code, "%s: %s", what, mrt_strerror(err));
+  /* -EAGAIN: an actor's bounded mailbox was full; it drains in moments. */
+  return mn_command_error(code, "%s: %s%s", what, mrt_strerror(err),
+                          err == -EAGAIN ? "; try again" : "");
 }
 
 /* ---- rebind, measure, link-change ---------------------------------------------------- */
@@ -226,7 +229,9 @@ static json_t *cmd_link_change(mn_app *app, json_t *req, bool *follow, uint64_t 
   } else if (!mrt_manual_monitor_trigger(app->monitor, flags)) {
     return mn_command_error("busy", "link-change: the monitor's queue is full; try again");
   }
-  mn_observer_link_change(app->observer, &change, "injected by meshrt-ctl", "manual");
+  if (mn_observer_link_change(app->observer, &change, "injected by meshrt-ctl", "manual") ==
+      -EAGAIN)
+    mn_view_note_dropped_link(&app->view); /* injected all the same, only not journalled */
   char text[128], list[1024];
   return ok(json_pack("{s:s, s:s}", "flags", mrt_link_change_flags_str(flags, text, sizeof text),
                       "summary", mrt_link_change_list_str(&change, list, sizeof list)));

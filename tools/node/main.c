@@ -155,7 +155,9 @@ static int parse_args(int argc, char **argv, mn_options *o) {
 
 static void on_raw_link_change(const mrt_link_change *raw, const char *what, void *ud) {
   mn_app *app = ud;
-  mn_observer_link_change(app->observer, raw, what, "netlink");
+  /* Best effort: a storm may fill the observer; count what it could not take. */
+  if (mn_observer_link_change(app->observer, raw, what, "netlink") == -EAGAIN)
+    mn_view_note_dropped_link(&app->view);
 }
 
 /* Picks the link monitor and creates it (the node borrows it). */

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "logsink.h"
 #include "util.h"
@@ -79,6 +80,7 @@ typedef struct obs {
   peer_track peers[PEERS_TRACKED];
   size_t n_pending; /* raw link changes not yet answered by a rebind */
   uint64_t pending[PENDING_LINKS];
+  uint64_t dropped_reported; /* view.link_changes_dropped already logged */
 } obs;
 
 /* What to do once DirectManager's current ref is known. */
@@ -90,6 +92,12 @@ void mn_view_init(mn_view *v) {
 }
 
 void mn_view_destroy(mn_view *v) { pthread_mutex_destroy(&v->mu); }
+
+void mn_view_note_dropped_link(mn_view *v) {
+  pthread_mutex_lock(&v->mu);
+  v->d.link_changes_dropped++;
+  pthread_mutex_unlock(&v->mu);
+}
 
 void mn_view_get(mn_view *v, mn_view_data *out) {
   pthread_mutex_lock(&v->mu);
@@ -354,9 +362,23 @@ static void with_direct(mrt_actor *self, obs *o, enum then t) {
   run_then(self, o, t);
 }
 
+/* Raw link changes our full mailbox refused (counted by the senders in the
+ * view): one warning per batch, from the next link change or poll. */
+static void report_dropped_links(obs *o) {
+  pthread_mutex_lock(&o->a.view->mu);
+  uint64_t dropped = o->a.view->d.link_changes_dropped;
+  pthread_mutex_unlock(&o->a.view->mu);
+  if (dropped <= o->dropped_reported)
+    return;
+  mrt_log(MRT_LOG_WARN, MN_LOG, "%llu raw link changes were not journalled: the observer was busy",
+          (unsigned long long)(dropped - o->dropped_reported));
+  o->dropped_reported = dropped;
+}
+
 static int on_poll_timer(mrt_actor *self, void *state, void *ud) {
   (void)ud;
   obs *o = state;
+  report_dropped_links(o);
   if (o->sup == NULL || o->polling)
     return 0;
   o->polling = true;
@@ -534,6 +556,7 @@ static int on_link(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   pthread_mutex_lock(&o->a.view->mu);
   o->a.view->d.link_changes++;
   pthread_mutex_unlock(&o->a.view->mu);
+  report_dropped_links(o);
   return 0;
 }
 
@@ -590,7 +613,9 @@ static const mrt_actor_class observer_class = {
 
 int mn_observer_spawn(mrt_runtime *rt, const mn_observer_args *args, mrt_ref **out) {
   mrt_ref *ref = NULL;
-  int rc = mrt_actor_spawn(rt, &observer_class, args, NULL, &ref);
+  mrt_spawn_opts opts = {.executor = MRT_EXECUTOR_AUTO,
+                         .mailbox_capacity = MN_OBSERVER_MAILBOX_CAPACITY};
+  int rc = mrt_actor_spawn(rt, &observer_class, args, &opts, &ref);
   mrt_bus *bus = mrt_runtime_bus(rt);
   if (rc == 0)
     rc = mrt_node_bus_configure(bus);
@@ -612,6 +637,12 @@ int mn_observer_spawn(mrt_runtime *rt, const mn_observer_args *args, mrt_ref **o
 int mn_observer_attach(mrt_ref *observer, mrt_ref *sup) {
   obs_attach a = {mrt_ref_ref(sup)};
   int rc = mrt_tell_obs_attach(observer, &a);
+  /* Without the attach nothing is polled: wait for room (a host thread;
+   * the boot's supervision events drain in milliseconds). */
+  for (int i = 0; rc == -EAGAIN && i < 500; i++) {
+    nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    rc = mrt_tell_obs_attach(observer, &a);
+  }
   if (rc < 0)
     mrt_ref_unref(a.sup); /* a failed send leaves ownership with us */
   return rc;

@@ -23,6 +23,23 @@
 
 #define MN_VIEW_REGIONS_MAX 64
 
+/* The observer's mailbox capacity. What arrives: one message per raw link
+ * change (a Wi-Fi roam is 5-20, a VPN or container start can be a few
+ * hundred at once), every supervision event (a handful per restart), each
+ * MeasureNow, measurement and home-region change, operator rebinds; and the
+ * replies to its own asks, which do not count. Each handler logs and
+ * journals, tens of microseconds. 256 slots hold a realistic burst whole, at
+ * most about 300 KB (a link change with its listed items is about 1 KB), and
+ * are a quarter of the journal (MN_JOURNAL_DEFAULT_CAP): a storm could not
+ * keep more in the journal anyway, it would only evict older history. What
+ * a full mailbox costs: a raw link change or supervision event is not
+ * journalled (link changes not journalled are counted in the view and
+ * logged; the supervisor's own event journal keeps its events; the
+ * coalesced change still reaches NetmonSupervisor); bus state is delivered
+ * latest-value, so the newest arrives when there is room; an operator's
+ * rebind fails at once with "busy, try again". */
+#define MN_OBSERVER_MAILBOX_CAPACITY 256u
+
 /* MeasureNow reason the control socket uses, so the observer can tell an
  * operator's request from NetmonSupervisor's (which counts rebinds). */
 #define MN_MEASURE_OPERATOR UINT64_MAX
@@ -44,6 +61,7 @@ typedef struct mn_view_data {
   int home_region; /* 0: none yet */
   uint64_t home_changes;
   uint64_t link_changes; /* raw link changes */
+  uint64_t link_changes_dropped; /* raw link changes refused by a full observer mailbox */
   uint64_t rebinds_link; /* rebinds that answered link changes */
   uint64_t rebinds_operator;
   uint64_t rebind_failures; /* link-change reactions that did not get a new socket */
@@ -70,7 +88,14 @@ typedef struct mn_observer_args {
  * mrt_node_start so it sees the boot's supervision events. */
 int mn_observer_spawn(mrt_runtime *rt, const mn_observer_args *args, mrt_ref **out);
 
-/* Hands it the node's supervisor (a reference is taken): polling starts. */
+/* A raw link change the observer's full mailbox refused (-EAGAIN from
+ * mn_observer_link_change): counted in the view, reported by the observer's
+ * log when it next journals one. Any thread. */
+void mn_view_note_dropped_link(mn_view *v);
+
+/* Hands it the node's supervisor (a reference is taken): polling starts.
+ * Host thread: waits for room in the observer's mailbox (its boot events may
+ * fill it) for up to 5 s. */
 int mn_observer_attach(mrt_ref *observer, mrt_ref *sup);
 
 /* A raw link change (from a monitor callback or the manual trigger): its
