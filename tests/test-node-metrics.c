@@ -271,6 +271,8 @@ static void metrics_scrape_parses_and_has_the_families(void **state) {
   assert_true(get(&sc, "meshrt_peer_path_up{peer=\"2\"}") == 1);
   /* The operator rebind kept the port, and the peer's path came back. */
   assert_true(get(&sc, "meshrt_direct_rebinds_port_kept_total") >= 1);
+  assert_true(get(&sc, "meshrt_rebind_busy_retries_total") == 0);
+  assert_true(get(&sc, "meshrt_link_changes_dropped_total") == 0);
   assert_true(get(&sc, "meshrt_peer_reconfirm_after_rebind_seconds{peer=\"2\"}") >= 0);
   assert_true(get(&sc, "meshrt_direct_endpoint_updates_total{direction=\"sent\"}") >= 1);
   assert_true(get(&sc, "meshrt_direct_probes_rejected_total{reason=\"replayed\"}") >= 0);

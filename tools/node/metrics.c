@@ -157,6 +157,12 @@ static void render_links(FILE *f, mn_app *app, const mn_view_data *v) {
           (unsigned long long)v->rebinds_operator);
   sample(f, "meshrt_rebind_failures_total", "counter",
          "Link-change reactions that did not get a new socket.", (double)v->rebind_failures);
+  sample(f, "meshrt_rebind_busy_retries_total", "counter",
+         "Rebinds asked again because DirectManager's mailbox was full.",
+         (double)st.busy_retries);
+  sample(f, "meshrt_link_changes_dropped_total", "counter",
+         "Raw link changes the node's observer refused with a full mailbox.",
+         (double)v->link_changes_dropped);
 }
 
 /* Probes refused, candidates learned, endpoint updates, rebind recovery. */

@@ -178,7 +178,9 @@ static void add_monitor(mn_app *app, json_t *s, const mn_view_data *v) {
     json_object_set_new(m, "events", json_integer((json_int_t)st.events));
     json_object_set_new(m, "reactions", json_integer((json_int_t)st.rebinds));
     json_object_set_new(m, "pending", json_boolean(st.pending));
+    json_object_set_new(m, "busy_retries", json_integer((json_int_t)st.busy_retries));
   }
+  json_object_set_new(m, "link_changes_dropped", json_integer((json_int_t)v->link_changes_dropped));
   json_object_set_new(s, "link_monitor", m);
 }
 
