@@ -153,6 +153,8 @@ typedef struct mrt__peer {
   size_t cap_cands;          /* allocated slots of cands */
   size_t n_learned;
   mrt__probation probation[MRT__PROBATION_MAX];
+  uint64_t stranger_window_ns; /* answers to non-candidate sources: this second's */
+  uint32_t stranger_answers;
   /* Endpoint updates we receive: the highest (epoch, seq) accepted. */
   uint64_t heard_epoch, heard_seq;
   bool best_unlisted;        /* the latest update did not name our best path */
@@ -271,6 +273,12 @@ int mrt__paths_find(const mrt__peer *p, const struct sockaddr_storage *addr);
  * or challenge it, and re-confirm a path the ping shows is alive. */
 void mrt__learn_from_ping(mrt__direct *d, mrt__peer *p, const struct sockaddr_storage *src,
                           uint64_t now);
+/* Whether a fresh authenticated ping of `p` from `src` may be answered: from
+ * a candidate always; from elsewhere a few a second per peer, since a ping
+ * replayed from a spoofed source once it left the replay ring would
+ * otherwise reflect a pong and a challenge at that source every time. */
+bool mrt__learn_may_answer(mrt__direct *d, mrt__peer *p, const struct sockaddr_storage *src,
+                           uint64_t now);
 /* A pong answered challenge `tag`: returns the new candidate's index, or -1
  * if the tag names no challenge. */
 int mrt__learn_challenge_answered(mrt__direct *d, mrt__peer *p, uint32_t tag, uint64_t now);

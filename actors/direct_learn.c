@@ -141,6 +141,27 @@ static void challenge(mrt__direct *d, mrt__peer *p, const struct sockaddr_storag
     d->c.challenges_sent++;
 }
 
+/* Answers to sources that are no candidate, per peer and second: more than a
+ * peer moving between a few addresses needs, few enough that a replay cannot
+ * turn a node into a useful reflector. */
+#define STRANGER_ANSWERS_PER_SEC 8
+
+bool mrt__learn_may_answer(mrt__direct *d, mrt__peer *p, const struct sockaddr_storage *src,
+                           uint64_t now) {
+  if (mrt__paths_find(p, src) >= 0)
+    return true;
+  if (p->stranger_window_ns == 0 || now - p->stranger_window_ns >= MRT_SEC(1)) {
+    p->stranger_window_ns = now != 0 ? now : 1;
+    p->stranger_answers = 0;
+  }
+  if (p->stranger_answers < STRANGER_ANSWERS_PER_SEC) {
+    p->stranger_answers++;
+    return true;
+  }
+  d->c.pongs_withheld++;
+  return false;
+}
+
 void mrt__learn_from_ping(mrt__direct *d, mrt__peer *p, const struct sockaddr_storage *src,
                           uint64_t now) {
   if (!mrt__addr_usable(src))

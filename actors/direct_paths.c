@@ -356,6 +356,8 @@ static void answer_ping(mrt__direct *d, mrt__peer *p, const mrt_probe_msg *ping,
     return;
   }
   d->c.pings_received++;
+  if (!mrt__learn_may_answer(d, p, src, now))
+    return;
   mrt_probe_msg pong = {.kind = MRT_PROBE_PONG, .txid = ping->txid, .observed = *src};
   uint8_t buf[MRT_PROBE_MAX_LEN];
   int n = mrt_probe_seal(&p->session, &pong, buf, sizeof buf);

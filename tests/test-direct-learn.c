@@ -194,6 +194,48 @@ static void challenged_ping_teaches_a_candidate(void **unused) {
   world_finish(&w);
 }
 
+/* Fresh pings from many sources that are no candidate (what replays from
+ * spoofed sources look like once they left the replay ring): a few a second
+ * are answered, the rest are counted and cost nothing. */
+static void answers_to_strangers_are_limited(void **unused) {
+  (void)unused;
+  world w;
+  world_start(&w);
+  confirm_configured(&w);
+  enum { N = 20 };
+  static puppet from[N];
+  for (int i = 0; i < N; i++) {
+    puppet_open(&from[i], 2);
+    mrt_probe_msg ping = {.kind = MRT_PROBE_PING};
+    mrt_probe_txid_random(&ping.txid);
+    uint8_t buf[MRT_PROBE_MAX_LEN];
+    puppet_send(&from[i], &w.a.ep, buf, (size_t)seal(&w.ps, &ping, buf));
+  }
+  mrt_runtime *rts[] = {w.rt};
+  drive_settle(rts, 1);
+  int answered = 0;
+  for (int i = 0; i < N; i++)
+    answered += !none_of_kind(&w, &from[i], MRT_PROBE_PONG);
+  assert_int_equal(answered, 8);
+  mrt_direct_counters c = counters_of(w.a.dm);
+  assert_int_equal(c.pongs_withheld, N - 8);
+  assert_int_equal(c.pings_received, N);
+  /* The configured endpoint is always answered; a second later strangers
+   * are again. */
+  mrt_probe_msg ping = {.kind = MRT_PROBE_PING};
+  mrt_probe_txid_random(&ping.txid);
+  uint8_t buf[MRT_PROBE_MAX_LEN];
+  puppet_send(&w.p, &w.a.ep, buf, (size_t)seal(&w.ps, &ping, buf));
+  recv_kind(&w, &w.p, MRT_PROBE_PONG);
+  mrt_runtime_advance(w.rt, MRT_SEC(1));
+  mrt_probe_txid_random(&ping.txid);
+  puppet_send(&from[0], &w.a.ep, buf, (size_t)seal(&w.ps, &ping, buf));
+  recv_kind(&w, &from[0], MRT_PROBE_PONG);
+  for (int i = 0; i < N; i++)
+    puppet_close(&from[i]);
+  world_finish(&w);
+}
+
 /* ---- endpoint updates ---------------------------------------------------------------- */
 
 static uint64_t update_seq;
@@ -430,6 +472,7 @@ static void observed_addresses_need_a_second_witness(void **unused) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(challenged_ping_teaches_a_candidate),
+      cmocka_unit_test(answers_to_strangers_are_limited),
       cmocka_unit_test(learned_candidates_are_capped_least_recently_heard_first),
       cmocka_unit_test(update_from_an_unknown_key_is_ignored),
       cmocka_unit_test(an_unlisted_best_path_yields_to_a_listed_one),

@@ -258,6 +258,7 @@ typedef struct mrt_direct_counters {
   uint64_t updates_replayed;      /* not newer than the last accepted from that peer */
   uint64_t updates_rejected;      /* authentic but unusable (no usable endpoint) */
   uint64_t observed_learned;      /* reflexive addresses from peers' pongs */
+  uint64_t pongs_withheld;        /* pings from non-candidate sources past 8/s per peer */
 } mrt_direct_counters;
 
 typedef struct mrt_direct_candidate_status {

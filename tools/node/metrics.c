@@ -180,6 +180,9 @@ static void render_learning(FILE *f, const mrt_direct_status *ds) {
           (unsigned long long)c->probe_unknown_peer);
   fprintf(f, "meshrt_direct_probes_rejected_total{reason=\"stale\"} %llu\n",
           (unsigned long long)c->probe_stale);
+  sample(f, "meshrt_direct_pongs_withheld_total", "counter",
+         "Pings from sources that are no candidate left unanswered (over 8/s per peer).",
+         (double)c->pongs_withheld);
   sample(f, "meshrt_direct_challenges_sent_total", "counter",
          "Pings to a new source a peer pinged us from.", (double)c->challenges_sent);
   sample(f, "meshrt_direct_candidates_learned_total", "counter",

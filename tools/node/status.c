@@ -67,7 +67,8 @@ static json_t *peer_json(const mrt_direct_peer_status *p, uint64_t now_ns) {
  * does not come back. */
 static json_t *probes_json(const mrt_direct_counters *c) {
   return json_pack(
-      "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "rejected_unauthenticated",
+      "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}",
+      "pongs_withheld", (json_int_t)c->pongs_withheld, "rejected_unauthenticated",
       (json_int_t)c->probe_unauthenticated, "rejected_replayed", (json_int_t)c->probe_replayed,
       "rejected_malformed", (json_int_t)c->probe_malformed, "rejected_unknown_peer",
       (json_int_t)c->probe_unknown_peer, "challenges_sent", (json_int_t)c->challenges_sent,
