@@ -97,8 +97,9 @@ const char *mrt_exit_kind_name(mrt_exit_kind kind) {
 /* Exits recorded without memory. A stop must happen even when its record
  * cannot be allocated (a lost kill, a linked peer left running or a shutdown
  * waiting forever would be worse), so exit_new falls back to one of these:
- * the kind is kept, the error and reason are not. Never written, never freed. */
-static mrt_exit oom_exits[] = {
+ * the kind is kept, the error and reason are not. Never written (exits are
+ * read-only once made), never freed. */
+static const mrt_exit oom_exits[] = {
     [MRT_EXIT_NORMAL] = {MRT_EXIT_NORMAL, 0, "stop (reason lost: out of memory)"},
     [MRT_EXIT_SHUTDOWN] = {MRT_EXIT_SHUTDOWN, 0, "shutdown (reason lost: out of memory)"},
     [MRT_EXIT_FAILED] = {MRT_EXIT_FAILED, -ENOMEM, "failed (reason lost: out of memory)"},
@@ -108,7 +109,9 @@ static mrt_exit oom_exits[] = {
 };
 
 void mrt__exit_free(mrt_exit *e) {
-  if (e < oom_exits || e >= oom_exits + sizeof oom_exits / sizeof oom_exits[0])
+  /* Compared as integers: e may point anywhere, not only into the array. */
+  uintptr_t p = (uintptr_t)e, lo = (uintptr_t)oom_exits;
+  if (p < lo || p >= lo + sizeof oom_exits)
     free(e);
 }
 
@@ -116,7 +119,7 @@ void mrt__exit_free(mrt_exit *e) {
 static mrt_exit *exit_new(mrt_exit_kind kind, int err, const char *reason) {
   mrt_exit *e = calloc(1, sizeof *e);
   if (e == NULL)
-    return &oom_exits[kind];
+    return (mrt_exit *)&oom_exits[kind];
   e->kind = kind;
   e->error = err;
   if (reason != NULL)
