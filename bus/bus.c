@@ -210,10 +210,17 @@ int mrt_bus_subscribe(mrt_bus *bus, const mrt_msg_type *type, mrt_ref *sub) {
   if (t == NULL)
     return -ENOMEM;
   int rc = 0;
+  mrt__env *env = NULL;
   pthread_mutex_lock(&t->mu);
   for (size_t i = 0; i < t->n_subs; i++)
     if (t->subs[i].ref == sub)
       goto out; /* idempotent */
+  /* Everything that can fail comes first: a subscription is made with its
+   * retained value delivered, or not at all. */
+  if (t->retained && t->last != NULL && (env = mrt__env_new_shared(t->last)) == NULL) {
+    rc = -ENOMEM;
+    goto out;
+  }
   subscription *v = mrt__grow(t->subs, &t->cap_subs, t->n_subs, sizeof *v, 8);
   if (v == NULL) {
     rc = -ENOMEM;
@@ -222,16 +229,22 @@ int mrt_bus_subscribe(mrt_bus *bus, const mrt_msg_type *type, mrt_ref *sub) {
   t->subs = v;
   t->subs[t->n_subs++] = (subscription){.ref = mrt_ref_ref(sub), .owed = false};
   t->stats.subscribers = t->n_subs;
-  if (t->retained && t->last != NULL) {
+  if (env != NULL) {
     /* Retained value: the new subscriber gets it now, under the topic lock so
      * that no later publish can overtake it. Relaxed: we hold a reference. */
     atomic_fetch_add_explicit(&t->last->refs, 1, memory_order_relaxed);
-    if (deliver(sub, t->last) == 0)
+    if (mrt__actor_enqueue(sub, env) == 0) {
       t->stats.delivered++;
-    else
-      mrt__shared_release(t->last);
+      env = NULL;
+    } else {
+      mrt__shared_release(t->last); /* a full mailbox: best effort, as a publish */
+    }
   }
 out:
+  if (env != NULL) {
+    env->shared = NULL; /* the envelope took no reference of its own */
+    mrt__env_free(env);
+  }
   pthread_mutex_unlock(&t->mu);
   return rc;
 }

@@ -47,8 +47,8 @@ static void discard_mailbox(mrt_ref *cell, int ask_err);
 static void cell_free(mrt_ref *cell) {
   mrt_runtime *rt = cell->rt;
   discard_mailbox(cell, -ESRCH); /* stragglers pushed after the actor died */
-  free(cell->exit);
-  free(atomic_load_explicit(&cell->stop_req, memory_order_relaxed));
+  mrt__exit_free(cell->exit);
+  mrt__exit_free(atomic_load_explicit(&cell->stop_req, memory_order_relaxed));
   free(cell);
   mrt__runtime_release(rt);
 }
@@ -94,10 +94,32 @@ const char *mrt_exit_kind_name(mrt_exit_kind kind) {
   return "?";
 }
 
+/* Exits recorded without memory. A stop must happen even when its record
+ * cannot be allocated (a lost kill, a linked peer left running or a shutdown
+ * waiting forever would be worse), so exit_new falls back to one of these:
+ * the kind is kept, the error and reason are not. Never written (exits are
+ * read-only once made), never freed. */
+static const mrt_exit oom_exits[] = {
+    [MRT_EXIT_NORMAL] = {MRT_EXIT_NORMAL, 0, "stop (reason lost: out of memory)"},
+    [MRT_EXIT_SHUTDOWN] = {MRT_EXIT_SHUTDOWN, 0, "shutdown (reason lost: out of memory)"},
+    [MRT_EXIT_FAILED] = {MRT_EXIT_FAILED, -ENOMEM, "failed (reason lost: out of memory)"},
+    [MRT_EXIT_KILLED] = {MRT_EXIT_KILLED, 0, "kill (reason lost: out of memory)"},
+    [MRT_EXIT_LINKED] = {MRT_EXIT_LINKED, -ENOMEM, "linked (reason lost: out of memory)"},
+    [MRT_EXIT_NOPROC] = {MRT_EXIT_NOPROC, -ESRCH, "noproc (reason lost: out of memory)"},
+};
+
+void mrt__exit_free(mrt_exit *e) {
+  /* Compared as integers: e may point anywhere, not only into the array. */
+  uintptr_t p = (uintptr_t)e, lo = (uintptr_t)oom_exits;
+  if (p < lo || p >= lo + sizeof oom_exits)
+    free(e);
+}
+
+/* Never NULL (see oom_exits). */
 static mrt_exit *exit_new(mrt_exit_kind kind, int err, const char *reason) {
   mrt_exit *e = calloc(1, sizeof *e);
   if (e == NULL)
-    return NULL;
+    return (mrt_exit *)&oom_exits[kind];
   e->kind = kind;
   e->error = err;
   if (reason != NULL)
@@ -119,13 +141,11 @@ void mrt__actor_request_stop(mrt_ref *cell, mrt_exit_kind kind, int err, const c
   if (atomic_load_explicit(&cell->stop_req, memory_order_acquire) != NULL)
     return;
   mrt_exit *e = exit_new(kind, err, reason);
-  if (e == NULL)
-    return;
   mrt_exit *expected = NULL;
   /* acq_rel: the executor that reads the request (acquire) sees its text. */
   if (!atomic_compare_exchange_strong_explicit(&cell->stop_req, &expected, e,
                                                memory_order_acq_rel, memory_order_acquire)) {
-    free(e); /* an earlier request wins */
+    mrt__exit_free(e); /* an earlier request wins */
     return;
   }
   mrt__actor_ensure_scheduled(cell);
@@ -221,13 +241,6 @@ static bool stop_requested(mrt_ref *cell) {
 static void stop_now(mrt_ref *cell, mrt_exit *why) {
   if (why == NULL)
     why = exit_new(MRT_EXIT_NORMAL, 0, "stop");
-  if (why == NULL) {
-    static mrt_exit oom_exit = {MRT_EXIT_FAILED, -ENOMEM, "out of memory"};
-    why = malloc(sizeof *why);
-    if (why == NULL)
-      abort(); /* cannot even record why; an invariant of the stop path */
-    *why = oom_exit;
-  }
   do_stop(cell, why);
 }
 
@@ -245,8 +258,7 @@ static bool do_start(mrt_ref *cell) {
   if (rc < 0) {
     char reason[MRT_EXIT_REASON_MAX];
     snprintf(reason, sizeof reason, "on_start returned %s", mrt_strerror(rc));
-    mrt_exit *req = take_stop_request(cell);
-    free(req);
+    mrt__exit_free(take_stop_request(cell));
     stop_now(cell, exit_new(MRT_EXIT_FAILED, rc, reason));
     return false;
   }
@@ -455,10 +467,20 @@ int mrt_actor_spawn(mrt_runtime *rt, const mrt_actor_class *cls, const void *arg
     free(cell);
     return rc;
   }
+  if (opts != NULL && opts->link_to != NULL && (rc = mrt__watch_link(cell, opts->link_to)) < 0) {
+    /* Spawned means linked: undo the registration; the actor never ran. */
+    mrt_ref_unref(cell->parent);
+    cell->parent = NULL;
+    free(cell->args);
+    cell->args = NULL;
+    free(cell->state);
+    cell->state = NULL;
+    atomic_store_explicit(&cell->life, MRT__LIFE_DEAD, memory_order_release);
+    mrt__runtime_unregister(rt, cell); /* drops the last reference */
+    return rc;
+  }
   if (out != NULL)
     *out = mrt_ref_ref(cell);
-  if (opts != NULL && opts->link_to != NULL)
-    mrt__watch_link(cell, opts->link_to);
   mrt__executor_schedule(ex, cell); /* `scheduled` starts at 1: on_start runs first */
   return 0;
 }
@@ -535,10 +557,6 @@ int mrt__actor_post_stop(mrt_ref *cell, mrt_exit_kind kind, const char *reason) 
     return -ENOMEM;
   env->kind = MRT__ENV_STOP;
   env->exit = exit_new(kind, 0, reason);
-  if (env->exit == NULL) {
-    mrt__env_free(env);
-    return -ENOMEM;
-  }
   mrt__mpsc_push(&cell->mailbox, &env->node);
   mrt__actor_ensure_scheduled(cell);
   return 0;

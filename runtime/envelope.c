@@ -87,7 +87,7 @@ void mrt__env_discard(mrt__env *env, int ask_err) {
     mrt__ask_release(mrt__container_of(env, mrt__ask, env));
     return;
   case MRT__ENV_STOP:
-    free(env->exit);
+    mrt__exit_free(env->exit);
     break;
   default:
     if (env->ask != NULL) {

@@ -302,6 +302,8 @@ mrt_handler_fn mrt__actor_handler(const mrt_actor_class *cls, const mrt_msg_type
 void mrt__actor_check_result(mrt_ref *cell, int rc, const char *where);
 
 int mrt__actor_post_stop(mrt_ref *cell, mrt_exit_kind kind, const char *reason);
+/* Frees an exit record (those recorded without memory are static). */
+void mrt__exit_free(mrt_exit *e);
 
 /* End of an actor's turn (its executor thread) when `bus_owed` is set: the
  * bus delivers the latest value of each MRT_BUS_LATEST type the actor missed

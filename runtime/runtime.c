@@ -83,6 +83,7 @@ int mrt_runtime_new(const mrt_runtime_config *cfg, mrt_runtime **out) {
   pthread_cond_init(&rt->cv, NULL);
   rt->ex = calloc(rt->n_ex, sizeof *rt->ex);
   if (rt->ex == NULL) {
+    rt->n_ex = 0; /* no executors to destroy */
     runtime_free(rt);
     return -ENOMEM;
   }
@@ -215,11 +216,27 @@ static int start_threads(mrt_runtime *rt, unsigned first) {
   return 0;
 }
 
+/* A start that could not create every thread gives back what it did, so the
+ * runtime is as before: hand-driven, and the caller may start it again. */
+static void unstart(mrt_runtime *rt) {
+  for (unsigned i = 0; i < rt->n_ex; i++) {
+    mrt__executor_stop_thread(&rt->ex[i]);
+    rt->ex[i].stop_loop = false;
+  }
+  pthread_mutex_lock(&rt->mu);
+  rt->mode = MRT__MODE_HAND;
+  if (atomic_load_explicit(&rt->state, memory_order_relaxed) == MRT__RT_RUNNING)
+    atomic_store_explicit(&rt->state, MRT__RT_IDLE, memory_order_release);
+  pthread_mutex_unlock(&rt->mu);
+}
+
 int mrt_runtime_start(mrt_runtime *rt) {
   if (rt == NULL)
     return -EINVAL;
   int rc = claim_mode(rt, MRT__MODE_THREADS);
-  return rc < 0 ? rc : start_threads(rt, 0);
+  if (rc == 0 && (rc = start_threads(rt, 0)) < 0)
+    unstart(rt);
+  return rc;
 }
 
 int mrt_runtime_attach(mrt_runtime *rt, struct event_base *base) {

@@ -40,7 +40,11 @@ static void stop_all_actors(mrt_runtime *rt) {
     pthread_mutex_unlock(&rt->mu);
     if (cell == NULL)
       return;
-    mrt__actor_post_stop(cell, MRT_EXIT_SHUTDOWN, "runtime shutdown");
+    /* Without memory for the STOP envelope, the actor stops after its current
+     * message instead (the rest of its mailbox is discarded: drop hooks run,
+     * asks are answered): better than waiting forever for it. */
+    if (mrt__actor_post_stop(cell, MRT_EXIT_SHUTDOWN, "runtime shutdown") < 0)
+      mrt__actor_request_stop(cell, MRT_EXIT_SHUTDOWN, 0, "runtime shutdown");
     wait_dead(rt, cell);
     mrt_ref_unref(cell);
   }

@@ -407,10 +407,20 @@ static void arm_gate(mrt__sup *sup, uint64_t at, uint64_t now) {
     mrt_timer_cancel(sup->self, sup->gate_timer);
   sup->gate_timer = 0;
   sup->gate_at = 0;
+  sup->gate_unarmed = false;
   if (at == UINT64_MAX)
     return;
-  if (mrt_timer_start(sup->self, at - now, 0, gate_fired, NULL, &sup->gate_timer) == 0)
+  /* Without a timer nothing would ever start the waiting children: remember
+   * it, and the next message retries (mrt__sup_heal). */
+  sup->gate_unarmed =
+      mrt_timer_start(sup->self, at - now, 0, gate_fired, NULL, &sup->gate_timer) < 0;
+  if (!sup->gate_unarmed)
     sup->gate_at = at;
+}
+
+void mrt__sup_heal(mrt__sup *sup) {
+  if (sup->gate_unarmed && sup->gate_timer == 0)
+    mrt__sup_drive(sup);
 }
 
 /* Starts the first startable child. Returns after one start (its on_start is
@@ -521,6 +531,7 @@ static int on_report(mrt_actor *self, void *state, const void *payload, mrt_repl
   (void)reply;
   mrt__sup *sup = state;
   const mrt_child_report *r = payload;
+  mrt__sup_heal(sup);
   mrt__child *c = mrt__sup_find_actor(sup, r->child_actor_id);
   if (c == NULL)
     return 0; /* an attempt that has ended meanwhile */

@@ -243,6 +243,7 @@ int mrt__sup_on_control(mrt_actor *self, void *state, const void *payload, mrt_r
 
 int mrt__sup_on_child(mrt_actor *self, void *state, const void *payload, mrt_reply *reply) {
   (void)self;
+  mrt__sup_heal(state);
   if (reply == NULL)
     return 0;
   const mrt_supervisor_child_query *q = payload;
@@ -257,6 +258,7 @@ int mrt__sup_on_await_boot(mrt_actor *self, void *state, const void *payload, mr
   (void)self;
   (void)payload;
   mrt__sup *sup = state;
+  mrt__sup_heal(sup);
   if (reply == NULL)
     return 0;
   if (sup->booted)
@@ -270,8 +272,10 @@ int mrt__sup_on_shutdown(mrt_actor *self, void *state, const void *payload, mrt_
   (void)self;
   (void)payload;
   mrt__sup *sup = state;
+  /* No room to remember the asker: refuse, changing nothing, rather than
+   * answer -ENOMEM for a shutdown that then happens anyway. */
   if (reply != NULL && mrt__replies_push(&sup->stop_waiters, mrt_reply_defer(reply)) < 0)
-    mrt_reply_error(reply, -ENOMEM);
+    return mrt_reply_error(reply, -ENOMEM);
   mrt__sup_begin_stop(sup, MRT_SUPERVISOR_STOPPING);
   mrt__sup_drive(sup);
   return 0;

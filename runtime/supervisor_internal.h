@@ -116,6 +116,7 @@ typedef struct mrt__sup {
   uint64_t awaiting_uid;      /* the child whose on_start we wait for, 0: none */
   uint64_t await_token;
   uint64_t gate_timer, gate_at;
+  bool gate_unarmed;          /* a gate timer could not be started (no memory) */
   /* Restart limit: instants of the restarts inside the window, oldest first,
    * in a ring of max_restarts entries. */
   uint64_t *limit_at;
@@ -157,6 +158,9 @@ void mrt__sup_begin_stop(mrt__sup *sup, mrt_supervisor_phase phase);
 /* Decides and performs the next steps (stops, starts, gate timer). Called at
  * the end of every entry point that changed something. */
 void mrt__sup_drive(mrt__sup *sup);
+/* If a gate timer could not be started, drives again (handlers call it, so
+ * the next message after a memory shortage gets a stalled restart going). */
+void mrt__sup_heal(mrt__sup *sup);
 uint64_t mrt__sup_now(const mrt__sup *sup);
 
 /* supervisor_exit.c: ends of attempts */

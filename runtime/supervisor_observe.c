@@ -88,6 +88,7 @@ static int copy_events(mrt__sup *sup, uint64_t after, mrt_supervisor_event_list 
 
 int mrt__sup_on_events(mrt_actor *self, void *state, const void *payload, mrt_reply *reply) {
   (void)self;
+  mrt__sup_heal(state);
   if (reply == NULL)
     return 0;
   const mrt_supervisor_events_query *q = payload;
@@ -177,6 +178,7 @@ static mrt_supervisor_state *snapshot(mrt__sup *sup) {
 int mrt__sup_on_state(mrt_actor *self, void *state, const void *payload, mrt_reply *reply) {
   (void)self;
   (void)payload;
+  mrt__sup_heal(state);
   if (reply == NULL)
     return 0;
   mrt_supervisor_state_reply r = {snapshot(state)};
@@ -235,6 +237,7 @@ static mrt_supervisor_metrics *metrics_snapshot(mrt__sup *sup) {
 int mrt__sup_on_metrics(mrt_actor *self, void *state, const void *payload, mrt_reply *reply) {
   (void)self;
   (void)payload;
+  mrt__sup_heal(state);
   if (reply == NULL)
     return 0;
   mrt_supervisor_metrics_reply r = {metrics_snapshot(state)};

@@ -7,6 +7,11 @@
  * rare next to messaging, and one lock keeps the two sides of a link
  * consistent. The exit notification runs on A's executor after A is DEAD;
  * anything added after that sees DEAD under the lock and is answered at once.
+ *
+ * Each entry carries the envelope of its notification (DOWN, or EXIT for a
+ * peer that traps exits), allocated when the entry is made: a monitor or link
+ * that was accepted can then always deliver, even when memory runs out at the
+ * moment A exits, and one that cannot be afforded fails with -ENOMEM.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,21 +30,44 @@ struct mrt__watch {
   mrt__watch *next;
   mrt_ref *peer; /* reference held */
   int kind;
+  mrt__env *note; /* the notification to deliver (owned), NULL once used */
 };
 
 static bool is_dead(const mrt_ref *cell) {
   return atomic_load_explicit(&cell->life, memory_order_acquire) == MRT__LIFE_DEAD;
 }
 
-static int add_watch(mrt_ref *on, mrt_ref *peer, int kind) {
+/* An entry telling `peer`, with its notification envelope; NULL when out of
+ * memory. Made outside watch_mu. */
+static mrt__watch *watch_new(mrt_ref *peer, int kind) {
   mrt__watch *w = malloc(sizeof *w);
   if (w == NULL)
-    return -ENOMEM;
+    return NULL;
+  w->note = mrt__env_new(kind == WATCH_MONITOR ? &mrt_msg_down : &mrt_msg_exit, &(mrt_down){0});
+  if (w->note == NULL) {
+    free(w);
+    return NULL;
+  }
   w->peer = mrt_ref_ref(peer);
   w->kind = kind;
+  w->next = NULL;
+  return w;
+}
+
+/* NULL-safe. An unused note's payload owns nothing yet: no drop hook. */
+static void watch_free(mrt__watch *w) {
+  if (w == NULL)
+    return;
+  if (w->note != NULL)
+    mrt__env_free(w->note);
+  mrt_ref_unref(w->peer);
+  free(w);
+}
+
+/* watch_mu held. */
+static void add_watch(mrt_ref *on, mrt__watch *w) {
   w->next = on->watches;
   on->watches = w;
-  return 0;
 }
 
 /* Removes the first entry on `on` matching (peer, kind); watch_mu held. */
@@ -48,28 +76,39 @@ static bool remove_watch(mrt_ref *on, const mrt_ref *peer, int kind) {
     mrt__watch *w = *pp;
     if (w->peer == peer && w->kind == kind) {
       *pp = w->next;
-      mrt_ref_unref(w->peer);
-      free(w);
+      watch_free(w);
       return true;
     }
   }
   return false;
 }
 
-static void send_down(const mrt_msg_type *type, mrt_ref *to, mrt_ref *who, const mrt_exit *why) {
-  mrt_down d = {.who = mrt_ref_ref(who), .id = who->id, .exit = *why};
-  /* A notice: a full bounded mailbox must not lose news of a death. */
-  if (mrt__tell_notice(to, type, &d, sizeof d) < 0)
-    mrt_ref_unref(d.who); /* not sent: ownership stayed with us */
+/* Delivers a DOWN or EXIT (`note`, consumed) telling `to` that `who` exited.
+ * A notice: a full bounded mailbox must not lose news of a death, so it
+ * bypasses the capacity (at most one per watch). A recipient that stopped
+ * or does not handle the type does not get it (the drop hook releases
+ * `who`). The runtime must still accept work, as for any tell. */
+static void send_note(mrt__env *note, mrt_ref *to, mrt_ref *who, const mrt_exit *why) {
+  *(mrt_down *)note->payload = (mrt_down){.who = mrt_ref_ref(who), .id = who->id, .exit = *why};
+  bool alive = atomic_load_explicit(&to->life, memory_order_acquire) < MRT__LIFE_STOPPING &&
+               mrt__runtime_accepting(to->rt);
+  if (!alive || !mrt__actor_accepts(to->cls, note->type))
+    mrt__env_discard(note, -ESRCH);
+  else
+    mrt__actor_enqueue_notice(to, note);
 }
 
-static void exit_linked(mrt_ref *peer, mrt_ref *dead, const mrt_exit *why) {
-  if (!mrt_exit_is_abnormal(why))
-    return;
-  if (peer->trap_exits) {
-    send_down(&mrt_msg_exit, peer, dead, why);
+/* `note` (an EXIT envelope) is consumed. */
+static void exit_linked(mrt_ref *peer, mrt_ref *dead, const mrt_exit *why, mrt__env *note) {
+  if (!mrt_exit_is_abnormal(why)) {
+    mrt__env_free(note);
     return;
   }
+  if (peer->trap_exits) {
+    send_note(note, peer, dead, why);
+    return;
+  }
+  mrt__env_free(note);
   char reason[MRT_EXIT_REASON_MAX];
   snprintf(reason, sizeof reason, "linked %s#%llu exited: %s", dead->cls->name,
            (unsigned long long)dead->id, mrt_exit_kind_name(why->kind));
@@ -89,11 +128,11 @@ void mrt__watch_notify_exit(mrt_ref *cell) {
     mrt__watch *w = list;
     list = w->next;
     if (w->kind == WATCH_MONITOR)
-      send_down(&mrt_msg_down, w->peer, cell, cell->exit);
+      send_note(w->note, w->peer, cell, cell->exit);
     else
-      exit_linked(w->peer, cell, cell->exit);
-    mrt_ref_unref(w->peer);
-    free(w);
+      exit_linked(w->peer, cell, cell->exit, w->note);
+    w->note = NULL;
+    watch_free(w);
   }
 }
 
@@ -103,18 +142,28 @@ int mrt__watch_link(mrt_ref *a, mrt_ref *b) {
   mrt_runtime *rt = a->rt;
   if (a == b)
     return 0;
+  mrt__watch *on_a = watch_new(b, WATCH_LINK), *on_b = watch_new(a, WATCH_LINK);
+  if (on_a == NULL || on_b == NULL) {
+    watch_free(on_a);
+    watch_free(on_b);
+    return -ENOMEM;
+  }
   pthread_mutex_lock(&rt->watch_mu);
   bool b_dead = is_dead(b);
-  int rc = 0;
   if (!b_dead && !is_dead(a)) {
-    rc = add_watch(a, b, WATCH_LINK);
-    if (rc == 0 && (rc = add_watch(b, a, WATCH_LINK)) < 0)
-      remove_watch(a, b, WATCH_LINK);
+    add_watch(a, on_a);
+    add_watch(b, on_b);
+    on_a = on_b = NULL;
   }
   pthread_mutex_unlock(&rt->watch_mu);
-  if (b_dead)
-    exit_linked(a, b, b->exit ? b->exit : &noproc_exit);
-  return rc;
+  if (b_dead) {
+    /* b's exit tells a at once, with the envelope a's entry would have used. */
+    exit_linked(a, b, b->exit ? b->exit : &noproc_exit, on_a->note);
+    on_a->note = NULL;
+  }
+  watch_free(on_a);
+  watch_free(on_b);
+  return 0;
 }
 
 static int check_self(const mrt_actor *self, const mrt_ref *other, const char *what) {
@@ -132,16 +181,20 @@ int mrt_monitor(mrt_actor *self, mrt_ref *target) {
     return rc;
   if (!mrt__actor_accepts(self->cls, &mrt_msg_down))
     return -ENOTSUP;
+  mrt__watch *w = watch_new(self, WATCH_MONITOR);
+  if (w == NULL)
+    return -ENOMEM;
   pthread_mutex_lock(&self->rt->watch_mu);
   bool dead = is_dead(target);
   if (!dead)
-    rc = add_watch(target, self, WATCH_MONITOR);
+    add_watch(target, w);
   pthread_mutex_unlock(&self->rt->watch_mu);
   if (dead) {
-    mrt_exit why = noproc_exit;
-    send_down(&mrt_msg_down, self, target, &why);
+    send_note(w->note, self, target, &noproc_exit);
+    w->note = NULL;
+    watch_free(w);
   }
-  return rc;
+  return 0;
 }
 
 int mrt_demonitor(mrt_actor *self, mrt_ref *target) {

@@ -75,8 +75,9 @@ MRT_API int mrt_bus_configure(mrt_bus *bus, const mrt_msg_type *type,
 
 /* Subscribes `sub` to `type`. Idempotent: a second subscribe is a no-op
  * (returns 0). If the type is retained and holds a value, `sub` receives it
- * now. Returns 0, -EINVAL, -ENOTSUP (sub's class does not handle the type),
- * -ESRCH (sub has stopped), -ENOMEM. The bus holds a reference to `sub`. */
+ * now (unless its bounded mailbox is full). Returns 0, -EINVAL, -ENOTSUP
+ * (sub's class does not handle the type), -ESRCH (sub has stopped), -ENOMEM
+ * (not subscribed, nothing delivered). The bus holds a reference to `sub`. */
 MRT_API int mrt_bus_subscribe(mrt_bus *bus, const mrt_msg_type *type, mrt_ref *sub);
 
 /* Removes a subscription. Returns 0, or -ENOENT if there was none. */

@@ -11,6 +11,8 @@
  * rest of its mailbox is discarded: drop hooks run, asks answered -ESRCH);
  * mrt_actor_kill does the same but counts as an abnormal exit that trapping
  * cannot soften; mrt_actor_fail (from inside) stops with an error and reason.
+ * A stop never needs memory: out of memory, it still happens, with its kind
+ * kept and the reason "... (reason lost: out of memory)".
  * Monitors receive mrt_msg_down; linked actors are stopped when their peer exits
  * abnormally, unless they trap exits (then they receive mrt_msg_exit).
  */
@@ -85,7 +87,8 @@ typedef struct mrt_spawn_opts {
                                 beyond it get -EAGAIN (runtime notices, replies and
                                 the STOP of a graceful shutdown are never refused) */
   bool trap_exits;
-  mrt_ref *link_to;          /* link to this actor right away (atomically with spawn) */
+  mrt_ref *link_to;          /* link to this actor right away (atomically with spawn:
+                                if the link cannot be made, nothing is spawned) */
   mrt_ref *parent;           /* recorded for mrt_actor_parent (e.g. a supervisor); a
                                 reference is held while the actor lives */
 } mrt_spawn_opts;
@@ -140,7 +143,9 @@ MRT_API const mrt_msg_type *mrt_actor_msg_type(const mrt_actor *self);
 
 /* Monitors: self receives mrt_msg_down when target stops (once; immediately,
  * with kind NOPROC, if it is already gone). Returns 0, -ENOTSUP if self's class
- * does not handle mrt_msg_down, -EINVAL. Monitoring twice delivers twice. */
+ * does not handle mrt_msg_down, -EINVAL, -ENOMEM (no monitor; the DOWN's
+ * memory is taken now, so an accepted monitor delivers even when memory runs
+ * out later). Monitoring twice delivers twice. */
 MRT_API int mrt_monitor(mrt_actor *self, mrt_ref *target);
 /* Removes one monitor of target by self. 0 or -ENOENT. */
 MRT_API int mrt_demonitor(mrt_actor *self, mrt_ref *target);
@@ -149,7 +154,8 @@ MRT_API int mrt_demonitor(mrt_actor *self, mrt_ref *target);
  * with kind LINKED, or, if it traps exits, receives mrt_msg_exit. Linking to a
  * stopped actor acts as if it just exited with NOPROC (an abnormal exit).
  * Returns 0, -EINVAL, -ENOTSUP (self traps exits but lacks an mrt_msg_exit
- * handler). */
+ * handler), -ENOMEM (no link; as for monitors, an accepted link needs no
+ * memory later). */
 MRT_API int mrt_link(mrt_actor *self, mrt_ref *other);
 MRT_API int mrt_unlink(mrt_actor *self, mrt_ref *other);
 

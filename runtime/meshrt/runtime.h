@@ -47,7 +47,9 @@ MRT_API mrt_runtime *mrt_runtime_ref(mrt_runtime *rt);
 MRT_API mrt_runtime *mrt_runtime_unref(mrt_runtime *rt);
 
 /* Starts one thread per executor. Returns 0, -EINVAL (virtual clock, or
- * already started/attached), -ESHUTDOWN, or a pthread error. Host thread. */
+ * already started/attached), -ESHUTDOWN, or a pthread error (then the threads
+ * it did start are stopped again: the runtime is hand-driven as before and
+ * may be started again). Host thread. */
 MRT_API int mrt_runtime_start(mrt_runtime *rt);
 
 /* Runs executor 0 inside `base`, driven by the host's loop on the calling
@@ -78,7 +80,10 @@ MRT_API uint64_t mrt_runtime_now(const mrt_runtime *rt);
 /* Shuts down: raises the shutdown signal (watchers get mrt_msg_shutdown),
  * then stops every actor in reverse spawn order — each handles what was
  * already in its mailbox first, then stops (on_stop runs, pending asks are
- * answered, drop hooks run) — then joins the executor threads. Idempotent.
+ * answered, drop hooks run) — then joins the executor threads. Out of memory
+ * for an actor's STOP envelope, that actor stops after its current message
+ * instead (the rest of its mailbox is discarded: drop hooks run, asks are
+ * answered -ESRCH). Idempotent.
  * Returns 0, or -EDEADLK when called from an executor thread or an actor.
  * Call from a host thread; for an attached runtime, from the attaching thread. */
 MRT_API int mrt_runtime_shutdown(mrt_runtime *rt);

@@ -20,7 +20,9 @@
  * children started after it. Each restart waits for the child's backoff gate
  * (<meshrt/backoff.h>: 500 ms doubling to 60 s, 5 crashes in 60 s -> 5 min
  * crash-loop cooldown, by default); children restarted together wait, in start
- * order, for the gates of the ones before them.
+ * order, for the gates of the ones before them. If memory runs out just
+ * when a gate's timer must be set, the next message the supervisor handles
+ * (a query, a report, a command) sets it.
  *
  * Restart limit. At most max_restarts automatic restarts within restart_window_ns
  * (operator restarts do not count). One more exceeds the limit: the supervisor
@@ -164,7 +166,8 @@ MRT_API int mrt_supervisor_await_boot(mrt_ref *sup, uint64_t timeout_ns);
 /* Stops the tree in order: no more restarts, children stopped in reverse
  * start order with their shutdown policies, then the supervisor itself
  * (normal exit). Returns once all is done: 0, or -ETIMEDOUT, -ESRCH, -EINVAL,
- * -EDEADLK. Host thread. timeout_ns 0: 30 s. */
+ * -EDEADLK, -ENOMEM (nothing was stopped; it may be asked again). Host
+ * thread. timeout_ns 0: 30 s. */
 MRT_API int mrt_supervisor_shutdown(mrt_ref *sup, uint64_t timeout_ns);
 
 /* ---- runtime state --------------------------------------------------------- */
