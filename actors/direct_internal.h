@@ -266,6 +266,9 @@ void mrt__paths_ping_cand(mrt__direct *d, mrt__peer *p, mrt__cand *c, uint64_t n
 /* A pong confirmed candidate `idx` of `p` with round trip `rtt`. */
 void mrt__paths_confirm(mrt__direct *d, mrt__peer *p, int idx, uint64_t rtt, uint64_t now);
 int mrt__paths_find(const mrt__peer *p, const struct sockaddr_storage *addr);
+/* After an endpoint update that no longer lists the best path: a listed
+ * candidate confirmed within the trust window takes over at once. */
+void mrt__paths_follow_update(mrt__direct *d, mrt__peer *p, uint64_t now);
 
 /* ---- learned candidates (direct_learn.c) ---------------------------------- */
 

@@ -240,6 +240,7 @@ void mrt__learn_from_update(mrt__direct *d, mrt__peer *p, const mrt_probe_msg *m
   mrt_log(MRT_LOG_INFO, MRT__LOG, "endpoint update peer=%llu endpoints=%zu%s%s",
           (unsigned long long)p->id, usable, p->best_unlisted ? " best path not listed: " : "",
           p->best_unlisted ? mrt__addr_str(&p->cands[p->best].addr, a) : "");
+  mrt__paths_follow_update(d, p, now);
   /* A peer that restarted has lost what we told it: tell it again. */
   if (restarted)
     mrt__updates_due(d, p, now);

@@ -406,6 +406,33 @@ static void consider_best(mrt__direct *d, mrt__peer *p, int idx, uint64_t rtt, u
   d->c.path_changes++;
 }
 
+void mrt__paths_follow_update(mrt__direct *d, mrt__peer *p, uint64_t now) {
+  if (!p->best_unlisted)
+    return;
+  /* A listed candidate whose own authenticated pong is still within the
+   * trust window needs no new round trip to take over; its trust runs from
+   * that pong, not from now. */
+  int pick = -1;
+  for (size_t i = 0; i < p->n_cands; i++) {
+    const mrt__cand *c = &p->cands[i];
+    if (c->listed && c->confirmed && now - c->last_pong_ns < d->cfg.timing.trust_ns &&
+        (pick < 0 || c->rtt_ns < p->cands[pick].rtt_ns))
+      pick = (int)i;
+  }
+  if (pick < 0)
+    return; /* the update's pings decide, in consider_best */
+  char a[MRT__ADDR_STRLEN];
+  mrt_log(MRT_LOG_INFO, MRT__LOG, "direct path moved peer=%llu addr=%s rtt_us=%llu",
+          (unsigned long long)p->id, mrt__addr_str(&p->cands[pick].addr, a),
+          (unsigned long long)(p->cands[pick].rtt_ns / 1000));
+  p->best = pick;
+  p->best_rtt_ns = p->cands[pick].rtt_ns;
+  p->trust_until_ns = p->cands[pick].last_pong_ns + d->cfg.timing.trust_ns;
+  p->best_unlisted = false;
+  d->c.path_changes++;
+  mrt__direct_arm_refresh(d->self, d);
+}
+
 static void take_pong(mrt__direct *d, mrt__peer *p, const mrt_probe_msg *pong, uint64_t now) {
   uint64_t sent = 0;
   uint32_t tag = 0;
