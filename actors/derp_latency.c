@@ -568,7 +568,7 @@ static int on_stats(mrt_actor *self, void *state, const void *payload, mrt_reply
   s.follow_up = m->follow_up;
   int home = mrt_home_region_home(&m->home);
   s.home_region = home > 0 ? home : 0;
-  return mrt_reply_derp_latency_stats(r, &s);
+  return MRT_REPLY(derp_latency_stats, r, &s);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------------ */

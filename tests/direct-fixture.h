@@ -142,7 +142,7 @@ static inline mrt_direct_config fixture_config(void) {
 static inline mrt_sock_info sock_info_of(mrt_ref *dm) {
   mrt_sock_info si;
   memset(&si, 0, sizeof si);
-  assert_int_equal(mrt_ask_sync_sock_info(dm, &(mrt_none){0}, &si, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(sock_info, dm, &(mrt_none){0}, &si, 0), 0);
   return si;
 }
 
@@ -202,7 +202,7 @@ static inline void publish_nodes(mrt_runtime *rt, node *const *nodes, size_t n) 
 
 static inline mrt_direct_status *status_of(mrt_ref *dm) {
   mrt_direct_status *s = NULL;
-  assert_int_equal(mrt_ask_sync_direct_state(dm, &(mrt_none){0}, &s, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_state, dm, &(mrt_none){0}, &s, 0), 0);
   assert_non_null(s);
   return s;
 }
@@ -217,7 +217,7 @@ static inline mrt_direct_counters counters_of(mrt_ref *dm) {
 static inline mrt_path_latency latency_of(mrt_ref *dm, uint64_t peer) {
   mrt_path_latency pl;
   memset(&pl, 0, sizeof pl);
-  assert_int_equal(mrt_ask_sync_path_latency(dm, &(mrt_path_latency_req){peer}, &pl, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(path_latency, dm, &(mrt_path_latency_req){peer}, &pl, 0), 0);
   return pl;
 }
 

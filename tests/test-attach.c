@@ -32,7 +32,7 @@ static int on_add(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   st->sum += *(const int *)p;
   st->ran_on_host_thread = pthread_equal(pthread_self(), host_thread);
   if (r != NULL)
-    return mrt_reply_add(r, &st->sum);
+    return MRT_REPLY(add, r, &st->sum);
   return 0;
 }
 
@@ -73,13 +73,13 @@ typedef struct client {
 static void *client_main(void *arg) {
   client *c = arg;
   for (int i = 1; i <= 1000; i++) {
-    if (mrt_tell_add(c->to, &(int){1}) == 0)
+    if (MRT_TELL(add, c->to, &(int){1}) == 0)
       c->ok++;
     int sum = 0;
-    if (mrt_ask_sync_add(c->to, &(int){0}, &sum, MRT_SEC(10)) == 0)
+    if (MRT_ASK_SYNC(add, c->to, &(int){0}, &sum, MRT_SEC(10)) == 0)
       c->last = sum;
   }
-  mrt_tell_finish(c->to, &(mrt_none){0});
+  MRT_TELL(finish, c->to, &(mrt_none){0});
   return NULL;
 }
 
@@ -98,7 +98,7 @@ static void attach_runs_under_host_loop(void **unused) {
   assert_int_equal(mrt_actor_spawn(rt, &sum_class, NULL, NULL, &a), 0);
   /* The loop's own thread must not block on the runtime it drives. */
   int sum;
-  assert_int_equal(mrt_ask_sync_add(a, &(int){0}, &sum, MRT_MS(10)), -EDEADLK);
+  assert_int_equal(MRT_ASK_SYNC(add, a, &(int){0}, &sum, MRT_MS(10)), -EDEADLK);
   assert_int_equal(mrt_runtime_run_until_idle(rt), -EINVAL);
   client c = {a, 0, 0};
   pthread_t th;
@@ -125,7 +125,7 @@ static void attached_handlers_run_on_host_thread(void **unused) {
   assert_int_equal(mrt_runtime_attach(rt, base), 0);
   mrt_ref *a;
   assert_int_equal(mrt_actor_spawn(rt, &sum_class, NULL, NULL, &a), 0);
-  assert_int_equal(mrt_tell_add(a, &(int){5}), 0);
+  assert_int_equal(MRT_TELL(add, a, &(int){5}), 0);
   struct timeval tv = {0, 50000};
   event_base_loopexit(base, &tv);
   event_base_dispatch(base);

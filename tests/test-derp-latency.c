@@ -131,7 +131,7 @@ static void measure_now(fixture *f) {
 static mrt_derp_latency_stats stats_of(fixture *f) {
   mrt_derp_latency_stats s;
   memset(&s, 0, sizeof s);
-  assert_int_equal(mrt_ask_sync_derp_latency_stats(f->m, &(mrt_none){0}, &s, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(derp_latency_stats, f->m, &(mrt_none){0}, &s, 0), 0);
   return s;
 }
 
@@ -150,7 +150,7 @@ static void three_regions(fixture *f) {
 }
 
 static void set_delay(fixture *f, size_t i, uint64_t delay) {
-  assert_int_equal(mrt_ask_sync_stun_responder_set_delay(f->resp[i], &delay, &(mrt_none){0}, 0),
+  assert_int_equal(MRT_ASK_SYNC(stun_responder_set_delay, f->resp[i], &delay, &(mrt_none){0}, 0),
                    0);
 }
 
@@ -476,7 +476,7 @@ static void start_fails_when_the_socket_cannot_bind(void **state) {
   assert_int_equal(mrt_derp_latency_spawn(f->rt, &cfg, NULL, &f->m), 0);
   mrt_derp_latency_stats s;
   /* An ask queued before on_start gets on_start's error. */
-  assert_int_equal(mrt_ask_sync_derp_latency_stats(f->m, &(mrt_none){0}, &s, 0), -EADDRINUSE);
+  assert_int_equal(MRT_ASK_SYNC(derp_latency_stats, f->m, &(mrt_none){0}, &s, 0), -EADDRINUSE);
   assert_false(mrt_ref_alive(f->m));
   assert_int_equal(capture_count(MRT_LOG_ERROR, "no measuring socket"), 1);
   close(fd);

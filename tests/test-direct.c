@@ -89,14 +89,14 @@ static void two_nodes_confirm_paths_with_rtt(void **unused) {
   assert_false(latency_of(a.dm, 99).known_peer);
 
   mrt_best_addrs best;
-  assert_int_equal(mrt_ask_sync_best_addrs(a.dm, &(mrt_none){0}, &best, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(best_addrs, a.dm, &(mrt_none){0}, &best, 0), 0);
   assert_int_equal(best.n, 1);
   assert_int_equal(best.items[0].peer_id, b.id);
   assert_int_equal(best.items[0].rtt_ns, MRT_MS(7));
   assert_true(best.items[0].trust_until_ns > mrt_runtime_now(ra));
   mrt_best_addrs_release(&best);
   mrt_peer_ids ids;
-  assert_int_equal(mrt_ask_sync_peers_with_direct_path(a.dm, &(mrt_none){0}, &ids, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(peers_with_direct_path, a.dm, &(mrt_none){0}, &ids, 0), 0);
   assert_int_equal(ids.n, 1);
   assert_int_equal(ids.ids[0], b.id);
   mrt_peer_ids_release(&ids);
@@ -164,10 +164,10 @@ static void real_clock_runtime(void **unused) {
   assert_true(rtt > 0 && rtt < MRT_SEC(1));
 
   mrt_ping_peer_result res;
-  assert_int_equal(mrt_ask_sync_ping_peer(a.dm, &(mrt_ping_peer_req){b.id}, &res, MRT_SEC(5)), 0);
+  assert_int_equal(MRT_ASK_SYNC(ping_peer, a.dm, &(mrt_ping_peer_req){b.id}, &res, MRT_SEC(5)), 0);
   assert_true(res.rtt_ns > 0 && res.rtt_ns < MRT_SEC(1));
   assert_true(same_addr(&res.addr, &b.ep));
-  assert_int_equal(mrt_ask_sync_ping_peer(a.dm, &(mrt_ping_peer_req){77}, &res, 0), -ENOENT);
+  assert_int_equal(MRT_ASK_SYNC(ping_peer, a.dm, &(mrt_ping_peer_req){77}, &res, 0), -ENOENT);
   node_stop(&a);
   node_stop(&b);
   assert_int_equal(mrt_runtime_shutdown(rt), 0);
@@ -382,8 +382,8 @@ static void peer_map_handling(void **unused) {
   /* ping_peer: unknown peer; a peer that never answers times out (the
    * virtual clock jumps to the ping timeout). */
   mrt_ping_peer_result res;
-  assert_int_equal(mrt_ask_sync_ping_peer(dm, &(mrt_ping_peer_req){11}, &res, 0), -ENOENT);
-  assert_int_equal(mrt_ask_sync_ping_peer(dm, &(mrt_ping_peer_req){12}, &res, MRT_SEC(30)),
+  assert_int_equal(MRT_ASK_SYNC(ping_peer, dm, &(mrt_ping_peer_req){11}, &res, 0), -ENOENT);
+  assert_int_equal(MRT_ASK_SYNC(ping_peer, dm, &(mrt_ping_peer_req){12}, &res, MRT_SEC(30)),
                    -ETIMEDOUT);
   mrt_ref_unref(dm);
   mrt_runtime_unref(rt);
@@ -410,7 +410,7 @@ static void config_validation(void **unused) {
   /* Through the bare class, on_start refuses it. */
   assert_int_equal(mrt_actor_spawn(rt, mrt_direct_actor_class(), &cfg, NULL, &dm), 0);
   mrt_sock_info si;
-  assert_int_equal(mrt_ask_sync_sock_info(dm, &(mrt_none){0}, &si, 0), -EINVAL);
+  assert_int_equal(MRT_ASK_SYNC(sock_info, dm, &(mrt_none){0}, &si, 0), -EINVAL);
   mrt_ref_unref(dm);
   /* NULL config: the defaults (wildcard, fresh key). */
   assert_int_equal(mrt_direct_spawn(rt, NULL, NULL, &dm), 0);

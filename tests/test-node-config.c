@@ -179,7 +179,7 @@ static mrt_ref *responder(mrt_runtime *rt, uint64_t delay_ms, uint16_t *port) {
   mrt_ref *r = NULL;
   assert_int_equal(mrt_stun_responder_spawn(rt, &cfg, NULL, &r), 0);
   mrt_stun_responder_info info;
-  assert_int_equal(mrt_ask_sync_stun_responder_info(r, &(mrt_none){0}, &info, MRT_SEC(2)), 0);
+  assert_int_equal(MRT_ASK_SYNC(stun_responder_info, r, &(mrt_none){0}, &info, MRT_SEC(2)), 0);
   *port = info.port;
   return r;
 }

@@ -66,7 +66,7 @@ static int start_stun(host *h, uint16_t *port) {
   cfg.delay_ns = MRT_MS(5);
   CHECK(mrt_stun_responder_spawn(h->rt, &cfg, NULL, &h->stun));
   mrt_stun_responder_info info;
-  CHECK(mrt_ask_sync_stun_responder_info(h->stun, &(mrt_none){0}, &info, MRT_SEC(2)));
+  CHECK(MRT_ASK_SYNC(stun_responder_info, h->stun, &(mrt_none){0}, &info, MRT_SEC(2)));
   *port = info.port;
   return 0;
 }
@@ -75,8 +75,8 @@ static int start_stun(host *h, uint16_t *port) {
 static int wait_home(host *h, int want) {
   for (int i = 0; i < 300; i++) {
     mrt_derp_latency_stats st;
-    CHECK(mrt_ask_sync_derp_latency_stats(mrt_node_derp_latency(h->node), &(mrt_none){0}, &st,
-                                          MRT_SEC(1)));
+    CHECK(MRT_ASK_SYNC(derp_latency_stats, mrt_node_derp_latency(h->node), &(mrt_none){0}, &st,
+                       MRT_SEC(1)));
     if (st.home_region == want)
       return 0;
     usleep(10 * 1000);
@@ -106,9 +106,9 @@ static int use_the_node(host *h) {
   /* Ask: where is the socket? Tell: rebind it. Ask again: it moved. */
   mrt_ref *dm = mrt_node_direct(h->node);
   mrt_sock_info before, after;
-  CHECK(mrt_ask_sync_sock_info(dm, &(mrt_none){0}, &before, MRT_SEC(1)));
-  CHECK(mrt_tell_rebind(dm, &(mrt_none){0}));
-  CHECK(mrt_ask_sync_sock_info(dm, &(mrt_none){0}, &after, MRT_SEC(1)));
+  CHECK(MRT_ASK_SYNC(sock_info, dm, &(mrt_none){0}, &before, MRT_SEC(1)));
+  CHECK(MRT_TELL(rebind, dm, &(mrt_none){0}));
+  CHECK(MRT_ASK_SYNC(sock_info, dm, &(mrt_none){0}, &after, MRT_SEC(1)));
   /* Per sender, messages arrive in order: the ask saw the tell's effect. */
   if (after.generation != before.generation + 1) {
     fprintf(stderr, "embed: the rebind did not happen\n");
