@@ -385,7 +385,11 @@ static void *sync_main(void *arg) {
   syncer *s = arg;
   for (int i = 0; i < 2000; i++) {
     boxed out;
-    if (MRT_ASK_SYNC(square, s->server, &(int){i}, &out, MRT_SEC(10)) == 0 && *out.value == i * i)
+    /* A failed ask writes no reply: out.value is then garbage, not ours to
+     * free. */
+    if (MRT_ASK_SYNC(square, s->server, &(int){i}, &out, MRT_SEC(10)) != 0)
+      continue;
+    if (*out.value == i * i)
       s->ok++;
     free(out.value);
   }

@@ -20,6 +20,8 @@ packages=(
   libevent-dev libmnl-dev libjansson-dev libsodium-dev zlib1g-dev libcmocka-dev
   iproute2 valgrind
   coturn          # a standard STUN server for test-direct-coturn
+  mandoc          # lints the man pages (test man-pages)
+  stress-ng       # CPU load for `dev.sh stress-test`
 )
 
 install_deps() {
