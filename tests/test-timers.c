@@ -167,8 +167,10 @@ static void simulated_hour_is_fast_and_exact(void **unused) {
   assert_int_equal(get_report(a).ticks, 14400 + 3600 + 60);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-  /* Well under a second even under valgrind's slowdown on this machine. */
-  assert_true(secs < 5.0);
+  /* A virtual hour does not wait for a real one. Usually well under a
+   * second; the bound is generous so that valgrind next to a CPU hog cannot
+   * reach it, while a clock that really slept would. */
+  assert_true(secs < 60.0);
   mrt_ref_unref(a);
   mrt_runtime_unref(rt);
 }
@@ -277,7 +279,7 @@ static void real_clock_timer_on_started_runtime(void **unused) {
     struct timespec pause = {0, 2000000};
     nanosleep(&pause, NULL);
     rep = get_report(a);
-  } while (rep.n == 0 && mrt_runtime_now(rt) - t0 < MRT_SEC(5));
+  } while (rep.n == 0 && mrt_runtime_now(rt) - t0 < MRT_SEC(30)); /* "never fired" */
   assert_int_equal(rep.n, 1);
   assert_true(rep.at[0] - t0 >= MRT_MS(20));
   mrt_ref_unref(a);
