@@ -606,7 +606,7 @@ static int on_stats(mrt_actor *self, void *state, const void *payload, mrt_reply
   s.follow_up = m->follow_up;
   int home = mrt_home_region_home(&m->home);
   s.home_region = home > 0 ? home : 0;
-  return mrt_reply_derp_latency_stats(r, &s);
+  return MRT_REPLY(derp_latency_stats, r, &s);
 }
 
 static int on_servers(mrt_actor *self, void *state, const void *payload, mrt_reply *r) {
@@ -618,7 +618,7 @@ static int on_servers(mrt_actor *self, void *state, const void *payload, mrt_rep
   mrt_stun_server_list list;
   if (mrt__stun_table_copy(&m->servers, &list) < 0)
     return mrt_reply_error(r, -ENOMEM);
-  if (mrt_reply_derp_latency_servers(r, &list) < 0)
+  if (MRT_REPLY(derp_latency_servers, r, &list) < 0)
     mrt_stun_server_list_release(&list);
   return 0;
 }

@@ -445,7 +445,7 @@ static int on_rebind(mrt_actor *self, void *state, const void *payload, mrt_repl
   if (rc < 0)
     return mrt_reply_error(r, rc);
   mrt_sock_info info = mrt__direct_sock_info(d);
-  return mrt_reply_rebind(r, &info);
+  return MRT_REPLY(rebind, r, &info);
 }
 
 static int on_rebind_and_reprobe(mrt_actor *self, void *state, const void *payload,
@@ -463,14 +463,14 @@ static int on_rebind_and_reprobe(mrt_actor *self, void *state, const void *paylo
   if (rc < 0)
     return mrt_reply_error(r, rc);
   mrt_sock_info info = mrt__direct_sock_info(d);
-  return mrt_reply_rebind_and_reprobe(r, &info);
+  return MRT_REPLY(rebind_and_reprobe, r, &info);
 }
 
 static int on_restun(mrt_actor *self, void *state, const void *payload, mrt_reply *r) {
   (void)payload;
   mrt_restun_result res;
   mrt__stun_sweep(state, mrt_actor_now(self), &res);
-  return r != NULL ? mrt_reply_restun(r, &res) : 0;
+  return r != NULL ? MRT_REPLY(restun, r, &res) : 0;
 }
 
 static const mrt_handler_entry direct_handlers[] = {

@@ -82,7 +82,7 @@ int mrt__direct_on_sock_info(mrt_actor *self, void *state, const void *payload, 
   (void)self;
   (void)payload;
   mrt_sock_info i = mrt__direct_sock_info(state);
-  return r != NULL ? mrt_reply_sock_info(r, &i) : 0;
+  return r != NULL ? MRT_REPLY(sock_info, r, &i) : 0;
 }
 
 int mrt__direct_on_best_addrs(mrt_actor *self, void *state, const void *payload, mrt_reply *r) {
@@ -106,7 +106,7 @@ int mrt__direct_on_best_addrs(mrt_actor *self, void *state, const void *payload,
     free(out.items);
     out.items = NULL;
   }
-  int rc = mrt_reply_best_addrs(r, &out);
+  int rc = MRT_REPLY(best_addrs, r, &out);
   if (rc < 0)
     free(out.items);
   return 0; /* a reply that cannot be sent is no reason to fail */
@@ -127,7 +127,7 @@ int mrt__direct_on_path_latency(mrt_actor *self, void *state, const void *payloa
     out.rtt_ns = p->best_rtt_ns;
     out.addr = c->addr;
   }
-  return mrt_reply_path_latency(r, &out);
+  return MRT_REPLY(path_latency, r, &out);
 }
 
 static int id_cmp(const void *a, const void *b) {
@@ -153,7 +153,7 @@ int mrt__direct_on_peers_with_direct_path(mrt_actor *self, void *state, const vo
     free(out.ids);
     out.ids = NULL;
   }
-  int rc = mrt_reply_peers_with_direct_path(r, &out);
+  int rc = MRT_REPLY(peers_with_direct_path, r, &out);
   if (rc < 0)
     free(out.ids);
   return 0; /* a reply that cannot be sent is no reason to fail */
@@ -225,7 +225,7 @@ void mrt__direct_path_confirmed(mrt__direct *d, mrt__peer *p, const mrt__cand *c
     remove_waiter(d, i);
     mrt_timer_cancel(d->self, w.timer);
     mrt_ping_peer_result res = {.rtt_ns = rtt, .addr = c->addr};
-    mrt_reply_ping_peer(w.reply, &res);
+    MRT_REPLY(ping_peer, w.reply, &res);
   }
   mrt__direct_arm_refresh(d->self, d);
 }
@@ -270,7 +270,7 @@ int mrt__direct_on_state(mrt_actor *self, void *state, const void *payload, mrt_
   s->last_stun_sweep_ns = d->last_stun_sweep_ns;
   s->advertised = d->advertised;
   s->counters = d->c;
-  int rc = mrt_reply_direct_state(r, &s);
+  int rc = MRT_REPLY(direct_state, r, &s);
   if (rc < 0)
     mrt_direct_status_free(s);
   return 0; /* a reply that cannot be sent is no reason to fail */

@@ -282,7 +282,7 @@ int mrt__direct_on_stun_servers(mrt_actor *self, void *state, const void *payloa
   mrt_stun_server_list list;
   if (mrt__stun_table_copy(&d->stun_stats, &list) < 0)
     return mrt_reply_error(r, -ENOMEM);
-  if (mrt_reply_direct_stun_servers(r, &list) < 0)
+  if (MRT_REPLY(direct_stun_servers, r, &list) < 0)
     mrt_stun_server_list_release(&list);
   return 0;
 }

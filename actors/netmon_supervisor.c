@@ -214,7 +214,7 @@ static bool retry_when_full(mrt_actor *self, nsup *s) {
 
 static void ask_rebind(mrt_actor *self, nsup *s) {
   int rc = s->direct == NULL ? -ESRCH
-                             : mrt_ask_rebind_and_reprobe(self, s->direct, &(mrt_none){0},
+                             : MRT_ASK(rebind_and_reprobe, self, s->direct, &(mrt_none){0},
                                                           s->cfg.rebind_timeout_ns,
                                                           on_rebind_done, NULL);
   if (rc == -EAGAIN && !s->stopping && retry_when_full(self, s))
@@ -251,8 +251,8 @@ static void react(mrt_actor *self, nsup *s) {
     mrt_supervisor_child_query q;
     memset(&q, 0, sizeof q);
     snprintf(q.id, sizeof q.id, "%s", s->direct_child_id);
-    if (mrt_ask_supervisor_child(self, parent, &q, s->cfg.rebind_timeout_ns, on_direct_found,
-                                 NULL) == 0)
+    if (MRT_ASK(supervisor_child, self, parent, &q, s->cfg.rebind_timeout_ns, on_direct_found,
+                NULL) == 0)
       return;
   }
   ask_rebind(self, s);
@@ -338,7 +338,7 @@ static int on_stats(mrt_actor *self, void *state, const void *payload, mrt_reply
   mrt_netmon_supervisor_stats out = s->stats;
   out.busy = s->busy;
   out.pending = s->pending;
-  return mrt_reply_netmon_supervisor_stats(r, &out);
+  return MRT_REPLY(netmon_supervisor_stats, r, &out);
 }
 
 /* ---- lifecycle --------------------------------------------------------------------- */

@@ -155,13 +155,13 @@ static int on_info(mrt_actor *self, void *state, const void *payload, mrt_reply 
   s->stats.local = s->sock.local;
   s->stats.port = s->sock.port;
   s->stats.delay_ns = s->delay_ns;
-  return r != NULL ? mrt_reply_stun_responder_info(r, &s->stats) : 0;
+  return r != NULL ? MRT_REPLY(stun_responder_info, r, &s->stats) : 0;
 }
 
 static int on_set_delay(mrt_actor *self, void *state, const void *payload, mrt_reply *r) {
   (void)self;
   ((responder *)state)->delay_ns = *(const uint64_t *)payload;
-  return r != NULL ? mrt_reply_stun_responder_set_delay(r, &(mrt_none){0}) : 0;
+  return r != NULL ? MRT_REPLY(stun_responder_set_delay, r, &(mrt_none){0}) : 0;
 }
 
 static void responder_stop(mrt_actor *self, void *state, const mrt_exit *why) {

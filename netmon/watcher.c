@@ -81,7 +81,7 @@ static void emit(mrt_actor *self, uint32_t raw_events, const mrt__link_changes *
   pthread_mutex_lock(&g->mu);
   if (!g->closed) {
     mrt_link_change ev = event_of(raw_events, c);
-    int rc = mrt_tell_link_change(g->target, &ev);
+    int rc = MRT_TELL(link_change, g->target, &ev);
     if (rc < 0)
       mrt_link_change_release(&ev); /* a failed send leaves it with us */
     if (rc == -EAGAIN) {
@@ -155,7 +155,7 @@ static int on_describe(mrt_actor *self, void *state, const void *p, mrt_reply *r
   char *text = st->source.describe(st->source.src);
   if (text == NULL)
     return mrt_reply_error(r, -ENOMEM);
-  return mrt_reply_netmon_describe(r, &text);
+  return MRT_REPLY(netmon_describe, r, &text);
 }
 
 static int on_shutdown(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
@@ -234,7 +234,7 @@ int mrt__netmon_watch_start(mrt_link_monitor *m, mrt_runtime *rt, mrt_ref *targe
 }
 
 int mrt__netmon_kick(mrt_ref *watcher) {
-  return mrt_tell_netmon_kick(watcher, &(mrt_none){0});
+  return MRT_TELL(netmon_kick, watcher, &(mrt_none){0});
 }
 
 mrt_ref *mrt__netmon_watcher(mrt_link_watch *w) { return w->watcher; }
@@ -288,7 +288,7 @@ int mrt_link_monitor_describe(mrt_link_monitor *m, char **text_out) {
   mrt_ref *w = m->ops->watcher(m);
   if (w == NULL)
     return -ESRCH;
-  int rc = mrt_ask_sync_netmon_describe(w, &(mrt_none){0}, text_out, 0);
+  int rc = MRT_ASK_SYNC(netmon_describe, w, &(mrt_none){0}, text_out, 0);
   mrt_ref_unref(w);
   return rc < 0 ? rc : 0;
 }

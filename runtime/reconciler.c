@@ -90,7 +90,7 @@ static void end_pass(rc_state *st, int status) {
   }
   mrt_reconcile_result res = {st->pass, status};
   for (size_t i = 0; i < st->current.n; i++)
-    mrt_reply_reconcile_now(st->current.v[i], &res);
+    MRT_REPLY(reconcile_now, st->current.v[i], &res);
   st->current.n = 0;
   if (st->stopping) {
     mrt_actor_stop(st->self);
@@ -210,7 +210,7 @@ static int on_stats(mrt_actor *self, void *state, const void *payload, mrt_reply
   mrt_reconciler_stats s = st->stats;
   s.running = st->running;
   s.next_pass_ns = st->next_at;
-  return mrt_reply_reconciler_stats(reply, &s);
+  return MRT_REPLY(reconciler_stats, reply, &s);
 }
 
 static int rc_on_start(mrt_actor *self, void *state, const void *args) {
@@ -228,7 +228,7 @@ static int rc_on_start(mrt_actor *self, void *state, const void *args) {
   if (rc < 0)
     return rc;
   /* The first pass runs as the first message, right after on_start. */
-  return mrt_tell_reconcile_now(self, &(mrt_none){0});
+  return MRT_TELL(reconcile_now, self, &(mrt_none){0});
 }
 
 static void rc_on_stop(mrt_actor *self, void *state, const mrt_exit *why) {
@@ -278,29 +278,30 @@ int mrt_reconciler_spawn(mrt_runtime *rt, const mrt_reconciler_config *cfg,
 }
 
 int mrt_reconciler_run_now(mrt_ref *r) {
-  return r == NULL ? refuse("run_now") : mrt_tell_reconcile_now(r, &(mrt_none){0});
+  return r == NULL ? refuse("run_now") : MRT_TELL(reconcile_now, r, &(mrt_none){0});
 }
 
 int mrt_reconciler_run_now_sync(mrt_ref *r, mrt_reconcile_result *out, uint64_t timeout_ns) {
   if (r == NULL || out == NULL)
     return refuse("run_now_sync");
-  int rc = mrt_ask_sync_reconcile_now(r, &(mrt_none){0}, out, timeout_ns ? timeout_ns : MRT_SEC(5));
+  int rc = MRT_ASK_SYNC(reconcile_now, r, &(mrt_none){0}, out,
+                        timeout_ns ? timeout_ns : MRT_SEC(5));
   return rc < 0 ? rc : 0;
 }
 
 int mrt_reconciler_set_desired(mrt_ref *r, const void *desired) {
   if (r == NULL)
     return refuse("set_desired");
-  return mrt_tell_reconciler_set_desired(r, &(mrt_reconciler_desired){desired});
+  return MRT_TELL(reconciler_set_desired, r, &(mrt_reconciler_desired){desired});
 }
 
 int mrt_reconciler_stop(mrt_ref *r) {
-  return r == NULL ? refuse("stop") : mrt_tell_reconciler_stop(r, &(mrt_none){0});
+  return r == NULL ? refuse("stop") : MRT_TELL(reconciler_stop, r, &(mrt_none){0});
 }
 
 int mrt_reconciler_get_stats(mrt_ref *r, mrt_reconciler_stats *out) {
   if (r == NULL || out == NULL)
     return refuse("get_stats");
-  int rc = mrt_ask_sync_reconciler_stats(r, &(mrt_none){0}, out, MRT_SEC(5));
+  int rc = MRT_ASK_SYNC(reconciler_stats, r, &(mrt_none){0}, out, MRT_SEC(5));
   return rc < 0 ? rc : 0;
 }

@@ -281,7 +281,7 @@ static void deliver_stop(mrt__sup *sup, mrt__child *c, mrt_stop_cause cause) {
       .grace_ns = grace,
       .deadline_ns = grace > UINT64_MAX - now ? UINT64_MAX : now + grace,
   };
-  int rc = mrt_tell_supervisor_stop_request(c->ref, &req);
+  int rc = MRT_TELL(supervisor_stop_request, c->ref, &req);
   /* Not handled, or no room: stop it after its current message instead. */
   if (rc == -ENOTSUP || rc == -EAGAIN)
     mrt_actor_stop(c->ref);
@@ -470,7 +470,7 @@ static void check_booted(mrt__sup *sup) {
   if (parent != NULL) {
     mrt_child_report r = {.child_actor_id = mrt_ref_id(sup->self),
                           .kind = MRT_CHILD_REPORT_BOOTED};
-    mrt_tell_supervisor_report(parent, &r); /* a host parent need not handle it */
+    MRT_TELL(supervisor_report, parent, &r); /* a host parent need not handle it */
   }
 }
 

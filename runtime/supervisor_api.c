@@ -64,8 +64,8 @@ int mrt_supervisor_await_boot(mrt_ref *sup, uint64_t timeout_ns) {
   if (sup == NULL)
     return refuse("await_boot", "NULL supervisor");
   mrt_none none;
-  int rc = mrt_ask_sync_supervisor_await_boot(sup, &(mrt_none){0}, &none,
-                                              timeout_ns ? timeout_ns : QUERY_TIMEOUT);
+  int rc = MRT_ASK_SYNC(supervisor_await_boot, sup, &(mrt_none){0}, &none,
+                        timeout_ns ? timeout_ns : QUERY_TIMEOUT);
   return rc < 0 ? rc : 0;
 }
 
@@ -73,8 +73,8 @@ int mrt_supervisor_shutdown(mrt_ref *sup, uint64_t timeout_ns) {
   if (sup == NULL)
     return refuse("shutdown", "NULL supervisor");
   mrt_none none;
-  int rc = mrt_ask_sync_supervisor_shutdown(sup, &(mrt_none){0}, &none,
-                                            timeout_ns ? timeout_ns : CONTROL_TIMEOUT);
+  int rc = MRT_ASK_SYNC(supervisor_shutdown, sup, &(mrt_none){0}, &none,
+                        timeout_ns ? timeout_ns : CONTROL_TIMEOUT);
   return rc < 0 ? rc : 0;
 }
 
@@ -83,7 +83,7 @@ int mrt_supervisor_current_state(mrt_ref *sup, mrt_supervisor_state **out) {
     return refuse("current_state", "NULL argument");
   *out = NULL;
   mrt_supervisor_state_reply r = {NULL};
-  int rc = mrt_ask_sync_supervisor_state(sup, &(mrt_none){0}, &r, QUERY_TIMEOUT);
+  int rc = MRT_ASK_SYNC(supervisor_state, sup, &(mrt_none){0}, &r, QUERY_TIMEOUT);
   if (rc < 0)
     return rc;
   *out = r.state;
@@ -95,8 +95,8 @@ int mrt_supervisor_events(mrt_ref *sup, uint64_t after_seq, mrt_supervisor_event
     return refuse("events", "NULL argument");
   *out = NULL;
   mrt_supervisor_events_reply r = {NULL};
-  int rc = mrt_ask_sync_supervisor_events(sup, &(mrt_supervisor_events_query){after_seq}, &r,
-                                          QUERY_TIMEOUT);
+  int rc = MRT_ASK_SYNC(supervisor_events, sup, &(mrt_supervisor_events_query){after_seq}, &r,
+                        QUERY_TIMEOUT);
   if (rc < 0)
     return rc;
   *out = r.list;
@@ -108,7 +108,7 @@ int mrt_supervisor_metrics_get(mrt_ref *sup, mrt_supervisor_metrics **out) {
     return refuse("metrics", "NULL argument");
   *out = NULL;
   mrt_supervisor_metrics_reply r = {NULL};
-  int rc = mrt_ask_sync_supervisor_metrics(sup, &(mrt_none){0}, &r, QUERY_TIMEOUT);
+  int rc = MRT_ASK_SYNC(supervisor_metrics, sup, &(mrt_none){0}, &r, QUERY_TIMEOUT);
   if (rc < 0)
     return rc;
   *out = r.metrics;
@@ -123,7 +123,7 @@ int mrt_supervisor_child_ref(mrt_ref *sup, const char *id, mrt_ref **out) {
   mrt_supervisor_child_query q;
   snprintf(q.id, sizeof q.id, "%s", id);
   mrt_supervisor_child_reply r = {NULL};
-  int rc = mrt_ask_sync_supervisor_child(sup, &q, &r, QUERY_TIMEOUT);
+  int rc = MRT_ASK_SYNC(supervisor_child, sup, &q, &r, QUERY_TIMEOUT);
   if (rc < 0)
     return rc;
   *out = r.ref;
@@ -136,7 +136,7 @@ static int control_add(mrt_ref *sup, mrt_child_command *cmd, mrt_child_outcome *
   cmd->nonce = (uint64_t)(uintptr_t)cmd->add;
   cmd->wait = false;
   uint64_t nonce = cmd->nonce;
-  int rc = mrt_tell_supervisor_control(sup, cmd);
+  int rc = MRT_TELL(supervisor_control, sup, cmd);
   if (rc < 0) {
     mrt_child_command_clear(cmd); /* never delivered: still ours */
     return rc;
@@ -162,7 +162,7 @@ int mrt_supervisor_control(mrt_ref *sup, mrt_child_command *cmd, mrt_child_outco
   mrt_child_command_clear(cmd); /* only ADD may carry a spec */
   cmd->nonce = 0;
   mrt_child_outcome o;
-  int rc = mrt_ask_sync_supervisor_control(sup, cmd, &o, timeout_ns);
+  int rc = MRT_ASK_SYNC(supervisor_control, sup, cmd, &o, timeout_ns);
   if (rc >= 0 && out != NULL)
     *out = o;
   return rc < 0 ? rc : 0;
@@ -208,7 +208,7 @@ static int report(mrt_actor *self, mrt_child_report_kind kind, const char *what)
   if (parent == NULL)
     return -ESRCH;
   mrt_child_report r = {.child_actor_id = mrt_ref_id(self), .kind = kind};
-  return mrt_tell_supervisor_report(parent, &r);
+  return MRT_TELL(supervisor_report, parent, &r);
 }
 
 int mrt_supervisor_report_ready(mrt_actor *self) {

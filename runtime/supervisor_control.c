@@ -36,7 +36,7 @@ void mrt__sup_answer_waiters(mrt__sup *sup, mrt__child *c) {
   for (size_t i = 0; i < c->n_waiters; i++) {
     mrt_child_outcome o = c->waiters[i].outcome;
     mrt__sup_fill_outcome(sup, c, &o);
-    mrt_reply_supervisor_control(c->waiters[i].reply, &o);
+    MRT_REPLY(supervisor_control, c->waiters[i].reply, &o);
   }
   c->n_waiters = 0;
 }
@@ -197,7 +197,7 @@ static void answer(mrt__sup *sup, mrt__child *c, const mrt_child_command *cmd,
   bool stopping = c->ref != NULL && c->stop_cause != MRT_STOP_CAUSE_NONE;
   if (cmd->wait && stopping && add_waiter(c, reply, o) == 0)
     return;
-  mrt_reply_supervisor_control(reply, o);
+  MRT_REPLY(supervisor_control, reply, o);
 }
 
 int mrt__sup_on_control(mrt_actor *self, void *state, const void *payload, mrt_reply *reply) {
@@ -251,7 +251,7 @@ int mrt__sup_on_child(mrt_actor *self, void *state, const void *payload, mrt_rep
   if (c == NULL || c->ref == NULL)
     return mrt_reply_error(reply, -ENOENT);
   mrt_supervisor_child_reply r = {mrt_ref_ref(c->ref)};
-  return mrt_reply_supervisor_child(reply, &r);
+  return MRT_REPLY(supervisor_child, reply, &r);
 }
 
 int mrt__sup_on_await_boot(mrt_actor *self, void *state, const void *payload, mrt_reply *reply) {
@@ -262,7 +262,7 @@ int mrt__sup_on_await_boot(mrt_actor *self, void *state, const void *payload, mr
   if (reply == NULL)
     return 0;
   if (sup->booted)
-    return mrt_reply_supervisor_await_boot(reply, &(mrt_none){0});
+    return MRT_REPLY(supervisor_await_boot, reply, &(mrt_none){0});
   if (mrt__replies_push(&sup->boot_waiters, mrt_reply_defer(reply)) < 0)
     return mrt_reply_error(reply, -ENOMEM);
   return 0;

@@ -94,7 +94,7 @@ int mrt__sup_on_events(mrt_actor *self, void *state, const void *payload, mrt_re
   const mrt_supervisor_events_query *q = payload;
   mrt_supervisor_events_reply r = {NULL};
   int rc = copy_events(state, q->after_seq, &r.list);
-  return rc < 0 ? mrt_reply_error(reply, rc) : mrt_reply_supervisor_events(reply, &r);
+  return rc < 0 ? mrt_reply_error(reply, rc) : MRT_REPLY(supervisor_events, reply, &r);
 }
 
 /* ---- restart limit ----------------------------------------------------------------- */
@@ -182,7 +182,7 @@ int mrt__sup_on_state(mrt_actor *self, void *state, const void *payload, mrt_rep
   if (reply == NULL)
     return 0;
   mrt_supervisor_state_reply r = {snapshot(state)};
-  return r.state == NULL ? mrt_reply_error(reply, -ENOMEM) : mrt_reply_supervisor_state(reply, &r);
+  return r.state == NULL ? mrt_reply_error(reply, -ENOMEM) : MRT_REPLY(supervisor_state, reply, &r);
 }
 
 void mrt_supervisor_state_free(mrt_supervisor_state *state) { free(state); }
@@ -242,7 +242,7 @@ int mrt__sup_on_metrics(mrt_actor *self, void *state, const void *payload, mrt_r
     return 0;
   mrt_supervisor_metrics_reply r = {metrics_snapshot(state)};
   return r.metrics == NULL ? mrt_reply_error(reply, -ENOMEM)
-                           : mrt_reply_supervisor_metrics(reply, &r);
+                           : MRT_REPLY(supervisor_metrics, reply, &r);
 }
 
 void mrt_supervisor_metrics_free(mrt_supervisor_metrics *m) { free(m); }

@@ -141,7 +141,7 @@ NF mrt_ref *responder_on(mrt_runtime *rt, uint64_t delay_ns, uint16_t *port) {
     return NULL;
   mrt_stun_responder_info info;
   memset(&info, 0, sizeof info);
-  if (mrt_ask_sync_stun_responder_info(r, &(mrt_none){0}, &info, 0) < 0)
+  if (MRT_ASK_SYNC(stun_responder_info, r, &(mrt_none){0}, &info, 0) < 0)
     return mrt_ref_unref(r);
   *port = info.port;
   return r;

@@ -158,13 +158,13 @@ static int server_item(mrt_actor *self, void *state, const void *p, mrt_reply *r
   (void)state;
   const item *it = p;
   acc.received[it->id]++;
-  return r != NULL ? mrt_reply_item(r, &(int){(int)it->id}) : 0;
+  return r != NULL ? MRT_REPLY(item, r, &(int){(int)it->id}) : 0;
 }
 
 static int server_echo(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   (void)self;
   (void)state;
-  return r != NULL ? mrt_reply_echo(r, &(int){*(const int *)p + 1}) : 0;
+  return r != NULL ? MRT_REPLY(echo, r, &(int){*(const int *)p + 1}) : 0;
 }
 
 static int server_hold(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
@@ -277,7 +277,7 @@ static int client_go_timers(mrt_actor *self, void *state, const void *p, mrt_rep
   acc.timer_rc = mrt_timer_start(self, MRT_SEC(1), 0, client_tick, NULL, NULL);
   item it = item_new();
   acc.send_after_item = it.id;
-  acc.send_after_rc = mrt_send_after_item(self, st->server, MRT_SEC(1), &it, NULL);
+  acc.send_after_rc = MRT_SEND_AFTER(item, self, st->server, MRT_SEC(1), &it, NULL);
   if (acc.send_after_rc < 0)
     item_drop(&it); /* not accepted: still ours */
   return 0;
@@ -454,7 +454,7 @@ static void client_world(fx *f) {
 
 /* A tell whose payload the caller drops if the tell fails. */
 static int tell_item(mrt_ref *to, item *it) {
-  int rc = mrt_tell_item(to, it);
+  int rc = MRT_TELL(item, to, it);
   if (rc < 0)
     item_drop(it);
   return rc;
@@ -473,11 +473,11 @@ static void check_usable(fx *f) {
   uint32_t id = it.id;
   assert_int_equal(tell_item(f->server, &it), 0);
   int reply = 0;
-  assert_int_equal(mrt_ask_sync_echo(f->server, &(int){41}, &reply, MRT_SEC(30)), 0);
+  assert_int_equal(MRT_ASK_SYNC(echo, f->server, &(int){41}, &reply, MRT_SEC(30)), 0);
   assert_int_equal(reply, 42);
   assert_int_equal(acc.received[id], 1);
   uint32_t ask = acc.asks;
-  assert_int_equal(mrt_tell_go_ask(c, &(mrt_none){0}), 0);
+  assert_int_equal(MRT_TELL(go_ask, c, &(mrt_none){0}), 0);
   mrt_runtime_run_until_idle(f->rt);
   assert_int_equal(acc.asks, ask + 1);
   assert_int_equal(acc.answers[ask], 1);
@@ -607,7 +607,7 @@ static void start_check(fx *f, bool fired) {
     mrt_spawn_opts o = {.executor = i};
     mrt_ref *s = spawn(f->rt, &server_class, NULL, &o);
     int reply = 0;
-    assert_int_equal(mrt_ask_sync_echo(s, &(int){i}, &reply, MRT_SEC(60)), 0);
+    assert_int_equal(MRT_ASK_SYNC(echo, s, &(int){i}, &reply, MRT_SEC(60)), 0);
     assert_int_equal(reply, i + 1);
     mrt_ref_unref(s);
   }
@@ -622,11 +622,11 @@ static void busy_world(fx *f) {
   mrt_ref *c3 = NULL;
   assert_int_equal(spawn_client(f->rt, f->server, true, NULL, &c3), 0);
   mrt_runtime_run_until_idle(f->rt);
-  assert_int_equal(mrt_tell_go_hold(f->client, &(mrt_none){0}), 0);
-  assert_int_equal(mrt_tell_go_timers(f->client, &(mrt_none){0}), 0);
+  assert_int_equal(MRT_TELL(go_hold, f->client, &(mrt_none){0}), 0);
+  assert_int_equal(MRT_TELL(go_timers, f->client, &(mrt_none){0}), 0);
   f->victim = spawn(f->rt, &server_class, NULL, NULL);
   watch_req w = {mrt_ref_ref(f->victim), 0, true, true};
-  assert_int_equal(mrt_tell_go_watch(f->client, &w), 0);
+  assert_int_equal(MRT_TELL(go_watch, f->client, &w), 0);
   mrt_bus *bus = mrt_runtime_bus(f->rt);
   assert_non_null(bus);
   assert_int_equal(mrt_bus_configure(bus, &mrt_msg_news, &(mrt_bus_type_opts){.retained = true}),
@@ -636,12 +636,12 @@ static void busy_world(fx *f) {
   item it = item_new();
   assert_int_equal(mrt_bus_publish(bus, &mrt_msg_news, &it, sizeof it), 1);
   it = item_new();
-  assert_int_equal(mrt_tell_item(f->server, &it), 0); /* queued, not yet handled */
+  assert_int_equal(MRT_TELL(item, f->server, &it), 0); /* queued, not yet handled */
   mrt_child_spec ch[] = {worker_spec("a"), worker_spec("b")};
   mrt_supervisor_spec spec = {.name = "af-sup", .children = ch, .n_children = 2};
   assert_int_equal(mrt_supervisor_spawn(f->rt, &spec, NULL, &f->sup), 0);
   assert_int_equal(mrt_supervisor_await_boot(f->sup, 0), 0);
-  assert_int_equal(mrt_tell_go_hold(c3, &(mrt_none){0}), 0);
+  assert_int_equal(MRT_TELL(go_hold, c3, &(mrt_none){0}), 0);
   mrt_ref_unref(c3);
 }
 
@@ -727,7 +727,7 @@ static void tell_check(fx *f, bool fired) {
 SCENARIO(tell, tell_world, tell_step, tell_check, true)
 
 static void ask_step(fx *f) {
-  f->rc[0] = mrt_tell_go_ask(f->client, &(mrt_none){0});
+  f->rc[0] = MRT_TELL(go_ask, f->client, &(mrt_none){0});
   mrt_runtime_run_until_idle(f->rt);
 }
 
@@ -749,11 +749,11 @@ SCENARIO(ask_from_actor, client_world, ask_step, ask_check, true)
 
 static void ask_sync_step(fx *f) {
   int reply = 0;
-  f->rc[0] = mrt_ask_sync_echo(f->server, &(int){1}, &reply, MRT_SEC(30));
+  f->rc[0] = MRT_ASK_SYNC(echo, f->server, &(int){1}, &reply, MRT_SEC(30));
   f->rc[1] = reply;
   item it = f->it[0];
   int id = -1;
-  f->rc[2] = mrt_ask_sync_item(f->server, &it, &id, MRT_SEC(30));
+  f->rc[2] = MRT_ASK_SYNC(item, f->server, &it, &id, MRT_SEC(30));
   /* A refused ask leaves the payload with the caller; an accepted one does not. */
   if (f->rc[2] < 0 && acc.received[it.id] == 0 && acc.drops[it.id] == 0)
     item_drop(&it);
@@ -778,7 +778,7 @@ static void ask_sync_check(fx *f, bool fired) {
 SCENARIO(ask_sync, ask_sync_world, ask_sync_step, ask_sync_check, true)
 
 static void timers_step(fx *f) {
-  f->rc[0] = mrt_tell_go_timers(f->client, &(mrt_none){0});
+  f->rc[0] = MRT_TELL(go_timers, f->client, &(mrt_none){0});
   mrt_runtime_advance(f->rt, MRT_SEC(2));
 }
 
@@ -809,11 +809,11 @@ static void watch_world(fx *f) {
  * trap) links it; then the victim is killed. */
 static void watch_step(fx *f) {
   watch_req w1 = {mrt_ref_ref(f->victim), 0, true, true};
-  f->rc[0] = mrt_tell_go_watch(f->client, &w1);
+  f->rc[0] = MRT_TELL(go_watch, f->client, &w1);
   if (f->rc[0] < 0)
     mrt_ref_unref(w1.target);
   watch_req w2 = {mrt_ref_ref(f->victim), 1, false, true};
-  f->rc[1] = mrt_tell_go_watch(f->client2, &w2);
+  f->rc[1] = MRT_TELL(go_watch, f->client2, &w2);
   if (f->rc[1] < 0)
     mrt_ref_unref(w2.target);
   mrt_runtime_run_until_idle(f->rt);
@@ -978,7 +978,7 @@ static void check_children(mrt_ref *sup) {
     assert_int_equal(mrt_supervisor_child_ref(sup, r->id, &c), 0);
     if (mrt_ref_accepts(c, &mrt_msg_echo)) {
       int reply = 0;
-      assert_int_equal(mrt_ask_sync_echo(c, &(int){7}, &reply, MRT_SEC(30)), 0);
+      assert_int_equal(MRT_ASK_SYNC(echo, c, &(int){7}, &reply, MRT_SEC(30)), 0);
       assert_int_equal(reply, 8);
     } else {
       check_children(c);

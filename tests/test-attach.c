@@ -22,7 +22,12 @@ typedef struct sum_state {
   int sum;
   int ticks;
   bool ran_on_host_thread;
+  bool ticked_on_host_thread;
+  int exit_after; /* ticks after which the host's loop ends; 0: never */
 } sum_state;
+
+/* The attached timer test ends its host loop after this many ticks. */
+#define TICKS_WANTED 10
 
 static pthread_t host_thread;
 
@@ -32,7 +37,7 @@ static int on_add(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   st->sum += *(const int *)p;
   st->ran_on_host_thread = pthread_equal(pthread_self(), host_thread);
   if (r != NULL)
-    return mrt_reply_add(r, &st->sum);
+    return MRT_REPLY(add, r, &st->sum);
   return 0;
 }
 
@@ -45,15 +50,18 @@ static int on_finish(mrt_actor *self, void *state, const void *p, mrt_reply *r) 
 }
 
 static int tick(mrt_actor *self, void *state, void *ud) {
-  (void)self;
   (void)ud;
-  ((sum_state *)state)->ticks++;
+  sum_state *st = state;
+  st->ticked_on_host_thread = pthread_equal(pthread_self(), host_thread);
+  /* Ending the host's loop from here is safe: this runs on its thread. */
+  if (++st->ticks == st->exit_after)
+    return event_base_loopexit(mrt_actor_event_base(self), NULL);
   return 0;
 }
 
+/* args: NULL, or the number of ticks after which to end the host's loop. */
 static int sum_start(mrt_actor *self, void *state, const void *args) {
-  (void)state;
-  (void)args;
+  ((sum_state *)state)->exit_after = args != NULL ? *(const int *)args : 0;
   return mrt_timer_start(self, MRT_MS(1), MRT_MS(1), tick, NULL, NULL);
 }
 
@@ -73,13 +81,13 @@ typedef struct client {
 static void *client_main(void *arg) {
   client *c = arg;
   for (int i = 1; i <= 1000; i++) {
-    if (mrt_tell_add(c->to, &(int){1}) == 0)
+    if (MRT_TELL(add, c->to, &(int){1}) == 0)
       c->ok++;
     int sum = 0;
-    if (mrt_ask_sync_add(c->to, &(int){0}, &sum, MRT_SEC(10)) == 0)
+    if (MRT_ASK_SYNC(add, c->to, &(int){0}, &sum, MRT_SEC(10)) == 0)
       c->last = sum;
   }
-  mrt_tell_finish(c->to, &(mrt_none){0});
+  MRT_TELL(finish, c->to, &(mrt_none){0});
   return NULL;
 }
 
@@ -98,7 +106,7 @@ static void attach_runs_under_host_loop(void **unused) {
   assert_int_equal(mrt_actor_spawn(rt, &sum_class, NULL, NULL, &a), 0);
   /* The loop's own thread must not block on the runtime it drives. */
   int sum;
-  assert_int_equal(mrt_ask_sync_add(a, &(int){0}, &sum, MRT_MS(10)), -EDEADLK);
+  assert_int_equal(MRT_ASK_SYNC(add, a, &(int){0}, &sum, MRT_MS(10)), -EDEADLK);
   assert_int_equal(mrt_runtime_run_until_idle(rt), -EINVAL);
   client c = {a, 0, 0};
   pthread_t th;
@@ -124,10 +132,14 @@ static void attached_handlers_run_on_host_thread(void **unused) {
   assert_int_equal(mrt_runtime_new(NULL, &rt), 0);
   assert_int_equal(mrt_runtime_attach(rt, base), 0);
   mrt_ref *a;
-  assert_int_equal(mrt_actor_spawn(rt, &sum_class, NULL, NULL, &a), 0);
-  assert_int_equal(mrt_tell_add(a, &(int){5}), 0);
-  struct timeval tv = {0, 50000};
-  event_base_loopexit(base, &tv);
+  static const int exit_after = TICKS_WANTED;
+  assert_int_equal(mrt_actor_spawn(rt, &sum_class, &exit_after, NULL, &a), 0);
+  assert_int_equal(MRT_TELL(add, a, &(int){5}), 0);
+  /* The loop runs until the 1 ms timer has ticked TICKS_WANTED times, however
+   * long a loaded machine takes for that; the 60 s exit only stops a loop
+   * whose timers never fire (then the tick count below fails). */
+  struct timeval never = {60, 0};
+  event_base_loopexit(base, &never);
   event_base_dispatch(base);
   sum_state *st = NULL;
   /* Safe to peek: the loop is not running, and only it runs this actor. */
@@ -135,8 +147,9 @@ static void attached_handlers_run_on_host_thread(void **unused) {
   assert_non_null(st);
   assert_int_equal(st->sum, 5);
   assert_true(st->ran_on_host_thread);
-  assert_true(st->ticks >= 10); /* 1 ms timer over ~50 ms */
-  mrt_runtime_unref(rt);        /* shutdown from the attach thread */
+  assert_true(st->ticks >= TICKS_WANTED);
+  assert_true(st->ticked_on_host_thread);
+  mrt_runtime_unref(rt); /* shutdown from the attach thread */
   assert_false(mrt_ref_alive(a));
   mrt_ref_unref(a);
   event_base_free(base);

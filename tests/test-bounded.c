@@ -89,7 +89,7 @@ static int rec_shutdown(mrt_actor *self, void *state, const void *p, mrt_reply *
 static int rec_get(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   (void)self;
   (void)p;
-  return mrt_reply_seen_get(r, state);
+  return MRT_REPLY(seen_get, r, (seen *)state);
 }
 
 static int rec_start(mrt_actor *self, void *state, const void *args) {
@@ -118,14 +118,14 @@ static mrt_ref *spawn_rec(mrt_runtime *rt, uint32_t capacity, bool trap) {
 static seen get_seen(mrt_ref *r) {
   seen s;
   memset(&s, 0, sizeof s);
-  assert_int_equal(mrt_ask_sync_seen_get(r, &(mrt_none){0}, &s, MRT_SEC(30)), 0);
+  assert_int_equal(MRT_ASK_SYNC(seen_get, r, &(mrt_none){0}, &s, MRT_SEC(30)), 0);
   return s;
 }
 
 static void fill_up(mrt_ref *r, uint32_t capacity) {
   for (uint32_t i = 0; i < capacity; i++)
-    assert_int_equal(mrt_tell_fill(r, &(mrt_none){0}), 0);
-  assert_int_equal(mrt_tell_fill(r, &(mrt_none){0}), -EAGAIN);
+    assert_int_equal(MRT_TELL(fill, r, &(mrt_none){0}), 0);
+  assert_int_equal(MRT_TELL(fill, r, &(mrt_none){0}), -EAGAIN);
 }
 
 /* ---- asks ---------------------------------------------------------------------------------- */
@@ -152,14 +152,14 @@ static int asker_go(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   (void)p;
   (void)r;
   asker *a = state;
-  a->ask_rc = mrt_ask_seen_get(self, a->target, &(mrt_none){0}, MRT_SEC(5), asker_done, NULL);
+  a->ask_rc = MRT_ASK(seen_get, self, a->target, &(mrt_none){0}, MRT_SEC(5), asker_done, NULL);
   return 0;
 }
 
 static int asker_get(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   (void)self;
   (void)p;
-  return mrt_reply_asker_get(r, state);
+  return MRT_REPLY(asker_get, r, (asker *)state);
 }
 
 static int asker_start(mrt_actor *self, void *state, const void *args) {
@@ -188,7 +188,7 @@ static void ask_into_full_mailbox_fails_at_once(void **unused) {
   /* -EAGAIN at once. Had the ask waited for room, it would have driven the
    * runtime (hand-driven) and the fills would have been handled first. */
   seen s;
-  assert_int_equal(mrt_ask_sync_seen_get(target, &(mrt_none){0}, &s, MRT_SEC(10)), -EAGAIN);
+  assert_int_equal(MRT_ASK_SYNC(seen_get, target, &(mrt_none){0}, &s, MRT_SEC(10)), -EAGAIN);
   assert_int_equal(mrt_runtime_now(rt), t0);
   /* Recovered: the fills are handled and asks succeed again. */
   mrt_runtime_run_until_idle(rt);
@@ -213,16 +213,16 @@ static void ask_from_actor_into_full_mailbox(void **unused) {
   assert_int_equal(mrt_actor_spawn(rt, &asker_class, &target, &ao, &a), 0);
   mrt_runtime_run_until_idle(rt);
   fill_up(target, 4);
-  assert_int_equal(mrt_tell_val(a, &(uint64_t){1}), 0);
+  assert_int_equal(MRT_TELL(val, a, &(uint64_t){1}), 0);
   mrt_runtime_advance(rt, MRT_SEC(6));
   asker st;
-  assert_int_equal(mrt_ask_sync_asker_get(a, &(mrt_none){0}, &st, MRT_SEC(5)), 0);
+  assert_int_equal(MRT_ASK_SYNC(asker_get, a, &(mrt_none){0}, &st, MRT_SEC(5)), 0);
   assert_int_equal(st.ask_rc, -EAGAIN);
   assert_int_equal(st.continuations, 0);
   /* Asked again with room: answered. */
-  assert_int_equal(mrt_tell_val(a, &(uint64_t){2}), 0);
+  assert_int_equal(MRT_TELL(val, a, &(uint64_t){2}), 0);
   mrt_runtime_run_until_idle(rt);
-  assert_int_equal(mrt_ask_sync_asker_get(a, &(mrt_none){0}, &st, MRT_SEC(5)), 0);
+  assert_int_equal(MRT_ASK_SYNC(asker_get, a, &(mrt_none){0}, &st, MRT_SEC(5)), 0);
   assert_int_equal(st.ask_rc, 0);
   assert_int_equal(st.continuations, 1);
   mrt_ref_unref(a);
@@ -259,7 +259,7 @@ static int mon_fill(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
 static int mon_get(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   (void)self;
   (void)p;
-  return mrt_reply_seen_get(r, &((mon_state *)state)->s);
+  return MRT_REPLY(seen_get, r, &((mon_state *)state)->s);
 }
 
 static int mon_start(mrt_actor *self, void *state, const void *args) {
@@ -292,8 +292,8 @@ static void down_and_exit_reach_a_full_mailbox(void **unused) {
   mrt_spawn_opts o2 = {.executor = 1, .mailbox_capacity = 2, .trap_exits = true};
   assert_int_equal(mrt_actor_spawn(rt, &mon_class, &t1, &o1, &m1), 0);
   assert_int_equal(mrt_actor_spawn(rt, &mon_class, &t2, &o2, &m2), 0);
-  assert_int_equal(mrt_tell_val(m1, &(uint64_t){1}), 0); /* monitor t1 */
-  assert_int_equal(mrt_tell_val(m2, &(uint64_t){2}), 0); /* link to t2 */
+  assert_int_equal(MRT_TELL(val, m1, &(uint64_t){1}), 0); /* monitor t1 */
+  assert_int_equal(MRT_TELL(val, m2, &(uint64_t){2}), 0); /* link to t2 */
   mrt_runtime_run_until_idle(rt);
   fill_up(m1, 2);
   fill_up(m2, 2);
@@ -509,7 +509,7 @@ static void latest_race_newest_always_lands(void **unused) {
    * the subscriber has a handful of messages left). */
   struct timespec pause = {0, 1000 * 1000};
   for (int i = 0; i < 30000 && s.last != final; i++) {
-    int rc = mrt_ask_sync_seen_get(sub, &(mrt_none){0}, &s, MRT_SEC(30));
+    int rc = MRT_ASK_SYNC(seen_get, sub, &(mrt_none){0}, &s, MRT_SEC(30));
     assert_true(rc == 0 || rc == -EAGAIN);
     if (s.last != final)
       nanosleep(&pause, NULL);

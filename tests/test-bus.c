@@ -76,7 +76,7 @@ static int sub_stats(mrt_actor *self, void *state, const void *p, mrt_reply *r) 
   (void)p;
   sub_state *st = state;
   int64_t v = st->disorder || (st->count && !st->payload_ok) ? -1 : st->count;
-  return mrt_reply_stats(r, &v);
+  return MRT_REPLY(stats, r, &v);
 }
 
 static int sub_relay(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
@@ -97,7 +97,7 @@ static const mrt_actor_class sub_class = {
 
 static int64_t received(mrt_ref *sub) {
   int64_t v = -2;
-  assert_int_equal(mrt_ask_sync_stats(sub, &(mrt_none){0}, &v, MRT_SEC(30)), 0);
+  assert_int_equal(MRT_ASK_SYNC(stats, sub, &(mrt_none){0}, &v, MRT_SEC(30)), 0);
   return v;
 }
 
@@ -271,7 +271,7 @@ static void publish_from_a_handler(void **unused) {
   mrt_ref *a = spawn_sub(rt, 0), *b = spawn_sub(rt, 0);
   assert_int_equal(mrt_bus_subscribe(bus, &mrt_msg_event, b), 0);
   for (uint32_t i = 0; i < 10; i++)
-    assert_int_equal(mrt_tell_relay(a, &i), 0);
+    assert_int_equal(MRT_TELL(relay, a, &i), 0);
   mrt_runtime_run_until_idle(rt); /* else the query would overtake the relays */
   assert_int_equal(received(b), 10);
   assert_int_equal(atomic_load(&drops), 10);

@@ -133,7 +133,7 @@ static void measure_now(fixture *f) {
 static mrt_derp_latency_stats stats_of(fixture *f) {
   mrt_derp_latency_stats s;
   memset(&s, 0, sizeof s);
-  assert_int_equal(mrt_ask_sync_derp_latency_stats(f->m, &(mrt_none){0}, &s, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(derp_latency_stats, f->m, &(mrt_none){0}, &s, 0), 0);
   return s;
 }
 
@@ -161,7 +161,7 @@ static uint16_t add_styled(fixture *f, uint64_t delay, mrt_stun_responder_style 
   size_t i = f->n_resp;
   assert_int_equal(mrt_stun_responder_spawn(f->rt, &cfg, NULL, &f->resp[i]), 0);
   mrt_stun_responder_info info;
-  assert_int_equal(mrt_ask_sync_stun_responder_info(f->resp[i], &(mrt_none){0}, &info, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(stun_responder_info, f->resp[i], &(mrt_none){0}, &info, 0), 0);
   f->port[i] = info.port;
   f->n_resp++;
   return info.port;
@@ -171,12 +171,12 @@ static uint16_t add_styled(fixture *f, uint64_t delay, mrt_stun_responder_style 
 static mrt_stun_server_list servers_of(fixture *f) {
   mrt_stun_server_list l;
   memset(&l, 0, sizeof l);
-  assert_int_equal(mrt_ask_sync_derp_latency_servers(f->m, &(mrt_none){0}, &l, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(derp_latency_servers, f->m, &(mrt_none){0}, &l, 0), 0);
   return l;
 }
 
 static void set_delay(fixture *f, size_t i, uint64_t delay) {
-  assert_int_equal(mrt_ask_sync_stun_responder_set_delay(f->resp[i], &delay, &(mrt_none){0}, 0),
+  assert_int_equal(MRT_ASK_SYNC(stun_responder_set_delay, f->resp[i], &delay, &(mrt_none){0}, 0),
                    0);
 }
 
@@ -640,7 +640,7 @@ static void start_fails_when_the_socket_cannot_bind(void **state) {
   assert_int_equal(mrt_derp_latency_spawn(f->rt, &cfg, NULL, &f->m), 0);
   mrt_derp_latency_stats s;
   /* An ask queued before on_start gets on_start's error. */
-  assert_int_equal(mrt_ask_sync_derp_latency_stats(f->m, &(mrt_none){0}, &s, 0), -EADDRINUSE);
+  assert_int_equal(MRT_ASK_SYNC(derp_latency_stats, f->m, &(mrt_none){0}, &s, 0), -EADDRINUSE);
   assert_false(mrt_ref_alive(f->m));
   assert_int_equal(capture_count(MRT_LOG_ERROR, "no measuring socket"), 1);
   close(fd);

@@ -52,7 +52,7 @@ static void publish_one_peer(mrt_runtime *rt) {
 
 static mrt_restun_result restun(mrt_ref *dm) {
   mrt_restun_result r;
-  assert_int_equal(mrt_ask_sync_restun(dm, &(mrt_none){0}, &r, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(restun, dm, &(mrt_none){0}, &r, 0), 0);
   return r;
 }
 
@@ -78,7 +78,7 @@ static int sink_on_advert(mrt_actor *self, void *state, const void *p, mrt_reply
 static int sink_on_query(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   (void)self;
   (void)p;
-  return mrt_reply_advert_query(r, state);
+  return MRT_REPLY(advert_query, r, (const advert_sink *)state);
 }
 
 static const mrt_handler_entry sink_handlers[] = {
@@ -90,7 +90,7 @@ static const mrt_actor_class sink_class = {
 
 static advert_sink sink_get(mrt_ref *sink) {
   advert_sink s;
-  assert_int_equal(mrt_ask_sync_advert_query(sink, &(mrt_none){0}, &s, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(advert_query, sink, &(mrt_none){0}, &s, 0), 0);
   return s;
 }
 
@@ -119,7 +119,7 @@ static void sweep_learns_reflexive_and_advertises(void **unused) {
   mrt_ref *stun, *sink;
   assert_int_equal(mrt_stun_responder_spawn(rt, &rc, NULL, &stun), 0);
   mrt_stun_responder_info info;
-  assert_int_equal(mrt_ask_sync_stun_responder_info(stun, &(mrt_none){0}, &info, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(stun_responder_info, stun, &(mrt_none){0}, &info, 0), 0);
   assert_int_equal(mrt_actor_spawn(rt, &sink_class, NULL, NULL, &sink), 0);
   assert_int_equal(mrt_node_bus_configure(mrt_runtime_bus(rt)), 0);
   assert_int_equal(mrt_bus_subscribe(mrt_runtime_bus(rt), &mrt_msg_endpoint_advertisement, sink),
@@ -142,7 +142,7 @@ static void sweep_learns_reflexive_and_advertises(void **unused) {
   assert_int_equal(s->stun_in_flight, 0);
   assert_int_equal(s->n_stun_servers, 1);
   mrt_direct_status_free(s);
-  assert_int_equal(mrt_ask_sync_stun_responder_info(stun, &(mrt_none){0}, &info, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(stun_responder_info, stun, &(mrt_none){0}, &info, 0), 0);
   assert_int_equal(info.requests, 1);
 
   /* The set was published at start, at once (not at the first 5 s tick);
@@ -157,7 +157,7 @@ static void sweep_learns_reflexive_and_advertises(void **unused) {
   assert_int_equal(sink_get(sink).count, 1);
   /* A rebind keeps the port: the set is the same, nothing is published. */
   mrt_sock_info si;
-  assert_int_equal(mrt_ask_sync_rebind(a.dm, &(mrt_none){0}, &si, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(rebind, a.dm, &(mrt_none){0}, &si, 0), 0);
   assert_int_equal(si.port, port_of(&a.ep));
   mrt_runtime_advance(rt, MRT_SEC(5));
   got = sink_get(sink);
@@ -179,7 +179,7 @@ static void sweep_gate(void **unused) {
   mrt_ref *stun;
   assert_int_equal(mrt_stun_responder_spawn(rt, &rc, NULL, &stun), 0);
   mrt_stun_responder_info info;
-  assert_int_equal(mrt_ask_sync_stun_responder_info(stun, &(mrt_none){0}, &info, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(stun_responder_info, stun, &(mrt_none){0}, &info, 0), 0);
   node a;
   node_start(&a, rt, 1);
   assert_true(restun(a.dm).gated); /* nothing at all */
@@ -194,7 +194,7 @@ static void sweep_gate(void **unused) {
   assert_true(c.stun_sweeps_gated >= 5);
   assert_int_equal(c.stun_sent, 0);
   drive_settle(&rt, 1);
-  assert_int_equal(mrt_ask_sync_stun_responder_info(stun, &(mrt_none){0}, &info, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(stun_responder_info, stun, &(mrt_none){0}, &info, 0), 0);
   assert_int_equal(info.requests, 0);
 
   publish_one_peer(rt);
@@ -396,7 +396,7 @@ static void responses_need_an_in_flight_transaction(void **unused) {
 static mrt_stun_server_list stun_servers_of(mrt_ref *dm) {
   mrt_stun_server_list l;
   memset(&l, 0, sizeof l);
-  assert_int_equal(mrt_ask_sync_direct_stun_servers(dm, &(mrt_none){0}, &l, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_stun_servers, dm, &(mrt_none){0}, &l, 0), 0);
   return l;
 }
 
@@ -426,7 +426,7 @@ static void classic_servers_teach_the_reflexive_address(void **unused) {
     rc.style = styles[i];
     assert_int_equal(mrt_stun_responder_spawn(rt, &rc, NULL, &stun[i]), 0);
     mrt_stun_responder_info info;
-    assert_int_equal(mrt_ask_sync_stun_responder_info(stun[i], &(mrt_none){0}, &info, 0), 0);
+    assert_int_equal(MRT_ASK_SYNC(stun_responder_info, stun[i], &(mrt_none){0}, &info, 0), 0);
     ports[i] = info.port;
   }
   node a;

@@ -52,13 +52,13 @@ static int on_watch(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   int rc = mrt_io_watch(self, *(const int *)p, MRT_IO_READ, readable, NULL, &id);
   if (rc < 0)
     return mrt_reply_error(r, rc);
-  return mrt_reply_watch_fd(r, &id);
+  return MRT_REPLY(watch_fd, r, &id);
 }
 
 static int on_unwatch(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   (void)state;
   int rc = mrt_io_cancel(self, *(const uint64_t *)p);
-  return mrt_reply_unwatch(r, &rc);
+  return MRT_REPLY(unwatch, r, &rc);
 }
 
 static int on_query(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
@@ -66,7 +66,7 @@ static int on_query(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   (void)p;
   io_state *st = state;
   int v = st->bytes * 1000 + st->timer_fired;
-  return mrt_reply_query(r, &v);
+  return MRT_REPLY(query, r, &v);
 }
 
 static const mrt_handler_entry io_handlers[] = {{&mrt_msg_watch_fd, on_watch},
@@ -78,7 +78,7 @@ static const mrt_actor_class io_class = {
 
 static int query(mrt_ref *a) {
   int v = -1;
-  assert_int_equal(mrt_ask_sync_query(a, &(mrt_none){0}, &v, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(query, a, &(mrt_none){0}, &v, 0), 0);
   return v;
 }
 
@@ -91,16 +91,16 @@ static void watch_read_cancel(void **unused) {
   assert_int_equal(mrt_test_runtime_new(1, &rt), 0);
   assert_int_equal(mrt_actor_spawn(rt, &io_class, NULL, NULL, &a), 0);
   uint64_t id = 0;
-  assert_int_equal(mrt_ask_sync_watch_fd(a, &sv[0], &id, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(watch_fd, a, &sv[0], &id, 0), 0);
   assert_int_equal(write(sv[1], "hello", 5), 5);
   mrt_runtime_run_until_idle(rt);
   assert_int_equal(query(a), 5000);
   mrt_runtime_advance(rt, MRT_MS(10));
   assert_int_equal(query(a), 5001);
   int rc = 1;
-  assert_int_equal(mrt_ask_sync_unwatch(a, &id, &rc, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(unwatch, a, &id, &rc, 0), 0);
   assert_int_equal(rc, 0);
-  assert_int_equal(mrt_ask_sync_unwatch(a, &id, &rc, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(unwatch, a, &id, &rc, 0), 0);
   assert_int_equal(rc, -ENOENT);
   assert_int_equal(write(sv[1], "more", 4), 4);
   mrt_runtime_run_until_idle(rt);
@@ -123,12 +123,12 @@ static void watch_dies_with_actor_and_failure_fails_it(void **unused) {
   assert_int_equal(mrt_actor_spawn(rt, &io_class, NULL, NULL, &a), 0);
   assert_int_equal(mrt_actor_spawn(rt, &io_class, NULL, NULL, &b), 0);
   uint64_t id;
-  assert_int_equal(mrt_ask_sync_watch_fd(a, &sv[0], &id, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(watch_fd, a, &sv[0], &id, 0), 0);
   assert_int_equal(write(sv[1], "X", 1), 1);
   mrt_runtime_run_until_idle(rt);
   assert_false(mrt_ref_alive(a));
   /* b watches the same fd; a's watch is gone, so only b reads now. */
-  assert_int_equal(mrt_ask_sync_watch_fd(b, &sv[0], &id, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(watch_fd, b, &sv[0], &id, 0), 0);
   assert_int_equal(mrt_actor_stop(b), 0);
   mrt_runtime_run_until_idle(rt);
   assert_int_equal(write(sv[1], "late", 4), 4);

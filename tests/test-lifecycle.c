@@ -101,7 +101,7 @@ static int life_poke(mrt_actor *self, void *state, const void *p, mrt_reply *r) 
   if (*(const int *)p < 0)
     mrt_actor_stop(self);
   if (r != NULL)
-    return mrt_reply_poke(r, &st->pokes);
+    return MRT_REPLY(poke, r, &st->pokes);
   return 0;
 }
 
@@ -173,7 +173,7 @@ static void on_start_runs_before_earlier_messages(void **unused) {
   mrt_runtime *rt;
   assert_int_equal(mrt_test_runtime_new(1, &rt), 0);
   mrt_ref *a = spawn(rt, (life_args){0}, NULL);
-  assert_int_equal(mrt_tell_poke(a, &(int){1}), 0); /* before on_start ran */
+  assert_int_equal(MRT_TELL(poke, a, &(int){1}), 0); /* before on_start ran */
   assert_int_equal(n_events, 0);                    /* spawn returned at once */
   mrt_runtime_run_until_idle(rt);
   assert_string_equal(events[0].what, "start");
@@ -191,9 +191,9 @@ static void on_start_failure_fails_queued_asks(void **unused) {
   assert_int_equal(mrt_test_runtime_new(2, &rt), 0);
   mrt_ref *watcher = spawn(rt, (life_args){0}, &(mrt_spawn_opts){.executor = 0});
   mrt_ref *a = spawn(rt, (life_args){.start_error = -EADDRINUSE}, &(mrt_spawn_opts){.executor = 1});
-  assert_int_equal(mrt_tell_watch(watcher, &a), 0);
+  assert_int_equal(MRT_TELL(watch, watcher, &a), 0);
   int out;
-  assert_int_equal(mrt_ask_sync_poke(a, &(int){1}, &out, 0), -EADDRINUSE);
+  assert_int_equal(MRT_ASK_SYNC(poke, a, &(int){1}, &out, 0), -EADDRINUSE);
   assert_false(mrt_ref_alive(a));
   assert_int_equal(count_events("poke"), 0);
   assert_int_equal(count_events("stop"), 0); /* on_stop only after a good start */
@@ -201,7 +201,7 @@ static void on_start_failure_fails_queued_asks(void **unused) {
   assert_true(d >= 0);
   assert_int_equal(events[d].a, MRT_EXIT_FAILED);
   assert_string_equal(events[d].reason, "on_start returned Address already in use");
-  assert_int_equal(mrt_tell_poke(a, &(int){1}), -ESRCH);
+  assert_int_equal(MRT_TELL(poke, a, &(int){1}), -ESRCH);
   mrt_ref_unref(watcher);
   mrt_ref_unref(a);
   mrt_runtime_unref(rt);
@@ -212,11 +212,11 @@ static void stop_takes_effect_after_current_message(void **unused) {
   mrt_runtime *rt;
   assert_int_equal(mrt_test_runtime_new(1, &rt), 0);
   mrt_ref *a = spawn(rt, (life_args){0}, NULL);
-  assert_int_equal(mrt_tell_poke(a, &(int){1}), 0);
-  assert_int_equal(mrt_tell_poke(a, &(int){-1}), 0); /* stops itself here */
-  assert_int_equal(mrt_tell_poke(a, &(int){3}), 0);
+  assert_int_equal(MRT_TELL(poke, a, &(int){1}), 0);
+  assert_int_equal(MRT_TELL(poke, a, &(int){-1}), 0); /* stops itself here */
+  assert_int_equal(MRT_TELL(poke, a, &(int){3}), 0);
   int out;
-  assert_int_equal(mrt_ask_sync_poke(a, &(int){4}, &out, 0), -ESRCH);
+  assert_int_equal(MRT_ASK_SYNC(poke, a, &(int){4}, &out, 0), -ESRCH);
   assert_int_equal(count_events("poke"), 2);
   int s = find_event("stop", mrt_ref_id(a));
   assert_true(s >= 0);
@@ -251,10 +251,10 @@ static void monitors_get_down_with_reason(void **unused) {
   mrt_ref *a = spawn(rt, (life_args){0}, NULL);
   mrt_ref *b = spawn(rt, (life_args){0}, NULL);
   mrt_ref *w = spawn(rt, (life_args){0}, NULL);
-  assert_int_equal(mrt_tell_watch(w, &a), 0);
-  assert_int_equal(mrt_tell_watch(w, &b), 0);
+  assert_int_equal(MRT_TELL(watch, w, &a), 0);
+  assert_int_equal(MRT_TELL(watch, w, &b), 0);
   mrt_runtime_run_until_idle(rt);
-  assert_int_equal(mrt_tell_fail(a, &(int){-EPIPE}), 0);
+  assert_int_equal(MRT_TELL(fail, a, &(int){-EPIPE}), 0);
   assert_int_equal(mrt_actor_kill(b), 0);
   mrt_runtime_run_until_idle(rt);
   assert_int_equal(count_events("down"), 2);
@@ -272,7 +272,7 @@ static void monitors_get_down_with_reason(void **unused) {
   assert_string_equal(events[da].reason, "asked to fail with -32");
   assert_int_equal(events[db].a, MRT_EXIT_KILLED);
   /* Monitoring an actor that is already gone: DOWN with NOPROC at once. */
-  assert_int_equal(mrt_tell_watch(w, &a), 0);
+  assert_int_equal(MRT_TELL(watch, w, &a), 0);
   mrt_runtime_run_until_idle(rt);
   assert_int_equal(count_events("down"), 3);
   assert_int_equal(events[n_events - 1].a, MRT_EXIT_NOPROC);
@@ -297,7 +297,7 @@ static void links_propagate_abnormal_exits(void **unused) {
   mrt_runtime_run_until_idle(rt);
   assert_true(mrt_ref_alive(a));
   /* a fails: c stops (LINKED); t traps and gets an EXIT message instead. */
-  assert_int_equal(mrt_tell_fail(a, &(int){-EIO}), 0);
+  assert_int_equal(MRT_TELL(fail, a, &(int){-EIO}), 0);
   mrt_runtime_run_until_idle(rt);
   assert_false(mrt_ref_alive(a));
   assert_false(mrt_ref_alive(c));
@@ -327,7 +327,7 @@ static int on_stop_me(mrt_actor *self, void *state, const void *p, mrt_reply *r)
   (void)self;
   (void)state;
   mrt_actor_stop(*(mrt_ref *const *)p);
-  return mrt_reply_stop_me(r, &(int){7});
+  return MRT_REPLY(stop_me, r, &(int){7});
 }
 static const mrt_handler_entry stopper_handlers[] = {{&mrt_msg_stop_me, on_stop_me}, {NULL, NULL}};
 static const mrt_actor_class stopper_class = {
@@ -348,7 +348,7 @@ static int on_go(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   (void)state;
   (void)r;
   mrt_ref *me = self;
-  return mrt_ask_stop_me(self, *(mrt_ref *const *)p, &me, 0, asker_cont, NULL);
+  return MRT_ASK(stop_me, self, *(mrt_ref *const *)p, &me, 0, asker_cont, NULL);
 }
 static const mrt_handler_entry goer_handlers[] = {{&mrt_msg_go, on_go}, {NULL, NULL}};
 static const mrt_actor_class goer_class = {.name = "goer", .handlers = goer_handlers};
@@ -361,7 +361,7 @@ static void handler_stops_its_own_asker(void **unused) {
   assert_int_equal(mrt_test_runtime_new(1, &rt), 0);
   assert_int_equal(mrt_actor_spawn(rt, &stopper_class, NULL, NULL, &server), 0);
   assert_int_equal(mrt_actor_spawn(rt, &goer_class, NULL, NULL, &asker), 0);
-  assert_int_equal(mrt_tell_go(asker, &server), 0);
+  assert_int_equal(MRT_TELL(go, asker, &server), 0);
   mrt_runtime_run_until_idle(rt);
   assert_false(mrt_ref_alive(asker));
   assert_true(mrt_ref_alive(server));
@@ -387,14 +387,14 @@ static void refs_outlive_actor_and_runtime(void **unused) {
   mrt_runtime_run_until_idle(rt);
   mrt_ref *c = spawn(rt, (life_args){0}, NULL);
   assert_true(mrt_ref_id(c) > idb); /* ids are never reused */
-  assert_int_equal(mrt_tell_poke(a, &(int){1}), -ESRCH);
+  assert_int_equal(MRT_TELL(poke, a, &(int){1}), -ESRCH);
   mrt_runtime_unref(rt); /* shuts down; refs stay valid handles */
   assert_int_equal(mrt_ref_id(a), ida);
   assert_false(mrt_ref_alive(b));
-  assert_int_equal(mrt_tell_poke(b, &(int){1}), -ESRCH);
+  assert_int_equal(MRT_TELL(poke, b, &(int){1}), -ESRCH);
   assert_int_equal(mrt_actor_stop(b), -ESRCH);
   int out;
-  assert_int_equal(mrt_ask_sync_poke(c, &(int){1}, &out, 0), -ESRCH);
+  assert_int_equal(MRT_ASK_SYNC(poke, c, &(int){1}, &out, 0), -ESRCH);
   mrt_ref_unref(a);
   mrt_ref_unref(b);
   mrt_ref_unref(c);
@@ -439,7 +439,7 @@ static void shutdown_order_and_signal(void **unused) {
     refs[i] = spawn(rt, (life_args){.watch_shutdown = i % 2 == 0}, NULL);
   mrt_runtime_run_until_idle(rt);
   for (int i = 0; i < 6; i++)
-    assert_int_equal(mrt_tell_poke(refs[i], &(int){i}), 0); /* queued, handled before the stop */
+    assert_int_equal(MRT_TELL(poke, refs[i], &(int){i}), 0); /* queued, handled before the stop */
   assert_int_equal(mrt_runtime_shutdown(rt), 0);
   assert_int_equal(count_events("poke"), 6);
   assert_int_equal(count_events("signal"), 3);
@@ -469,7 +469,7 @@ static int on_whose(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   (void)state;
   (void)p;
   uint64_t id = mrt_ref_id(mrt_actor_parent(self));
-  return mrt_reply_whose(r, &id);
+  return MRT_REPLY(whose, r, &id);
 }
 static const mrt_handler_entry child_handlers[] = {{&mrt_msg_whose, on_whose}, {NULL, NULL}};
 static const mrt_actor_class child_class = {.name = "child", .handlers = child_handlers};
@@ -484,9 +484,9 @@ static void parent_is_recorded(void **unused) {
   assert_int_equal(mrt_actor_spawn(rt, &child_class, NULL, &o, &child), 0);
   assert_int_equal(mrt_actor_spawn(rt, &child_class, NULL, NULL, &orphan), 0);
   uint64_t id = 0;
-  assert_int_equal(mrt_ask_sync_whose(child, &(mrt_none){0}, &id, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(whose, child, &(mrt_none){0}, &id, 0), 0);
   assert_int_equal(id, mrt_ref_id(parent));
-  assert_int_equal(mrt_ask_sync_whose(orphan, &(mrt_none){0}, &id, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(whose, orphan, &(mrt_none){0}, &id, 0), 0);
   assert_int_equal(id, 0);
   assert_null(mrt_actor_parent(NULL));
   mrt_ref_unref(child);

@@ -81,7 +81,7 @@ static int64_t measures(fixture *f) { return mrt_test_tap_count(f->tap, &mrt_msg
 static mrt_netmon_supervisor_stats stats_of(mrt_ref *nsup) {
   mrt_netmon_supervisor_stats s;
   memset(&s, 0, sizeof s);
-  assert_int_equal(mrt_ask_sync_netmon_supervisor_stats(nsup, &(mrt_none){0}, &s, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(netmon_supervisor_stats, nsup, &(mrt_none){0}, &s, 0), 0);
   return s;
 }
 
@@ -183,7 +183,7 @@ static int count_rebind(mrt_actor *self, void *state, const void *p, mrt_reply *
   (void)state;
   (void)p;
   shutdown_rebinds++;
-  return r != NULL ? mrt_reply_rebind_and_reprobe(r, &(mrt_sock_info){.port = 1}) : 0;
+  return r != NULL ? MRT_REPLY(rebind_and_reprobe, r, &(mrt_sock_info){.port = 1}) : 0;
 }
 static const mrt_handler_entry counter_handlers[] = {{&mrt_msg_rebind_and_reprobe, count_rebind},
                                                      {NULL, NULL}};
@@ -262,7 +262,7 @@ static int teller_fire(mrt_actor *self, void *state, void *ud) {
   (void)self;
   (void)ud;
   mrt_link_change ev = {.flags = MRT_LINK_CHANGE_LINK_UP, .raw_events = 1};
-  return mrt_tell_link_change(((teller_args *)state)->target, &ev);
+  return MRT_TELL(link_change, ((teller_args *)state)->target, &ev);
 }
 static int teller_start(mrt_actor *self, void *state, const void *args) {
   *(teller_args *)state = *(const teller_args *)args;
@@ -437,7 +437,7 @@ static void owns_a_netlink_monitor_by_default(void **state) {
 static mrt_sock_info sock_info(mrt_ref *dm) {
   mrt_sock_info si;
   memset(&si, 0, sizeof si);
-  assert_int_equal(mrt_ask_sync_sock_info(dm, &(mrt_none){0}, &si, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(sock_info, dm, &(mrt_none){0}, &si, 0), 0);
   return si;
 }
 

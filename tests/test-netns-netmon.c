@@ -1,13 +1,21 @@
 /* Tests (netns suite, root): the netlink link monitor against the real kernel,
  * in a private network namespace with a veth pair. Address add/del, link
- * up/down and default-route changes each produce the right flags within
- * settle + 100 ms; the events say where (a real `ip addr del` names the
+ * up/down and default-route changes each produce an event with the right
+ * flags, in order, and the events say where (a real `ip addr del` names the
  * interface and the address, a link down names the interface, a new default
  * route names its interface); 20 identical RTM_NEWADDR produce nothing; an
  * ignored interface produces nothing; 2,000 address operations against a tiny
  * receive buffer force ENOBUFS and still end with the monitor's snapshot equal
  * to a fresh `ip -j addr`, the resync listing what it found. Exits 77 (skip)
- * without root or namespaces. */
+ * without root or namespaces.
+ *
+ * No assertion here depends on speed: every wait has a deadline of
+ * EVENT_DEADLINE_MS that only an event that never comes reaches (a loaded
+ * machine delays the kernel's notifications and the debouncer's timers, and
+ * may split one command's notifications into two events). Checks that
+ * something did NOT happen wait until the monitor has read the notifications
+ * they are about, then a few settle periods; a slow machine can only make
+ * those weaker, never fail them. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +40,7 @@
 
 #define SETTLE_MS 250
 #define EVENTS_MAX 256
+#define EVENT_DEADLINE_MS 30000
 
 /* Every event received, each a deep copy (the message owns its list only
  * during the handler). */
@@ -77,23 +86,50 @@ static size_t events_seen(void) {
   return n;
 }
 
-/* Waits up to `ms` for event number `index`; returns its flags or 0. */
-static uint32_t wait_event(size_t index, uint64_t ms) {
+/* Waits up to `ms` for an event at `from` or later whose flags include
+ * `want`; returns its index, or -1 (then *seen gets the flags of every event
+ * from `from` on, for the message). */
+static long wait_flags(size_t from, uint32_t want, uint64_t ms, uint32_t *seen) {
   uint64_t deadline = now_ms() + ms;
+  long found = -1;
   pthread_mutex_lock(&rec.mu);
-  while (rec.n <= index && now_ms() < deadline) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 5 * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000;
+  for (size_t i = from;; i++) {
+    while (i >= rec.n && now_ms() < deadline) {
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_nsec += 5 * 1000000;
+      if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+      }
+      pthread_cond_timedwait(&rec.cv, &rec.mu, &ts);
     }
-    pthread_cond_timedwait(&rec.cv, &rec.mu, &ts);
+    if (i >= rec.n)
+      break;
+    if ((rec.ev[i].flags & want) == want) {
+      found = (long)i;
+      break;
+    }
   }
-  uint32_t flags = rec.n > index ? rec.ev[index].flags : 0;
+  *seen = 0;
+  for (size_t i = from; i < rec.n; i++)
+    *seen |= rec.ev[i].flags;
   pthread_mutex_unlock(&rec.mu);
-  return flags;
+  return found;
+}
+
+/* Waits until no event arrived for `quiet_ms` (at most EVENT_DEADLINE_MS). */
+static void wait_quiet(uint64_t quiet_ms) {
+  uint64_t end = now_ms() + EVENT_DEADLINE_MS;
+  size_t seen = events_seen();
+  for (uint64_t since = now_ms(); now_ms() - since < quiet_ms && now_ms() < end;) {
+    usleep(10000);
+    size_t n = events_seen();
+    if (n != seen) {
+      seen = n;
+      since = now_ms();
+    }
+  }
 }
 
 typedef struct fixture {
@@ -110,7 +146,10 @@ static void start(fixture *f, int rcvbuf) {
   if (system("ip link del v0 2>/dev/null") != 0) {
     /* there was none */
   }
-  sh("ip link add v0 type veth peer name v1");
+  /* No IPv6 link-local addresses: their duplicate address detection would
+   * add notifications of its own, at times the test does not control. */
+  sh("ip link add v0 type veth peer name v1 && ip link set v0 addrgenmode none && "
+     "ip link set v1 addrgenmode none");
   assert_int_equal(mrt_runtime_new(NULL, &f->rt), 0);
   assert_int_equal(mrt_runtime_start(f->rt), 0);
   assert_int_equal(mrt_actor_spawn(f->rt, &recorder_class, NULL, NULL, &f->recorder), 0);
@@ -119,13 +158,16 @@ static void start(fixture *f, int rcvbuf) {
   assert_int_equal(mrt_link_monitor_watch(f->mon, f->rt, f->recorder, NULL, &f->watch), 0);
   /* Let the initial dump finish (describe is answered once the watcher runs). */
   char *text = NULL;
-  for (int i = 0; i < 100 && (text == NULL || strstr(text, "\n") == NULL); i++) {
+  for (uint64_t end = now_ms() + EVENT_DEADLINE_MS;
+       (text == NULL || strstr(text, "\n") == NULL) && now_ms() < end;) {
     free(text);
     text = NULL;
     mrt_link_monitor_describe(f->mon, &text);
     usleep(10000);
   }
+  bool dumped = text != NULL && strstr(text, "\n") != NULL;
   free(text);
+  assert_true(dumped);
 }
 
 static void stop(fixture *f) {
@@ -137,19 +179,20 @@ static void stop(fixture *f) {
   rec_clear();
 }
 
-/* Runs a command and expects exactly one event with `want` among its flags
- * within settle + 100 ms. */
+/* Runs a command and expects an event with `want` among its flags, after
+ * the event the previous expect() matched (*next is past it). Events with
+ * other flags in between are tolerated: a loaded machine may split one
+ * command's notifications into two events. */
 static void expect(size_t *next, uint32_t want, const char *cmd) {
   sh("%s", cmd);
-  uint64_t t0 = now_ms();
-  uint32_t got = wait_event(*next, SETTLE_MS + 100);
-  uint64_t took = now_ms() - t0;
-  char buf[96];
-  if ((got & want) != want)
-    fail_msg("'%s': wanted %s within %d ms, got %s after %llu ms", cmd,
-             mrt_link_change_flags_str(want, buf, sizeof buf), SETTLE_MS + 100,
-             got ? "other flags" : "nothing", (unsigned long long)took);
-  (*next)++;
+  uint32_t seen = 0;
+  long at = wait_flags(*next, want, EVENT_DEADLINE_MS, &seen);
+  char buf[96], got[96];
+  if (at < 0)
+    fail_msg("'%s': no event with %s within %d ms (flags seen: %s)", cmd,
+             mrt_link_change_flags_str(want, buf, sizeof buf), EVENT_DEADLINE_MS,
+             seen ? mrt_link_change_flags_str(seen, got, sizeof got) : "none");
+  *next = (size_t)at + 1;
 }
 
 static void changes_produce_the_right_events(void **unused) {
@@ -203,7 +246,8 @@ static void expect_where(size_t *next, const char *cmd, uint32_t flag, const cha
   uint64_t deadline = now_ms() + 30000;
   bool found = false;
   while (!found && now_ms() < deadline) {
-    wait_event(*next, 100);
+    uint32_t seen;
+    (void)wait_flags(*next, 0, 100, &seen); /* any new event, or 100 ms */
     pthread_mutex_lock(&rec.mu);
     for (; !found && *next < rec.n; (*next)++)
       found = lists(*next, flag, ifname, addr, plen, text, cap);
@@ -249,17 +293,25 @@ static void duplicates_and_ignored_interfaces_are_silent(void **unused) {
   sh("ip link set v1 up");
   expect(&next, MRT_LINK_CHANGE_LINK_UP, "ip link set v0 up");
   expect(&next, MRT_LINK_CHANGE_ADDR_ADDED, "ip addr add 192.0.2.1/24 dev v0");
+  wait_quiet(4 * SETTLE_MS); /* whatever the link coming up still sends */
+  size_t quiet = events_seen();
   mrt_netlink_monitor_stats before, after;
   mrt_link_monitor_get_stats(f.mon, &before);
   for (int i = 0; i < 20; i++)
     sh("ip addr replace 192.0.2.1/24 dev v0");     /* identical RTM_NEWADDR */
   sh("ip addr add 198.51.100.1/24 dev v1");        /* ignored interface */
   sh("ip addr del 198.51.100.1/24 dev v1");
-  usleep((SETTLE_MS + 300) * 1000);
-  mrt_link_monitor_get_stats(f.mon, &after);
-  assert_int_equal(events_seen(), next);
-  /* The notifications did arrive; they were judged uninteresting. */
+  /* The notifications did arrive (the monitor read them all)... */
+  uint64_t end = now_ms() + EVENT_DEADLINE_MS;
+  do {
+    usleep(10000);
+    mrt_link_monitor_get_stats(f.mon, &after);
+  } while (after.messages - before.messages < 22 && now_ms() < end);
   assert_true(after.messages - before.messages >= 22);
+  /* ... and they were judged uninteresting: no event, even a settle period
+   * after the last one (an event would be on its way by then). */
+  usleep(4 * SETTLE_MS * 1000);
+  assert_int_equal(events_seen(), quiet);
   stop(&f);
 }
 
@@ -330,26 +382,36 @@ static void enobufs_resync_matches_the_kernel(void **unused) {
   fclose(batch);
   sh("ip -batch /tmp/meshrt-netns-batch");
   unlink("/tmp/meshrt-netns-batch");
-  /* Wait until the monitor is quiet, then compare with the kernel. */
-  size_t seen = 0;
-  for (int quiet = 0; quiet < 3;) {
-    usleep(500 * 1000);
-    size_t n = events_seen();
-    quiet = n == seen ? quiet + 1 : 0;
-    seen = n;
-  }
+  /* The kernel's state no longer changes; wait until the monitor has
+   * resynchronised, said so in an event, and agrees with the kernel (how
+   * long that takes is not the test's business). */
+  char *want = ip_addr_text();
+  char *got = NULL;
   mrt_netlink_monitor_stats st;
-  mrt_link_monitor_get_stats(f.mon, &st);
+  uint32_t seen = 0;
+  bool resync_flagged = false, same = false;
+  for (uint64_t end = now_ms() + EVENT_DEADLINE_MS; now_ms() < end; usleep(100 * 1000)) {
+    mrt_link_monitor_get_stats(f.mon, &st);
+    /* Lost notifications that the re-dump found surface with the RESYNC flag. */
+    resync_flagged = wait_flags(0, MRT_LINK_CHANGE_RESYNC, 0, &seen) >= 0;
+    free(got);
+    got = monitor_addr_text(f.mon);
+    same = strcmp(want, got) == 0;
+    if (st.resyncs >= 1 && resync_flagged && same)
+      break;
+  }
+  size_t got_len = strlen(got), want_len = strlen(want);
+  free(want);
+  free(got);
   assert_true(st.resyncs >= 1);
-  /* Lost notifications that the re-dump found surface with the RESYNC flag. */
-  bool resync_flagged = false, resync_listed = false;
+  assert_true(resync_flagged);
+  /* What the re-dump found is listed (addresses of v0, marked resync), and
+   * the list stays bounded however much the storm folded in. */
+  bool resync_listed = false;
   pthread_mutex_lock(&rec.mu);
   for (size_t i = 0; i < rec.n; i++) {
     const mrt_link_change *ev = &rec.ev[i];
-    resync_flagged |= (ev->flags & MRT_LINK_CHANGE_RESYNC) != 0;
-    /* The list stays bounded however much the storm folded in. */
     assert_true(ev->n_changes <= MRT_LINK_CHANGE_LIST_MAX);
-    /* What the re-dump found is listed: addresses of v0, marked resync. */
     for (uint32_t j = 0; j < ev->n_changes; j++) {
       const mrt_link_change_item *it = &ev->changes[j];
       if ((it->flags & MRT_LINK_CHANGE_RESYNC) && strcmp(it->ifname, "v0") == 0 &&
@@ -359,14 +421,9 @@ static void enobufs_resync_matches_the_kernel(void **unused) {
     }
   }
   pthread_mutex_unlock(&rec.mu);
-  assert_true(resync_flagged);
   assert_true(resync_listed);
-  char *want = ip_addr_text();
-  char *got = monitor_addr_text(f.mon);
-  if (strcmp(want, got) != 0)
-    fail_msg("snapshot differs from ip -j addr (%zu vs %zu bytes)", strlen(got), strlen(want));
-  free(want);
-  free(got);
+  if (!same)
+    fail_msg("snapshot differs from ip -j addr (%zu vs %zu bytes)", got_len, want_len);
   stop(&f);
 }
 

@@ -1,9 +1,15 @@
 /* Tests (netns suite, root): a node with the real netlink monitor in a
  * private network namespace. An address added to (and later removed from)
- * the underlay interface drives a DirectManager rebind within the debounce
- * settle + 100 ms, with one MeasureNow on the bus each time; changes on an
- * ignored interface drive nothing. The node's sockets stay on loopback.
- * Exits 77 (skip) without root or namespaces. */
+ * the underlay interface drives one DirectManager rebind, with one
+ * MeasureNow on the bus each time; changes on an ignored interface drive
+ * nothing. The node's sockets stay on loopback. Exits 77 (skip) without root
+ * or namespaces.
+ *
+ * Waits have a deadline (WAIT_MS) that only something that never happens
+ * reaches; how soon a rebind follows a change is meshrt-bench's business. The
+ * checks that nothing happened (no rebind from the initial dump or from an
+ * ignored interface) wait a few debounce periods: a slow machine can make
+ * them weaker, never make them fail. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +26,7 @@
 #include "node-fixture.h"
 
 #define SETTLE_MS 250
+#define WAIT_MS 30000
 
 static atomic_int measure_nows;
 
@@ -45,7 +52,7 @@ static uint64_t now_ms(void) {
 static uint64_t generation(mrt_ref *dm) {
   mrt_sock_info si;
   memset(&si, 0, sizeof si);
-  assert_int_equal(mrt_ask_sync_sock_info(dm, &(mrt_none){0}, &si, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(sock_info, dm, &(mrt_none){0}, &si, 0), 0);
   return si.generation;
 }
 
@@ -61,17 +68,17 @@ static int64_t wait_rebind(mrt_ref *dm, uint64_t gen, uint64_t ms) {
   return -1;
 }
 
-/* Runs `cmd` and expects exactly one rebind within settle + 100 ms. */
+/* Runs `cmd` and expects one rebind, then one MeasureNow. */
 static void expect_rebind(mrt_ref *dm, const char *cmd) {
   uint64_t gen = generation(dm);
   int mn = atomic_load(&measure_nows);
   sh("%s", cmd);
-  int64_t took = wait_rebind(dm, gen, SETTLE_MS + 100);
+  int64_t took = wait_rebind(dm, gen, WAIT_MS);
   if (took < 0)
-    fail_msg("'%s': no rebind within %d ms", cmd, SETTLE_MS + 100);
+    fail_msg("'%s': no rebind within %d ms", cmd, WAIT_MS);
   fprintf(stderr, "'%s': rebind after %lld ms\n", cmd, (long long)took);
   /* MeasureNow follows the rebind in the same reaction. */
-  for (int i = 0; i < 100 && atomic_load(&measure_nows) == mn; i++)
+  for (uint64_t end = now_ms() + WAIT_MS; atomic_load(&measure_nows) == mn && now_ms() < end;)
     usleep(1000);
   assert_int_equal(atomic_load(&measure_nows), mn + 1);
   assert_int_equal(generation(dm), gen + 1);
@@ -80,7 +87,10 @@ static void expect_rebind(mrt_ref *dm, const char *cmd) {
 static void address_change_on_the_underlay_drives_a_rebind(void **unused) {
   (void)unused;
   atomic_store(&measure_nows, 0);
-  sh("ip link add v0 type veth peer name v1 && ip link set v1 up && ip link set v0 up");
+  /* addrgenmode none: no IPv6 link-local addresses, whose duplicate address
+   * detection would change the interface at times the test does not control. */
+  sh("ip link add v0 type veth peer name v1 && ip link set v0 addrgenmode none && "
+     "ip link set v1 addrgenmode none && ip link set v1 up && ip link set v0 up");
   mrt_runtime *rt = NULL;
   assert_int_equal(mrt_runtime_new(NULL, &rt), 0);
   assert_int_equal(mrt_runtime_start(rt), 0);

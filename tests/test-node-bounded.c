@@ -86,7 +86,7 @@ static mrt_peer_map *peers(size_t n) {
 
 static size_t direct_peers(mrt_ref *dm) {
   mrt_direct_status *ds = NULL;
-  assert_int_equal(mrt_ask_sync_direct_state(dm, &(mrt_none){0}, &ds, MRT_SEC(5)), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_state, dm, &(mrt_none){0}, &ds, MRT_SEC(5)), 0);
   size_t n = ds->n_peers;
   mrt_direct_status_free(ds);
   return n;
@@ -113,7 +113,7 @@ static void direct_manager_mailbox_is_bounded(void **state) {
   assert_true(mrt_node_publish_peer_map(f->rt, mrt_peer_map_ref(last)) >= 0);
   uint64_t t0 = mrt_runtime_now(f->rt);
   mrt_sock_info si;
-  assert_int_equal(mrt_ask_sync_sock_info(dm, &(mrt_none){0}, &si, MRT_SEC(5)), -EAGAIN);
+  assert_int_equal(MRT_ASK_SYNC(sock_info, dm, &(mrt_none){0}, &si, MRT_SEC(5)), -EAGAIN);
   assert_int_equal(mrt_runtime_now(f->rt), t0); /* refused at once, nothing driven */
   assert_int_equal(stats_of(f->rt, &mrt_msg_peer_map_update).dropped_full - dropped0,
                    1001 - MRT_DIRECT_MAILBOX_CAPACITY);
@@ -122,7 +122,7 @@ static void direct_manager_mailbox_is_bounded(void **state) {
   assert_int_equal(deepest, MRT_DIRECT_MAILBOX_CAPACITY);
   /* Driven, it recovers, and the last map won although it was dropped. */
   mrt_runtime_run_until_idle(f->rt);
-  assert_int_equal(mrt_ask_sync_sock_info(dm, &(mrt_none){0}, &si, MRT_SEC(5)), 0);
+  assert_int_equal(MRT_ASK_SYNC(sock_info, dm, &(mrt_none){0}, &si, MRT_SEC(5)), 0);
   assert_int_equal(direct_peers(dm), 3);
 
   /* Full again, then restarted by the supervisor: the restart does not wait
@@ -157,12 +157,12 @@ static void measurer_mailbox_is_bounded(void **state) {
   for (uint64_t i = 1; i <= 1000; i++)
     assert_true(mrt_publish_measure_now(bus, &(mrt_measure_now){.reason = i}) >= 0);
   mrt_derp_latency_stats st;
-  assert_int_equal(mrt_ask_sync_derp_latency_stats(dl, &(mrt_none){0}, &st, MRT_SEC(5)),
+  assert_int_equal(MRT_ASK_SYNC(derp_latency_stats, dl, &(mrt_none){0}, &st, MRT_SEC(5)),
                    -EAGAIN);
   assert_int_equal(stats_of(f->rt, &mrt_msg_measure_now).dropped_full - dropped0,
                    1000 - MRT_DERP_LATENCY_MAILBOX_CAPACITY);
   mrt_runtime_run_until_idle(f->rt);
-  assert_int_equal(mrt_ask_sync_derp_latency_stats(dl, &(mrt_none){0}, &st, MRT_SEC(5)), 0);
+  assert_int_equal(MRT_ASK_SYNC(derp_latency_stats, dl, &(mrt_none){0}, &st, MRT_SEC(5)), 0);
   /* The queued ones, then the newest once it had room (no map: each is
    * counted and ignored). */
   assert_int_equal(st.measure_now, MRT_DERP_LATENCY_MAILBOX_CAPACITY + 1);
@@ -176,13 +176,13 @@ static void netmon_supervisor_mailbox_is_bounded(void **state) {
   start_node(f);
   mrt_ref *nm = mrt_node_netmon_supervisor(f->node);
   for (unsigned i = 0; i < MRT_NETMON_SUPERVISOR_MAILBOX_CAPACITY; i++)
-    assert_int_equal(mrt_tell_netmon_supervisor_stats(nm, &(mrt_none){0}), 0);
-  assert_int_equal(mrt_tell_netmon_supervisor_stats(nm, &(mrt_none){0}), -EAGAIN);
+    assert_int_equal(MRT_TELL(netmon_supervisor_stats, nm, &(mrt_none){0}), 0);
+  assert_int_equal(MRT_TELL(netmon_supervisor_stats, nm, &(mrt_none){0}), -EAGAIN);
   mrt_netmon_supervisor_stats st;
-  assert_int_equal(mrt_ask_sync_netmon_supervisor_stats(nm, &(mrt_none){0}, &st, MRT_SEC(5)),
+  assert_int_equal(MRT_ASK_SYNC(netmon_supervisor_stats, nm, &(mrt_none){0}, &st, MRT_SEC(5)),
                    -EAGAIN);
   mrt_runtime_run_until_idle(f->rt);
-  assert_int_equal(mrt_ask_sync_netmon_supervisor_stats(nm, &(mrt_none){0}, &st, MRT_SEC(5)), 0);
+  assert_int_equal(MRT_ASK_SYNC(netmon_supervisor_stats, nm, &(mrt_none){0}, &st, MRT_SEC(5)), 0);
   assert_int_equal(st.events, 0);
 }
 
@@ -235,7 +235,7 @@ static void link_change_into_full_mailbox_is_held(void **state) {
   assert_int_equal(mrt_link_monitor_watch(f->mon, f->rt, target, &deb, &watch), 0);
   mrt_runtime_run_until_idle(f->rt);
   for (int i = 0; i < 2; i++)
-    assert_int_equal(mrt_tell_sink_fill(target, &(mrt_none){0}), 0);
+    assert_int_equal(MRT_TELL(sink_fill, target, &(mrt_none){0}), 0);
 
   /* Two changes, each settled and sent while the target is full. */
   assert_true(mrt_manual_monitor_trigger(f->mon, MRT_LINK_CHANGE_DEFAULT_ROUTE));
@@ -273,7 +273,7 @@ static int fake_rebind(mrt_actor *self, void *state, const void *p, mrt_reply *r
   memset(&si, 0, sizeof si);
   si.port = 4242;
   si.generation = 2;
-  return r ? mrt_reply_rebind_and_reprobe(r, &si) : 0;
+  return r ? MRT_REPLY(rebind_and_reprobe, r, &si) : 0;
 }
 
 static int fake_fill(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
@@ -291,7 +291,7 @@ static const mrt_actor_class fake_class = {.name = "fake-direct", .handlers = fa
 
 static mrt_netmon_supervisor_stats nm_stats(mrt_ref *nm) {
   mrt_netmon_supervisor_stats st;
-  assert_int_equal(mrt_ask_sync_netmon_supervisor_stats(nm, &(mrt_none){0}, &st, MRT_SEC(5)), 0);
+  assert_int_equal(MRT_ASK_SYNC(netmon_supervisor_stats, nm, &(mrt_none){0}, &st, MRT_SEC(5)), 0);
   return st;
 }
 
@@ -316,7 +316,7 @@ static void rebind_refused_for_full_mailbox_is_asked_again(void **state) {
   assert_int_equal(mrt_netmon_supervisor_spawn(f->rt, &cfg, fake, NULL, &nm), 0);
   mrt_runtime_run_until_idle(f->rt);
   for (int i = 0; i < 2; i++)
-    assert_int_equal(mrt_tell_sink_fill(fake, &(mrt_none){0}), 0);
+    assert_int_equal(MRT_TELL(sink_fill, fake, &(mrt_none){0}), 0);
 
   /* The link change settles; the rebind meets the full mailbox: owed, not
    * failed, nothing published. */

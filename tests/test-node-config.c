@@ -111,7 +111,7 @@ static void every_field_error_names_file_and_field(void **state) {
     }
     char *err = NULL;
     char *argv[] = {(char *)node_bin, "--config", path, "--control-socket", sock, NULL};
-    int rc = run_capture(argv, 5000, NULL, &err);
+    int rc = run_capture(argv, NP_WAIT_MS, NULL, &err);
     if (rc != 2 || strstr(err, path) == NULL || strstr(err, cases[i].field) == NULL)
       fail_msg("case %zu (%s): exit %d, stderr: %s", i, cases[i].field, rc, err);
     free(err);
@@ -122,7 +122,7 @@ static void every_field_error_names_file_and_field(void **state) {
   file_write(path, "{\"log_level\": \"loud\"}");
   char *err = NULL;
   char *argv[] = {(char *)node_bin, "--check", "--config", path, NULL};
-  assert_int_equal(run_capture(argv, 5000, NULL, &err), 2);
+  assert_int_equal(run_capture(argv, NP_WAIT_MS, NULL, &err), 2);
   assert_non_null(strstr(err, "log_level"));
   free(err);
 }
@@ -137,13 +137,13 @@ static char *run_and_get_key(const char *config) {
   node_proc n;
   const char *args[] = {"--config", config, "--no-metrics", NULL};
   assert_true(node_start(&n, args));
-  json_t *s = node_wait_status(&n, status_has_key, 10000);
+  json_t *s = node_wait_status(&n, status_has_key, NP_WAIT_MS);
   if (s == NULL)
     dump_log(&n);
   assert_non_null(s);
   char *key = strdup(json_string_value(json_object_get(s, "public_key")));
   json_decref(s);
-  assert_int_equal(node_stop(&n, SIGTERM, 2000), 0);
+  assert_int_equal(node_stop(&n, SIGTERM, NP_WAIT_MS), 0);
   return key;
 }
 
@@ -153,7 +153,7 @@ static void missing_key_file_is_created_0600_and_reused(void **state) {
   file_write(in_dir("node.json", cfg, sizeof cfg), "{\"key_file\": \"node.key\"}");
   in_dir("node.key", key, sizeof key);
   char *argv[] = {(char *)node_bin, "--check", "--config", cfg, NULL};
-  assert_int_equal(run_capture(argv, 5000, NULL, NULL), 0);
+  assert_int_equal(run_capture(argv, NP_WAIT_MS, NULL, NULL), 0);
   struct stat st;
   assert_int_equal(stat(key, &st), 0);
   assert_int_equal(st.st_mode & 0777, 0600);
@@ -179,7 +179,7 @@ static mrt_ref *responder(mrt_runtime *rt, uint64_t delay_ms, uint16_t *port) {
   mrt_ref *r = NULL;
   assert_int_equal(mrt_stun_responder_spawn(rt, &cfg, NULL, &r), 0);
   mrt_stun_responder_info info;
-  assert_int_equal(mrt_ask_sync_stun_responder_info(r, &(mrt_none){0}, &info, MRT_SEC(2)), 0);
+  assert_int_equal(MRT_ASK_SYNC(stun_responder_info, r, &(mrt_none){0}, &info, MRT_SEC(30)), 0);
   *port = info.port;
   return r;
 }
@@ -265,7 +265,7 @@ static void sighup_reloads_through_the_reconciler(void **state) {
   const char *args[] = {"--config", cfg, "--no-metrics", NULL};
   assert_true(node_start(&n, args));
   want_home = 7;
-  json_t *s = node_wait_status(&n, home_is_wanted, 10000);
+  json_t *s = node_wait_status(&n, home_is_wanted, NP_WAIT_MS);
   if (s == NULL)
     dump_log(&n);
   assert_non_null(s);
@@ -278,7 +278,7 @@ static void sighup_reloads_through_the_reconciler(void **state) {
   write_config(cfg, 8, p8, ", \"log_level\": \"debug\", \"listen_port\": 1");
   kill(n.pid, SIGHUP);
   want_home = 8;
-  s = node_wait_status(&n, home_is_wanted, 10000);
+  s = node_wait_status(&n, home_is_wanted, NP_WAIT_MS);
   if (s == NULL)
     dump_log(&n);
   assert_non_null(s);
@@ -288,11 +288,11 @@ static void sighup_reloads_through_the_reconciler(void **state) {
   file_write(cfg, "{\"peers\": [{\"id\": 1, \"public_key\": \"zz\"}]}");
   kill(n.pid, SIGHUP);
   expect_refused(n.sock, cfg);
-  s = node_wait_status(&n, home_is_wanted, 5000);
+  s = node_wait_status(&n, home_is_wanted, NP_WAIT_MS);
   assert_non_null(s);
   json_decref(s);
 
-  assert_int_equal(node_stop(&n, SIGTERM, 2000), 0);
+  assert_int_equal(node_stop(&n, SIGTERM, NP_WAIT_MS), 0);
   mrt_ref_unref(r7);
   mrt_ref_unref(r8);
   mrt_runtime_unref(rt);

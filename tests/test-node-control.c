@@ -36,7 +36,7 @@ static int setup_group(void **state) {
   static const char *const args[] = {"--no-metrics", "--network-monitor", "manual", NULL};
   if (!node_start(&node, args))
     return -1;
-  json_t *s = node_wait_status(&node, status_ready, 10000);
+  json_t *s = node_wait_status(&node, status_ready, NP_WAIT_MS);
   if (s == NULL) {
     dump_log(&node);
     return -1;
@@ -47,7 +47,7 @@ static int setup_group(void **state) {
 
 static int teardown_group(void **state) {
   (void)state;
-  int rc = node_stop(&node, SIGTERM, 2000);
+  int rc = node_stop(&node, SIGTERM, NP_WAIT_MS);
   if (rc != 0)
     dump_log(&node);
   reap_all();
@@ -286,7 +286,7 @@ static void events_follow_streams_new_events(void **state) {
       sleep_ms(50);
   }
   kill(pid, SIGTERM);
-  wait_exit(pid, 2000);
+  wait_exit(pid, NP_WAIT_MS);
   assert_true(seen);
 }
 
@@ -331,7 +331,7 @@ static void malformed_requests_get_json_errors(void **state) {
   /* Blank lines are ignored; CRLF is accepted. */
   static const char crlf[] = "\n\r\n{\"cmd\":\"children\"}\r\n";
   assert_true(send_all(fd, crlf, strlen(crlf)));
-  char *line = recv_line(fd, 5000);
+  char *line = recv_line(fd, NP_WAIT_MS);
   assert_non_null(line);
   assert_non_null(strstr(line, "\"ok\":true"));
   free(line);
@@ -346,7 +346,7 @@ static void over_long_line_is_refused_and_closed(void **state) {
   memset(big, 'x', len);
   send_all(fd, big, len); /* no newline: the server must not wait forever */
   free(big);
-  char *line = recv_line(fd, 5000);
+  char *line = recv_line(fd, NP_WAIT_MS);
   assert_non_null(line);
   json_t *reply = json_loads(line, 0, NULL);
   free(line);
@@ -394,7 +394,7 @@ static void pipelined_requests_all_answered(void **state) {
   char buf[65536];
   while (lines < N) {
     struct pollfd p = {fd, POLLIN, 0};
-    if (poll(&p, 1, 10000) <= 0)
+    if (poll(&p, 1, NP_WAIT_MS) <= 0)
       break;
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n <= 0)

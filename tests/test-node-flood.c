@@ -97,7 +97,7 @@ static mrt_peer_map *peers(size_t n) {
 /* DirectManager's peer count; -1 while its mailbox is full. */
 static long direct_peers(mrt_ref *dm) {
   mrt_direct_status *ds = NULL;
-  int rc = mrt_ask_sync_direct_state(dm, &(mrt_none){0}, &ds, MRT_SEC(30));
+  int rc = MRT_ASK_SYNC(direct_state, dm, &(mrt_none){0}, &ds, MRT_SEC(30));
   if (rc == -EAGAIN)
     return -1;
   assert_int_equal(rc, 0);

@@ -65,7 +65,7 @@ static char *http(const char *method, const char *path) {
     if (len + 1 == cap)
       buf = realloc(buf, cap *= 2);
     struct pollfd p = {fd, POLLIN, 0};
-    if (poll(&p, 1, 5000) <= 0)
+    if (poll(&p, 1, NP_WAIT_MS) <= 0)
       break;
     ssize_t n = recv(fd, buf + len, cap - len - 1, 0);
     if (n <= 0)
@@ -200,7 +200,7 @@ static int setup_group(void **state) {
                                      NULL};
   if (!node_start(&node, args))
     return -1;
-  json_t *s = node_wait_status(&node, status_ready, 10000);
+  json_t *s = node_wait_status(&node, status_ready, NP_WAIT_MS);
   if (s == NULL) {
     dump_log(&node);
     return -1;
@@ -214,7 +214,7 @@ static int setup_group(void **state) {
 
 static int teardown_group(void **state) {
   (void)state;
-  int rc = node_stop(&node, SIGTERM, 2000);
+  int rc = node_stop(&node, SIGTERM, NP_WAIT_MS);
   reap_all();
   dir_remove(test_dir);
   return rc == 0 ? 0 : -1;
@@ -231,13 +231,13 @@ static void metrics_scrape_parses_and_has_the_families(void **state) {
   json_t *r = ctl_json(node.sock, NULL, "link-change", "default-route");
   assert_non_null(r);
   json_decref(r);
-  json_t *s = node_wait_status(&node, rebound_after_link_change, 10000);
+  json_t *s = node_wait_status(&node, rebound_after_link_change, NP_WAIT_MS);
   assert_non_null(s);
   json_decref(s);
   r = ctl_json(node.sock, NULL, "rebind", NULL);
   assert_non_null(r);
   json_decref(r);
-  json_t *again = node_wait_status(&node, status_ready, 10000); /* the peer's path is back */
+  json_t *again = node_wait_status(&node, status_ready, NP_WAIT_MS); /* the peer's path is back */
   assert_non_null(again);
   json_decref(again);
 

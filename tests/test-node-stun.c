@@ -147,7 +147,7 @@ static void status_explains_each_stun_server(void **state) {
   mrt_ref *classic = NULL;
   assert_int_equal(mrt_stun_responder_spawn(rt, &rc, NULL, &classic), 0);
   mrt_stun_responder_info info;
-  assert_int_equal(mrt_ask_sync_stun_responder_info(classic, &(mrt_none){0}, &info, MRT_SEC(2)),
+  assert_int_equal(MRT_ASK_SYNC(stun_responder_info, classic, &(mrt_none){0}, &info, MRT_SEC(2)),
                    0);
   broken_server broken;
   broken_start(&broken);

@@ -120,7 +120,7 @@ static mrt_node_config node_config(fixture *f) {
 static mrt_sock_info sock_info(mrt_ref *dm) {
   mrt_sock_info si;
   memset(&si, 0, sizeof si);
-  assert_int_equal(mrt_ask_sync_sock_info(dm, &(mrt_none){0}, &si, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(sock_info, dm, &(mrt_none){0}, &si, 0), 0);
   return si;
 }
 
@@ -235,8 +235,8 @@ static void watch_failure_keeps_the_node_up_on_the_noop_monitor(void **state) {
   assert_int_equal(mrt_node_start(f->rt, &cfg, &f->node), 0);
   mrt_runtime_advance(f->rt, MRT_SEC(2)); /* the -EALREADY retries run out */
   mrt_netmon_supervisor_stats s;
-  assert_int_equal(mrt_ask_sync_netmon_supervisor_stats(mrt_node_netmon_supervisor(f->node),
-                                                        &(mrt_none){0}, &s, 0),
+  assert_int_equal(MRT_ASK_SYNC(netmon_supervisor_stats, mrt_node_netmon_supervisor(f->node),
+                                &(mrt_none){0}, &s, 0),
                    0);
   assert_true(s.degraded);
   assert_string_equal(s.monitor, "noop");
@@ -265,7 +265,7 @@ static void restarted_direct_manager_keeps_the_key_and_is_found(void **state) {
                    0);
   assert_true(dm != mrt_node_direct(f->node));
   mrt_direct_status *ds = NULL;
-  assert_int_equal(mrt_ask_sync_direct_state(dm, &(mrt_none){0}, &ds, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_state, dm, &(mrt_none){0}, &ds, 0), 0);
   assert_memory_equal(ds->public_key, key, MRT_PROBE_KEY_LEN);
   mrt_direct_status_free(ds);
   uint64_t gen = sock_info(dm).generation;

@@ -54,7 +54,7 @@ static int on_try_shutdown(mrt_actor *self, void *state, const void *p, mrt_repl
   (void)state;
   (void)p;
   int rc = mrt_runtime_shutdown(mrt_actor_runtime(self));
-  return mrt_reply_try_shutdown(r, &rc);
+  return MRT_REPLY(try_shutdown, r, &rc);
 }
 
 static const mrt_handler_entry sink_handlers[] = {{&mrt_msg_parcel, on_parcel},
@@ -72,7 +72,7 @@ typedef struct waiter {
 static void *waiter_main(void *arg) {
   waiter *w = arg;
   int out;
-  w->rc = mrt_ask_sync_keep(w->to, &(int){1}, &out, MRT_SEC(60));
+  w->rc = MRT_ASK_SYNC(keep, w->to, &(int){1}, &out, MRT_SEC(60));
   return NULL;
 }
 
@@ -98,7 +98,7 @@ static void shutdown_with_work_in_flight(void **unused) {
   for (int j = 0; j < PER_ACTOR; j++)
     for (int i = 0; i < ACTORS; i++) {
       parcel p = {malloc(sizeof(int))};
-      if (mrt_tell_parcel(refs[i], &p) == 0)
+      if (MRT_TELL(parcel, refs[i], &p) == 0)
         sent++;
       else
         free(p.body);
@@ -111,7 +111,7 @@ static void shutdown_with_work_in_flight(void **unused) {
   }
   assert_int_equal(atomic_load(&drops), sent);
   parcel late = {NULL};
-  assert_int_equal(mrt_tell_parcel(refs[0], &late), -ESRCH);
+  assert_int_equal(MRT_TELL(parcel, refs[0], &late), -ESRCH);
   for (int i = 0; i < ACTORS; i++)
     mrt_ref_unref(refs[i]);
   mrt_runtime_unref(rt);
@@ -125,7 +125,7 @@ static void shutdown_from_an_actor_is_refused(void **unused) {
   assert_int_equal(mrt_runtime_start(rt), 0);
   assert_int_equal(mrt_actor_spawn(rt, &sink_class, NULL, NULL, &a), 0);
   int rc = 0;
-  assert_int_equal(mrt_ask_sync_try_shutdown(a, &(mrt_none){0}, &rc, MRT_SEC(10)), 0);
+  assert_int_equal(MRT_ASK_SYNC(try_shutdown, a, &(mrt_none){0}, &rc, MRT_SEC(10)), 0);
   assert_int_equal(rc, -EDEADLK); /* it would wait for its own executor */
   assert_false(mrt_runtime_shutting_down(rt));
   assert_int_equal(mrt_runtime_shutdown(rt), 0);

@@ -30,7 +30,7 @@ static mrt_ref *spawn_responder(mrt_runtime *rt, const struct sockaddr_storage *
 
 static mrt_stun_responder_info info_of(mrt_ref *r) {
   mrt_stun_responder_info info;
-  assert_int_equal(mrt_ask_sync_stun_responder_info(r, &(mrt_none){0}, &info, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(stun_responder_info, r, &(mrt_none){0}, &info, 0), 0);
   return info;
 }
 
@@ -173,8 +173,8 @@ static void artificial_delay(void **unused) {
   assert_true(mrt_stun_txid_equal(&resp.txid, &txid));
 
   /* A shorter delay set later applies to new requests. */
-  assert_int_equal(mrt_ask_sync_stun_responder_set_delay(r, &(uint64_t){MRT_MS(5)},
-                                                         &(mrt_none){0}, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(stun_responder_set_delay, r, &(uint64_t){MRT_MS(5)},
+                                &(mrt_none){0}, 0), 0);
   assert_int_equal(info_of(r).delay_ns, MRT_MS(5));
   send_request(fd, &to, &txid);
   drive_settle(&rt, 1);

@@ -423,7 +423,7 @@ static int operator_start(mrt_actor *self, void *state, const void *args) {
   mrt_child_spec spec = worker("via-actor", NOARGS);
   mrt_child_command cmd;
   assert_int_equal(mrt_child_command_init_add(&cmd, &spec), 0);
-  int rc = mrt_ask_supervisor_control(self, sup, &cmd, 0, operator_done, NULL);
+  int rc = MRT_ASK(supervisor_control, self, sup, &cmd, 0, operator_done, NULL);
   if (rc < 0)
     mrt_child_command_clear(&cmd); /* not sent: still ours */
   return rc;

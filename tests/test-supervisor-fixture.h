@@ -127,7 +127,7 @@ static int worker_start(mrt_actor *self, void *state, const void *args) {
   if (a->ready_on_start)
     assert_int_equal(mrt_supervisor_report_ready(self), 0);
   if (st->attempt <= a->fail_attempts)
-    assert_int_equal(mrt_tell_wcmd(self, &(int){W_FAIL}), 0);
+    assert_int_equal(MRT_TELL(wcmd, self, &(int){W_FAIL}), 0);
   return 0;
 }
 
@@ -318,7 +318,7 @@ FIX bool has_record(mrt_ref *sup, const char *id) {
 FIX void tell_child(mrt_ref *sup, const char *id, int op) {
   mrt_ref *c;
   assert_int_equal(mrt_supervisor_child_ref(sup, id, &c), 0);
-  assert_int_equal(mrt_tell_wcmd(c, &op), 0);
+  assert_int_equal(MRT_TELL(wcmd, c, &op), 0);
   mrt_ref_unref(c);
   advance(0);
 }

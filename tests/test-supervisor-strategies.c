@@ -441,7 +441,7 @@ static void threaded_runtime_boots_in_order_and_restarts(void **unused) {
   assert_int_equal(spawned_seen_by("c"), spawned_seen_by("b") + 1);
   mrt_ref *b;
   assert_int_equal(mrt_supervisor_child_ref(sup, "b", &b), 0);
-  assert_int_equal(mrt_tell_wcmd(b, &(int){W_FAIL}), 0);
+  assert_int_equal(MRT_TELL(wcmd, b, &(int){W_FAIL}), 0);
   mrt_ref_unref(b);
   uint64_t deadline = mono_ns() + MRT_SEC(10);
   while (record(sup, "c").attempt != 2 && mono_ns() < deadline)

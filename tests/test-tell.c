@@ -56,7 +56,7 @@ static int order_get(mrt_actor *self, void *state, const void *p, mrt_reply *r) 
   (void)p;
   order_state *st = state;
   uint64_t v = st->out_of_order ? UINT64_MAX : st->total;
-  return mrt_reply_get(r, &v);
+  return MRT_REPLY(get, r, &v);
 }
 
 static const mrt_handler_entry order_handlers[] = {
@@ -69,7 +69,7 @@ static const mrt_actor_class order_class = {
 
 static uint64_t get_total(mrt_ref *ref) {
   uint64_t v = 0;
-  assert_int_equal(mrt_ask_sync_get(ref, &(mrt_none){0}, &v, MRT_SEC(30)), 0);
+  assert_int_equal(MRT_ASK_SYNC(get, ref, &(mrt_none){0}, &v, MRT_SEC(30)), 0);
   return v;
 }
 
@@ -80,7 +80,7 @@ static void tell_delivers_in_order(void **unused) {
   assert_int_equal(mrt_test_runtime_new(1, &rt), 0);
   assert_int_equal(mrt_actor_spawn(rt, &order_class, NULL, NULL, &a), 0);
   for (uint32_t i = 0; i < 1000; i++)
-    assert_int_equal(mrt_tell_num(a, &(num){0, i}), 0);
+    assert_int_equal(MRT_TELL(num, a, &((num){0, i})), 0);
   assert_int_equal(get_total(a), 1000); /* UINT64_MAX would mean out of order */
   mrt_ref_unref(a);
   mrt_runtime_unref(rt);
@@ -97,7 +97,7 @@ static void tell_rejects_bad_input(void **unused) {
   assert_int_equal(mrt_tell(a, NULL, &n, sizeof n), -EINVAL);
   assert_int_equal(mrt_tell(a, &mrt_msg_num, &n, sizeof n - 1), -EINVAL);
   assert_int_equal(mrt_tell(a, &mrt_msg_num, NULL, sizeof n), -EINVAL);
-  assert_int_equal(mrt_tell_other(a, &(uint64_t){1}), -ENOTSUP);
+  assert_int_equal(MRT_TELL(other, a, &(uint64_t){1}), -ENOTSUP);
   assert_int_equal(get_total(a), 0);
   mrt_ref_unref(a);
   mrt_runtime_unref(rt);
@@ -111,12 +111,12 @@ static void bounded_mailbox_rejects_when_full(void **unused) {
   mrt_spawn_opts opts = {.executor = MRT_EXECUTOR_AUTO, .mailbox_capacity = 8};
   assert_int_equal(mrt_actor_spawn(rt, &order_class, NULL, &opts, &a), 0);
   for (uint32_t i = 0; i < 8; i++)
-    assert_int_equal(mrt_tell_num(a, &(num){0, i}), 0);
-  assert_int_equal(mrt_tell_num(a, &(num){0, 8}), -EAGAIN);
-  assert_int_equal(mrt_tell_num(a, &(num){0, 8}), -EAGAIN);
+    assert_int_equal(MRT_TELL(num, a, &((num){0, i})), 0);
+  assert_int_equal(MRT_TELL(num, a, &((num){0, 8})), -EAGAIN);
+  assert_int_equal(MRT_TELL(num, a, &((num){0, 8})), -EAGAIN);
   mrt_runtime_run_until_idle(rt);
   /* Room again once handled; the rejected sends left no trace. */
-  assert_int_equal(mrt_tell_num(a, &(num){0, 8}), 0);
+  assert_int_equal(MRT_TELL(num, a, &((num){0, 8})), 0);
   assert_int_equal(get_total(a), 9);
   mrt_ref_unref(a);
   mrt_runtime_unref(rt);
@@ -132,14 +132,14 @@ static int spin(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   (void)r;
   spinner_state *st = state;
   if (++st->spins < 100000)
-    return mrt_tell_other(self, &(uint64_t){st->spins});
+    return MRT_TELL(other, self, &(uint64_t){st->spins});
   return 0;
 }
 
 static int spin_get(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   (void)self;
   (void)p;
-  return mrt_reply_get(r, &((spinner_state *)state)->spins);
+  return MRT_REPLY(get, r, &((spinner_state *)state)->spins);
 }
 
 static const mrt_handler_entry spinner_handlers[] = {
@@ -175,7 +175,7 @@ static int probe_num(mrt_actor *self, void *state, const void *p, mrt_reply *r) 
 static int probe_get(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   (void)self;
   (void)p;
-  return mrt_reply_get(r, &((probe_state *)state)->spins_seen);
+  return MRT_REPLY(get, r, &((probe_state *)state)->spins_seen);
 }
 
 static const mrt_handler_entry probe_handlers[] = {
@@ -195,11 +195,11 @@ static void busy_actor_cannot_starve_others(void **unused) {
   probe_args pa = {spinner};
   assert_int_equal(mrt_actor_spawn(rt, &probe_class, &pa, NULL, &probe), 0);
   mrt_runtime_run_until_idle(rt); /* both started */
-  assert_int_equal(mrt_tell_other(spinner, &(uint64_t){0}), 0);
-  assert_int_equal(mrt_tell_num(probe, &(num){0, 0}), 0);
+  assert_int_equal(MRT_TELL(other, spinner, &(uint64_t){0}), 0);
+  assert_int_equal(MRT_TELL(num, probe, &((num){0, 0})), 0);
   uint64_t seen = 0, spins = 0;
-  assert_int_equal(mrt_ask_sync_get(probe, &(mrt_none){0}, &seen, 0), 0);
-  assert_int_equal(mrt_ask_sync_get(spinner, &(mrt_none){0}, &spins, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(get, probe, &(mrt_none){0}, &seen, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(get, spinner, &(mrt_none){0}, &spins, 0), 0);
   /* The probe ran after a bounded number of the spinner's 64-message batches
    * (turns made ready by the executor itself get at most 16 in a row before
    * the cross-thread run queue is served), long before its 100,000 sends. */
@@ -217,10 +217,10 @@ static void mailbox_depth_is_reported(void **unused) {
   assert_int_equal(mrt_test_runtime_new(1, &rt), 0);
   assert_int_equal(mrt_actor_spawn(rt, &order_class, NULL, NULL, &a), 0);
   for (uint32_t i = 0; i < 10; i++)
-    assert_int_equal(mrt_tell_num(a, &(num){0, i}), 0);
+    assert_int_equal(MRT_TELL(num, a, &((num){0, i})), 0);
   mrt_ref *b;
   assert_int_equal(mrt_actor_spawn(rt, &order_class, NULL, NULL, &b), 0);
-  assert_int_equal(mrt_tell_num(b, &(num){1, 0}), 0);
+  assert_int_equal(MRT_TELL(num, b, &((num){1, 0})), 0);
   uint64_t total = 0, deepest = 0;
   assert_int_equal(mrt_runtime_mailbox_depth(rt, &total, &deepest), 0);
   assert_int_equal(total, 11);
@@ -248,7 +248,7 @@ typedef struct sender_args {
 static void *sender_main(void *arg) {
   sender_args *a = arg;
   for (uint32_t i = 0; i < a->count; i++)
-    if (mrt_tell_num(a->to, &(num){a->sender, i}) != 0)
+    if (MRT_TELL(num, a->to, &((num){a->sender, i})) != 0)
       a->failures++;
   return NULL;
 }

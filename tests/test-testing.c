@@ -34,8 +34,8 @@ static void counter_counts_everything(void **unused) {
   assert_int_equal(mrt_test_runtime_new(1, &rt), 0);
   assert_int_equal(mrt_test_counter_spawn(rt, &c), 0);
   for (int i = 0; i < 5; i++)
-    assert_int_equal(mrt_tell_note(c, &i), 0);
-  assert_int_equal(mrt_tell_ping(c, &(int){1}), 0);
+    assert_int_equal(MRT_TELL(note, c, &i), 0);
+  assert_int_equal(MRT_TELL(ping, c, &(int){1}), 0);
   assert_int_equal(mrt_test_counter_get(c), 6);
   assert_int_equal(mrt_test_counter_get(c), 6); /* queries are not counted */
   mrt_ref_unref(c);
@@ -49,10 +49,10 @@ static void tap_records_given_types_in_order(void **unused) {
   assert_int_equal(mrt_test_runtime_new(1, &rt), 0);
   const mrt_msg_type *types[] = {&mrt_msg_note};
   assert_int_equal(mrt_test_tap_spawn(rt, types, 1, &tap), 0);
-  assert_int_equal(mrt_tell_note(tap, &(int){10}), 0);
-  assert_int_equal(mrt_tell_ping(tap, &(int){99}), 0); /* accepted, not recorded */
+  assert_int_equal(MRT_TELL(note, tap, &(int){10}), 0);
+  assert_int_equal(MRT_TELL(ping, tap, &(int){99}), 0); /* accepted, not recorded */
   mrt_runtime_advance(rt, MRT_MS(5));
-  assert_int_equal(mrt_tell_note(tap, &(int){20}), 0);
+  assert_int_equal(MRT_TELL(note, tap, &(int){20}), 0);
   assert_int_equal(mrt_test_tap_count(tap, &mrt_msg_note), 2);
   assert_int_equal(mrt_test_tap_count(tap, NULL), 2);
   assert_int_equal(mrt_test_tap_count(tap, &mrt_msg_ping), 0);
@@ -64,7 +64,7 @@ static void tap_records_given_types_in_order(void **unused) {
   assert_int_equal(mrt_test_tap_get(tap, &mrt_msg_note, 2, &rec), -ENOENT);
   /* A tap answers no asks. */
   int out;
-  assert_int_equal(mrt_ask_sync_ping(tap, &(int){1}, &out, 0), -ECANCELED);
+  assert_int_equal(MRT_ASK_SYNC(ping, tap, &(int){1}, &out, 0), -ECANCELED);
   const mrt_msg_type *too_many[MRT_TEST_TAP_TYPES_MAX + 1] = {0};
   assert_int_equal(mrt_test_tap_spawn(rt, too_many, MRT_TEST_TAP_TYPES_MAX + 1, &tap), -EINVAL);
   mrt_ref_unref(tap);
@@ -85,14 +85,14 @@ static void responder_plays_its_script(void **unused) {
   };
   assert_int_equal(mrt_test_responder_spawn(rt, script, 4, &r), 0);
   int out = 0;
-  assert_int_equal(mrt_ask_sync_ping(r, &(int){0}, &out, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(ping, r, &(int){0}, &out, 0), 0);
   assert_int_equal(out, 1);
-  assert_int_equal(mrt_ask_sync_ping(r, &(int){0}, &out, 0), -EBUSY);
+  assert_int_equal(MRT_ASK_SYNC(ping, r, &(int){0}, &out, 0), -EBUSY);
   uint64_t t0 = mrt_runtime_now(rt);
-  assert_int_equal(mrt_ask_sync_ping(r, &(int){0}, &out, MRT_SEC(2)), -ETIMEDOUT);
+  assert_int_equal(MRT_ASK_SYNC(ping, r, &(int){0}, &out, MRT_SEC(2)), -ETIMEDOUT);
   assert_int_equal(mrt_runtime_now(rt) - t0, MRT_SEC(2));
   for (int i = 0; i < 3; i++) { /* the last step repeats */
-    assert_int_equal(mrt_ask_sync_ping(r, &(int){0}, &out, 0), 0);
+    assert_int_equal(MRT_ASK_SYNC(ping, r, &(int){0}, &out, 0), 0);
     assert_int_equal(out, 2);
   }
   assert_int_equal(mrt_test_responder_count(r, &mrt_msg_ping), 6);

@@ -62,13 +62,13 @@ static int on_plan(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   int rc = mrt_timer_start(self, pl->delay, pl->period, tagged, (void *)(intptr_t)pl->tag, &id);
   if (rc < 0)
     return mrt_reply_error(r, rc);
-  return mrt_reply_plan(r, &id);
+  return MRT_REPLY(plan, r, &id);
 }
 
 static int on_cancel(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   (void)state;
   int rc = mrt_timer_cancel(self, *(const uint64_t *)p);
-  return mrt_reply_cancel(r, &rc);
+  return MRT_REPLY(cancel, r, &rc);
 }
 
 static int on_report(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
@@ -80,7 +80,7 @@ static int on_report(mrt_actor *self, void *state, const void *p, mrt_reply *r) 
     rep.tags[i] = st->fired_tag[i];
     rep.at[i] = st->fired_at[i];
   }
-  return mrt_reply_report(r, &rep);
+  return MRT_REPLY(report, r, &rep);
 }
 
 static const mrt_handler_entry timer_handlers[] = {
@@ -91,13 +91,13 @@ static const mrt_actor_class timer_class = {
 
 static uint64_t add_timer(mrt_ref *a, uint64_t delay, uint64_t period, int tag) {
   uint64_t id = 0;
-  assert_int_equal(mrt_ask_sync_plan(a, &(plan){delay, period, tag}, &id, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(plan, a, &((plan){delay, period, tag}), &id, 0), 0);
   return id;
 }
 
 static report get_report(mrt_ref *a) {
   report rep;
-  assert_int_equal(mrt_ask_sync_report(a, &(mrt_none){0}, &rep, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(report, a, &(mrt_none){0}, &rep, 0), 0);
   return rep;
 }
 
@@ -137,16 +137,16 @@ static void periodic_timer_and_cancel(void **unused) {
   assert_int_equal(mrt_runtime_advance(rt, MRT_MS(10500)), 10);
   assert_int_equal(get_report(a).ticks, 10);
   int rc = 1;
-  assert_int_equal(mrt_ask_sync_cancel(a, &id, &rc, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(cancel, a, &id, &rc, 0), 0);
   assert_int_equal(rc, 0);
   assert_int_equal(mrt_runtime_advance(rt, MRT_SEC(10)), 0);
   assert_int_equal(get_report(a).ticks, 10);
   /* Cancelling again, or a fired one-shot, is a safe -ENOENT. */
-  assert_int_equal(mrt_ask_sync_cancel(a, &id, &rc, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(cancel, a, &id, &rc, 0), 0);
   assert_int_equal(rc, -ENOENT);
   uint64_t once = add_timer(a, MRT_MS(1), 0, 8);
   mrt_runtime_advance(rt, MRT_MS(5));
-  assert_int_equal(mrt_ask_sync_cancel(a, &once, &rc, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(cancel, a, &once, &rc, 0), 0);
   assert_int_equal(rc, -ENOENT);
   mrt_ref_unref(a);
   mrt_runtime_unref(rt);
@@ -167,8 +167,10 @@ static void simulated_hour_is_fast_and_exact(void **unused) {
   assert_int_equal(get_report(a).ticks, 14400 + 3600 + 60);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-  /* Well under a second even under valgrind's slowdown on this machine. */
-  assert_true(secs < 5.0);
+  /* A virtual hour does not wait for a real one. Usually well under a
+   * second; the bound is generous so that valgrind next to a CPU hog cannot
+   * reach it, while a clock that really slept would. */
+  assert_true(secs < 60.0);
   mrt_ref_unref(a);
   mrt_runtime_unref(rt);
 }
@@ -202,7 +204,7 @@ static int on_schedule(mrt_actor *self, void *state, const void *p, mrt_reply *r
   (void)r;
   owned o = {malloc(sizeof(int))};
   *o.p = 42;
-  int rc = mrt_send_after_later(self, ((sender_state *)state)->to, *(const uint64_t *)p, &o, NULL);
+  int rc = MRT_SEND_AFTER(later, self, ((sender_state *)state)->to, *(const uint64_t *)p, &o, NULL);
   if (rc < 0)
     free(o.p);
   return rc;
@@ -225,7 +227,7 @@ static void send_after_delivers_later(void **unused) {
   assert_int_equal(mrt_test_tap_spawn(rt, types, 1, &tap), 0);
   assert_int_equal(mrt_actor_spawn(rt, &sender_class, &tap, NULL, &sender), 0);
   uint64_t t0 = mrt_runtime_now(rt);
-  assert_int_equal(mrt_tell_schedule(sender, &(uint64_t){MRT_SEC(3)}), 0);
+  assert_int_equal(MRT_TELL(schedule, sender, &(uint64_t){MRT_SEC(3)}), 0);
   mrt_runtime_advance(rt, MRT_MS(2999));
   assert_int_equal(mrt_test_tap_count(tap, &mrt_msg_later), 0);
   mrt_runtime_advance(rt, MRT_MS(1));
@@ -235,7 +237,7 @@ static void send_after_delivers_later(void **unused) {
   assert_int_equal(rec.at_ns - t0, MRT_SEC(3));
   assert_int_equal(owned_drops, 1);
   /* A pending send_after dies with its sender: the payload is dropped once. */
-  assert_int_equal(mrt_tell_schedule(sender, &(uint64_t){MRT_SEC(3)}), 0);
+  assert_int_equal(MRT_TELL(schedule, sender, &(uint64_t){MRT_SEC(3)}), 0);
   mrt_runtime_run_until_idle(rt);
   assert_int_equal(mrt_actor_stop(sender), 0);
   mrt_runtime_advance(rt, MRT_SEC(10));
@@ -277,7 +279,7 @@ static void real_clock_timer_on_started_runtime(void **unused) {
     struct timespec pause = {0, 2000000};
     nanosleep(&pause, NULL);
     rep = get_report(a);
-  } while (rep.n == 0 && mrt_runtime_now(rt) - t0 < MRT_SEC(5));
+  } while (rep.n == 0 && mrt_runtime_now(rt) - t0 < MRT_SEC(30)); /* "never fired" */
   assert_int_equal(rep.n, 1);
   assert_true(rep.at[0] - t0 >= MRT_MS(20));
   mrt_ref_unref(a);

@@ -5,6 +5,9 @@
 #   tools/dev.sh test             build and run the test suite: plain, ASan+UBSan, then
 #                                 once more in a build without the network_monitor feature
 #   tools/dev.sh valgrind         run the test suite under valgrind
+#   tools/dev.sh stress-test [N]  the plain and asan suites N times (default 5)
+#                                 under `stress-ng --cpu 4`, then once under
+#                                 valgrind; fails if any run failed
 #   tools/dev.sh deps             only install the build and test dependencies
 #   tools/dev.sh package [--install-check]
 #                                 build the Debian packages into build-deb/
@@ -25,6 +28,8 @@ packages=(
   libevent-dev libmnl-dev libjansson-dev libsodium-dev zlib1g-dev libcmocka-dev
   iproute2 valgrind
   coturn          # a standard STUN server for test-direct-coturn
+  mandoc          # lints the man pages (test man-pages)
+  stress-ng       # CPU load for `dev.sh stress-test`
 )
 
 install_deps() {
@@ -107,8 +112,50 @@ valgrind)
   ninja -C build
   meson test -C build --setup valgrind --print-errorlogs "$@"
   ;;
+stress-test)
+  # Proves the suite does not flake under load: no test may rely on the
+  # machine being fast (see "Tests" in README.md).
+  runs=${1:-5}
+  case $runs in '' | *[!0-9]* | 0)
+    echo "usage: tools/dev.sh stress-test [N]  (N >= 1 runs, default 5)" >&2
+    exit 2
+    ;;
+  esac
+  install_deps
+  configure build -Dwerror=true
+  ninja -C build
+  configure build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
+  ninja -C build-asan
+  failed=()
+  stress_pid=
+  stop_stress() {
+    if [ -n "$stress_pid" ]; then
+      kill -TERM "$stress_pid" 2>/dev/null || true
+      wait "$stress_pid" 2>/dev/null || true
+      stress_pid=
+    fi
+  }
+  trap stop_stress EXIT
+  trap 'stop_stress; exit 130' INT TERM
+  stress-ng --cpu 4 --quiet &
+  stress_pid=$!
+  for i in $(seq 1 "$runs"); do
+    echo "stress-test: run $i/$runs, plain, under stress-ng --cpu 4" >&2
+    meson test -C build --print-errorlogs || failed+=("plain run $i")
+    echo "stress-test: run $i/$runs, asan, under stress-ng --cpu 4" >&2
+    meson test -C build-asan --setup asan --print-errorlogs || failed+=("asan run $i")
+  done
+  stop_stress
+  echo "stress-test: valgrind" >&2
+  meson test -C build --setup valgrind --print-errorlogs || failed+=("valgrind run")
+  if [ ${#failed[@]} -gt 0 ]; then
+    echo "stress-test: FAILED: ${failed[*]}" >&2
+    exit 1
+  fi
+  echo "stress-test: all $((2 * runs + 1)) runs passed" >&2
+  ;;
 *)
-  echo "usage: tools/dev.sh run|test|valgrind|package|deps" >&2
+  echo "usage: tools/dev.sh run|test|valgrind|stress-test|package|deps" >&2
   exit 2
   ;;
 esac

@@ -57,7 +57,7 @@
  * blocking functions below (those taking an mrt_ref *sup) use mrt_ask_sync():
  * call them from host threads, not from actors (-EDEADLK); actors send the
  * same requests with the typed ask wrappers of the message types declared at
- * the end (mrt_ask_supervisor_control(), ...). The child helpers
+ * the end (MRT_ASK(supervisor_control, ), ...). The child helpers
  * (mrt_supervisor_report_ready(), ...) run in the child's own context.
  */
 #ifndef MESHRT_SUPERVISOR_H

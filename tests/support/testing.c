@@ -39,7 +39,7 @@ static int counter_any(mrt_actor *self, void *state, const void *payload, mrt_re
 static int counter_get(mrt_actor *self, void *state, const void *payload, mrt_reply *reply) {
   (void)self;
   (void)payload;
-  return mrt_reply_test_counter_get(reply, &((counter_state *)state)->count);
+  return MRT_REPLY(test_counter_get, reply, &((counter_state *)state)->count);
 }
 
 static const mrt_handler_entry counter_handlers[] = {
@@ -60,7 +60,7 @@ int mrt_test_counter_spawn(mrt_runtime *rt, mrt_ref **out) {
 
 int64_t mrt_test_counter_get(mrt_ref *counter) {
   int64_t n = 0;
-  int rc = mrt_ask_sync_test_counter_get(counter, &(mrt_none){0}, &n, 0);
+  int rc = MRT_ASK_SYNC(test_counter_get, counter, &(mrt_none){0}, &n, 0);
   return rc < 0 ? rc : n;
 }
 
@@ -148,7 +148,7 @@ static int tap_query_handler(mrt_actor *self, void *state, const void *payload, 
     }
     ans.count++;
   }
-  return mrt_reply_test_tap_query(reply, &ans);
+  return MRT_REPLY(test_tap_query, reply, &ans);
 }
 
 static const mrt_handler_entry tap_handlers[] = {
@@ -178,7 +178,7 @@ int mrt_test_tap_spawn(mrt_runtime *rt, const mrt_msg_type *const *types, size_t
 
 static int tap_ask(mrt_ref *tap, const mrt_msg_type *type, size_t index, tap_answer *ans) {
   tap_query q = {.type = type, .index = index};
-  return mrt_ask_sync_test_tap_query(tap, &q, ans, 0);
+  return MRT_ASK_SYNC(test_tap_query, tap, &q, ans, 0);
 }
 
 int64_t mrt_test_tap_count(mrt_ref *tap, const mrt_msg_type *type) {
@@ -307,7 +307,7 @@ static int responder_count(mrt_actor *self, void *state, const void *payload, mr
     n = st->received_total;
   else if (first_step(st, q->type) >= 0)
     n = st->received[first_step(st, q->type)];
-  return mrt_reply_test_responder_count(reply, &n);
+  return MRT_REPLY(test_responder_count, reply, &n);
 }
 
 static const mrt_handler_entry responder_handlers[] = {
@@ -355,6 +355,6 @@ int mrt_test_responder_spawn(mrt_runtime *rt, const mrt_test_step *steps, size_t
 int64_t mrt_test_responder_count(mrt_ref *responder, const mrt_msg_type *type) {
   int64_t n = 0;
   responder_query q = {.type = type};
-  int rc = mrt_ask_sync_test_responder_count(responder, &q, &n, 0);
+  int rc = MRT_ASK_SYNC(test_responder_count, responder, &q, &n, 0);
   return rc < 0 ? rc : n;
 }

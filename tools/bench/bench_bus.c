@@ -59,7 +59,7 @@ static int sub_item(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
     atomic_uint *slot = &sh->chunk_done[seq / CHUNK % IN_FLIGHT];
     if (atomic_fetch_add(slot, 1) + 1 == SUBSCRIBERS) {
       atomic_store(slot, 0);
-      mrt_tell_fanout_go(sh->publisher, &(mrt_none){0});
+      MRT_TELL(fanout_go, sh->publisher, &(mrt_none){0});
     }
   }
   if (++st->seen == sh->per_subscriber && atomic_fetch_add(&sh->finished, 1) + 1 == SUBSCRIBERS)
@@ -132,7 +132,7 @@ void bench_bus_fanout(const bench_cfg *cfg, bench_sample *out) {
   bench_wait_ready(pub);
   uint64_t t0 = bench_now_ns();
   for (int i = 0; i < IN_FLIGHT; i++)
-    BENCH_CHECK(mrt_tell_fanout_go(pub, &(mrt_none){0}));
+    BENCH_CHECK(MRT_TELL(fanout_go, pub, &(mrt_none){0}));
   bench_latch_wait(&shared.latch);
   /* main.c divides by cfg->ops; the run delivered whole chunks, so scale. */
   uint64_t delivered = shared.per_subscriber * SUBSCRIBERS;

@@ -30,7 +30,7 @@ static int sink_on_inc(mrt_actor *self, void *state, const void *payload, mrt_re
   (void)self;
   (void)state;
   uint64_t v = *(const uint64_t *)payload + 1;
-  return mrt_reply_host_inc(r, &v);
+  return MRT_REPLY(host_inc, r, &v);
 }
 
 static int sink_on_msg(mrt_actor *self, void *state, const void *payload, mrt_reply *r) {
@@ -48,7 +48,7 @@ static int sink_on_count(mrt_actor *self, void *state, const void *payload, mrt_
   (void)payload;
   sink_state *st = state;
   uint64_t v = st->out_of_order ? UINT64_MAX : st->count;
-  return mrt_reply_host_count(r, &v);
+  return MRT_REPLY(host_count, r, &v);
 }
 
 static const mrt_handler_entry sink_handlers[] = {{&mrt_msg_host_inc, sink_on_inc},
@@ -72,7 +72,7 @@ void bench_ask_sync(const bench_cfg *cfg, bench_sample *out) {
   uint64_t t0 = bench_now_ns();
   for (uint64_t i = 0; i < cfg->ops; i++) {
     uint64_t reply = 0;
-    BENCH_CHECK(mrt_ask_sync_host_inc(sink, &i, &reply, MRT_SEC(10)));
+    BENCH_CHECK(MRT_ASK_SYNC(host_inc, sink, &i, &reply, MRT_SEC(10)));
     if (reply != i + 1)
       bench_die("ask_sync: reply %llu to %llu", (unsigned long long)reply,
                 (unsigned long long)i);
@@ -87,9 +87,9 @@ void bench_xthread(const bench_cfg *cfg, bench_sample *out) {
   mrt_ref *sink = spawn_sink(rt);
   uint64_t t0 = bench_now_ns();
   for (uint64_t i = 0; i < cfg->ops; i++)
-    BENCH_CHECK(mrt_tell_host_msg(sink, &i));
+    BENCH_CHECK(MRT_TELL(host_msg, sink, &i));
   uint64_t count = 0;
-  BENCH_CHECK(mrt_ask_sync_host_count(sink, &(mrt_none){0}, &count, MRT_SEC(60)));
+  BENCH_CHECK(MRT_ASK_SYNC(host_count, sink, &(mrt_none){0}, &count, MRT_SEC(60)));
   out->elapsed_ns = bench_now_ns() - t0;
   if (count != cfg->ops)
     bench_die("xthread: sink handled %llu of %llu messages%s", (unsigned long long)count,

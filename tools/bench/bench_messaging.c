@@ -67,13 +67,13 @@ static int pinger_on_pong(mrt_actor *self, void *state, const void *payload, mrt
     bench_latch_signal(st->latch, 0);
     return 0;
   }
-  return mrt_tell_pp_ping(st->peer, &(pp_ball){self});
+  return MRT_TELL(pp_ping, st->peer, &(pp_ball){self});
 }
 
 static int ponger_on_ping(mrt_actor *self, void *state, const void *payload, mrt_reply *r) {
   (void)state;
   (void)r;
-  return mrt_tell_pp_pong(((const pp_ball *)payload)->from, &(pp_ball){self});
+  return MRT_TELL(pp_pong, ((const pp_ball *)payload)->from, &(pp_ball){self});
 }
 
 static const mrt_handler_entry pinger_handlers[] = {
@@ -101,7 +101,7 @@ void bench_pingpong(const bench_cfg *cfg, bench_sample *out) {
   bench_wait_ready(pinger);
   uint64_t t0 = bench_now_ns();
   /* The host serves the first ping on the pinger's behalf. */
-  BENCH_CHECK(mrt_tell_pp_ping(ponger, &(pp_ball){pinger}));
+  BENCH_CHECK(MRT_TELL(pp_ping, ponger, &(pp_ball){pinger}));
   bench_latch_wait(&latch);
   out->elapsed_ns = latch.end_ns - t0;
   mrt_ref_unref(pinger);
@@ -172,14 +172,14 @@ static int producer_on_more(mrt_actor *self, void *state, const void *payload, m
     return 0; /* a credit for a chunk that was never needed */
   uint64_t n = st->total - st->sent < COUNT_CHUNK ? st->total - st->sent : COUNT_CHUNK;
   for (uint64_t i = 0; i < n; i++) {
-    int rc = mrt_tell_cnt_inc(st->counter, &(mrt_none){0});
+    int rc = MRT_TELL(cnt_inc, st->counter, &(mrt_none){0});
     if (rc < 0)
       return rc;
   }
   st->sent += n;
   if (st->sent == st->total)
-    return mrt_tell_cnt_finish(st->counter, &(mrt_none){0});
-  return mrt_tell_cnt_credit(st->counter, &(cnt_from){self});
+    return MRT_TELL(cnt_finish, st->counter, &(mrt_none){0});
+  return MRT_TELL(cnt_credit, st->counter, &(cnt_from){self});
 }
 
 static int counter_start(mrt_actor *self, void *state, const void *args) {
@@ -200,7 +200,7 @@ static int counter_on_credit(mrt_actor *self, void *state, const void *payload, 
   (void)self;
   (void)state;
   (void)r;
-  return mrt_tell_cnt_more(((const cnt_from *)payload)->from, &(mrt_none){0});
+  return MRT_TELL(cnt_more, ((const cnt_from *)payload)->from, &(mrt_none){0});
 }
 
 static int counter_on_finish(mrt_actor *self, void *state, const void *payload, mrt_reply *r) {
@@ -243,7 +243,7 @@ void bench_counting(const bench_cfg *cfg, bench_sample *out) {
   bench_wait_ready(producer);
   uint64_t t0 = bench_now_ns();
   for (int i = 0; i < CHUNKS_IN_FLIGHT; i++)
-    BENCH_CHECK(mrt_tell_cnt_more(producer, &(mrt_none){0}));
+    BENCH_CHECK(MRT_TELL(cnt_more, producer, &(mrt_none){0}));
   uint64_t counted = bench_latch_wait(&latch);
   out->elapsed_ns = latch.end_ns - t0;
   if (counted != cfg->ops)
@@ -306,7 +306,7 @@ static int ring_on_token(mrt_actor *self, void *state, const void *payload, mrt_
     return 0;
   }
   left--;
-  return mrt_tell_tr_token(st->next, &left);
+  return MRT_TELL(tr_token, st->next, &left);
 }
 
 static const mrt_handler_entry ring_handlers[] = {{&mrt_msg_tr_link, ring_on_link},
@@ -329,11 +329,11 @@ void bench_threadring(const bench_cfg *cfg, bench_sample *out) {
   for (int i = 0; i < RING_SIZE; i++)
     ring[i] = spawn(rt, &ring_class, &lp);
   for (int i = 0; i < RING_SIZE; i++)
-    BENCH_CHECK(mrt_tell_tr_link(ring[i], &(tr_link){ring[(i + 1) % RING_SIZE]}));
+    BENCH_CHECK(MRT_TELL(tr_link, ring[i], &(tr_link){ring[(i + 1) % RING_SIZE]}));
   for (int i = 0; i < RING_SIZE; i++)
     bench_wait_ready(ring[i]); /* queued behind the link: linked and started */
   uint64_t t0 = bench_now_ns();
-  BENCH_CHECK(mrt_tell_tr_token(ring[0], &cfg->ops));
+  BENCH_CHECK(MRT_TELL(tr_token, ring[0], &cfg->ops));
   bench_latch_wait(&latch);
   out->elapsed_ns = latch.end_ns - t0;
   for (int i = 0; i < RING_SIZE; i++)
@@ -367,7 +367,7 @@ static int server_on_inc(mrt_actor *self, void *state, const void *payload, mrt_
   (void)self;
   (void)state;
   uint64_t v = *(const uint64_t *)payload + 1;
-  return mrt_reply_ask_inc(r, &v);
+  return MRT_REPLY(ask_inc, r, &v);
 }
 
 static int asker_start(mrt_actor *self, void *state, const void *args) {
@@ -387,7 +387,7 @@ static void asker_stop(mrt_actor *self, void *state, const mrt_exit *why) {
 static int asker_next(mrt_actor *self, void *state, int status, const void *reply, void *ud);
 
 static int asker_issue(mrt_actor *self, asker_state *st) {
-  return mrt_ask_ask_inc(self, st->a.server, &st->seq, 0, asker_next, NULL);
+  return MRT_ASK(ask_inc, self, st->a.server, &st->seq, 0, asker_next, NULL);
 }
 
 static int asker_next(mrt_actor *self, void *state, int status, const void *reply, void *ud) {
@@ -435,7 +435,7 @@ void bench_ask(const bench_cfg *cfg, bench_sample *out) {
   bench_wait_ready(server);
   bench_wait_ready(asker);
   uint64_t t0 = bench_now_ns();
-  BENCH_CHECK(mrt_tell_ask_go(asker, &(mrt_none){0}));
+  BENCH_CHECK(MRT_TELL(ask_go, asker, &(mrt_none){0}));
   bench_latch_wait(&latch);
   out->elapsed_ns = latch.end_ns - t0;
   mrt_ref_unref(asker);

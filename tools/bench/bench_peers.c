@@ -79,7 +79,7 @@ static mrt_peer_map *silent_peers(const struct sockaddr_storage *eps) {
 
 static mrt_direct_status *direct_state(mrt_node *node) {
   mrt_direct_status *ds = NULL;
-  BENCH_CHECK(mrt_ask_sync_direct_state(mrt_node_direct(node), &(mrt_none){0}, &ds, MRT_SEC(30)));
+  BENCH_CHECK(MRT_ASK_SYNC(direct_state, mrt_node_direct(node), &(mrt_none){0}, &ds, MRT_SEC(30)));
   return ds;
 }
 

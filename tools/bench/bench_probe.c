@@ -55,8 +55,8 @@ static int on_pong(mrt_actor *self, void *state, int status, const void *reply, 
 }
 
 static int ping_once(mrt_actor *self, driver_state *st) {
-  return mrt_ask_ping_peer(self, st->a.dm, &(mrt_ping_peer_req){st->a.peer}, MRT_SEC(5), on_pong,
-                           NULL);
+  return MRT_ASK(ping_peer, self, st->a.dm, &(mrt_ping_peer_req){st->a.peer}, MRT_SEC(5), on_pong,
+                 NULL);
 }
 
 static int driver_start(mrt_actor *self, void *state, const void *args) {
@@ -97,7 +97,7 @@ static void node_spawn(mrt_runtime *rt, int executor, probe_node *n) {
   mrt_spawn_opts opts = {.executor = executor};
   BENCH_CHECK(mrt_direct_spawn(rt, &cfg, &opts, &n->dm));
   mrt_sock_info si;
-  BENCH_CHECK(mrt_ask_sync_sock_info(n->dm, &(mrt_none){0}, &si, MRT_SEC(10)));
+  BENCH_CHECK(MRT_ASK_SYNC(sock_info, n->dm, &(mrt_none){0}, &si, MRT_SEC(10)));
   if (si.inert)
     bench_die("probe_rtt: no UDP socket on 127.0.0.1");
   n->ep = si.local;
@@ -116,7 +116,7 @@ static void wait_for_path(mrt_ref *a) {
   uint64_t deadline = bench_now_ns() + MRT_SEC(10);
   for (;;) {
     mrt_path_latency pl;
-    BENCH_CHECK(mrt_ask_sync_path_latency(a, &(mrt_path_latency_req){2}, &pl, MRT_SEC(10)));
+    BENCH_CHECK(MRT_ASK_SYNC(path_latency, a, &(mrt_path_latency_req){2}, &pl, MRT_SEC(10)));
     if (pl.has_path)
       return;
     if (bench_now_ns() > deadline)
@@ -169,7 +169,7 @@ void bench_probe_rtt(const bench_cfg *cfg, bench_sample *out) {
                               &driver));
   bench_wait_ready(driver);
   uint64_t t0 = bench_now_ns();
-  BENCH_CHECK(mrt_tell_probe_go(driver, &(mrt_none){0}));
+  BENCH_CHECK(MRT_TELL(probe_go, driver, &(mrt_none){0}));
   uint64_t done = bench_latch_wait(&latch);
   out->elapsed_ns = latch.end_ns - t0;
   if (done != cfg->ops)

@@ -49,7 +49,7 @@ typedef struct forker_state {
 static int worker_on_work(mrt_actor *self, void *state, const void *payload, mrt_reply *r) {
   (void)state;
   (void)r;
-  int rc = mrt_tell_fj_done(((const fj_report_to *)payload)->forker, &(mrt_none){0});
+  int rc = MRT_TELL(fj_done, ((const fj_report_to *)payload)->forker, &(mrt_none){0});
   if (rc < 0)
     return rc;
   return mrt_actor_stop(self);
@@ -76,7 +76,7 @@ static int forker_on_go(mrt_actor *self, void *state, const void *payload, mrt_r
     int rc = mrt_actor_spawn(mrt_actor_runtime(self), &worker_class, NULL, &opts, &worker);
     if (rc < 0)
       return rc;
-    rc = mrt_tell_fj_work(worker, &(fj_report_to){self});
+    rc = MRT_TELL(fj_work, worker, &(fj_report_to){self});
     mrt_ref_unref(worker); /* the runtime keeps it alive until it stops */
     if (rc < 0)
       return rc;
@@ -120,7 +120,7 @@ void bench_fjcreate(const bench_cfg *cfg, bench_sample *out) {
   bench_wait_ready(forker);
   uint64_t live_before = actors_live(rt);
   uint64_t t0 = bench_now_ns();
-  BENCH_CHECK(mrt_tell_fj_go(forker, &(mrt_none){0}));
+  BENCH_CHECK(MRT_TELL(fj_go, forker, &(mrt_none){0}));
   bench_latch_wait(&latch);
   /* Every worker has reported, but with several executors some may still be
    * inside their stop path; they are not "gone" until the count drops. */

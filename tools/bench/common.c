@@ -137,10 +137,10 @@ int bench_on_ready(mrt_actor *self, void *state, const void *payload, mrt_reply 
   (void)self;
   (void)state;
   (void)payload;
-  return mrt_reply_bench_ready(reply, &(mrt_none){0});
+  return MRT_REPLY(bench_ready, reply, &(mrt_none){0});
 }
 
 void bench_wait_ready(mrt_ref *ref) {
   mrt_none out;
-  BENCH_CHECK(mrt_ask_sync_bench_ready(ref, &(mrt_none){0}, &out, MRT_SEC(30)));
+  BENCH_CHECK(MRT_ASK_SYNC(bench_ready, ref, &(mrt_none){0}, &out, MRT_SEC(30)));
 }

@@ -87,7 +87,7 @@ static json_t *cmd_measure(mn_app *app, json_t *req, bool *follow, uint64_t *aft
   int rc = mrt_supervisor_child_ref(mrt_node_supervisor(app->node), MRT_NODE_CHILD_DERP_LATENCY,
                                     &dl);
   if (rc == 0)
-    rc = mrt_ask_sync_derp_latency_stats(dl, &(mrt_none){0}, &st, MRT_SEC(2));
+    rc = MRT_ASK_SYNC(derp_latency_stats, dl, &(mrt_none){0}, &st, MRT_SEC(2));
   mrt_ref_unref(dl);
   if (rc < 0)
     return errno_reply(rc == -ENOENT ? -ESRCH : rc, "measure: the DERP latency measurer");

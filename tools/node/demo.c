@@ -70,7 +70,7 @@ static int start_responders(mn_demo *d) {
     memset(&info, 0, sizeof info);
     int rc = mrt_stun_responder_spawn(d->world, &cfg, NULL, &d->responders[i]);
     if (rc == 0)
-      rc = mrt_ask_sync_stun_responder_info(d->responders[i], &(mrt_none){0}, &info, MRT_SEC(2));
+      rc = MRT_ASK_SYNC(stun_responder_info, d->responders[i], &(mrt_none){0}, &info, MRT_SEC(2));
     if (rc < 0)
       return rc;
     d->stun_ports[i] = info.port;
@@ -108,7 +108,7 @@ static int start_peer(mn_demo *d, mrt_peer_map **peers) {
   mrt_sock_info si;
   memset(&si, 0, sizeof si);
   if (rc == 0)
-    rc = mrt_ask_sync_sock_info(mrt_node_direct(d->peer), &(mrt_none){0}, &si, MRT_SEC(2));
+    rc = MRT_ASK_SYNC(sock_info, mrt_node_direct(d->peer), &(mrt_none){0}, &si, MRT_SEC(2));
   if (rc < 0)
     return rc;
   d->peer_port = si.port;

@@ -146,7 +146,7 @@ static void render_links(FILE *f, mn_app *app, const mn_view_data *v) {
   memset(&st, 0, sizeof st);
   if (app->monitor_kind != MN_MONITOR_OFF &&
       mrt_supervisor_child_ref(mrt_node_supervisor(app->node), MRT_NODE_CHILD_NETMON, &nm) == 0)
-    (void)mrt_ask_sync_netmon_supervisor_stats(nm, &(mrt_none){0}, &st, ASK_TIMEOUT);
+    (void)MRT_ASK_SYNC(netmon_supervisor_stats, nm, &(mrt_none){0}, &st, ASK_TIMEOUT);
   mrt_ref_unref(nm);
   sample(f, "meshrt_link_change_events_total", "counter",
          "Coalesced link-change events NetmonSupervisor received.", (double)st.events);
@@ -219,7 +219,7 @@ static void render_direct(FILE *f, mn_app *app) {
   mrt_ref *dm = NULL;
   mrt_direct_status *ds = NULL;
   if (mrt_supervisor_child_ref(mrt_node_supervisor(app->node), MRT_NODE_CHILD_DIRECT, &dm) == 0)
-    (void)mrt_ask_sync_direct_state(dm, &(mrt_none){0}, &ds, ASK_TIMEOUT);
+    (void)MRT_ASK_SYNC(direct_state, dm, &(mrt_none){0}, &ds, ASK_TIMEOUT);
   mrt_ref_unref(dm);
   sample(f, "meshrt_direct_up", "gauge", "1 when DirectManager answers.", ds != NULL);
   if (ds == NULL)
@@ -278,8 +278,8 @@ static void render_stun(FILE *f, mn_app *app) {
     mrt_ref *ref = NULL;
     if (mrt_supervisor_child_ref(mrt_node_supervisor(app->node), ids[i], &ref) != 0)
       continue;
-    int rc = i == 0 ? mrt_ask_sync_derp_latency_servers(ref, &(mrt_none){0}, &lists[i], ASK_TIMEOUT)
-                    : mrt_ask_sync_direct_stun_servers(ref, &(mrt_none){0}, &lists[i], ASK_TIMEOUT);
+    int rc = i == 0 ? MRT_ASK_SYNC(derp_latency_servers, ref, &(mrt_none){0}, &lists[i], ASK_TIMEOUT)
+                    : MRT_ASK_SYNC(direct_stun_servers, ref, &(mrt_none){0}, &lists[i], ASK_TIMEOUT);
     mrt_ref_unref(ref);
     if (rc < 0)
       memset(&lists[i], 0, sizeof lists[i]);

@@ -220,7 +220,7 @@ static int on_op_rebound(mrt_actor *self, void *state, int status, const void *r
   mn_port_note(si, o->port_reported, res.port_note, sizeof res.port_note);
   note_rebind(o, si, "operator");
   if (r != NULL)
-    mrt_reply_obs_rebind(r, &res);
+    MRT_REPLY(obs_rebind, r, &res);
   return 0;
 }
 
@@ -234,7 +234,7 @@ static int on_op_sock(mrt_actor *self, void *state, int status, const void *repl
     note_new_direct(o, mrt_ref_id(o->direct), reply);
   int rc = status < 0
                ? status
-               : mrt_ask_rebind(self, o->direct, &(mrt_none){0}, ASK_TIMEOUT, on_op_rebound, NULL);
+               : MRT_ASK(rebind, self, o->direct, &(mrt_none){0}, ASK_TIMEOUT, on_op_rebound, NULL);
   if (rc < 0)
     on_op_rebound(self, o, rc, NULL, NULL);
   return 0;
@@ -321,13 +321,13 @@ static void run_then(mrt_actor *self, obs *o, enum then t) {
   bool alive = o->direct != NULL && mrt_ref_alive(o->direct);
   int rc = -ESRCH;
   if (t == THEN_POLL && alive)
-    rc = mrt_ask_direct_state(self, o->direct, &(mrt_none){0}, ASK_TIMEOUT, on_polled, NULL);
+    rc = MRT_ASK(direct_state, self, o->direct, &(mrt_none){0}, ASK_TIMEOUT, on_polled, NULL);
   else if (t == THEN_CHECK && alive)
-    rc = mrt_ask_sock_info(self, o->direct, &(mrt_none){0}, ASK_TIMEOUT, on_checked, NULL);
+    rc = MRT_ASK(sock_info, self, o->direct, &(mrt_none){0}, ASK_TIMEOUT, on_checked, NULL);
   else if (t == THEN_OP_REBIND && alive && mrt_ref_id(o->direct) != o->direct_id)
-    rc = mrt_ask_sock_info(self, o->direct, &(mrt_none){0}, ASK_TIMEOUT, on_op_sock, NULL);
+    rc = MRT_ASK(sock_info, self, o->direct, &(mrt_none){0}, ASK_TIMEOUT, on_op_sock, NULL);
   else if (t == THEN_OP_REBIND && alive)
-    rc = mrt_ask_rebind(self, o->direct, &(mrt_none){0}, ASK_TIMEOUT, on_op_rebound, NULL);
+    rc = MRT_ASK(rebind, self, o->direct, &(mrt_none){0}, ASK_TIMEOUT, on_op_rebound, NULL);
   if (rc == 0)
     return;
   /* The continuation will not run: settle here what it would have. */
@@ -355,8 +355,8 @@ static void with_direct(mrt_actor *self, obs *o, enum then t) {
     mrt_supervisor_child_query q;
     memset(&q, 0, sizeof q);
     snprintf(q.id, sizeof q.id, "%s", MRT_NODE_CHILD_DIRECT);
-    if (mrt_ask_supervisor_child(self, o->sup, &q, ASK_TIMEOUT, on_direct_found,
-                                 (void *)(uintptr_t)t) == 0)
+    if (MRT_ASK(supervisor_child, self, o->sup, &q, ASK_TIMEOUT, on_direct_found,
+                (void *)(uintptr_t)t) == 0)
       return;
   }
   run_then(self, o, t);
@@ -636,12 +636,12 @@ int mn_observer_spawn(mrt_runtime *rt, const mn_observer_args *args, mrt_ref **o
 
 int mn_observer_attach(mrt_ref *observer, mrt_ref *sup) {
   obs_attach a = {mrt_ref_ref(sup)};
-  int rc = mrt_tell_obs_attach(observer, &a);
+  int rc = MRT_TELL(obs_attach, observer, &a);
   /* Without the attach nothing is polled: wait for room (a host thread;
    * the boot's supervision events drain in milliseconds). */
   for (int i = 0; rc == -EAGAIN && i < 500; i++) {
     nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
-    rc = mrt_tell_obs_attach(observer, &a);
+    rc = MRT_TELL(obs_attach, observer, &a);
   }
   if (rc < 0)
     mrt_ref_unref(a.sup); /* a failed send leaves ownership with us */
@@ -658,12 +658,12 @@ int mn_observer_link_change(mrt_ref *observer, const mrt_link_change *change, co
     return -EINVAL;
   snprintf(l.what, sizeof l.what, "%s", what ? what : "");
   snprintf(l.source, sizeof l.source, "%s", source ? source : "");
-  int rc = mrt_tell_obs_link(observer, &l);
+  int rc = MRT_TELL(obs_link, observer, &l);
   if (rc < 0)
     mrt_link_change_release(&l.change); /* a failed send leaves it with us */
   return rc;
 }
 
 int mn_observer_rebind(mrt_ref *observer, mn_rebind_result *out) {
-  return mrt_ask_sync_obs_rebind(observer, &(mrt_none){0}, out, MRT_SEC(5));
+  return MRT_ASK_SYNC(obs_rebind, observer, &(mrt_none){0}, out, MRT_SEC(5));
 }

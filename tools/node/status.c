@@ -91,7 +91,7 @@ static void add_direct(mn_app *app, json_t *s) {
   mrt_ref *dm = child(app, MRT_NODE_CHILD_DIRECT, &err);
   mrt_direct_status *ds = NULL;
   if (dm != NULL)
-    err = mrt_ask_sync_direct_state(dm, &(mrt_none){0}, &ds, ASK_TIMEOUT);
+    err = MRT_ASK_SYNC(direct_state, dm, &(mrt_none){0}, &ds, ASK_TIMEOUT);
   mrt_ref_unref(dm);
   if (err < 0 || ds == NULL) {
     json_object_set_new(s, "socket", unavailable(err < 0 ? err : -ESRCH));
@@ -141,7 +141,7 @@ static void add_regions(mn_app *app, json_t *s, const mn_view_data *v) {
   mrt_derp_latency_stats st;
   memset(&st, 0, sizeof st);
   if (dl != NULL)
-    err = mrt_ask_sync_derp_latency_stats(dl, &(mrt_none){0}, &st, ASK_TIMEOUT);
+    err = MRT_ASK_SYNC(derp_latency_stats, dl, &(mrt_none){0}, &st, ASK_TIMEOUT);
   mrt_ref_unref(dl);
   json_object_set_new(s, "measurer",
                       err < 0 ? unavailable(err)
@@ -168,7 +168,7 @@ static void add_monitor(mn_app *app, json_t *s, const mn_view_data *v) {
   mrt_netmon_supervisor_stats st;
   memset(&st, 0, sizeof st);
   if (nm != NULL)
-    err = mrt_ask_sync_netmon_supervisor_stats(nm, &(mrt_none){0}, &st, ASK_TIMEOUT);
+    err = MRT_ASK_SYNC(netmon_supervisor_stats, nm, &(mrt_none){0}, &st, ASK_TIMEOUT);
   mrt_ref_unref(nm);
   if (err < 0) {
     json_object_set_new(m, "state", json_string("unavailable"));
@@ -220,8 +220,8 @@ static void add_stun(mn_app *app, json_t *s) {
     mrt_stun_server_list l;
     memset(&l, 0, sizeof l);
     if (ref != NULL)
-      err = i == 0 ? mrt_ask_sync_derp_latency_servers(ref, &(mrt_none){0}, &l, ASK_TIMEOUT)
-                   : mrt_ask_sync_direct_stun_servers(ref, &(mrt_none){0}, &l, ASK_TIMEOUT);
+      err = i == 0 ? MRT_ASK_SYNC(derp_latency_servers, ref, &(mrt_none){0}, &l, ASK_TIMEOUT)
+                   : MRT_ASK_SYNC(direct_stun_servers, ref, &(mrt_none){0}, &l, ASK_TIMEOUT);
     mrt_ref_unref(ref);
     if (err == 0)
       add_stun_rows(s, ids[i], &l);

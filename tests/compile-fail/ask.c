@@ -1,0 +1,11 @@
+/* Compile-fail case: MRT_ASK with a payload of the wrong type.
+ * It must not compile under any warning flags (the test passes -w). */
+#include "uses.h"
+
+int cf_case(mrt_actor *self, mrt_ref *to, mrt_reply *r, mrt_ask_fn cb);
+int cf_case(mrt_actor *self, mrt_ref *to, mrt_reply *r, mrt_ask_fn cb) {
+  cf_imposter wrong = {1};
+  cf_pong pong;
+  (void)self, (void)to, (void)r, (void)cb, (void)wrong, (void)pong;
+  return MRT_ASK(cf_ping, self, to, &wrong, 0, cb, NULL); /* the wrong line */
+}
