@@ -107,12 +107,40 @@ static mrt_exit *exit_new(mrt_exit_kind kind, int err, const char *reason) {
 
 /* ---- scheduling ---------------------------------------------------------- */
 
+/* The caller saw the flag IDLE and may take the actor onto its own executor
+ * (see executor.c). IDLE -> MOVING claims it; `pinned` is read again now that
+ * the claim orders it after the actor's last turn; the new executor is
+ * written; QUEUED (release) publishes it to readers that acquire the flag
+ * (mailbox depth). */
+static void take_and_schedule(mrt__executor *cur, mrt_ref *cell) {
+  uint32_t idle = MRT__SCHED_IDLE;
+  if (!atomic_compare_exchange_strong_explicit(&cell->scheduled, &idle, MRT__SCHED_MOVING,
+                                               memory_order_seq_cst, memory_order_relaxed))
+    return; /* another sender queues it */
+  if (!atomic_load_explicit(&cell->pinned, memory_order_relaxed)) {
+    atomic_store_explicit(&cell->ex, cur, memory_order_relaxed);
+    mrt__stat_add(&cur->moves_in, 1);
+  }
+  atomic_store_explicit(&cell->scheduled, MRT__SCHED_QUEUED, memory_order_release);
+  mrt__executor_schedule(mrt__cell_ex(cell), cell);
+}
+
 void mrt__actor_ensure_scheduled(mrt_ref *cell) {
   /* seq_cst load after the caller's seq_cst push: see the file comment. The
-   * plain load first avoids a contended RMW while the actor is already queued. */
-  if (atomic_load_explicit(&cell->scheduled, memory_order_seq_cst) == 0 &&
-      atomic_exchange_explicit(&cell->scheduled, 1, memory_order_seq_cst) == 0)
-    mrt__executor_schedule(cell->ex, cell);
+   * plain load first avoids a contended RMW while the actor is already queued.
+   * A compare-and-swap, not an exchange, so a MOVING flag is never
+   * overwritten. */
+  if (atomic_load_explicit(&cell->scheduled, memory_order_seq_cst) != MRT__SCHED_IDLE)
+    return;
+  mrt__executor *cur = mrt__executor_current();
+  if (cur != NULL && mrt__executor_may_take(cur, cell)) {
+    take_and_schedule(cur, cell);
+    return;
+  }
+  uint32_t idle = MRT__SCHED_IDLE;
+  if (atomic_compare_exchange_strong_explicit(&cell->scheduled, &idle, MRT__SCHED_QUEUED,
+                                              memory_order_seq_cst, memory_order_relaxed))
+    mrt__executor_schedule(mrt__cell_ex(cell), cell);
 }
 
 void mrt__actor_request_stop(mrt_ref *cell, mrt_exit_kind kind, int err, const char *reason) {
@@ -275,7 +303,7 @@ static bool dispatch(mrt__executor *ex, mrt_ref *cell, mrt__env *env) {
   int rc = fn(cell, cell->state, env->payload, (mrt_reply *)env->ask);
   tls_msg_type = prev_type;
   mrt__actor_set_current(prev);
-  ex->handled++;
+  mrt__stat_add(&ex->handled, 1);
   mrt__ask *a = env->ask;
   if (a != NULL && a->taken)
     env->ask = NULL; /* the deferred token now belongs to the actor */
@@ -294,14 +322,17 @@ static bool dispatch(mrt__executor *ex, mrt_ref *cell, mrt__env *env) {
 /* Clears `scheduled`, then re-checks for work that raced in (see the file
  * comment). Returns true if the actor must run again. */
 static bool go_idle(mrt_ref *cell) {
-  atomic_store_explicit(&cell->scheduled, 0, memory_order_seq_cst);
+  atomic_store_explicit(&cell->scheduled, MRT__SCHED_IDLE, memory_order_seq_cst);
   bool more = !mrt__mpsc_idle(&cell->mailbox) ||
               (stop_requested(cell) &&
                atomic_load_explicit(&cell->life, memory_order_relaxed) < MRT__LIFE_STOPPING);
   if (!more)
     return false;
-  /* seq_cst: as in ensure_scheduled; whoever sets the flag queues the actor. */
-  return atomic_exchange_explicit(&cell->scheduled, 1, memory_order_seq_cst) == 0;
+  /* seq_cst: as in ensure_scheduled; whoever sets the flag queues the actor
+   * (a sender that won it may be moving the actor: leave MOVING alone). */
+  uint32_t idle = MRT__SCHED_IDLE;
+  return atomic_compare_exchange_strong_explicit(&cell->scheduled, &idle, MRT__SCHED_QUEUED,
+                                                 memory_order_seq_cst, memory_order_relaxed);
 }
 
 /* Makes sure this turn holds a reference before anything that may stop the
@@ -317,6 +348,7 @@ void mrt__actor_run(mrt__executor *ex, mrt_ref *cell) {
   /* Read once, now: once go_idle clears `scheduled`, another thread may
    * queue the cell again and rewrite rq_ref (see mrt__executor_schedule). */
   bool held = cell->rq_ref;
+  mrt__guard_enter(cell);
   int life = atomic_load_explicit(&cell->life, memory_order_relaxed);
   if (life == MRT__LIFE_STARTING)
     hold(cell, &held);
@@ -352,10 +384,13 @@ void mrt__actor_run(mrt__executor *ex, mrt_ref *cell) {
     if (running && n == ex->rt->batch) {
       /* Fairness: back of the queue, keeping what the queue held. */
       cell->rq_ref = held;
+      mrt__guard_leave(cell);
       mrt__executor_requeue(ex, cell);
       return;
     }
   }
+  /* Before go_idle: from its store on, another thread may run the actor. */
+  mrt__guard_leave(cell);
   if (go_idle(cell)) {
     cell->rq_ref = held;
     mrt__executor_requeue(ex, cell);
@@ -375,12 +410,17 @@ static int check_class(const mrt_actor_class *cls) {
   return 0;
 }
 
+/* Placement: an explicit executor (the actor is then pinned there); the
+ * executor of the `near` actor now (a hint: both may move later); the
+ * spawner's executor when an actor spawns; otherwise round robin. */
 static mrt__executor *pick_executor(mrt_runtime *rt, const mrt_spawn_opts *opts) {
   if (opts != NULL && opts->executor >= 0)
     return (unsigned)opts->executor < rt->n_ex ? &rt->ex[opts->executor] : NULL;
+  if (opts != NULL && opts->near != NULL && opts->near->rt == rt)
+    return mrt__cell_ex(opts->near);
   mrt_ref *cur = mrt__actor_current();
   if (cur != NULL && cur->rt == rt)
-    return cur->ex;
+    return mrt__cell_ex(cur);
   /* Relaxed: round robin only spreads load; no ordering needed. */
   unsigned i = atomic_fetch_add_explicit(&rt->rr, 1, memory_order_relaxed);
   return &rt->ex[i % rt->n_ex];
@@ -409,7 +449,8 @@ static mrt_ref *cell_new(mrt_runtime *rt, const mrt_actor_class *cls, const void
   mrt__mpsc_init(&cell->mailbox);
   atomic_init(&cell->refs, 1); /* the registry's: dropped when the actor dies */
   atomic_init(&cell->life, MRT__LIFE_STARTING);
-  atomic_init(&cell->scheduled, 1);
+  atomic_init(&cell->scheduled, MRT__SCHED_QUEUED);
+  atomic_init(&cell->pinned, opts != NULL && opts->executor >= 0);
   atomic_init(&cell->stop_req, NULL);
   atomic_init(&cell->queued, 0);
   return cell;
@@ -428,6 +469,10 @@ int mrt_actor_spawn(mrt_runtime *rt, const mrt_actor_class *cls, const void *arg
             rt == NULL ? "NULL runtime" : cls == NULL ? "NULL class" : "bad class or args");
     return -EINVAL;
   }
+  if (opts != NULL && opts->near != NULL && opts->near->rt != rt) {
+    mrt_log(MRT_LOG_WARN, "runtime", "spawn refused: 'near' actor belongs to another runtime");
+    return -EINVAL;
+  }
   mrt__executor *ex = pick_executor(rt, opts);
   if (ex == NULL) {
     mrt_log(MRT_LOG_WARN, "runtime", "spawn refused: executor %d out of range", opts->executor);
@@ -436,7 +481,10 @@ int mrt_actor_spawn(mrt_runtime *rt, const mrt_actor_class *cls, const void *arg
   mrt_ref *cell = cell_new(rt, cls, args, opts);
   if (cell == NULL)
     return -ENOMEM;
-  cell->ex = ex;
+  atomic_init(&cell->ex, ex);
+#ifdef MRT__ACTOR_GUARD
+  atomic_init(&cell->guard, 0);
+#endif
   int rc = mrt__runtime_register(rt, cell);
   if (rc < 0) {
     mrt_ref_unref(cell->parent);
@@ -490,7 +538,12 @@ int mrt_actor_fail(mrt_actor *self, int err, const char *fmt, ...) {
 mrt_runtime *mrt_actor_runtime(const mrt_actor *self) { return self ? self->rt : NULL; }
 
 struct event_base *mrt_actor_event_base(const mrt_actor *self) {
-  return self ? self->ex->base : NULL;
+  if (self == NULL)
+    return NULL;
+  /* Whatever the actor registers on this base runs on this executor's
+   * thread: the actor must stay here from now on. */
+  mrt__cell_pin((mrt_actor *)self);
+  return mrt__cell_ex(self)->base;
 }
 
 uint64_t mrt_actor_now(const mrt_actor *self) { return self ? mrt_runtime_now(self->rt) : 0; }

@@ -89,14 +89,23 @@ static void token_unlink(mrt__ask *a) {
   a->holder = NULL;
 }
 
+/* Hands the answer to a host thread in mrt_ask_sync. A waiter still spinning
+ * sees DONE and returns at once; this exchange is then our last touch of its
+ * stack. A sleeping waiter holds `mu` from its SPINNING -> SLEEPING switch
+ * until it waits, so taking `mu` here cannot lose the signal; it cannot
+ * return before our unlock. */
 static void deliver_sync(mrt__ask *a) {
   mrt__sync_wait *w = a->sync;
-  pthread_mutex_lock(&w->mu);
-  /* The waiter reads the reply after seeing `done` under the same mutex. */
+  /* Release: the hand-driven waiter polls `state` (replied()). */
   atomic_store_explicit(&a->state, MRT__ASK_REPLIED, memory_order_release);
-  w->done = true;
-  pthread_cond_signal(&w->cv);
-  pthread_mutex_unlock(&w->mu);
+  /* acq_rel: publishes status and reply to the waiter (acquire on its side),
+   * and orders after the waiter's switch to SLEEPING. */
+  if (atomic_exchange_explicit(&w->phase, MRT__SYNC_DONE, memory_order_acq_rel) ==
+      MRT__SYNC_SLEEPING) {
+    pthread_mutex_lock(&w->mu);
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+  }
 }
 
 int mrt__ask_answer(mrt__ask *a, int status, const void *data) {

@@ -1,9 +1,14 @@
 /* meshrt — mrt_ask_sync: a host thread asks and waits.
  *
- * The waiting thread owns the asker side of an ask record and a mutex/condvar
- * pair on its stack. It gives up at the deadline by winning the record's CAS
- * (PENDING -> ABANDONED); if the replier won instead, the reply is already
- * being handed over and the thread waits for it without a deadline.
+ * The waiting thread owns the asker side of an ask record and a wait struct
+ * on its stack. It first spins on the struct's `phase` for up to the
+ * runtime's spin time: an actor on an awake executor answers in about a
+ * microsecond, far less than a condition-variable sleep and wake-up costs.
+ * Only then does it initialise a mutex/condvar pair and sleep (ask.c,
+ * deliver_sync, describes the hand-over). It gives up at the deadline by
+ * winning the record's CAS (PENDING -> ABANDONED); if the replier won
+ * instead, the reply is already being handed over and the thread waits for
+ * it without a deadline.
  *
  * On a hand-driven runtime there is nobody else to run the target, so the
  * waiting thread drives the executors itself; with the virtual clock it
@@ -19,6 +24,12 @@
 static bool replied(mrt__ask *a) {
   /* Acquire: pairs with deliver_sync's release store of REPLIED. */
   return atomic_load_explicit(&a->state, memory_order_acquire) == MRT__ASK_REPLIED;
+}
+
+static bool handed_over(mrt__sync_wait *w) {
+  /* Acquire: pairs with deliver_sync's exchange; status and reply are then
+   * visible. */
+  return atomic_load_explicit(&w->phase, memory_order_acquire) == MRT__SYNC_DONE;
 }
 
 static bool give_up(mrt__ask *a) {
@@ -53,21 +64,58 @@ static bool wait_driving(mrt_runtime *rt, mrt__ask *a, uint64_t deadline) {
   }
 }
 
-static bool wait_blocking(mrt_runtime *rt, mrt__ask *a, uint64_t timeout_ns) {
-  (void)rt;
-  mrt__sync_wait *w = a->sync;
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  uint64_t abs = (uint64_t)ts.tv_sec * MRT_NS_PER_SEC + (uint64_t)ts.tv_nsec + timeout_ns;
-  ts.tv_sec = (time_t)(abs / MRT_NS_PER_SEC);
-  ts.tv_nsec = (long)(abs % MRT_NS_PER_SEC);
+/* Polls for the hand-over until `until` (CLOCK_MONOTONIC ns). The clock is
+ * read every 64 polls. */
+static bool spin_wait(mrt__sync_wait *w, uint64_t until) {
+  uint64_t now = mrt__monotonic_ns();
+  while (now < until) {
+    for (int i = 0; i < 64; i++) {
+      if (handed_over(w))
+        return true;
+      mrt__cpu_relax();
+    }
+    now = mrt__monotonic_ns();
+  }
+  return handed_over(w);
+}
+
+/* Sleeps until the hand-over or the absolute deadline `abs_ns`
+ * (CLOCK_MONOTONIC; UINT64_MAX: none). Returns true once handed over. */
+static bool sleep_wait(mrt__sync_wait *w, uint64_t abs_ns) {
+  if (!w->sleep_ready) {
+    pthread_mutex_init(&w->mu, NULL);
+    /* The deadline is on CLOCK_MONOTONIC; the condvar must agree. */
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cv, &attr);
+    pthread_condattr_destroy(&attr);
+    w->sleep_ready = true;
+  }
+  struct timespec ts = {.tv_sec = (time_t)(abs_ns / MRT_NS_PER_SEC),
+                        .tv_nsec = (long)(abs_ns % MRT_NS_PER_SEC)};
   pthread_mutex_lock(&w->mu);
+  int expected = MRT__SYNC_SPINNING;
+  /* acq_rel: a replier that reads SLEEPING also sees mu and cv initialised;
+   * failing on DONE acquires the reply. */
+  atomic_compare_exchange_strong_explicit(&w->phase, &expected, MRT__SYNC_SLEEPING,
+                                          memory_order_acq_rel, memory_order_acquire);
   int rc = 0;
-  while (!w->done && rc == 0)
-    rc = pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-  bool done = w->done;
+  while (!handed_over(w) && rc == 0)
+    rc = abs_ns == UINT64_MAX ? pthread_cond_wait(&w->cv, &w->mu)
+                              : pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+  bool done = handed_over(w);
   pthread_mutex_unlock(&w->mu);
   return done;
+}
+
+static bool wait_blocking(mrt_runtime *rt, mrt__sync_wait *w, uint64_t timeout_ns) {
+  uint64_t now = mrt__monotonic_ns();
+  uint64_t deadline = timeout_ns > UINT64_MAX - 1 - now ? UINT64_MAX - 1 : now + timeout_ns;
+  uint64_t spin_until = rt->spin_ns < timeout_ns ? now + rt->spin_ns : deadline;
+  if (rt->spin_ns > 0 && spin_wait(w, spin_until))
+    return true;
+  return sleep_wait(w, deadline);
 }
 
 static int finish(mrt__ask *a, bool got, void *reply_out) {
@@ -77,10 +125,8 @@ static int finish(mrt__ask *a, bool got, void *reply_out) {
     return -ETIMEDOUT;
   }
   /* The replier won (maybe just now): the hand-over is imminent. */
-  pthread_mutex_lock(&w->mu);
-  while (!w->done)
-    pthread_cond_wait(&w->cv, &w->mu);
-  pthread_mutex_unlock(&w->mu);
+  if (!handed_over(w))
+    sleep_wait(w, UINT64_MAX);
   int status = a->status;
   if (status >= 0 && a->reply_valid) {
     memcpy(reply_out, a->reply, a->type->reply_size);
@@ -109,14 +155,8 @@ int mrt_ask_sync(mrt_ref *to, const mrt_msg_type *type, const void *payload, siz
   mrt__ask *a = mrt__ask_new(type);
   if (a == NULL)
     return -ENOMEM;
-  mrt__sync_wait w = {.done = false};
-  pthread_mutex_init(&w.mu, NULL);
-  /* The deadline is computed on CLOCK_MONOTONIC; the condvar must agree. */
-  pthread_condattr_t attr;
-  pthread_condattr_init(&attr);
-  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-  pthread_cond_init(&w.cv, &attr);
-  pthread_condattr_destroy(&attr);
+  mrt__sync_wait w = {.sleep_ready = false};
+  atomic_init(&w.phase, MRT__SYNC_SPINNING);
   a->sync = &w;
   int rc = mrt__send_env(to, type, payload, size, a, "ask_sync");
   if (rc < 0) {
@@ -128,11 +168,13 @@ int mrt_ask_sync(mrt_ref *to, const mrt_msg_type *type, const void *payload, siz
       uint64_t now = mrt_runtime_now(rt);
       got = wait_driving(rt, a, timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns);
     } else {
-      got = wait_blocking(rt, a, timeout_ns);
+      got = wait_blocking(rt, &w, timeout_ns);
     }
     rc = finish(a, got, reply_out);
   }
-  pthread_mutex_destroy(&w.mu);
-  pthread_cond_destroy(&w.cv);
+  if (w.sleep_ready) {
+    pthread_mutex_destroy(&w.mu);
+    pthread_cond_destroy(&w.cv);
+  }
   return rc;
 }
