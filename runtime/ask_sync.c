@@ -64,20 +64,7 @@ static bool wait_driving(mrt_runtime *rt, mrt__ask *a, uint64_t deadline) {
   }
 }
 
-/* Polls for the hand-over until `until` (CLOCK_MONOTONIC ns). The clock is
- * read every 64 polls. */
-static bool spin_wait(mrt__sync_wait *w, uint64_t until) {
-  uint64_t now = mrt__monotonic_ns();
-  while (now < until) {
-    for (int i = 0; i < 64; i++) {
-      if (handed_over(w))
-        return true;
-      mrt__cpu_relax();
-    }
-    now = mrt__monotonic_ns();
-  }
-  return handed_over(w);
-}
+static bool handed_over_poll(void *w) { return handed_over(w); }
 
 /* Sleeps until the hand-over or the absolute deadline `abs_ns`
  * (CLOCK_MONOTONIC; UINT64_MAX: none). Returns true once handed over. */
@@ -113,7 +100,7 @@ static bool wait_blocking(mrt_runtime *rt, mrt__sync_wait *w, uint64_t timeout_n
   uint64_t now = mrt__monotonic_ns();
   uint64_t deadline = timeout_ns > UINT64_MAX - 1 - now ? UINT64_MAX - 1 : now + timeout_ns;
   uint64_t spin_until = rt->spin_ns < timeout_ns ? now + rt->spin_ns : deadline;
-  if (rt->spin_ns > 0 && spin_wait(w, spin_until))
+  if (rt->spin_ns > 0 && mrt__spin_until(handed_over_poll, w, spin_until))
     return true;
   return sleep_wait(w, deadline);
 }

@@ -63,6 +63,7 @@
  * only by the thread currently driving it: its own thread, the host's loop
  * thread (attached executor 0), or the caller of a hand-driven runtime.
  */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -354,26 +355,42 @@ static int run_jobs(mrt__executor *ex) {
   return n;
 }
 
-/* Polls the queues for up to rt->spin_ns, `wake_pending` still set so that
- * producers push without writing the eventfd. Returns true if work came. The
- * clock is read every 64 polls: a poll costs a few nanoseconds, a vDSO clock
- * read about twenty. */
-static bool spin_for_work(mrt__executor *ex) {
-  uint64_t start = mrt__monotonic_ns(), now = start;
-  uint64_t until = start + ex->rt->spin_ns;
-  bool got = false;
-  mrt__stat_add(&ex->spins, 1);
-  while (!got && now < until) {
+/* How long a spin polls with the CPU's pause hint before it polls with
+ * sched_yield between looks instead. On a machine with idle cores the first
+ * phase is all a spin needs; on an overloaded one the thread we wait for may
+ * be waiting for our core, and yielding lets it run. */
+#define SPIN_PAUSE_NS 2000
+
+bool mrt__spin_until(bool (*ready)(void *), void *arg, uint64_t until) {
+  uint64_t now = mrt__monotonic_ns();
+  uint64_t pause_until = now + SPIN_PAUSE_NS;
+  while (now < until) {
+    /* The clock is read every 64 polls: a poll costs a few nanoseconds, a
+     * vDSO clock read about twenty. */
     for (int i = 0; i < 64; i++) {
-      if (!mrt__mpsc_idle(&ex->runq) || !mrt__mpsc_idle(&ex->jobs)) {
-        got = true;
-        break;
-      }
+      if (ready(arg))
+        return true;
       mrt__cpu_relax();
     }
+    if (now >= pause_until)
+      sched_yield();
     now = mrt__monotonic_ns();
   }
-  mrt__stat_add(&ex->spin_ns, now - start);
+  return ready(arg);
+}
+
+static bool has_work(void *arg) {
+  mrt__executor *ex = arg;
+  return !mrt__mpsc_idle(&ex->runq) || !mrt__mpsc_idle(&ex->jobs);
+}
+
+/* Polls the queues for up to rt->spin_ns, `wake_pending` still set so that
+ * producers push without writing the eventfd. Returns true if work came. */
+static bool spin_for_work(mrt__executor *ex) {
+  uint64_t start = mrt__monotonic_ns();
+  mrt__stat_add(&ex->spins, 1);
+  bool got = mrt__spin_until(has_work, ex, start + ex->rt->spin_ns);
+  mrt__stat_add(&ex->spin_ns, mrt__monotonic_ns() - start);
   return got;
 }
 

@@ -356,6 +356,10 @@ void mrt__executor_configure(mrt__executor *ex, bool own_thread, bool movable);
 void mrt__executor_requeue(mrt__executor *ex, mrt_ref *cell);
 void mrt__executor_post(mrt__executor *ex, mrt__job *job);
 void mrt__executor_wake(mrt__executor *ex);
+/* Polls ready(arg) until it is true (returns true) or CLOCK_MONOTONIC reaches
+ * `until` (returns ready's last answer): pause hints first, then yielding the
+ * CPU between polls. For the bounded spins of executors and ask_sync. */
+bool mrt__spin_until(bool (*ready)(void *), void *arg, uint64_t until);
 /* Runs ready actors and jobs; returns the number of turns/jobs run. */
 int mrt__executor_drain(mrt__executor *ex, unsigned max_turns);
 /* The executor whose thread (or hand-driven context) is running now, or NULL. */
