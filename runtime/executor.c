@@ -108,7 +108,7 @@ int mrt__executor_init(mrt__executor *ex, mrt_runtime *rt, unsigned index,
   mrt__mpsc_init(&ex->runq);
   mrt__mpsc_init(&ex->jobs);
   atomic_init(&ex->wake_pending, false);
-  atomic_init(&ex->idle, false);
+  atomic_init(&ex->idle, true); /* nothing to run yet */
   ex->base = host_base;
   if (ex->base == NULL) {
     ex->base = event_base_new();

@@ -94,9 +94,9 @@ typedef struct mrt_spawn_opts {
   mrt_ref *link_to;          /* link to this actor right away (atomically with spawn) */
   mrt_ref *parent;           /* recorded for mrt_actor_parent (e.g. a supervisor); a
                                 reference is held while the actor lives */
-  mrt_ref *near;             /* start on the executor this actor is on now (a hint for
-                                host threads spawning actors that will talk; borrowed;
-                                must belong to the same runtime) */
+  mrt_ref *near;             /* with MRT_EXECUTOR_AUTO: start on the executor this actor
+                                is on now, unpinned (a hint for host threads spawning
+                                actors that will talk); borrowed; same runtime */
 } mrt_spawn_opts;
 
 /* Spawns an actor of `cls` with a copy of cls->args_size bytes of `args`.
