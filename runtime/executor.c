@@ -77,13 +77,14 @@
  * sockets and timers are served even when actors keep each other busy. */
 #define DRAIN_TURNS 1024
 
-/* Donation: the threshold on the ready list's moving average (times 16) above
+/* Donation: the threshold on the ready list's moving average (times 16) at
  * which an executor sheds work to an idle one; how often it looks (turns);
  * how many actors it hands over at most. Measured after each turn, a chain
  * of actors (ping-pong, ring, request/reply) averages 1, the next hop always
- * waiting; a two-actor pipeline slightly more; two independent chains 2. So
- * 1.5 splits independent work and never a chain. */
-#define DONATE_BACKLOG (16 * 3 / 2)
+ * waiting; a two-actor pipeline (counting) a little more, with bursts of 2
+ * while both are ready; two independent chains 2 all the time. So an average
+ * of 2 splits independent work and (almost) never a pipeline. */
+#define DONATE_BACKLOG (16 * 2)
 #define DONATE_PERIOD 32
 #define DONATE_MAX 64
 
