@@ -305,9 +305,14 @@ static bool dispatch(mrt__executor *ex, mrt_ref *cell, mrt__env *env) {
   mrt__actor_set_current(prev);
   mrt__stat_add(&ex->handled, 1);
   mrt__ask *a = env->ask;
-  if (a != NULL && a->taken)
-    env->ask = NULL; /* the deferred token now belongs to the actor */
-  else if (a != NULL && !a->answered)
+  if (a != NULL && a->taken) {
+    /* The deferred token belongs to the actor now, with a reference of its
+     * own (mrt_reply_defer): the envelope's is dropped here. The record may
+     * even be answered and waited for already; that reference kept it alive
+     * until this check. */
+    env->ask = NULL;
+    mrt__ask_release(a);
+  } else if (a != NULL && !a->answered)
     mrt__ask_answer(a, rc < 0 ? rc : -ECANCELED, NULL);
   const char *type_name = env->type->name;
   mrt__env_discard(env, -ECANCELED);
@@ -323,7 +328,9 @@ static bool dispatch(mrt__executor *ex, mrt_ref *cell, mrt__env *env) {
  * comment). Returns true if the actor must run again. */
 static bool go_idle(mrt_ref *cell) {
   atomic_store_explicit(&cell->scheduled, MRT__SCHED_IDLE, memory_order_seq_cst);
-  bool more = !mrt__mpsc_idle(&cell->mailbox) ||
+  /* From here another executor may take the actor and consume its mailbox:
+   * look at the producers' end only. */
+  bool more = !mrt__mpsc_idle_after_drain(&cell->mailbox) ||
               (stop_requested(cell) &&
                atomic_load_explicit(&cell->life, memory_order_relaxed) < MRT__LIFE_STOPPING);
   if (!more)
@@ -392,8 +399,17 @@ void mrt__actor_run(mrt__executor *ex, mrt_ref *cell) {
   /* Before go_idle: from its store on, another thread may run the actor. */
   mrt__guard_leave(cell);
   if (go_idle(cell)) {
-    cell->rq_ref = held;
-    mrt__executor_requeue(ex, cell);
+    mrt__executor *home = mrt__cell_ex(cell);
+    if (home == ex) {
+      cell->rq_ref = held;
+      mrt__executor_requeue(ex, cell);
+      return;
+    }
+    /* Meanwhile another executor took the actor, ran it and let it go idle:
+     * it belongs there now. Queue it there, as from another thread. */
+    mrt__executor_schedule(home, cell); /* takes the queue's own reference */
+    if (held)
+      mrt_ref_unref(cell);
     return;
   }
   if (held)

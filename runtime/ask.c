@@ -294,6 +294,10 @@ mrt_reply *mrt_reply_defer(mrt_reply *r) {
   if (a == NULL || a->answered || a->taken || self == NULL)
     return r;
   a->taken = true;
+  /* The holder's own reference: the request envelope keeps its reference
+   * until the handler returns (dispatch), and the token may be answered, and
+   * its asker gone, before that. Relaxed: taken from one we hold. */
+  atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
   a->holder = self;
   a->tok_next = self->tokens;
   if (self->tokens != NULL)
