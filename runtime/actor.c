@@ -44,12 +44,58 @@ mrt_ref *mrt_ref_ref(mrt_ref *ref) {
 
 static void discard_mailbox(mrt_ref *cell, int ask_err);
 
+/* Control blocks are recycled through a free list per executor (the one
+ * whose thread frees them), as envelopes are: spawn-and-stop churn (workers,
+ * fork-join) would otherwise cost a trip through the allocator's slow path
+ * both ways. The list is capped, so a burst of actors does not stay resident
+ * after it ends. Only the executor's own thread touches its list. */
+#define CELL_POOL_MAX 1024
+
+/* The executor whose list this thread may use for `rt`, or NULL. */
+static mrt__executor *cell_pool_of(const mrt_runtime *rt) {
+  mrt__executor *ex = mrt__executor_current();
+  return ex != NULL && ex->rt == rt ? ex : NULL;
+}
+
+static mrt_ref *cell_alloc(mrt_runtime *rt) {
+  mrt__executor *ex = cell_pool_of(rt);
+  if (ex == NULL || ex->cell_pool == NULL)
+    return calloc(1, sizeof(mrt_ref));
+  mrt_ref *cell = ex->cell_pool;
+  ex->cell_pool = cell->reg_next; /* the free list reuses the registry link */
+  ex->cell_pool_len--;
+  memset(cell, 0, sizeof *cell);
+  return cell;
+}
+
+static void cell_release_mem(mrt_runtime *rt, mrt_ref *cell) {
+  mrt__executor *ex = cell_pool_of(rt);
+  if (ex == NULL || ex->cell_pool_len >= CELL_POOL_MAX) {
+    free(cell);
+    return;
+  }
+  cell->reg_next = ex->cell_pool;
+  ex->cell_pool = cell;
+  ex->cell_pool_len++;
+}
+
+void mrt__cell_pool_free(mrt__executor *ex) {
+  while (ex->cell_pool != NULL) {
+    mrt_ref *cell = ex->cell_pool;
+    ex->cell_pool = cell->reg_next;
+    free(cell);
+  }
+  ex->cell_pool_len = 0;
+}
+
 static void cell_free(mrt_ref *cell) {
   mrt_runtime *rt = cell->rt;
   discard_mailbox(cell, -ESRCH); /* stragglers pushed after the actor died */
   free(cell->exit);
   free(atomic_load_explicit(&cell->stop_req, memory_order_relaxed));
-  free(cell);
+  /* Before the release: the host's hold outlives every drain, so the
+   * runtime (and this executor's list) is still there. */
+  cell_release_mem(rt, cell);
   mrt__runtime_release(rt);
 }
 
@@ -444,7 +490,7 @@ static mrt__executor *pick_executor(mrt_runtime *rt, const mrt_spawn_opts *opts)
 
 static mrt_ref *cell_new(mrt_runtime *rt, const mrt_actor_class *cls, const void *args,
                          const mrt_spawn_opts *opts) {
-  mrt_ref *cell = calloc(1, sizeof *cell);
+  mrt_ref *cell = cell_alloc(rt);
   if (cell == NULL)
     return NULL;
   if (cls->state_size > 0 && (cell->state = calloc(1, cls->state_size)) == NULL)
@@ -472,7 +518,7 @@ static mrt_ref *cell_new(mrt_runtime *rt, const mrt_actor_class *cls, const void
   return cell;
 fail:
   free(cell->state);
-  free(cell);
+  cell_release_mem(rt, cell);
   return NULL;
 }
 
@@ -506,7 +552,7 @@ int mrt_actor_spawn(mrt_runtime *rt, const mrt_actor_class *cls, const void *arg
     mrt_ref_unref(cell->parent);
     free(cell->args);
     free(cell->state);
-    free(cell);
+    cell_release_mem(rt, cell);
     return rc;
   }
   if (out != NULL)

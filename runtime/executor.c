@@ -158,6 +158,7 @@ void mrt__executor_destroy(mrt__executor *ex) {
   mrt__timer_heap_free(&ex->timers);
   mrt__timer_pool_free(ex);
   mrt__ask_pool_free(ex);
+  mrt__cell_pool_free(ex);
   while (ex->pool != NULL) {
     mrt__env *env = ex->pool;
     ex->pool = (mrt__env *)env->payload;

@@ -146,6 +146,7 @@ struct mrt__ask {
 
 mrt__ask *mrt__ask_new(const mrt_msg_type *type);
 void mrt__ask_pool_free(mrt__executor *ex);
+void mrt__cell_pool_free(mrt__executor *ex);
 void mrt__ask_release(mrt__ask *a);
 /* Answers a token (status < 0: error, no data). Returns 0 or -EINVAL if it was
  * answered already. Safe from any thread. */
@@ -322,6 +323,8 @@ struct mrt__executor {
   mrt__ask *ask_pool;              /* free ask records (executor thread only) */
   unsigned ask_pool_len;
   mrt__timer *timer_pool;          /* free timers (executor thread only) */
+  mrt_ref *cell_pool;              /* free actor control blocks (executor thread only) */
+  unsigned cell_pool_len;
   unsigned timer_pool_len;
   uint64_t timer_seq;              /* creation order of this executor's timers */
   uint64_t timer_ids;              /* public timer ids: (count << 8) | index */
