@@ -43,6 +43,7 @@ mrt_ref *mrt_ref_ref(mrt_ref *ref) {
 }
 
 static void discard_mailbox(mrt_ref *cell, int ask_err);
+static void exit_free(mrt_exit *e);
 
 /* Control blocks are recycled through a free list per executor (the one
  * whose thread frees them), as envelopes are: spawn-and-stop churn (workers,
@@ -91,8 +92,8 @@ void mrt__cell_pool_free(mrt__executor *ex) {
 static void cell_free(mrt_ref *cell) {
   mrt_runtime *rt = cell->rt;
   discard_mailbox(cell, -ESRCH); /* stragglers pushed after the actor died */
-  free(cell->exit);
-  free(atomic_load_explicit(&cell->stop_req, memory_order_relaxed));
+  exit_free(cell->exit);
+  exit_free(atomic_load_explicit(&cell->stop_req, memory_order_relaxed));
   /* Before the release: the host's hold outlives every drain, so the
    * runtime (and this executor's list) is still there. */
   cell_release_mem(rt, cell);
@@ -138,6 +139,18 @@ const char *mrt_exit_kind_name(mrt_exit_kind kind) {
   case MRT_EXIT_NOPROC: return "noproc";
   }
   return "?";
+}
+
+/* The exits of plain stop and kill requests are shared constants: stopping is
+ * on the spawn-and-stop hot path, and these carry nothing per actor. Nothing
+ * writes through an exit once made; exit_free leaves these two alone. */
+static const mrt_exit stop_exit = {MRT_EXIT_NORMAL, 0, "stop"};
+static const mrt_exit kill_exit = {MRT_EXIT_KILLED, 0, "kill"};
+static const mrt_exit oom_exit = {MRT_EXIT_FAILED, -ENOMEM, "out of memory"};
+
+static void exit_free(mrt_exit *e) {
+  if (e != &stop_exit && e != &kill_exit && e != &oom_exit)
+    free(e);
 }
 
 static mrt_exit *exit_new(mrt_exit_kind kind, int err, const char *reason) {
@@ -189,20 +202,25 @@ void mrt__actor_ensure_scheduled(mrt_ref *cell) {
     mrt__executor_schedule(mrt__cell_ex(cell), cell);
 }
 
-void mrt__actor_request_stop(mrt_ref *cell, mrt_exit_kind kind, int err, const char *reason) {
-  if (atomic_load_explicit(&cell->stop_req, memory_order_acquire) != NULL)
-    return;
-  mrt_exit *e = exit_new(kind, err, reason);
-  if (e == NULL)
-    return;
+/* Records `e` as the stop request unless one is there already (then `e` is
+ * freed), and schedules the actor to act on it. */
+static void request_stop_with(mrt_ref *cell, mrt_exit *e) {
   mrt_exit *expected = NULL;
   /* acq_rel: the executor that reads the request (acquire) sees its text. */
   if (!atomic_compare_exchange_strong_explicit(&cell->stop_req, &expected, e,
                                                memory_order_acq_rel, memory_order_acquire)) {
-    free(e); /* an earlier request wins */
+    exit_free(e); /* an earlier request wins */
     return;
   }
   mrt__actor_ensure_scheduled(cell);
+}
+
+void mrt__actor_request_stop(mrt_ref *cell, mrt_exit_kind kind, int err, const char *reason) {
+  if (atomic_load_explicit(&cell->stop_req, memory_order_acquire) != NULL)
+    return;
+  mrt_exit *e = exit_new(kind, err, reason);
+  if (e != NULL)
+    request_stop_with(cell, e);
 }
 
 void mrt__actor_check_result(mrt_ref *cell, int rc, const char *where) {
@@ -293,16 +311,7 @@ static bool stop_requested(mrt_ref *cell) {
 }
 
 static void stop_now(mrt_ref *cell, mrt_exit *why) {
-  if (why == NULL)
-    why = exit_new(MRT_EXIT_NORMAL, 0, "stop");
-  if (why == NULL) {
-    static mrt_exit oom_exit = {MRT_EXIT_FAILED, -ENOMEM, "out of memory"};
-    why = malloc(sizeof *why);
-    if (why == NULL)
-      abort(); /* cannot even record why; an invariant of the stop path */
-    *why = oom_exit;
-  }
-  do_stop(cell, why);
+  do_stop(cell, why != NULL ? why : (mrt_exit *)&stop_exit);
 }
 
 /* ---- start and dispatch -------------------------------------------------- */
@@ -320,8 +329,9 @@ static bool do_start(mrt_ref *cell) {
     char reason[MRT_EXIT_REASON_MAX];
     snprintf(reason, sizeof reason, "on_start returned %s", mrt_strerror(rc));
     mrt_exit *req = take_stop_request(cell);
-    free(req);
-    stop_now(cell, exit_new(MRT_EXIT_FAILED, rc, reason));
+    exit_free(req);
+    mrt_exit *why = exit_new(MRT_EXIT_FAILED, rc, reason);
+    stop_now(cell, why != NULL ? why : (mrt_exit *)&oom_exit);
     return false;
   }
   cell->started = true;
@@ -565,20 +575,21 @@ int mrt_actor_spawn(mrt_runtime *rt, const mrt_actor_class *cls, const void *arg
 
 /* ---- public lifecycle ---------------------------------------------------- */
 
-static int request_stop_public(mrt_ref *ref, mrt_exit_kind kind, const char *what) {
+static int request_stop_public(mrt_ref *ref, const mrt_exit *e) {
   if (ref == NULL) {
-    mrt_log(MRT_LOG_WARN, "runtime", "%s refused: NULL ref", what);
+    mrt_log(MRT_LOG_WARN, "runtime", "%s refused: NULL ref", e->reason);
     return -EINVAL;
   }
   if (atomic_load_explicit(&ref->life, memory_order_acquire) == MRT__LIFE_DEAD)
     return -ESRCH;
-  mrt__actor_request_stop(ref, kind, 0, what);
+  if (atomic_load_explicit(&ref->stop_req, memory_order_acquire) == NULL)
+    request_stop_with(ref, (mrt_exit *)e);
   return 0;
 }
 
-int mrt_actor_stop(mrt_ref *ref) { return request_stop_public(ref, MRT_EXIT_NORMAL, "stop"); }
+int mrt_actor_stop(mrt_ref *ref) { return request_stop_public(ref, &stop_exit); }
 
-int mrt_actor_kill(mrt_ref *ref) { return request_stop_public(ref, MRT_EXIT_KILLED, "kill"); }
+int mrt_actor_kill(mrt_ref *ref) { return request_stop_public(ref, &kill_exit); }
 
 int mrt_actor_fail(mrt_actor *self, int err, const char *fmt, ...) {
   if (!mrt__in_context(self) || err >= 0) {

@@ -96,12 +96,20 @@ static bool sleep_wait(mrt__sync_wait *w, uint64_t abs_ns) {
   return done;
 }
 
+/* Each host thread's own spin gate: whether its asks get answered within
+ * the spin budget depends on what it asks and how loaded the machine is. */
+static _Thread_local mrt__spin_gate tls_spin_gate;
+
 static bool wait_blocking(mrt_runtime *rt, mrt__sync_wait *w, uint64_t timeout_ns) {
   uint64_t now = mrt__monotonic_ns();
   uint64_t deadline = timeout_ns > UINT64_MAX - 1 - now ? UINT64_MAX - 1 : now + timeout_ns;
-  uint64_t spin_until = rt->spin_ns < timeout_ns ? now + rt->spin_ns : deadline;
-  if (rt->spin_ns > 0 && mrt__spin_until(handed_over_poll, w, spin_until))
-    return true;
+  uint64_t budget = rt->spin_ns < timeout_ns ? rt->spin_ns : timeout_ns;
+  if (budget > 0 && mrt__spin_gate_open(&tls_spin_gate)) {
+    bool got = mrt__spin_until(handed_over_poll, w, now + budget);
+    mrt__spin_gate_note(&tls_spin_gate, got && mrt__monotonic_ns() - now <= budget);
+    if (got)
+      return true;
+  }
   return sleep_wait(w, deadline);
 }
 

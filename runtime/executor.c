@@ -387,12 +387,17 @@ static bool has_work(void *arg) {
 }
 
 /* Polls the queues for up to rt->spin_ns, `wake_pending` still set so that
- * producers push without writing the eventfd. Returns true if work came. */
+ * producers push without writing the eventfd. Returns true if work came. A
+ * spin pays if the work came within the budget (see mrt__spin_gate). */
 static bool spin_for_work(mrt__executor *ex) {
+  if (!mrt__spin_gate_open(&ex->spin_gate))
+    return false;
   uint64_t start = mrt__monotonic_ns();
   mrt__stat_add(&ex->spins, 1);
   bool got = mrt__spin_until(has_work, ex, start + ex->rt->spin_ns);
-  mrt__stat_add(&ex->spin_ns, mrt__monotonic_ns() - start);
+  uint64_t took = mrt__monotonic_ns() - start;
+  mrt__stat_add(&ex->spin_ns, took);
+  mrt__spin_gate_note(&ex->spin_gate, got && took <= ex->rt->spin_ns);
   return got;
 }
 

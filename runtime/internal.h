@@ -121,6 +121,36 @@ static inline void mrt__cpu_relax(void) {
 #endif
 }
 
+/* Adaptive spinning. A spinner keeps its credit while spins pay off (what it
+ * waits for comes within the budget) and loses it when they do not: when the
+ * peer is slow, or descheduled on an overloaded machine, where a thread that
+ * sleeps is woken sooner than one that spins. Without credit it sleeps at
+ * once, and tries a spin again every SPIN_PROBE_EVERY chances. One owner
+ * thread per gate. */
+#define MRT__SPIN_CREDIT 4
+#define MRT__SPIN_PROBE_EVERY 32
+
+typedef struct mrt__spin_gate {
+  uint8_t debit;   /* spins that did not pay, in a row (up to MRT__SPIN_CREDIT) */
+  uint8_t skipped; /* chances skipped since the gate closed */
+} mrt__spin_gate;
+
+static inline bool mrt__spin_gate_open(mrt__spin_gate *g) {
+  if (g->debit < MRT__SPIN_CREDIT)
+    return true;
+  if (++g->skipped < MRT__SPIN_PROBE_EVERY)
+    return false;
+  g->skipped = 0;
+  return true;
+}
+
+static inline void mrt__spin_gate_note(mrt__spin_gate *g, bool paid) {
+  if (paid)
+    g->debit = 0;
+  else if (g->debit < MRT__SPIN_CREDIT)
+    g->debit++;
+}
+
 struct mrt__ask {
   mrt__env env;              /* REPLY delivery into the asker's mailbox */
   _Atomic uint32_t refs;
@@ -306,6 +336,7 @@ struct mrt__executor {
   bool movable;                    /* actors may move onto and off it (threads of their own) */
   bool spin_enabled;               /* spins before sleeping (own thread, spin_ns > 0) */
   bool remote_work;                /* this drain took work another thread queued */
+  mrt__spin_gate spin_gate;        /* adaptive spinning (executor thread only) */
   /* Counters written by the executor's thread only (relaxed load + store,
    * no RMW) and read as racy snapshots by mrt_runtime_get_stats. */
   _Atomic uint64_t handled;        /* messages handled */
@@ -363,6 +394,7 @@ void mrt__executor_wake(mrt__executor *ex);
  * `until` (returns ready's last answer): pause hints first, then yielding the
  * CPU between polls. For the bounded spins of executors and ask_sync. */
 bool mrt__spin_until(bool (*ready)(void *), void *arg, uint64_t until);
+
 /* Runs ready actors and jobs; returns the number of turns/jobs run. */
 int mrt__executor_drain(mrt__executor *ex, unsigned max_turns);
 /* The executor whose thread (or hand-driven context) is running now, or NULL. */
