@@ -2,10 +2,15 @@
  *
  * Scheduling: an actor is on its executor's run queue at most once, guarded by
  * the `scheduled` flag. A sender pushes into the mailbox and then, if the flag
- * was clear, sets it and queues the actor. The executor, after a turn that
- * emptied the mailbox, clears the flag and re-checks the mailbox; both sides
- * use seq_cst for "write then read the other's word", so a message can never be
- * left in a mailbox with nobody scheduled to handle it.
+ * was clear (IDLE), sets it (QUEUED) and queues the actor. The executor, after
+ * a turn that emptied the mailbox, clears the flag and re-checks the mailbox;
+ * both sides use seq_cst for "write then read the other's word", so a message
+ * can never be left in a mailbox with nobody scheduled to handle it. A sender
+ * running on another executor may instead take the actor over (IDLE ->
+ * MOVING -> QUEUED, writing the new executor in between; see executor.c),
+ * which is why the flag only ever changes by compare-and-swap from IDLE, and
+ * why the re-check after clearing it reads only the mailbox's producer end:
+ * from the clear on, another thread may be the mailbox's consumer.
  *
  * Lifecycle: STARTING (on_start pending) -> RUNNING -> STOPPING -> DEAD. The
  * stop path runs on the actor's executor: cancel timers, resolve the asks it

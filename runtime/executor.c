@@ -52,7 +52,13 @@
  *    either side. It spins only after cross-thread work: an idle runtime, or
  *    one woken only by its own timers and sockets, never spins; the time
  *    spent spinning is counted (mrt_runtime_stats.spin_ns), so the idle-CPU
- *    benchmark shows it. I/O and timers wait at most one spin.
+ *    benchmark shows it. I/O and timers wait at most one spin. A spin polls
+ *    with the CPU's pause hint for 2 us, then yields the CPU between polls;
+ *    and it is adaptive (mrt__spin_gate): after four spins in a row that did
+ *    not pay (no work within the budget: a slow peer, or an overloaded
+ *    machine, where a sleeping thread is woken sooner than a spinning one
+ *    gets the CPU back) the executor sleeps at once, trying a spin again
+ *    every 32 chances. mrt_ask_sync spins on its reply the same way.
  *
  * Migration and donation happen only between executors with threads of their
  * own (mrt_runtime_start; with mrt_runtime_attach, executor 0 in the host's
