@@ -51,6 +51,8 @@ MRT_MESSAGE_DECLARE(, done, mrt_none, mrt_none);
 MRT_MESSAGE_DEFINE(done, mrt_none, mrt_none, NULL, NULL);
 MRT_MESSAGE_DECLARE(, wait_all, uint32_t, uint64_t);
 MRT_MESSAGE_DEFINE(wait_all, uint32_t, uint64_t, NULL, NULL);
+MRT_MESSAGE_DECLARE(, strayed, mrt_none, uint64_t);
+MRT_MESSAGE_DEFINE(strayed, mrt_none, uint64_t, NULL, NULL);
 
 static int reply_where(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   (void)self;
@@ -83,12 +85,30 @@ static mrt_ref *spawn_anchor(mrt_runtime *rt, int executor) {
 
 typedef struct echo_state {
   uint64_t pings;
+  uint64_t start_thread; /* where on_start ran */
+  uint64_t strayed;      /* a ping was handled on another thread */
 } echo_state;
+
+static int echo_start(mrt_actor *self, void *state, const void *args) {
+  (void)self;
+  (void)args;
+  ((echo_state *)state)->start_thread = thread_id();
+  return 0;
+}
 
 static int echo_ping(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   (void)r;
-  ((echo_state *)state)->pings++;
+  echo_state *st = state;
+  st->pings++;
+  if (thread_id() != st->start_thread)
+    st->strayed = 1;
   return mrt_tell_pong(((const ball *)p)->from, &(ball){self});
+}
+
+static int echo_strayed(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
+  (void)self;
+  (void)p;
+  return mrt_reply_strayed(r, &((echo_state *)state)->strayed);
 }
 
 static int never(mrt_actor *self, void *state, void *ud) {
@@ -100,15 +120,18 @@ static int never(mrt_actor *self, void *state, void *ud) {
 
 /* A timer, even one far away, ties the actor to its executor. */
 static int timed_echo_start(mrt_actor *self, void *state, const void *args) {
-  (void)state;
-  (void)args;
+  echo_start(self, state, args);
   return mrt_timer_start(self, MRT_SEC(3600), 0, never, NULL, NULL);
 }
 
-static const mrt_handler_entry echo_handlers[] = {
-    {&mrt_msg_ping, echo_ping}, {&mrt_msg_where, reply_where}, {NULL, NULL}};
-static const mrt_actor_class echo_class = {
-    .name = "echo", .state_size = sizeof(echo_state), .handlers = echo_handlers};
+static const mrt_handler_entry echo_handlers[] = {{&mrt_msg_ping, echo_ping},
+                                                  {&mrt_msg_where, reply_where},
+                                                  {&mrt_msg_strayed, echo_strayed},
+                                                  {NULL, NULL}};
+static const mrt_actor_class echo_class = {.name = "echo",
+                                           .state_size = sizeof(echo_state),
+                                           .on_start = echo_start,
+                                           .handlers = echo_handlers};
 static const mrt_actor_class timed_echo_class = {.name = "timed-echo",
                                                  .state_size = sizeof(echo_state),
                                                  .on_start = timed_echo_start,
@@ -122,6 +145,8 @@ typedef struct pinger_state {
   mrt_reply *token;   /* `run`: answered at the end with our thread */
   uint32_t left;
   uint64_t last_thread;
+  uint64_t start_thread;
+  uint64_t strayed; /* a pong was handled on another thread than on_start */
 } pinger_state;
 
 static void pinger_stop(mrt_actor *self, void *state, const mrt_exit *why) {
@@ -133,6 +158,8 @@ static void pinger_stop(mrt_actor *self, void *state, const mrt_exit *why) {
 }
 
 static int pinger_begin(mrt_actor *self, pinger_state *st, const run_req *req) {
+  if (thread_id() != st->start_thread)
+    st->strayed = 1;
   mrt_ref_unref(st->peer);
   st->peer = mrt_ref_ref(req->peer);
   st->left = req->rounds;
@@ -151,7 +178,9 @@ typedef struct go_args {
 
 static int pinger_start(mrt_actor *self, void *state, const void *args) {
   (void)self;
-  ((pinger_state *)state)->report_to = mrt_ref_ref(((const go_args *)args)->report_to);
+  pinger_state *st = state;
+  st->report_to = mrt_ref_ref(((const go_args *)args)->report_to);
+  st->start_thread = thread_id();
   return 0;
 }
 
@@ -165,6 +194,8 @@ static int pinger_pong(mrt_actor *self, void *state, const void *p, mrt_reply *r
   (void)r;
   pinger_state *st = state;
   st->last_thread = thread_id();
+  if (st->last_thread != st->start_thread)
+    st->strayed = 1;
   if (--st->left > 0)
     return mrt_tell_ping(st->peer, &(ball){self});
   if (st->token != NULL) {
@@ -182,9 +213,16 @@ static int pinger_where(mrt_actor *self, void *state, const void *p, mrt_reply *
   return mrt_reply_where(r, &((pinger_state *)state)->last_thread);
 }
 
+static int pinger_strayed(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
+  (void)self;
+  (void)p;
+  return mrt_reply_strayed(r, &((pinger_state *)state)->strayed);
+}
+
 static const mrt_handler_entry pinger_handlers[] = {
-    {&mrt_msg_run, pinger_run},   {&mrt_msg_go, pinger_go},       {&mrt_msg_pong, pinger_pong},
-    {&mrt_msg_where, pinger_where}, {NULL, NULL}};
+    {&mrt_msg_run, pinger_run},     {&mrt_msg_go, pinger_go},
+    {&mrt_msg_pong, pinger_pong},   {&mrt_msg_where, pinger_where},
+    {&mrt_msg_strayed, pinger_strayed}, {NULL, NULL}};
 static const mrt_actor_class pinger_class = {.name = "pinger",
                                              .state_size = sizeof(pinger_state),
                                              .args_size = sizeof(go_args),
@@ -561,11 +599,17 @@ static void ready_work_is_donated_to_an_idle_executor(void **unused) {
   mrt_runtime_stats st;
   mrt_runtime_get_stats(rt, &st);
   assert_true(st.donations >= 1);
-  /* Some pairs finished on the other executor's thread. */
-  int elsewhere = 0;
-  for (int i = 0; i < PAIRS; i++)
-    elsewhere += where(pingers[i]) != t0;
-  assert_true(elsewhere >= 1);
+  /* A donated actor's next turn runs on the idle executor: some actor of the
+   * pairs, all started on executor 0, handled messages on another thread. */
+  (void)t0;
+  uint64_t strayed = 0;
+  for (int i = 0; i < PAIRS; i++) {
+    uint64_t a = 0, b = 0;
+    assert_int_equal(mrt_ask_sync_strayed(pingers[i], &(mrt_none){0}, &a, MRT_SEC(60)), 0);
+    assert_int_equal(mrt_ask_sync_strayed(echoes[i], &(mrt_none){0}, &b, MRT_SEC(60)), 0);
+    strayed += a + b;
+  }
+  assert_true(strayed >= 1);
   for (int i = 0; i < PAIRS; i++) {
     mrt_ref_unref(pingers[i]);
     mrt_ref_unref(echoes[i]);
