@@ -3,8 +3,9 @@
  * explicit executor) never does, a moved actor keeps timers, fd watches,
  * asks, deferred replies and monitors working, ready work is donated to an
  * idle executor, actors on four executors telling one actor that keeps
- * moving lose nothing and keep per-sender order, the `near` spawn hint, and
- * an idle runtime that neither spins nor wakes.
+ * moving lose nothing and keep per-sender order, executor 0 of an attached
+ * runtime (the host's loop thread) neither loses nor gains actors, the
+ * `near` spawn hint, and an idle runtime that neither spins nor wakes.
  *
  * Which thread runs a handler is observed with pthread_self(); nothing here
  * depends on timing: the tests wait for messages, never for the clock (the
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <meshrt/meshrt.h>
 #include <meshrt/testing.h>
 
@@ -765,6 +767,100 @@ static void four_executors_tell_a_moving_actor(void **unused) {
   mrt_runtime_unref(rt);
 }
 
+/* ---- attached: executor 0 runs in the host's loop and keeps to itself ---------- */
+
+MRT_MESSAGE_DECLARE(, quit_loop, mrt_none, mrt_none);
+MRT_MESSAGE_DEFINE(quit_loop, mrt_none, mrt_none, NULL, NULL);
+
+static int loop_quit(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
+  (void)state;
+  (void)p;
+  (void)r;
+  /* On the host's loop thread: ending the host's loop is safe here. */
+  return event_base_loopexit(mrt_actor_event_base(self), NULL);
+}
+
+static const mrt_handler_entry quitter_handlers[] = {{&mrt_msg_quit_loop, loop_quit},
+                                                     {&mrt_msg_where, reply_where},
+                                                     {NULL, NULL}};
+static const mrt_actor_class quitter_class = {.name = "quitter", .handlers = quitter_handlers};
+
+typedef struct attached_world {
+  mrt_runtime *rt;
+  mrt_ref *quitter; /* pinned on executor 0 */
+  mrt_ref *anchor1; /* pinned on executor 1 */
+  uint64_t loop_thread;
+  int failures;
+} attached_world;
+
+#define CHECK(w, cond) ((cond) ? (void)0 : (void)((w)->failures++))
+
+/* For the client thread: cmocka's asserts belong to the test's thread. */
+static uint64_t where_nofail(mrt_ref *ref) {
+  uint64_t t = 0;
+  return mrt_ask_sync_where(ref, &(mrt_none){0}, &t, MRT_SEC(60)) == 0 ? t : 0;
+}
+
+static mrt_ref *pinger_nofail(mrt_runtime *rt, int executor) {
+  mrt_ref *p = NULL;
+  go_args ga = {NULL};
+  mrt_actor_spawn(rt, &pinger_class, &ga, &(mrt_spawn_opts){.executor = executor}, &p);
+  return p;
+}
+
+/* A host thread (ask_sync refuses on the loop's thread). */
+static void *attached_client(void *arg) {
+  attached_world *w = arg;
+  mrt_runtime *rt = w->rt;
+  mrt_ref *echo0 = NULL, *echo1 = NULL, *pinger0 = NULL, *pinger1 = NULL;
+  CHECK(w, mrt_actor_spawn(rt, &echo_class, NULL,
+                           &(mrt_spawn_opts){.executor = MRT_EXECUTOR_AUTO, .near = w->quitter},
+                           &echo0) == 0);
+  CHECK(w, mrt_actor_spawn(rt, &echo_class, NULL,
+                           &(mrt_spawn_opts){.executor = MRT_EXECUTOR_AUTO, .near = w->anchor1},
+                           &echo1) == 0);
+  pinger0 = pinger_nofail(rt, 0);
+  pinger1 = pinger_nofail(rt, 1);
+  CHECK(w, pinger0 != NULL && pinger1 != NULL && echo0 != NULL && echo1 != NULL);
+  uint64_t t1 = where_nofail(w->anchor1), t = 0;
+  CHECK(w, t1 != 0 && t1 != w->loop_thread);
+  /* Woken from executor 1 all the time, the actor on executor 0 stays. */
+  CHECK(w, mrt_ask_sync_run(pinger1, &(run_req){echo0, 200}, &t, MRT_SEC(60)) == 0);
+  CHECK(w, t == t1 && where_nofail(echo0) == w->loop_thread);
+  /* Woken from executor 0 all the time, the actor on executor 1 stays. */
+  CHECK(w, mrt_ask_sync_run(pinger0, &(run_req){echo1, 200}, &t, MRT_SEC(60)) == 0);
+  CHECK(w, t == w->loop_thread && where_nofail(echo1) == t1);
+  mrt_ref_unref(pinger1);
+  mrt_ref_unref(pinger0);
+  mrt_ref_unref(echo1);
+  mrt_ref_unref(echo0);
+  CHECK(w, mrt_tell_quit_loop(w->quitter, &(mrt_none){0}) == 0);
+  return NULL;
+}
+
+static void attached_executor_0_keeps_to_itself(void **unused) {
+  (void)unused;
+  struct event_base *base = event_base_new();
+  assert_non_null(base);
+  attached_world w = {.loop_thread = thread_id()};
+  assert_int_equal(mrt_runtime_new(&(mrt_runtime_config){.executors = 3}, &w.rt), 0);
+  assert_int_equal(mrt_runtime_attach(w.rt, base), 0);
+  assert_int_equal(mrt_actor_spawn(w.rt, &quitter_class, NULL, &(mrt_spawn_opts){.executor = 0},
+                                   &w.quitter),
+                   0);
+  w.anchor1 = spawn_anchor(w.rt, 1);
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, attached_client, &w), 0);
+  event_base_dispatch(base); /* until the quitter ends it */
+  pthread_join(th, NULL);
+  assert_int_equal(w.failures, 0);
+  assert_int_equal(mrt_runtime_shutdown(w.rt), 0);
+  mrt_ref_unref(w.anchor1);
+  mrt_ref_unref(w.quitter);
+  mrt_runtime_unref(w.rt);
+  event_base_free(base);
+}
+
 /* ---- the near hint ---------------------------------------------------------- */
 
 typedef struct base_state {
@@ -921,6 +1017,7 @@ int main(void) {
       cmocka_unit_test(moved_actor_keeps_timers_io_asks_and_monitors),
       cmocka_unit_test(ready_work_is_donated_to_an_idle_executor),
       cmocka_unit_test(four_executors_tell_a_moving_actor),
+      cmocka_unit_test(attached_executor_0_keeps_to_itself),
       cmocka_unit_test(near_hint_places_the_actor),
       cmocka_unit_test(idle_runtime_neither_spins_nor_wakes),
       cmocka_unit_test(spinning_can_be_turned_off),
