@@ -90,19 +90,20 @@ static void token_unlink(mrt__ask *a) {
 }
 
 /* Hands the answer to a host thread in mrt_ask_sync. A waiter still spinning
- * sees DONE and returns at once; this exchange is then our last touch of its
- * stack. A sleeping waiter holds `mu` from its SPINNING -> SLEEPING switch
- * until it waits, so taking `mu` here cannot lose the signal; it cannot
- * return before our unlock. */
+ * sees DONE and returns at once: this exchange is then our last touch of its
+ * stack. A waiter that switched to SLEEPING (holding `mu`) waits for
+ * `signalled`, which we set under `mu`: it returns only after our unlock, so
+ * its stack (mu, cv) outlives our use of them. */
 static void deliver_sync(mrt__ask *a) {
   mrt__sync_wait *w = a->sync;
   /* Release: the hand-driven waiter polls `state` (replied()). */
   atomic_store_explicit(&a->state, MRT__ASK_REPLIED, memory_order_release);
-  /* acq_rel: publishes status and reply to the waiter (acquire on its side),
-   * and orders after the waiter's switch to SLEEPING. */
+  /* acq_rel: publishes status and reply to a spinning waiter (acquire on its
+   * side), and sees mu and cv initialised if the waiter went to sleep. */
   if (atomic_exchange_explicit(&w->phase, MRT__SYNC_DONE, memory_order_acq_rel) ==
       MRT__SYNC_SLEEPING) {
     pthread_mutex_lock(&w->mu);
+    w->signalled = true;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
   }

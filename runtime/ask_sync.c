@@ -67,7 +67,11 @@ static bool wait_driving(mrt_runtime *rt, mrt__ask *a, uint64_t deadline) {
 static bool handed_over_poll(void *w) { return handed_over(w); }
 
 /* Sleeps until the hand-over or the absolute deadline `abs_ns`
- * (CLOCK_MONOTONIC; UINT64_MAX: none). Returns true once handed over. */
+ * (CLOCK_MONOTONIC; UINT64_MAX: none). Returns true once handed over. Once
+ * the waiter has announced it sleeps, "handed over" means the replier has
+ * signalled, i.e. is done with mu and cv (see deliver_sync); seeing DONE is
+ * not enough. Called again (without deadline) after a lost race to time out,
+ * it waits for that signal. */
 static bool sleep_wait(mrt__sync_wait *w, uint64_t abs_ns) {
   if (!w->sleep_ready) {
     pthread_mutex_init(&w->mu, NULL);
@@ -82,16 +86,23 @@ static bool sleep_wait(mrt__sync_wait *w, uint64_t abs_ns) {
   struct timespec ts = {.tv_sec = (time_t)(abs_ns / MRT_NS_PER_SEC),
                         .tv_nsec = (long)(abs_ns % MRT_NS_PER_SEC)};
   pthread_mutex_lock(&w->mu);
-  int expected = MRT__SYNC_SPINNING;
-  /* acq_rel: a replier that reads SLEEPING also sees mu and cv initialised;
-   * failing on DONE acquires the reply. */
-  atomic_compare_exchange_strong_explicit(&w->phase, &expected, MRT__SYNC_SLEEPING,
-                                          memory_order_acq_rel, memory_order_acquire);
+  if (!w->slept) {
+    int expected = MRT__SYNC_SPINNING;
+    /* acq_rel: a replier that reads SLEEPING also sees mu and cv initialised;
+     * failing on DONE (the replier saw SPINNING and is gone) acquires the
+     * reply. */
+    if (!atomic_compare_exchange_strong_explicit(&w->phase, &expected, MRT__SYNC_SLEEPING,
+                                                 memory_order_acq_rel, memory_order_acquire)) {
+      pthread_mutex_unlock(&w->mu);
+      return true;
+    }
+    w->slept = true;
+  }
   int rc = 0;
-  while (!handed_over(w) && rc == 0)
+  while (!w->signalled && rc == 0)
     rc = abs_ns == UINT64_MAX ? pthread_cond_wait(&w->cv, &w->mu)
                               : pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-  bool done = handed_over(w);
+  bool done = w->signalled;
   pthread_mutex_unlock(&w->mu);
   return done;
 }
@@ -119,8 +130,10 @@ static int finish(mrt__ask *a, bool got, void *reply_out) {
     mrt__ask_release(a);
     return -ETIMEDOUT;
   }
-  /* The replier won (maybe just now): the hand-over is imminent. */
-  if (!handed_over(w))
+  /* The replier won (maybe just now): the hand-over is imminent. A waiter
+   * that announced its sleep waits for the replier's signal even if DONE is
+   * already visible, so that the replier is done with mu and cv. */
+  if (w->slept || !handed_over(w))
     sleep_wait(w, UINT64_MAX);
   int status = a->status;
   if (status >= 0 && a->reply_valid) {
@@ -150,7 +163,7 @@ int mrt_ask_sync(mrt_ref *to, const mrt_msg_type *type, const void *payload, siz
   mrt__ask *a = mrt__ask_new(type);
   if (a == NULL)
     return -ENOMEM;
-  mrt__sync_wait w = {.sleep_ready = false};
+  mrt__sync_wait w = {.sleep_ready = false, .slept = false, .signalled = false};
   atomic_init(&w.phase, MRT__SYNC_SPINNING);
   a->sync = &w;
   int rc = mrt__send_env(to, type, payload, size, a, "ask_sync");

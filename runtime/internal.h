@@ -97,14 +97,18 @@ enum mrt__ask_state {
 };
 
 /* A host thread blocked in mrt_ask_sync. It first spins on `phase` for a few
- * microseconds; only if the reply is slower does it set up `mu`/`cv` and
- * sleep (ask_sync.c). The replier's last touch of this struct is the
- * exchange of `phase` to DONE, unless the waiter is asleep. */
+ * microseconds; only if the reply is slower does it set up `mu`/`cv`, switch
+ * `phase` to SLEEPING and sleep (ask_sync.c). A replier that finds SPINNING
+ * touches the struct last with its exchange to DONE; one that finds SLEEPING
+ * sets `signalled` under `mu`, and the waiter does not return before it has
+ * seen that (ask.c, deliver_sync). */
 enum { MRT__SYNC_SPINNING = 0, MRT__SYNC_SLEEPING, MRT__SYNC_DONE };
 
 typedef struct mrt__sync_wait {
   _Atomic int phase;
   bool sleep_ready;     /* mu and cv are initialised (waiter's thread only) */
+  bool slept;           /* the waiter switched phase to SLEEPING (waiter only) */
+  bool signalled;       /* the replier is done with this struct (under mu) */
   pthread_mutex_t mu;   /* initialised only when the waiter goes to sleep */
   pthread_cond_t cv;
 } mrt__sync_wait;
