@@ -2,10 +2,15 @@
  *
  * Scheduling: an actor is on its executor's run queue at most once, guarded by
  * the `scheduled` flag. A sender pushes into the mailbox and then, if the flag
- * was clear, sets it and queues the actor. The executor, after a turn that
- * emptied the mailbox, clears the flag and re-checks the mailbox; both sides
- * use seq_cst for "write then read the other's word", so a message can never be
- * left in a mailbox with nobody scheduled to handle it.
+ * was clear (IDLE), sets it (QUEUED) and queues the actor. The executor, after
+ * a turn that emptied the mailbox, clears the flag and re-checks the mailbox;
+ * both sides use seq_cst for "write then read the other's word", so a message
+ * can never be left in a mailbox with nobody scheduled to handle it. A sender
+ * running on another executor may instead take the actor over (IDLE ->
+ * MOVING -> QUEUED, writing the new executor in between; see executor.c),
+ * which is why the flag only ever changes by compare-and-swap from IDLE, and
+ * why the re-check after clearing it reads only the mailbox's producer end:
+ * from the clear on, another thread may be the mailbox's consumer.
  *
  * Lifecycle: STARTING (on_start pending) -> RUNNING -> STOPPING -> DEAD. The
  * stop path runs on the actor's executor: cancel timers, resolve the asks it
@@ -44,12 +49,58 @@ mrt_ref *mrt_ref_ref(mrt_ref *ref) {
 
 static void discard_mailbox(mrt_ref *cell, int ask_err);
 
+/* Control blocks are recycled through a free list per executor (the one
+ * whose thread frees them), as envelopes are: spawn-and-stop churn (workers,
+ * fork-join) would otherwise cost a trip through the allocator's slow path
+ * both ways. The list is capped, so a burst of actors does not stay resident
+ * after it ends. Only the executor's own thread touches its list. */
+#define CELL_POOL_MAX 1024
+
+/* The executor whose list this thread may use for `rt`, or NULL. */
+static mrt__executor *cell_pool_of(const mrt_runtime *rt) {
+  mrt__executor *ex = mrt__executor_current();
+  return ex != NULL && ex->rt == rt ? ex : NULL;
+}
+
+static mrt_ref *cell_alloc(mrt_runtime *rt) {
+  mrt__executor *ex = cell_pool_of(rt);
+  if (ex == NULL || ex->cell_pool == NULL)
+    return calloc(1, sizeof(mrt_ref));
+  mrt_ref *cell = ex->cell_pool;
+  ex->cell_pool = cell->reg_next; /* the free list reuses the registry link */
+  ex->cell_pool_len--;
+  memset(cell, 0, sizeof *cell);
+  return cell;
+}
+
+static void cell_release_mem(mrt_runtime *rt, mrt_ref *cell) {
+  mrt__executor *ex = cell_pool_of(rt);
+  if (ex == NULL || ex->cell_pool_len >= CELL_POOL_MAX) {
+    free(cell);
+    return;
+  }
+  cell->reg_next = ex->cell_pool;
+  ex->cell_pool = cell;
+  ex->cell_pool_len++;
+}
+
+void mrt__cell_pool_free(mrt__executor *ex) {
+  while (ex->cell_pool != NULL) {
+    mrt_ref *cell = ex->cell_pool;
+    ex->cell_pool = cell->reg_next;
+    free(cell);
+  }
+  ex->cell_pool_len = 0;
+}
+
 static void cell_free(mrt_ref *cell) {
   mrt_runtime *rt = cell->rt;
   discard_mailbox(cell, -ESRCH); /* stragglers pushed after the actor died */
   mrt__exit_free(cell->exit);
   mrt__exit_free(atomic_load_explicit(&cell->stop_req, memory_order_relaxed));
-  free(cell);
+  /* Before the release: the host's hold outlives every drain, so the
+   * runtime (and this executor's list) is still there. */
+  cell_release_mem(rt, cell);
   mrt__runtime_release(rt);
 }
 
@@ -94,6 +145,11 @@ const char *mrt_exit_kind_name(mrt_exit_kind kind) {
   return "?";
 }
 
+/* The exits of plain stop and kill requests are shared constants: stopping is
+ * on the spawn-and-stop hot path, and these carry nothing per actor. */
+static const mrt_exit stop_exit = {MRT_EXIT_NORMAL, 0, "stop"};
+static const mrt_exit kill_exit = {MRT_EXIT_KILLED, 0, "kill"};
+
 /* Exits recorded without memory. A stop must happen even when its record
  * cannot be allocated (a lost kill, a linked peer left running or a shutdown
  * waiting forever would be worse), so exit_new falls back to one of these:
@@ -111,7 +167,7 @@ static const mrt_exit oom_exits[] = {
 void mrt__exit_free(mrt_exit *e) {
   /* Compared as integers: e may point anywhere, not only into the array. */
   uintptr_t p = (uintptr_t)e, lo = (uintptr_t)oom_exits;
-  if (p < lo || p >= lo + sizeof oom_exits)
+  if (e != &stop_exit && e != &kill_exit && (p < lo || p >= lo + sizeof oom_exits))
     free(e);
 }
 
@@ -129,18 +185,45 @@ static mrt_exit *exit_new(mrt_exit_kind kind, int err, const char *reason) {
 
 /* ---- scheduling ---------------------------------------------------------- */
 
-void mrt__actor_ensure_scheduled(mrt_ref *cell) {
-  /* seq_cst load after the caller's seq_cst push: see the file comment. The
-   * plain load first avoids a contended RMW while the actor is already queued. */
-  if (atomic_load_explicit(&cell->scheduled, memory_order_seq_cst) == 0 &&
-      atomic_exchange_explicit(&cell->scheduled, 1, memory_order_seq_cst) == 0)
-    mrt__executor_schedule(cell->ex, cell);
+/* The caller saw the flag IDLE and may take the actor onto its own executor
+ * (see executor.c). IDLE -> MOVING claims it; `pinned` is read again now that
+ * the claim orders it after the actor's last turn; the new executor is
+ * written; QUEUED (release) publishes it to readers that acquire the flag
+ * (mailbox depth). */
+static void take_and_schedule(mrt__executor *cur, mrt_ref *cell) {
+  uint32_t idle = MRT__SCHED_IDLE;
+  if (!atomic_compare_exchange_strong_explicit(&cell->scheduled, &idle, MRT__SCHED_MOVING,
+                                               memory_order_seq_cst, memory_order_relaxed))
+    return; /* another sender queues it */
+  if (!atomic_load_explicit(&cell->pinned, memory_order_relaxed)) {
+    atomic_store_explicit(&cell->ex, cur, memory_order_relaxed);
+    mrt__stat_add(&cur->moves_in, 1);
+  }
+  atomic_store_explicit(&cell->scheduled, MRT__SCHED_QUEUED, memory_order_release);
+  mrt__executor_schedule(mrt__cell_ex(cell), cell);
 }
 
-void mrt__actor_request_stop(mrt_ref *cell, mrt_exit_kind kind, int err, const char *reason) {
-  if (atomic_load_explicit(&cell->stop_req, memory_order_acquire) != NULL)
+void mrt__actor_ensure_scheduled(mrt_ref *cell) {
+  /* seq_cst load after the caller's seq_cst push: see the file comment. The
+   * plain load first avoids a contended RMW while the actor is already queued.
+   * A compare-and-swap, not an exchange, so a MOVING flag is never
+   * overwritten. */
+  if (atomic_load_explicit(&cell->scheduled, memory_order_seq_cst) != MRT__SCHED_IDLE)
     return;
-  mrt_exit *e = exit_new(kind, err, reason);
+  mrt__executor *cur = mrt__executor_current();
+  if (cur != NULL && mrt__executor_may_take(cur, cell)) {
+    take_and_schedule(cur, cell);
+    return;
+  }
+  uint32_t idle = MRT__SCHED_IDLE;
+  if (atomic_compare_exchange_strong_explicit(&cell->scheduled, &idle, MRT__SCHED_QUEUED,
+                                              memory_order_seq_cst, memory_order_relaxed))
+    mrt__executor_schedule(mrt__cell_ex(cell), cell);
+}
+
+/* Records `e` as the stop request unless one is there already (then `e` is
+ * freed), and schedules the actor to act on it. */
+static void request_stop_with(mrt_ref *cell, mrt_exit *e) {
   mrt_exit *expected = NULL;
   /* acq_rel: the executor that reads the request (acquire) sees its text. */
   if (!atomic_compare_exchange_strong_explicit(&cell->stop_req, &expected, e,
@@ -149,6 +232,13 @@ void mrt__actor_request_stop(mrt_ref *cell, mrt_exit_kind kind, int err, const c
     return;
   }
   mrt__actor_ensure_scheduled(cell);
+}
+
+void mrt__actor_request_stop(mrt_ref *cell, mrt_exit_kind kind, int err, const char *reason) {
+  if (atomic_load_explicit(&cell->stop_req, memory_order_acquire) != NULL)
+    return;
+  mrt_exit *e = exit_new(kind, err, reason);
+  request_stop_with(cell, e);
 }
 
 void mrt__actor_check_result(mrt_ref *cell, int rc, const char *where) {
@@ -239,9 +329,7 @@ static bool stop_requested(mrt_ref *cell) {
 }
 
 static void stop_now(mrt_ref *cell, mrt_exit *why) {
-  if (why == NULL)
-    why = exit_new(MRT_EXIT_NORMAL, 0, "stop");
-  do_stop(cell, why);
+  do_stop(cell, why != NULL ? why : (mrt_exit *)&stop_exit);
 }
 
 /* ---- start and dispatch -------------------------------------------------- */
@@ -287,11 +375,16 @@ static bool dispatch(mrt__executor *ex, mrt_ref *cell, mrt__env *env) {
   int rc = fn(cell, cell->state, env->payload, (mrt_reply *)env->ask);
   tls_msg_type = prev_type;
   mrt__actor_set_current(prev);
-  ex->handled++;
+  mrt__stat_add(&ex->handled, 1);
   mrt__ask *a = env->ask;
-  if (a != NULL && a->taken)
-    env->ask = NULL; /* the deferred token now belongs to the actor */
-  else if (a != NULL && !a->answered)
+  if (a != NULL && a->taken) {
+    /* The deferred token belongs to the actor now, with a reference of its
+     * own (mrt_reply_defer): the envelope's is dropped here. The record may
+     * even be answered and waited for already; that reference kept it alive
+     * until this check. */
+    env->ask = NULL;
+    mrt__ask_release(a);
+  } else if (a != NULL && !a->answered)
     mrt__ask_answer(a, rc < 0 ? rc : -ECANCELED, NULL);
   const char *type_name = env->type->name;
   mrt__env_discard(env, -ECANCELED);
@@ -306,19 +399,24 @@ static bool dispatch(mrt__executor *ex, mrt_ref *cell, mrt__env *env) {
 /* Clears `scheduled`, then re-checks for work that raced in (see the file
  * comment). Returns true if the actor must run again. */
 static bool go_idle(mrt_ref *cell) {
-  atomic_store_explicit(&cell->scheduled, 0, memory_order_seq_cst);
+  atomic_store_explicit(&cell->scheduled, MRT__SCHED_IDLE, memory_order_seq_cst);
   /* bus_owed, seq_cst: the bus sets it and then schedules us (bus.c), the
    * same "write then read the other's word" as a push. A stopping actor is
    * owed nothing. */
   bool owed = atomic_load_explicit(&cell->bus_owed, memory_order_seq_cst) != 0 &&
               atomic_load_explicit(&cell->life, memory_order_relaxed) < MRT__LIFE_STOPPING;
-  bool more = !mrt__mpsc_idle(&cell->mailbox) || owed ||
+  /* From here another executor may take the actor and consume its mailbox:
+   * look at the producers' end only. */
+  bool more = !mrt__mpsc_idle_after_drain(&cell->mailbox) || owed ||
               (stop_requested(cell) &&
                atomic_load_explicit(&cell->life, memory_order_relaxed) < MRT__LIFE_STOPPING);
   if (!more)
     return false;
-  /* seq_cst: as in ensure_scheduled; whoever sets the flag queues the actor. */
-  return atomic_exchange_explicit(&cell->scheduled, 1, memory_order_seq_cst) == 0;
+  /* seq_cst: as in ensure_scheduled; whoever sets the flag queues the actor
+   * (a sender that won it may be moving the actor: leave MOVING alone). */
+  uint32_t idle = MRT__SCHED_IDLE;
+  return atomic_compare_exchange_strong_explicit(&cell->scheduled, &idle, MRT__SCHED_QUEUED,
+                                                 memory_order_seq_cst, memory_order_relaxed);
 }
 
 /* Makes sure this turn holds a reference before anything that may stop the
@@ -334,6 +432,7 @@ void mrt__actor_run(mrt__executor *ex, mrt_ref *cell) {
   /* Read once, now: once go_idle clears `scheduled`, another thread may
    * queue the cell again and rewrite rq_ref (see mrt__executor_schedule). */
   bool held = cell->rq_ref;
+  mrt__guard_enter(cell);
   int life = atomic_load_explicit(&cell->life, memory_order_relaxed);
   if (life == MRT__LIFE_STARTING)
     hold(cell, &held);
@@ -373,13 +472,25 @@ void mrt__actor_run(mrt__executor *ex, mrt_ref *cell) {
     if (running && n == ex->rt->batch) {
       /* Fairness: back of the queue, keeping what the queue held. */
       cell->rq_ref = held;
+      mrt__guard_leave(cell);
       mrt__executor_requeue(ex, cell);
       return;
     }
   }
+  /* Before go_idle: from its store on, another thread may run the actor. */
+  mrt__guard_leave(cell);
   if (go_idle(cell)) {
-    cell->rq_ref = held;
-    mrt__executor_requeue(ex, cell);
+    mrt__executor *home = mrt__cell_ex(cell);
+    if (home == ex) {
+      cell->rq_ref = held;
+      mrt__executor_requeue(ex, cell);
+      return;
+    }
+    /* Meanwhile another executor took the actor, ran it and let it go idle:
+     * it belongs there now. Queue it there, as from another thread. */
+    mrt__executor_schedule(home, cell); /* takes the queue's own reference */
+    if (held)
+      mrt_ref_unref(cell);
     return;
   }
   if (held)
@@ -396,12 +507,17 @@ static int check_class(const mrt_actor_class *cls) {
   return 0;
 }
 
+/* Placement: an explicit executor (the actor is then pinned there); the
+ * executor of the `near` actor now (a hint: both may move later); the
+ * spawner's executor when an actor spawns; otherwise round robin. */
 static mrt__executor *pick_executor(mrt_runtime *rt, const mrt_spawn_opts *opts) {
   if (opts != NULL && opts->executor >= 0)
     return (unsigned)opts->executor < rt->n_ex ? &rt->ex[opts->executor] : NULL;
+  if (opts != NULL && opts->near != NULL && opts->near->rt == rt)
+    return mrt__cell_ex(opts->near);
   mrt_ref *cur = mrt__actor_current();
   if (cur != NULL && cur->rt == rt)
-    return cur->ex;
+    return mrt__cell_ex(cur);
   /* Relaxed: round robin only spreads load; no ordering needed. */
   unsigned i = atomic_fetch_add_explicit(&rt->rr, 1, memory_order_relaxed);
   return &rt->ex[i % rt->n_ex];
@@ -409,7 +525,7 @@ static mrt__executor *pick_executor(mrt_runtime *rt, const mrt_spawn_opts *opts)
 
 static mrt_ref *cell_new(mrt_runtime *rt, const mrt_actor_class *cls, const void *args,
                          const mrt_spawn_opts *opts) {
-  mrt_ref *cell = calloc(1, sizeof *cell);
+  mrt_ref *cell = cell_alloc(rt);
   if (cell == NULL)
     return NULL;
   if (cls->state_size > 0 && (cell->state = calloc(1, cls->state_size)) == NULL)
@@ -430,14 +546,15 @@ static mrt_ref *cell_new(mrt_runtime *rt, const mrt_actor_class *cls, const void
   mrt__mpsc_init(&cell->mailbox);
   atomic_init(&cell->refs, 1); /* the registry's: dropped when the actor dies */
   atomic_init(&cell->life, MRT__LIFE_STARTING);
-  atomic_init(&cell->scheduled, 1);
+  atomic_init(&cell->scheduled, MRT__SCHED_QUEUED);
+  atomic_init(&cell->pinned, opts != NULL && opts->executor >= 0);
   atomic_init(&cell->stop_req, NULL);
   atomic_init(&cell->queued, 0);
   atomic_init(&cell->bus_owed, 0);
   return cell;
 fail:
   free(cell->state);
-  free(cell);
+  cell_release_mem(rt, cell);
   return NULL;
 }
 
@@ -450,6 +567,10 @@ int mrt_actor_spawn(mrt_runtime *rt, const mrt_actor_class *cls, const void *arg
             rt == NULL ? "NULL runtime" : cls == NULL ? "NULL class" : "bad class or args");
     return -EINVAL;
   }
+  if (opts != NULL && opts->near != NULL && opts->near->rt != rt) {
+    mrt_log(MRT_LOG_WARN, "runtime", "spawn refused: 'near' actor belongs to another runtime");
+    return -EINVAL;
+  }
   mrt__executor *ex = pick_executor(rt, opts);
   if (ex == NULL) {
     mrt_log(MRT_LOG_WARN, "runtime", "spawn refused: executor %d out of range", opts->executor);
@@ -458,13 +579,16 @@ int mrt_actor_spawn(mrt_runtime *rt, const mrt_actor_class *cls, const void *arg
   mrt_ref *cell = cell_new(rt, cls, args, opts);
   if (cell == NULL)
     return -ENOMEM;
-  cell->ex = ex;
+  atomic_init(&cell->ex, ex);
+#ifdef MRT__ACTOR_GUARD
+  atomic_init(&cell->guard, 0);
+#endif
   int rc = mrt__runtime_register(rt, cell);
   if (rc < 0) {
     mrt_ref_unref(cell->parent);
     free(cell->args);
     free(cell->state);
-    free(cell);
+    cell_release_mem(rt, cell);
     return rc;
   }
   if (opts != NULL && opts->link_to != NULL && (rc = mrt__watch_link(cell, opts->link_to)) < 0) {
@@ -487,20 +611,21 @@ int mrt_actor_spawn(mrt_runtime *rt, const mrt_actor_class *cls, const void *arg
 
 /* ---- public lifecycle ---------------------------------------------------- */
 
-static int request_stop_public(mrt_ref *ref, mrt_exit_kind kind, const char *what) {
+static int request_stop_public(mrt_ref *ref, const mrt_exit *e) {
   if (ref == NULL) {
-    mrt_log(MRT_LOG_WARN, "runtime", "%s refused: NULL ref", what);
+    mrt_log(MRT_LOG_WARN, "runtime", "%s refused: NULL ref", e->reason);
     return -EINVAL;
   }
   if (atomic_load_explicit(&ref->life, memory_order_acquire) == MRT__LIFE_DEAD)
     return -ESRCH;
-  mrt__actor_request_stop(ref, kind, 0, what);
+  if (atomic_load_explicit(&ref->stop_req, memory_order_acquire) == NULL)
+    request_stop_with(ref, (mrt_exit *)e);
   return 0;
 }
 
-int mrt_actor_stop(mrt_ref *ref) { return request_stop_public(ref, MRT_EXIT_NORMAL, "stop"); }
+int mrt_actor_stop(mrt_ref *ref) { return request_stop_public(ref, &stop_exit); }
 
-int mrt_actor_kill(mrt_ref *ref) { return request_stop_public(ref, MRT_EXIT_KILLED, "kill"); }
+int mrt_actor_kill(mrt_ref *ref) { return request_stop_public(ref, &kill_exit); }
 
 int mrt_actor_fail(mrt_actor *self, int err, const char *fmt, ...) {
   if (!mrt__in_context(self) || err >= 0) {
@@ -522,7 +647,12 @@ int mrt_actor_fail(mrt_actor *self, int err, const char *fmt, ...) {
 mrt_runtime *mrt_actor_runtime(const mrt_actor *self) { return self ? self->rt : NULL; }
 
 struct event_base *mrt_actor_event_base(const mrt_actor *self) {
-  return self ? self->ex->base : NULL;
+  if (self == NULL)
+    return NULL;
+  /* Whatever the actor registers on this base runs on this executor's
+   * thread: the actor must stay here from now on. */
+  mrt__cell_pin((mrt_actor *)self);
+  return mrt__cell_ex(self)->base;
 }
 
 uint64_t mrt_actor_now(const mrt_actor *self) { return self ? mrt_runtime_now(self->rt) : 0; }

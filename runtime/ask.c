@@ -89,14 +89,24 @@ static void token_unlink(mrt__ask *a) {
   a->holder = NULL;
 }
 
+/* Hands the answer to a host thread in mrt_ask_sync. A waiter still spinning
+ * sees DONE and returns at once: this exchange is then our last touch of its
+ * stack. A waiter that switched to SLEEPING (holding `mu`) waits for
+ * `signalled`, which we set under `mu`: it returns only after our unlock, so
+ * its stack (mu, cv) outlives our use of them. */
 static void deliver_sync(mrt__ask *a) {
   mrt__sync_wait *w = a->sync;
-  pthread_mutex_lock(&w->mu);
-  /* The waiter reads the reply after seeing `done` under the same mutex. */
+  /* Release: the hand-driven waiter polls `state` (replied()). */
   atomic_store_explicit(&a->state, MRT__ASK_REPLIED, memory_order_release);
-  w->done = true;
-  pthread_cond_signal(&w->cv);
-  pthread_mutex_unlock(&w->mu);
+  /* acq_rel: publishes status and reply to a spinning waiter (acquire on its
+   * side), and sees mu and cv initialised if the waiter went to sleep. */
+  if (atomic_exchange_explicit(&w->phase, MRT__SYNC_DONE, memory_order_acq_rel) ==
+      MRT__SYNC_SLEEPING) {
+    pthread_mutex_lock(&w->mu);
+    w->signalled = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+  }
 }
 
 int mrt__ask_answer(mrt__ask *a, int status, const void *data) {
@@ -285,6 +295,10 @@ mrt_reply *mrt_reply_defer(mrt_reply *r) {
   if (a == NULL || a->answered || a->taken || self == NULL)
     return r;
   a->taken = true;
+  /* The holder's own reference: the request envelope keeps its reference
+   * until the handler returns (dispatch), and the token may be answered, and
+   * its asker gone, before that. Relaxed: taken from one we hold. */
+  atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
   a->holder = self;
   a->tok_next = self->tokens;
   if (self->tokens != NULL)

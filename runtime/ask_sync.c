@@ -1,9 +1,14 @@
 /* meshrt — mrt_ask_sync: a host thread asks and waits.
  *
- * The waiting thread owns the asker side of an ask record and a mutex/condvar
- * pair on its stack. It gives up at the deadline by winning the record's CAS
- * (PENDING -> ABANDONED); if the replier won instead, the reply is already
- * being handed over and the thread waits for it without a deadline.
+ * The waiting thread owns the asker side of an ask record and a wait struct
+ * on its stack. It first spins on the struct's `phase` for up to the
+ * runtime's spin time: an actor on an awake executor answers in about a
+ * microsecond, far less than a condition-variable sleep and wake-up costs.
+ * Only then does it initialise a mutex/condvar pair and sleep (ask.c,
+ * deliver_sync, describes the hand-over). It gives up at the deadline by
+ * winning the record's CAS (PENDING -> ABANDONED); if the replier won
+ * instead, the reply is already being handed over and the thread waits for
+ * it without a deadline.
  *
  * On a hand-driven runtime there is nobody else to run the target, so the
  * waiting thread drives the executors itself; with the virtual clock it
@@ -19,6 +24,12 @@
 static bool replied(mrt__ask *a) {
   /* Acquire: pairs with deliver_sync's release store of REPLIED. */
   return atomic_load_explicit(&a->state, memory_order_acquire) == MRT__ASK_REPLIED;
+}
+
+static bool handed_over(mrt__sync_wait *w) {
+  /* Acquire: pairs with deliver_sync's exchange; status and reply are then
+   * visible. */
+  return atomic_load_explicit(&w->phase, memory_order_acquire) == MRT__SYNC_DONE;
 }
 
 static bool give_up(mrt__ask *a) {
@@ -53,21 +64,64 @@ static bool wait_driving(mrt_runtime *rt, mrt__ask *a, uint64_t deadline) {
   }
 }
 
-static bool wait_blocking(mrt_runtime *rt, mrt__ask *a, uint64_t timeout_ns) {
-  (void)rt;
-  mrt__sync_wait *w = a->sync;
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  uint64_t abs = (uint64_t)ts.tv_sec * MRT_NS_PER_SEC + (uint64_t)ts.tv_nsec + timeout_ns;
-  ts.tv_sec = (time_t)(abs / MRT_NS_PER_SEC);
-  ts.tv_nsec = (long)(abs % MRT_NS_PER_SEC);
+static bool handed_over_poll(void *w) { return handed_over(w); }
+
+/* Sleeps until the hand-over or the absolute deadline `abs_ns`
+ * (CLOCK_MONOTONIC; UINT64_MAX: none). Returns true once handed over. Once
+ * the waiter has announced it sleeps, "handed over" means the replier has
+ * signalled, i.e. is done with mu and cv (see deliver_sync); seeing DONE is
+ * not enough. Called again (without deadline) after a lost race to time out,
+ * it waits for that signal. */
+static bool sleep_wait(mrt__sync_wait *w, uint64_t abs_ns) {
+  if (!w->sleep_ready) {
+    pthread_mutex_init(&w->mu, NULL);
+    /* The deadline is on CLOCK_MONOTONIC; the condvar must agree. */
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cv, &attr);
+    pthread_condattr_destroy(&attr);
+    w->sleep_ready = true;
+  }
+  struct timespec ts = {.tv_sec = (time_t)(abs_ns / MRT_NS_PER_SEC),
+                        .tv_nsec = (long)(abs_ns % MRT_NS_PER_SEC)};
   pthread_mutex_lock(&w->mu);
+  if (!w->slept) {
+    int expected = MRT__SYNC_SPINNING;
+    /* acq_rel: a replier that reads SLEEPING also sees mu and cv initialised;
+     * failing on DONE (the replier saw SPINNING and is gone) acquires the
+     * reply. */
+    if (!atomic_compare_exchange_strong_explicit(&w->phase, &expected, MRT__SYNC_SLEEPING,
+                                                 memory_order_acq_rel, memory_order_acquire)) {
+      pthread_mutex_unlock(&w->mu);
+      return true;
+    }
+    w->slept = true;
+  }
   int rc = 0;
-  while (!w->done && rc == 0)
-    rc = pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-  bool done = w->done;
+  while (!w->signalled && rc == 0)
+    rc = abs_ns == UINT64_MAX ? pthread_cond_wait(&w->cv, &w->mu)
+                              : pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+  bool done = w->signalled;
   pthread_mutex_unlock(&w->mu);
   return done;
+}
+
+/* Each host thread's own spin gate: whether its asks get answered within
+ * the spin budget depends on what it asks and how loaded the machine is. */
+static _Thread_local mrt__spin_gate tls_spin_gate;
+
+static bool wait_blocking(mrt_runtime *rt, mrt__sync_wait *w, uint64_t timeout_ns) {
+  uint64_t now = mrt__monotonic_ns();
+  uint64_t deadline = timeout_ns > UINT64_MAX - 1 - now ? UINT64_MAX - 1 : now + timeout_ns;
+  uint64_t budget = rt->spin_ns < timeout_ns ? rt->spin_ns : timeout_ns;
+  if (budget > 0 && mrt__spin_gate_open(&tls_spin_gate)) {
+    bool got = mrt__spin_until(handed_over_poll, w, now + budget);
+    mrt__spin_gate_note(&tls_spin_gate, got && mrt__monotonic_ns() - now <= budget);
+    if (got)
+      return true;
+  }
+  return sleep_wait(w, deadline);
 }
 
 static int finish(mrt__ask *a, bool got, void *reply_out) {
@@ -76,11 +130,11 @@ static int finish(mrt__ask *a, bool got, void *reply_out) {
     mrt__ask_release(a);
     return -ETIMEDOUT;
   }
-  /* The replier won (maybe just now): the hand-over is imminent. */
-  pthread_mutex_lock(&w->mu);
-  while (!w->done)
-    pthread_cond_wait(&w->cv, &w->mu);
-  pthread_mutex_unlock(&w->mu);
+  /* The replier won (maybe just now): the hand-over is imminent. A waiter
+   * that announced its sleep waits for the replier's signal even if DONE is
+   * already visible, so that the replier is done with mu and cv. */
+  if (w->slept || !handed_over(w))
+    sleep_wait(w, UINT64_MAX);
   int status = a->status;
   if (status >= 0 && a->reply_valid) {
     memcpy(reply_out, a->reply, a->type->reply_size);
@@ -109,14 +163,8 @@ int mrt_ask_sync(mrt_ref *to, const mrt_msg_type *type, const void *payload, siz
   mrt__ask *a = mrt__ask_new(type);
   if (a == NULL)
     return -ENOMEM;
-  mrt__sync_wait w = {.done = false};
-  pthread_mutex_init(&w.mu, NULL);
-  /* The deadline is computed on CLOCK_MONOTONIC; the condvar must agree. */
-  pthread_condattr_t attr;
-  pthread_condattr_init(&attr);
-  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-  pthread_cond_init(&w.cv, &attr);
-  pthread_condattr_destroy(&attr);
+  mrt__sync_wait w = {.sleep_ready = false, .slept = false, .signalled = false};
+  atomic_init(&w.phase, MRT__SYNC_SPINNING);
   a->sync = &w;
   int rc = mrt__send_env(to, type, payload, size, a, "ask_sync");
   if (rc < 0) {
@@ -128,11 +176,13 @@ int mrt_ask_sync(mrt_ref *to, const mrt_msg_type *type, const void *payload, siz
       uint64_t now = mrt_runtime_now(rt);
       got = wait_driving(rt, a, timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns);
     } else {
-      got = wait_blocking(rt, a, timeout_ns);
+      got = wait_blocking(rt, &w, timeout_ns);
     }
     rc = finish(a, got, reply_out);
   }
-  pthread_mutex_destroy(&w.mu);
-  pthread_cond_destroy(&w.cv);
+  if (w.sleep_ready) {
+    pthread_mutex_destroy(&w.mu);
+    pthread_cond_destroy(&w.cv);
+  }
   return rc;
 }

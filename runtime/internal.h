@@ -96,11 +96,64 @@ enum mrt__ask_state {
   MRT__ASK_ABANDONED,  /* the asker gave up: timed out or stopped */
 };
 
+/* A host thread blocked in mrt_ask_sync. It first spins on `phase` for a few
+ * microseconds; only if the reply is slower does it set up `mu`/`cv`, switch
+ * `phase` to SLEEPING and sleep (ask_sync.c). A replier that finds SPINNING
+ * touches the struct last with its exchange to DONE; one that finds SLEEPING
+ * sets `signalled` under `mu`, and the waiter does not return before it has
+ * seen that (ask.c, deliver_sync). */
+enum { MRT__SYNC_SPINNING = 0, MRT__SYNC_SLEEPING, MRT__SYNC_DONE };
+
 typedef struct mrt__sync_wait {
-  pthread_mutex_t mu;
+  _Atomic int phase;
+  bool sleep_ready;     /* mu and cv are initialised (waiter's thread only) */
+  bool slept;           /* the waiter switched phase to SLEEPING (waiter only) */
+  bool signalled;       /* the replier is done with this struct (under mu) */
+  pthread_mutex_t mu;   /* initialised only when the waiter goes to sleep */
   pthread_cond_t cv;
-  bool done;
 } mrt__sync_wait;
+
+/* A CPU hint for spin loops: gives the core's pipeline to a sibling
+ * hyperthread and saves power while a thread polls. */
+static inline void mrt__cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#else
+  atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
+/* Adaptive spinning. A spinner keeps its credit while spins pay off (what it
+ * waits for comes within the budget) and loses it when they do not: when the
+ * peer is slow, or descheduled on an overloaded machine, where a thread that
+ * sleeps is woken sooner than one that spins. Without credit it sleeps at
+ * once, and tries a spin again every SPIN_PROBE_EVERY chances. One owner
+ * thread per gate. */
+#define MRT__SPIN_CREDIT 4
+#define MRT__SPIN_PROBE_EVERY 32
+
+typedef struct mrt__spin_gate {
+  uint8_t debit;   /* spins that did not pay, in a row (up to MRT__SPIN_CREDIT) */
+  uint8_t skipped; /* chances skipped since the gate closed */
+} mrt__spin_gate;
+
+static inline bool mrt__spin_gate_open(mrt__spin_gate *g) {
+  if (g->debit < MRT__SPIN_CREDIT)
+    return true;
+  if (++g->skipped < MRT__SPIN_PROBE_EVERY)
+    return false;
+  g->skipped = 0;
+  return true;
+}
+
+static inline void mrt__spin_gate_note(mrt__spin_gate *g, bool paid) {
+  if (paid)
+    g->debit = 0;
+  else if (g->debit < MRT__SPIN_CREDIT)
+    g->debit++;
+}
 
 struct mrt__ask {
   mrt__env env;              /* REPLY delivery into the asker's mailbox */
@@ -127,6 +180,7 @@ struct mrt__ask {
 
 mrt__ask *mrt__ask_new(const mrt_msg_type *type);
 void mrt__ask_pool_free(mrt__executor *ex);
+void mrt__cell_pool_free(mrt__executor *ex);
 void mrt__ask_release(mrt__ask *a);
 /* Answers a token (status < 0: error, no data). Returns 0 or -EINVAL if it was
  * answered already. Safe from any thread. */
@@ -185,14 +239,28 @@ enum mrt__life {
   MRT__LIFE_DEAD,
 };
 
+/* Values of mrt_ref.scheduled (see actor.c and executor.c). */
+enum {
+  MRT__SCHED_IDLE = 0,    /* not queued, not running: the next sender queues it */
+  MRT__SCHED_QUEUED = 1,  /* queued on or running in cell->ex, which is stable */
+  MRT__SCHED_MOVING = 2,  /* its new executor is being written (migration) */
+};
+
 struct mrt_ref {
   _Atomic uint32_t refs;
   _Atomic int life;
-  _Atomic uint32_t scheduled;      /* 1 while queued on or running in an executor */
+  _Atomic uint32_t scheduled;      /* MRT__SCHED_*: queued at most once */
+  _Atomic bool pinned;             /* may never change executor (executor.c) */
   _Atomic(mrt_exit *) stop_req;    /* first stop/kill/fail request wins */
   uint64_t id;
   mrt_runtime *rt;
-  mrt__executor *ex;
+  /* The executor that runs it. Written only by the thread that owns the
+   * `scheduled` flag (migration) or queues it (donation); read with
+   * mrt__cell_ex. */
+  _Atomic(mrt__executor *) ex;
+#ifdef MRT__ACTOR_GUARD
+  _Atomic int guard;               /* 1 while some thread runs it (debug builds) */
+#endif
   const mrt_actor_class *cls;
   mrt__mpsc mailbox;
   mrt__node rq_node;               /* run-queue link */
@@ -214,6 +282,39 @@ struct mrt_ref {
   mrt_ref *reg_prev, *reg_next;    /* runtime registry, spawn order (rt->mu) */
 };
 
+/* Relaxed: the owner of the `scheduled` flag, or the actor's own context,
+ * reads a value ordered by the flag's handshake; other readers (spawn hints,
+ * metrics) only want a recent value. */
+static inline mrt__executor *mrt__cell_ex(const mrt_ref *cell) {
+  return atomic_load_explicit(&((mrt_ref *)cell)->ex, memory_order_relaxed);
+}
+
+/* The actor will never move to another executor: it owns timers or fd
+ * watches (their callbacks run on its executor's thread, outside its turns),
+ * asked for its event_base, or was placed on an explicit executor. Called in
+ * the actor's context or at spawn; sticky. Relaxed: it is read by the thread
+ * that wins the `scheduled` flag, which orders it after this write. */
+static inline void mrt__cell_pin(mrt_ref *cell) {
+  atomic_store_explicit(&cell->pinned, true, memory_order_relaxed);
+}
+
+/* Debug builds assert that no actor is ever run by two threads at once. */
+#ifdef MRT__ACTOR_GUARD
+#include <assert.h>
+static inline void mrt__guard_enter(mrt_ref *cell) {
+  /* acquire/release: pairs with the previous runner's leave. */
+  int was = atomic_exchange_explicit(&cell->guard, 1, memory_order_acquire);
+  assert(was == 0 && "an actor ran on two threads at once");
+  (void)was;
+}
+static inline void mrt__guard_leave(mrt_ref *cell) {
+  atomic_store_explicit(&cell->guard, 0, memory_order_release);
+}
+#else
+static inline void mrt__guard_enter(mrt_ref *cell) { (void)cell; }
+static inline void mrt__guard_leave(mrt_ref *cell) { (void)cell; }
+#endif
+
 /* ---- executors ---------------------------------------------------------- */
 
 typedef struct mrt__job {
@@ -233,10 +334,22 @@ struct mrt__executor {
   uint64_t armed_deadline;         /* UINT64_MAX: not armed */
   mrt__mpsc runq;
   mrt__mpsc jobs;
-  _Atomic bool wake_pending;       /* a wake-up is on its way or a drain is running */
+  _Atomic bool wake_pending;       /* a wake-up is on its way, or a drain or spin is running */
+  _Atomic bool idle;               /* nothing to run: spinning or asleep (donation target) */
   bool in_drain;
   bool stop_loop;
-  uint64_t handled;                /* messages handled (executor thread only) */
+  bool movable;                    /* actors may move onto and off it (threads of their own) */
+  bool spin_enabled;               /* spins before sleeping (own thread, spin_ns > 0) */
+  bool remote_work;                /* this drain took work another thread queued */
+  mrt__spin_gate spin_gate;        /* adaptive spinning (executor thread only) */
+  /* Counters written by the executor's thread only (relaxed load + store,
+   * no RMW) and read as racy snapshots by mrt_runtime_get_stats. */
+  _Atomic uint64_t handled;        /* messages handled */
+  _Atomic uint64_t moves_in;       /* actors it took from other executors when waking them */
+  _Atomic uint64_t donated;        /* ready actors it handed to idle executors */
+  _Atomic uint64_t spin_ns;        /* time spent spinning before sleeping */
+  _Atomic uint64_t spins;          /* spin episodes */
+  _Atomic uint64_t wakeups;        /* eventfd writes (any thread: RMW) */
   uint64_t turns;                  /* actor turns and jobs run (executor thread only) */
   pthread_t thread;
   bool has_thread;
@@ -246,12 +359,23 @@ struct mrt__executor {
   mrt__ask *ask_pool;              /* free ask records (executor thread only) */
   unsigned ask_pool_len;
   mrt__timer *timer_pool;          /* free timers (executor thread only) */
+  mrt_ref *cell_pool;              /* free actor control blocks (executor thread only) */
+  unsigned cell_pool_len;
   unsigned timer_pool_len;
   uint64_t timer_seq;              /* creation order of this executor's timers */
   uint64_t timer_ids;              /* public timer ids: (count << 8) | index */
   mrt__node *local_head, *local_tail; /* actors made ready by this executor's own thread */
+  unsigned local_len;              /* actors on that list */
   unsigned local_streak;           /* local turns since the run queue was last polled */
+  unsigned backlog;                /* moving average of local_len, times 16 (donation) */
+  unsigned since_donate_check;     /* turns since donation was last considered */
 };
+
+/* Executor-thread counters: one writer, so a load and a store suffice. */
+static inline void mrt__stat_add(_Atomic uint64_t *c, uint64_t n) {
+  atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                        memory_order_relaxed);
+}
 
 int mrt__executor_init(mrt__executor *ex, mrt_runtime *rt, unsigned index,
                        struct event_base *host_base);
@@ -261,10 +385,21 @@ int mrt__executor_start_thread(mrt__executor *ex);
 void mrt__executor_stop_thread(mrt__executor *ex);
 /* Queues a ready actor (a reference is taken) and wakes the executor. */
 void mrt__executor_schedule(mrt__executor *ex, mrt_ref *cell);
+/* Called by the thread that is about to queue `cell` (it saw the flag idle):
+ * true if it should take the actor onto its own executor `cur` instead
+ * (wake-affine migration, see executor.c). */
+bool mrt__executor_may_take(const mrt__executor *cur, const mrt_ref *cell);
+/* Sets the executors' scheduling roles once the runtime is driven. */
+void mrt__executor_configure(mrt__executor *ex, bool own_thread, bool movable);
 /* Executor thread, in a drain: queues an actor again, keeping its reference. */
 void mrt__executor_requeue(mrt__executor *ex, mrt_ref *cell);
 void mrt__executor_post(mrt__executor *ex, mrt__job *job);
 void mrt__executor_wake(mrt__executor *ex);
+/* Polls ready(arg) until it is true (returns true) or CLOCK_MONOTONIC reaches
+ * `until` (returns ready's last answer): pause hints first, then yielding the
+ * CPU between polls. For the bounded spins of executors and ask_sync. */
+bool mrt__spin_until(bool (*ready)(void *), void *arg, uint64_t until);
+
 /* Runs ready actors and jobs; returns the number of turns/jobs run. */
 int mrt__executor_drain(mrt__executor *ex, unsigned max_turns);
 /* The executor whose thread (or hand-driven context) is running now, or NULL. */
@@ -331,6 +466,7 @@ struct mrt_runtime {
   bool virtual_clock;
   _Atomic uint64_t vnow;
   unsigned batch;
+  uint32_t spin_ns;                /* executors' and ask_sync's spin before sleeping; 0: none */
   unsigned n_ex;
   mrt__executor *ex;
   pthread_t attach_thread;

@@ -26,11 +26,13 @@ static void on_ready(evutil_socket_t fd, short what, void *arg) {
   if (atomic_load_explicit(&owner->life, memory_order_relaxed) != MRT__LIFE_RUNNING)
     return;
   mrt__executor *prev_ex = mrt__executor_current();
-  mrt__executor_set_current(owner->ex);
+  mrt__executor_set_current(mrt__cell_ex(owner));
+  mrt__guard_enter(owner);
   mrt_ref *prev = mrt__actor_set_current(owner);
   int rc = io->fn(owner, owner->state, (int)fd, (short)(what & (EV_READ | EV_WRITE)), io->ud);
   mrt__actor_set_current(prev);
   mrt__actor_check_result(owner, rc, "io callback");
+  mrt__guard_leave(owner);
   mrt__executor_set_current(prev_ex);
 }
 
@@ -63,7 +65,11 @@ int mrt_io_watch(mrt_actor *self, int fd, short events, mrt_io_fn fn, void *ud,
   mrt__io *io = calloc(1, sizeof *io);
   if (io == NULL)
     return -ENOMEM;
-  io->ev = event_new(self->ex->base, fd, (short)(events | EV_PERSIST), on_ready, io);
+  /* The callback runs on this executor's thread outside the actor's turns:
+   * the actor must never move (executor.c). */
+  mrt__cell_pin(self);
+  mrt__executor *ex = mrt__cell_ex(self);
+  io->ev = event_new(ex->base, fd, (short)(events | EV_PERSIST), on_ready, io);
   if (io->ev == NULL || event_add(io->ev, NULL) < 0) {
     if (io->ev != NULL)
       event_free(io->ev);
@@ -72,7 +78,7 @@ int mrt_io_watch(mrt_actor *self, int fd, short events, mrt_io_fn fn, void *ud,
   }
   /* Unique per runtime: the executor's running count, tagged with its index
    * (timer ids use the same scheme, so a timer and a watch never share one). */
-  io->id = (++self->ex->timer_ids << 8) | self->ex->index;
+  io->id = (++ex->timer_ids << 8) | ex->index;
   io->owner = self;
   io->fn = fn;
   io->ud = ud;

@@ -76,6 +76,14 @@ static inline bool mrt__mpsc_idle(mrt__mpsc *q) {
          atomic_load_explicit(&q->head, memory_order_seq_cst) == &q->stub;
 }
 
+/* After the consumer has drained the queue (its last pop returned NULL): true
+ * while no push has begun since. It reads only the producers' end, so a
+ * former consumer may still ask after another thread has taken over
+ * consuming (an actor that moved to another executor). seq_cst as in idle. */
+static inline bool mrt__mpsc_idle_after_drain(mrt__mpsc *q) {
+  return atomic_load_explicit(&q->head, memory_order_seq_cst) == &q->stub;
+}
+
 /* Consumer only: the number of nodes queued now (a walk; for metrics). Safe
  * because only the consumer unlinks nodes; a push in progress is not counted. */
 static inline size_t mrt__mpsc_count(mrt__mpsc *q) {

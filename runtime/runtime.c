@@ -68,11 +68,19 @@ int mrt_runtime_new(const mrt_runtime_config *cfg, mrt_runtime **out) {
     mrt_log(MRT_LOG_WARN, "runtime", "runtime refused: executors=%u (max 256)", cfg->executors);
     return -EINVAL;
   }
+  if (cfg->spin_ns > MRT_SPIN_MAX_NS && cfg->spin_ns != MRT_SPIN_OFF) {
+    mrt_log(MRT_LOG_WARN, "runtime", "runtime refused: spin_ns=%u (max %u, or MRT_SPIN_OFF)",
+            (unsigned)cfg->spin_ns, (unsigned)MRT_SPIN_MAX_NS);
+    return -EINVAL;
+  }
   mrt_runtime *rt = calloc(1, sizeof *rt);
   if (rt == NULL)
     return -ENOMEM;
   rt->n_ex = cfg->executors ? cfg->executors : 1;
   rt->batch = cfg->batch ? cfg->batch : 64;
+  rt->spin_ns = cfg->spin_ns == MRT_SPIN_OFF ? 0
+                : cfg->spin_ns ? cfg->spin_ns
+                               : MRT_SPIN_DEFAULT_NS;
   rt->virtual_clock = cfg->virtual_clock;
   atomic_init(&rt->vnow, cfg->virtual_start_ns);
   atomic_init(&rt->host_refs, 1);
@@ -139,10 +147,23 @@ void mrt_runtime_get_stats(const mrt_runtime *rt, mrt_runtime_stats *out) {
   out->actors_live = atomic_load_explicit(&rt->stat_live, memory_order_relaxed);
   out->actors_spawned = atomic_load_explicit(&rt->stat_spawned, memory_order_relaxed);
   out->actors_stopped = atomic_load_explicit(&rt->stat_stopped, memory_order_relaxed);
-  uint64_t handled = 0;
-  for (unsigned i = 0; i < rt->n_ex; i++)
-    handled += rt->ex[i].handled; /* racy read of a counter: a snapshot */
-  out->messages_handled = handled;
+  /* Relaxed loads of counters: a snapshot. */
+  mrt_runtime_stats s = {0};
+  for (unsigned i = 0; i < rt->n_ex; i++) {
+    const mrt__executor *ex = &rt->ex[i];
+    s.messages_handled += atomic_load_explicit(&ex->handled, memory_order_relaxed);
+    s.moves += atomic_load_explicit(&ex->moves_in, memory_order_relaxed);
+    s.donations += atomic_load_explicit(&ex->donated, memory_order_relaxed);
+    s.spins += atomic_load_explicit(&ex->spins, memory_order_relaxed);
+    s.spin_ns += atomic_load_explicit(&ex->spin_ns, memory_order_relaxed);
+    s.wakeups += atomic_load_explicit(&ex->wakeups, memory_order_relaxed);
+  }
+  out->messages_handled = s.messages_handled;
+  out->moves = s.moves;
+  out->donations = s.donations;
+  out->spins = s.spins;
+  out->spin_ns = s.spin_ns;
+  out->wakeups = s.wakeups;
 }
 
 /* ---- registry ------------------------------------------------------------ */
@@ -206,6 +227,10 @@ static int claim_mode(mrt_runtime *rt, int mode) {
 }
 
 static int start_threads(mrt_runtime *rt, unsigned first) {
+  /* Roles first: the threads read them from their first drain on. Actors
+   * move only between executors with threads of their own (executor.c). */
+  for (unsigned i = first; i < rt->n_ex; i++)
+    mrt__executor_configure(&rt->ex[i], true, rt->n_ex - first > 1);
   for (unsigned i = first; i < rt->n_ex; i++) {
     int rc = mrt__executor_start_thread(&rt->ex[i]);
     if (rc < 0) {
@@ -355,12 +380,19 @@ typedef struct depth_job {
   bool done;
 } depth_job;
 
-/* On `ex`'s thread (or its driver): only the consumer may walk a mailbox. */
+/* On `ex`'s thread (or its driver), between turns: only the consumer may walk
+ * a mailbox. An actor whose flag reads QUEUED (acquire) and whose executor is
+ * `ex` is queued here and nobody else pops its mailbox until this thread runs
+ * it, which it cannot do while in here: the flag's owner wrote the executor
+ * before publishing QUEUED, and donation to or from `ex` needs this thread.
+ * An IDLE actor's mailbox is empty but for sends in flight, counted as 0; a
+ * MOVING one is counted by nobody this time. A snapshot, as documented. */
 static void count_mailboxes(mrt__executor *ex, depth_job *d) {
   mrt_runtime *rt = d->rt;
   pthread_mutex_lock(&rt->mu);
   for (mrt_ref *c = rt->reg_head; c != NULL; c = c->reg_next) {
-    if (c->ex != ex)
+    if (atomic_load_explicit(&c->scheduled, memory_order_acquire) != MRT__SCHED_QUEUED ||
+        mrt__cell_ex(c) != ex)
       continue;
     uint64_t n = mrt__mpsc_count(&c->mailbox);
     d->total += n;

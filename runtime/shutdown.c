@@ -18,12 +18,15 @@ static bool is_dead(mrt_ref *cell) {
 }
 
 static void wait_dead(mrt_runtime *rt, mrt_ref *cell) {
-  if (mrt__runtime_drivable(rt, cell->ex)) {
+  /* Actors on a drivable executor (hand-driven, or executor 0 of an attached
+   * runtime) never move (executor.c), so this answer cannot go stale. */
+  mrt__executor *ex = mrt__cell_ex(cell);
+  if (mrt__runtime_drivable(rt, ex)) {
     while (!is_dead(cell)) {
       if (rt->mode == MRT__MODE_HAND)
         mrt__runtime_idle_pass(rt);
       else
-        mrt__executor_drain(cell->ex, UINT32_MAX);
+        mrt__executor_drain(ex, UINT32_MAX);
     }
     return;
   }

@@ -142,7 +142,10 @@ void mrt__timer_pool_free(mrt__executor *ex) {
 }
 
 mrt__timer *mrt__timer_add(mrt_ref *owner, uint64_t delay_ns, uint64_t period_ns) {
-  mrt__executor *ex = owner->ex;
+  /* Timers fire on this executor's thread outside the owner's turns: the
+   * owner must never move (executor.c). Pinned before the timer exists. */
+  mrt__cell_pin(owner);
+  mrt__executor *ex = mrt__cell_ex(owner);
   mrt__timer *t = timer_alloc(ex);
   if (t == NULL)
     return NULL;
@@ -181,7 +184,7 @@ static void timer_free(mrt__timer *t) {
   if (t->send_env != NULL)
     mrt__env_discard(t->send_env, -ECANCELED);
   mrt_ref_unref(t->send_to);
-  timer_release(t->owner->ex, t);
+  timer_release(mrt__cell_ex(t->owner), t);
 }
 
 /* Public timers get an id unique in the runtime without a shared counter. */
@@ -190,7 +193,7 @@ static uint64_t timer_public_id(mrt__executor *ex) {
 }
 
 void mrt__timer_cancel(mrt__timer *t) {
-  mrt__executor *ex = t->owner->ex;
+  mrt__executor *ex = mrt__cell_ex(t->owner);
   timer_unlink(t);
   if (t->heap_index != SIZE_MAX)
     mrt__timer_heap_remove(&ex->timers, t);
@@ -206,7 +209,7 @@ void mrt__timer_cancel_all(mrt_ref *owner) {
   }
 }
 
-void mrt__timer_fire(mrt__executor *ex, mrt__timer *t) {
+static void timer_fire(mrt__executor *ex, mrt__timer *t) {
   mrt_ref *owner = t->owner;
   if (t->ask != NULL) {
     mrt__ask *a = t->ask;
@@ -250,6 +253,15 @@ void mrt__timer_fire(mrt__executor *ex, mrt__timer *t) {
   mrt__actor_check_result(owner, rc, "timer");
 }
 
+/* The owner outlives the call: its registry reference lasts until its stop
+ * path, which runs in one of its turns, never inside a timer callback. */
+void mrt__timer_fire(mrt__executor *ex, mrt__timer *t) {
+  mrt_ref *owner = t->owner;
+  mrt__guard_enter(owner);
+  timer_fire(ex, t);
+  mrt__guard_leave(owner);
+}
+
 /* ---- public -------------------------------------------------------------- */
 
 static int check_context(const mrt_actor *self, const char *what) {
@@ -274,7 +286,7 @@ int mrt_timer_start(mrt_actor *self, uint64_t delay_ns, uint64_t period_ns, mrt_
     return -ENOMEM;
   t->fn = fn;
   t->ud = ud;
-  t->id = timer_public_id(self->ex);
+  t->id = timer_public_id(mrt__cell_ex(self));
   if (id_out != NULL)
     *id_out = t->id;
   return 0;
@@ -310,7 +322,7 @@ int mrt_send_after(mrt_actor *self, mrt_ref *to, uint64_t delay_ns, const mrt_ms
   }
   t->send_env = env;
   t->send_to = mrt_ref_ref(to);
-  t->id = timer_public_id(self->ex);
+  t->id = timer_public_id(mrt__cell_ex(self));
   if (id_out != NULL)
     *id_out = t->id;
   return 0;

@@ -1,6 +1,7 @@
 /* Tests: tell — delivery, order, type and size checks, bounded mailboxes,
  * fairness between busy actors, and 4 host threads telling one actor 1,000,000
- * messages on a threaded runtime (none lost, per-sender order kept). */
+ * messages on a threaded runtime of 2 and of 4 executors (none lost,
+ * per-sender order kept). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -253,11 +254,10 @@ static void *sender_main(void *arg) {
   return NULL;
 }
 
-static void four_threads_one_million(void **unused) {
-  (void)unused;
+static void four_threads_one_million(unsigned executors) {
   mrt_runtime *rt;
   mrt_ref *a;
-  assert_int_equal(mrt_runtime_new(&(mrt_runtime_config){.executors = 2}, &rt), 0);
+  assert_int_equal(mrt_runtime_new(&(mrt_runtime_config){.executors = executors}, &rt), 0);
   assert_int_equal(mrt_runtime_start(rt), 0);
   assert_int_equal(mrt_actor_spawn(rt, &order_class, NULL, NULL, &a), 0);
   pthread_t th[SENDERS];
@@ -277,6 +277,16 @@ static void four_threads_one_million(void **unused) {
   mrt_runtime_unref(rt);
 }
 
+static void four_threads_one_million_2_executors(void **unused) {
+  (void)unused;
+  four_threads_one_million(2);
+}
+
+static void four_threads_one_million_4_executors(void **unused) {
+  (void)unused;
+  four_threads_one_million(4);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(tell_delivers_in_order),
@@ -284,7 +294,8 @@ int main(void) {
       cmocka_unit_test(bounded_mailbox_rejects_when_full),
       cmocka_unit_test(busy_actor_cannot_starve_others),
       cmocka_unit_test(mailbox_depth_is_reported),
-      cmocka_unit_test(four_threads_one_million),
+      cmocka_unit_test(four_threads_one_million_2_executors),
+      cmocka_unit_test(four_threads_one_million_4_executors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,8 +81,16 @@ typedef struct mrt_actor_class {
 
 #define MRT_EXECUTOR_AUTO (-1)
 
+/* Placement. An actor runs on one executor at a time. With several executors
+ * started, the runtime moves an actor to the executor of the actor that wakes
+ * it, and hands ready actors to idle executors, so actors that talk share a
+ * thread and independent work spreads. Actors that own timers or fd watches,
+ * that called mrt_actor_event_base, or that were spawned on an explicit
+ * `executor` never move. A hand-driven runtime never moves actors. */
 typedef struct mrt_spawn_opts {
-  int executor;              /* MRT_EXECUTOR_AUTO: the spawner's executor, else round robin */
+  int executor;              /* an index: start and stay there; MRT_EXECUTOR_AUTO: the
+                                executor of `near` if set, else the spawner's (spawned
+                                from an actor), else round robin */
   uint32_t mailbox_capacity; /* 0: unbounded; else tells, asks and bus deliveries
                                 beyond it get -EAGAIN (runtime notices, replies and
                                 the STOP of a graceful shutdown are never refused) */
@@ -91,12 +99,15 @@ typedef struct mrt_spawn_opts {
                                 if the link cannot be made, nothing is spawned) */
   mrt_ref *parent;           /* recorded for mrt_actor_parent (e.g. a supervisor); a
                                 reference is held while the actor lives */
+  mrt_ref *near;             /* with MRT_EXECUTOR_AUTO: start on the executor this actor
+                                is on now, unpinned (a hint for host threads spawning
+                                actors that will talk); borrowed; same runtime */
 } mrt_spawn_opts;
 
 /* Spawns an actor of `cls` with a copy of cls->args_size bytes of `args`.
  * *out receives a new reference (caller owns it; may be NULL if not wanted).
  * Any thread, including handlers. Returns 0, -EINVAL (NULL, bad class, bad
- * executor index), -ESHUTDOWN, -ENOMEM. */
+ * executor index, `near` from another runtime), -ESHUTDOWN, -ENOMEM. */
 MRT_API int mrt_actor_spawn(mrt_runtime *rt, const mrt_actor_class *cls, const void *args,
                             const mrt_spawn_opts *opts, mrt_ref **out);
 
@@ -127,7 +138,8 @@ MRT_API int mrt_actor_kill(mrt_ref *ref);
 MRT_API int mrt_actor_fail(mrt_actor *self, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Context helpers, valid in self's context. */
+/* Context helpers, valid in self's context. mrt_actor_event_base pins the
+ * actor to its executor from then on (events on that base run on its thread). */
 MRT_API mrt_runtime *mrt_actor_runtime(const mrt_actor *self);
 MRT_API struct event_base *mrt_actor_event_base(const mrt_actor *self);
 MRT_API uint64_t mrt_actor_now(const mrt_actor *self);

@@ -26,11 +26,20 @@ struct event_base;
 extern "C" {
 #endif
 
+/* Spinning: after handling work that another thread sent, an executor thread
+ * polls its queues this long before it sleeps in epoll, and a host thread in
+ * mrt_ask_sync polls for its reply this long before it sleeps; a message that
+ * arrives meanwhile costs no wake-up. An idle runtime never spins. */
+#define MRT_SPIN_DEFAULT_NS 10000u   /* 10 us */
+#define MRT_SPIN_MAX_NS 1000000u     /* 1 ms */
+#define MRT_SPIN_OFF UINT32_MAX      /* never spin (battery-powered hosts) */
+
 typedef struct mrt_runtime_config {
   unsigned executors;        /* 0 means 1 */
   bool virtual_clock;        /* time moves only through mrt_runtime_advance() */
   uint64_t virtual_start_ns; /* initial virtual time */
   unsigned batch;            /* messages an actor handles per turn; 0 means 64 */
+  uint32_t spin_ns;          /* 0: MRT_SPIN_DEFAULT_NS; up to MRT_SPIN_MAX_NS, or MRT_SPIN_OFF */
 } mrt_runtime_config;
 
 /* Creates a runtime (cfg may be NULL for defaults). *out owns one reference.
@@ -100,6 +109,12 @@ typedef struct mrt_runtime_stats {
   uint64_t actors_spawned;
   uint64_t actors_stopped;
   uint64_t messages_handled;
+  /* Scheduling across executors (see mrt_spawn_opts in <meshrt/actor.h>). */
+  uint64_t moves;            /* actors taken by the executor of the actor that woke them */
+  uint64_t donations;        /* ready actors handed to an idle executor */
+  uint64_t spins;            /* times an executor spun before sleeping */
+  uint64_t spin_ns;          /* total time executors spent spinning */
+  uint64_t wakeups;          /* times a sleeping executor had to be woken (eventfd) */
 } mrt_runtime_stats;
 MRT_API void mrt_runtime_get_stats(const mrt_runtime *rt, mrt_runtime_stats *out);
 

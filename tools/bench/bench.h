@@ -20,6 +20,7 @@
 typedef struct bench_cfg {
   unsigned threads; /* executors of the runtime (each gets its own thread) */
   uint64_t ops;     /* operations in the timed part of one run */
+  uint32_t spin_ns; /* mrt_runtime_config.spin_ns (0: the runtime's default) */
 } bench_cfg;
 
 /* What one run measured. */
@@ -51,6 +52,8 @@ void bench_trim_heap(void);
 mrt_runtime *bench_runtime_start(const bench_cfg *cfg);
 /* Shuts it down and frees it (mrt_runtime_unref), then trims the heap. */
 void bench_runtime_finish(mrt_runtime *rt);
+/* Process CPU time (user + system, every thread), from getrusage. */
+uint64_t bench_cpu_ns(void);
 
 /* ---- completion latch ----------------------------------------------------
  * The last handler of a workload signals the latch; the host thread waits on
@@ -96,5 +99,6 @@ void bench_probe_rtt(const bench_cfg *cfg, bench_sample *out);
 void bench_peers_1000(const bench_cfg *cfg, bench_sample *out);
 void bench_rebind_recover(const bench_cfg *cfg, bench_sample *out);
 void bench_rebind_recover_newport(const bench_cfg *cfg, bench_sample *out);
+void bench_idle_cpu(const bench_cfg *cfg, bench_sample *out);
 
 #endif

@@ -2,8 +2,9 @@
  * trip from a host thread) and xthread (a host thread streaming tells).
  *
  * These measure the cross-thread paths an embedding program uses: envelopes
- * allocated off-executor, the executor's eventfd wake-up, and for ask_sync the
- * waiting thread's condvar hand-off. The host thread here is the process's
+ * allocated off-executor, the executor's eventfd wake-up (or its spin before
+ * sleeping), and for ask_sync the hand-over to the waiting thread (a spin on
+ * the reply, then a condvar sleep). The host thread here is the process's
  * main thread; the actor lives on an executor thread of a started runtime.
  *
  * Threads: the host thread runs the loops below; handlers run on the

@@ -6,7 +6,9 @@
  * kicks the workload off with one tell. From then on only actors run; the
  * actor that sees the last operation signals a latch, which stamps the end
  * time. With one executor (the default) every message stays on one thread;
- * with more, the host spawns round robin, so actors talk across threads.
+ * with more, the host spawns round robin, so the first messages cross
+ * threads, and then the runtime moves each woken actor to its waker's
+ * executor (see runtime/executor.c): what --matrix compares.
  *
  * Threads: handlers run on executor threads; the host thread only spawns,
  * tells the first message and waits on the latch. Refs stored in actor state

@@ -2,11 +2,13 @@
  * idle_actor_bytes (what an idle actor costs in resident memory).
  *
  * fjcreate follows Savina's fork-join create: a forker actor spawns the
- * workers from inside a handler (as a supervisor would), spreading them over
- * the executors, and tells each one message; a worker reports to the forker
- * and stops itself. The clock stops once the forker has every report and the
- * runtime's live-actor count is back to what it was, so the stop path of every
- * worker is inside the measurement.
+ * workers from inside a handler (as a supervisor would) with the default
+ * placement (the spawner's executor; the runtime may hand started work to
+ * idle executors), and tells each one message; a worker reports to the
+ * forker and stops itself. The clock stops once the forker has every report
+ * and the runtime's live-actor count is back to what it was, so the stop path
+ * of every worker is inside the measurement. Runs after the first reuse the
+ * process's heap (it is not trimmed between runs), as the peers' runs do.
  *
  * idle_actor_bytes spawns actors from the host thread, waits until every one
  * has started and gone idle, and divides the growth of the resident set by
@@ -37,7 +39,6 @@ MRT_MESSAGE_DEFINE(fj_go, mrt_none, mrt_none, NULL, NULL);
 
 typedef struct forker_args {
   uint64_t workers;
-  unsigned executors;
   bench_latch *latch;
 } forker_args;
 
@@ -71,9 +72,8 @@ static int forker_on_go(mrt_actor *self, void *state, const void *payload, mrt_r
   (void)r;
   forker_state *st = state;
   for (uint64_t i = 0; i < st->a.workers; i++) {
-    mrt_spawn_opts opts = {.executor = (int)(i % st->a.executors)};
     mrt_ref *worker;
-    int rc = mrt_actor_spawn(mrt_actor_runtime(self), &worker_class, NULL, &opts, &worker);
+    int rc = mrt_actor_spawn(mrt_actor_runtime(self), &worker_class, NULL, NULL, &worker);
     if (rc < 0)
       return rc;
     rc = MRT_TELL(fj_work, worker, &(fj_report_to){self});
@@ -114,7 +114,7 @@ void bench_fjcreate(const bench_cfg *cfg, bench_sample *out) {
   mrt_runtime *rt = bench_runtime_start(cfg);
   bench_latch latch;
   bench_latch_init(&latch);
-  forker_args fa = {cfg->ops, cfg->threads, &latch};
+  forker_args fa = {cfg->ops, &latch};
   mrt_ref *forker = NULL;
   BENCH_CHECK(mrt_actor_spawn(rt, &forker_class, &fa, NULL, &forker));
   bench_wait_ready(forker);
@@ -132,7 +132,7 @@ void bench_fjcreate(const bench_cfg *cfg, bench_sample *out) {
   }
   out->elapsed_ns = end - t0;
   mrt_ref_unref(forker);
-  bench_runtime_finish(rt);
+  mrt_runtime_unref(rt); /* no heap trim: the next run reuses this memory */
   bench_latch_destroy(&latch);
 }
 

@@ -75,7 +75,8 @@ void bench_trim_heap(void) {
 
 mrt_runtime *bench_runtime_start(const bench_cfg *cfg) {
   mrt_runtime *rt = NULL;
-  BENCH_CHECK(mrt_runtime_new(&(mrt_runtime_config){.executors = cfg->threads}, &rt));
+  BENCH_CHECK(mrt_runtime_new(
+      &(mrt_runtime_config){.executors = cfg->threads, .spin_ns = cfg->spin_ns}, &rt));
   BENCH_CHECK(mrt_runtime_start(rt));
   return rt;
 }
@@ -83,6 +84,14 @@ mrt_runtime *bench_runtime_start(const bench_cfg *cfg) {
 void bench_runtime_finish(mrt_runtime *rt) {
   mrt_runtime_unref(rt); /* the last host reference: shuts down and joins */
   bench_trim_heap();
+}
+
+uint64_t bench_cpu_ns(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0)
+    bench_die("getrusage failed");
+  return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * MRT_NS_PER_SEC +
+         (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000u;
 }
 
 /* ---- latch --------------------------------------------------------------- */

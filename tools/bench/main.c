@@ -10,6 +10,11 @@
  * rather than to whatever ran before it, and no benchmark inherits another's
  * heap. --no-fork runs everything in this process (handy under a profiler).
  *
+ * --matrix runs every selected benchmark at 1, 2 and (on a machine with 4 or
+ * more CPUs) 4 executors, one executor count after the other for each
+ * benchmark so that the numbers compared were taken close together, and
+ * prints one table with the 2-executor / 1-executor ratio.
+ *
  * Threads: main() is single-threaded; the runtimes a benchmark starts are
  * shut down before it returns, so fork() never copies a running executor.
  */
@@ -68,6 +73,9 @@ static const bench_def benches[] = {
      "2 DirectManagers on loopback; A rebinds: ns until A's path is confirmed again", NULL},
     {"rebind_recover_newport", 50, bench_rebind_recover_newport, NULL,
      "A restarts on another port (same key): ns until B's path points at it", NULL},
+    {"idle_cpu", 10000, bench_idle_cpu, "cpu_pct",
+     "1,000 idle actors, a host tell every 100 ms, for ops ms; CPU ns per ms of wall time",
+     NULL},
 };
 #define N_BENCHES (sizeof benches / sizeof benches[0])
 
@@ -75,7 +83,7 @@ static const bench_def benches[] = {
  * apart so the table above keeps its shape. */
 static const struct {
   const char *bench, *key;
-} extra2_keys[] = {{"peers_1000", "bytes_per_peer"}};
+} extra2_keys[] = {{"peers_1000", "bytes_per_peer"}, {"idle_cpu", "spin_pct"}};
 
 /* JSON key of b's second extra metric, or NULL. */
 static const char *extra2_key(const bench_def *b) {
@@ -85,9 +93,14 @@ static const char *extra2_key(const bench_def *b) {
   return NULL;
 }
 
+#define MAX_MATRIX 3
+
 typedef struct options {
   bool json;
   bool fork;
+  bool matrix;
+  bool threads_set;
+  uint32_t spin_ns; /* 0: the runtime's default */
   unsigned threads;
   unsigned runs;
   uint64_t ops; /* 0: each benchmark's default */
@@ -114,6 +127,11 @@ static void usage(FILE *f) {
           "\n"
           "  --bench NAME[,NAME...]  run only these benchmarks (repeatable; default all)\n"
           "  --threads N             executors per runtime (default 1)\n"
+          "  --matrix                every benchmark at 1, 2 and (with 4 CPUs or more) 4\n"
+          "                          executors, one table with the 2/1 ratio\n"
+          "  --spin-ns N|off         how long an idle executor, or a host thread waiting in\n"
+          "                          mrt_ask_sync, spins before sleeping (default: the\n"
+          "                          runtime's, 10000; at most 1000000)\n"
           "  --runs N                runs per benchmark; the median is reported (default 5)\n"
           "  --ops N                 operations per run instead of each benchmark's default\n"
           "  --json                  one JSON object per benchmark per line\n"
@@ -181,7 +199,7 @@ static void select_list(options *o, const char *list) {
 }
 
 enum { OPT_BENCH = 256, OPT_THREADS, OPT_RUNS, OPT_OPS, OPT_JSON, OPT_NO_FORK, OPT_LIST,
-       OPT_HELP };
+       OPT_HELP, OPT_MATRIX, OPT_SPIN };
 
 static const struct option long_opts[] = {
     {"bench", required_argument, NULL, OPT_BENCH},
@@ -192,6 +210,8 @@ static const struct option long_opts[] = {
     {"no-fork", no_argument, NULL, OPT_NO_FORK},
     {"list", no_argument, NULL, OPT_LIST},
     {"help", no_argument, NULL, OPT_HELP},
+    {"matrix", no_argument, NULL, OPT_MATRIX},
+    {"spin-ns", required_argument, NULL, OPT_SPIN},
     {NULL, 0, NULL, 0},
 };
 
@@ -217,7 +237,16 @@ static void parse_args(int argc, char **argv, options *o) {
   while ((c = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
     switch (c) {
     case OPT_BENCH: select_list(o, optarg); break;
-    case OPT_THREADS: o->threads = (unsigned)parse_count("--threads", optarg, MAX_THREADS); break;
+    case OPT_THREADS:
+      o->threads = (unsigned)parse_count("--threads", optarg, MAX_THREADS);
+      o->threads_set = true;
+      break;
+    case OPT_MATRIX: o->matrix = true; break;
+    case OPT_SPIN:
+      o->spin_ns = strcmp(optarg, "off") == 0
+                       ? MRT_SPIN_OFF
+                       : (uint32_t)parse_count("--spin-ns", optarg, MRT_SPIN_MAX_NS);
+      break;
     case OPT_RUNS: o->runs = (unsigned)parse_count("--runs", optarg, MAX_RUNS); break;
     case OPT_OPS: o->ops = parse_count("--ops", optarg, UINT64_MAX / 2); break;
     case OPT_JSON: o->json = true; break;
@@ -230,6 +259,8 @@ static void parse_args(int argc, char **argv, options *o) {
   }
   if (optind < argc)
     usage_error("unexpected argument '%s'", argv[optind]);
+  if (o->matrix && o->threads_set)
+    usage_error("--matrix chooses the executor counts itself; drop --threads");
   if (o->n_selected == 0)
     for (size_t i = 0; i < N_BENCHES; i++)
       o->selected[o->n_selected++] = i;
@@ -248,8 +279,9 @@ static double median(double *v, unsigned n) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
-static void run_in_process(const bench_def *b, const options *o, summary *s) {
-  bench_cfg cfg = {.threads = o->threads, .ops = o->ops ? o->ops : b->default_ops};
+static void run_in_process(const bench_def *b, const options *o, unsigned threads, summary *s) {
+  bench_cfg cfg = {.threads = threads, .ops = o->ops ? o->ops : b->default_ops,
+                   .spin_ns = o->spin_ns};
   double *ns = calloc(o->runs, sizeof *ns);
   double *extra = calloc(o->runs, sizeof *extra);
   double *extra2 = calloc(o->runs, sizeof *extra2);
@@ -290,7 +322,7 @@ static bool read_all(int fd, void *buf, size_t len) {
 
 /* Runs the benchmark in a child and reads its summary back. The child's
  * errors go to the shared stderr; here we only report that it failed. */
-static bool run_forked(const bench_def *b, const options *o, summary *s) {
+static bool run_forked(const bench_def *b, const options *o, unsigned threads, summary *s) {
   int fds[2];
   if (pipe(fds) != 0)
     bench_die("pipe: %s", strerror(errno));
@@ -300,7 +332,7 @@ static bool run_forked(const bench_def *b, const options *o, summary *s) {
     bench_die("fork: %s", strerror(errno));
   if (pid == 0) {
     close(fds[0]);
-    run_in_process(b, o, s);
+    run_in_process(b, o, threads, s);
     ssize_t n = write(fds[1], s, sizeof *s); /* < PIPE_BUF: one atomic write */
     _exit(n == (ssize_t)sizeof *s ? 0 : 1);
   }
@@ -321,7 +353,7 @@ static double ops_per_sec(double ns_per_op) {
   return ns_per_op > 0 ? 1e9 / ns_per_op : 0.0;
 }
 
-static void print_json(const bench_def *b, const options *o, const summary *s) {
+static void print_json(const bench_def *b, unsigned threads, const summary *s) {
   printf("{\"bench\":\"%s\",\"ops\":%llu,", b->name, (unsigned long long)s->ops);
   if (b->extra_key != NULL)
     printf("\"%s\":%.1f,", b->extra_key, s->extra);
@@ -330,7 +362,7 @@ static void print_json(const bench_def *b, const options *o, const summary *s) {
   printf("\"ns_per_op\":%.2f,\"ops_per_sec\":%.0f,\"peak_rss_kb\":%ld,"
          "\"runs\":%u,\"min_ns_per_op\":%.2f,\"max_ns_per_op\":%.2f,\"threads\":%u}\n",
          s->median_ns, ops_per_sec(s->median_ns), s->peak_rss_kb, s->runs, s->min_ns,
-         s->max_ns, o->threads);
+         s->max_ns, threads);
 }
 
 static void print_table_header(const options *o) {
@@ -351,9 +383,90 @@ static void print_table_row(const bench_def *b, const summary *s) {
   putchar('\n');
 }
 
+/* Runs one benchmark at `threads` executors as the options say. */
+static bool run_one(const bench_def *b, const options *o, unsigned threads, summary *s) {
+  if (o->fork)
+    return run_forked(b, o, threads, s);
+  run_in_process(b, o, threads, s);
+  return true;
+}
+
+static void print_matrix_header(const options *o, const unsigned *counts, unsigned n) {
+  printf("meshrt-bench --matrix: median ns/op of %u run%s at each executor count\n\n", o->runs,
+         o->runs == 1 ? "" : "s");
+  printf("%-18s %9s", "benchmark", "ops");
+  for (unsigned i = 0; i < n; i++) {
+    char h[24];
+    snprintf(h, sizeof h, "%u ex", counts[i]);
+    printf(" %11s", h);
+  }
+  printf(" %9s  %s\n", "2ex/1ex", "other (per executor count)");
+}
+
+static void print_matrix_row(const bench_def *b, const summary *s, const bool *ok, unsigned n) {
+  printf("%-18s %9llu", b->name, (unsigned long long)s[0].ops);
+  for (unsigned i = 0; i < n; i++)
+    if (ok[i])
+      printf(" %11.2f", s[i].median_ns);
+    else
+      printf(" %11s", "failed");
+  if (n > 1 && ok[0] && ok[1] && s[0].median_ns > 0)
+    printf(" %8.2fx", s[1].median_ns / s[0].median_ns);
+  else
+    printf(" %9s", "-");
+  if (b->extra_key != NULL) {
+    printf("  %s=", b->extra_key);
+    for (unsigned i = 0; i < n; i++)
+      printf("%s%.1f", i ? "/" : "", ok[i] ? s[i].extra : 0.0);
+  }
+  if (extra2_key(b) != NULL) {
+    printf("  %s=", extra2_key(b));
+    for (unsigned i = 0; i < n; i++)
+      printf("%s%.2f", i ? "/" : "", ok[i] ? s[i].extra2 : 0.0);
+  }
+  putchar('\n');
+}
+
+static int run_matrix(const options *o) {
+  unsigned counts[MAX_MATRIX] = {1, 2, 4};
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  unsigned n = cpus >= 4 ? 3 : 2;
+  if (!o->json)
+    print_matrix_header(o, counts, n);
+  int failures = 0;
+  for (size_t i = 0; i < o->n_selected; i++) {
+    const bench_def *b = &benches[o->selected[i]];
+    const char *why = b->unavailable != NULL ? b->unavailable() : NULL;
+    if (why != NULL) {
+      if (o->json)
+        printf("{\"bench\":\"%s\",\"skipped\":\"%s\"}\n", b->name, why);
+      else
+        printf("%-18s skipped: %s\n", b->name, why);
+      continue;
+    }
+    summary s[MAX_MATRIX] = {0};
+    bool ok[MAX_MATRIX] = {false};
+    for (unsigned k = 0; k < n; k++) {
+      ok[k] = run_one(b, o, counts[k], &s[k]);
+      if (!ok[k]) {
+        fprintf(stderr, "meshrt-bench: %s at %u executors failed\n", b->name, counts[k]);
+        failures++;
+      } else if (o->json) {
+        print_json(b, counts[k], &s[k]);
+      }
+    }
+    if (!o->json)
+      print_matrix_row(b, s, ok, n);
+    fflush(stdout);
+  }
+  return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   options o;
   parse_args(argc, argv, &o);
+  if (o.matrix)
+    return run_matrix(&o);
   if (!o.json)
     print_table_header(&o);
   int failures = 0;
@@ -368,17 +481,13 @@ int main(int argc, char **argv) {
         printf("%-22s skipped: %s\n", b->name, why);
       continue;
     }
-    if (o.fork) {
-      if (!run_forked(b, &o, &s)) {
-        fprintf(stderr, "meshrt-bench: %s failed\n", b->name);
-        failures++;
-        continue;
-      }
-    } else {
-      run_in_process(b, &o, &s);
+    if (!run_one(b, &o, o.threads, &s)) {
+      fprintf(stderr, "meshrt-bench: %s failed\n", b->name);
+      failures++;
+      continue;
     }
     if (o.json)
-      print_json(b, &o, &s);
+      print_json(b, o.threads, &s);
     else
       print_table_row(b, &s);
     fflush(stdout);

@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
-# Peer comparison: runs meshrt-bench and caf_bench (the same workloads on the
-# C++ Actor Framework) back to back on this machine and prints their medians
-# side by side.
+# Peer comparison: runs meshrt-bench, caf_bench (the same workloads on the C++
+# Actor Framework) and go_bench (the same workloads on goroutines and
+# channels) interleaved on this machine, at 1 and 2 threads, and prints their
+# medians side by side.
 #
-#   tools/peers/run.sh [--runs N] [--threads N] [--bench NAME[,NAME...]]
+#   tools/peers/run.sh [--runs N] [--threads LIST] [--bench NAME[,NAME...]]
 #
-#   --runs N      runs per benchmark, median reported (default 5)
-#   --threads N   meshrt executors and CAF scheduler workers (default 1)
-#   --bench LIST  benchmarks to compare (default pingpong,counting,threadring,fjcreate,ask)
+#   --runs N        runs per benchmark, median reported (default 5)
+#   --threads LIST  meshrt executors, CAF scheduler workers and GOMAXPROCS to
+#                   compare at (default 1,2)
+#   --bench LIST    benchmarks to compare (default pingpong,counting,threadring,fjcreate,ask)
 #
-# It installs what is missing first (apt-get, as root or through sudo: g++,
-# libcaf-dev, and meshrt's own build dependencies through tools/dev.sh deps),
-# builds meshrt's release build (build-release/) and caf_bench
-# (build-release/peers/caf_bench), then runs both. The raw JSON lines of the
-# last run are kept in build-release/peers/last-run.jsonl.
+# For each benchmark and each thread count it runs meshrt, CAF and Go one
+# right after the other (one process each), so the numbers compared were
+# taken close together. It installs what is missing first (apt-get, as root
+# or through sudo: g++, libcaf-dev, golang-go, and meshrt's own build
+# dependencies through tools/dev.sh deps), builds meshrt's release build
+# (build-release/), caf_bench and go_bench (build-release/peers/), then runs.
+# The raw JSON lines of the last run are kept in
+# build-release/peers/last-run.jsonl.
 # Any failure stops the script with a message naming the step, exit status 1.
 set -euo pipefail
 
@@ -22,7 +27,7 @@ root=$(cd "$(dirname "$self")/../.." && pwd)
 cd "$root"
 
 runs=5
-threads=1
+threads=1,2
 benches=pingpong,counting,threadring,fjcreate,ask
 
 usage() {
@@ -44,7 +49,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "--runs wants a positive whole number, not '$runs'"
-[[ "$threads" =~ ^[1-9][0-9]*$ ]] || die "--threads wants a positive whole number, not '$threads'"
+[[ "$threads" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] ||
+  die "--threads wants positive whole numbers separated by commas, not '$threads'"
 for b in ${benches//,/ }; do
   case "$b" in
   pingpong | counting | threadring | fjcreate | ask) ;;
@@ -54,6 +60,7 @@ done
 
 build="build-release"
 caf_bin=$build/peers/caf_bench
+go_bin=$build/peers/go_bench
 meshrt_bin=$build/tools/bench/meshrt-bench
 results=$build/peers/last-run.jsonl
 
@@ -85,7 +92,7 @@ installed() {
 
 install_missing() {
   local missing=()
-  for p in g++ libcaf-dev python3; do
+  for p in g++ libcaf-dev golang-go python3; do
     installed "$p" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -99,7 +106,7 @@ install_missing() {
 }
 
 command -v dpkg-query >/dev/null || die "this script needs a Debian-based system (dpkg/apt-get)"
-step "installing g++, libcaf-dev, python3 if missing" install_missing
+step "installing g++, libcaf-dev, golang-go, python3 if missing" install_missing
 step "installing meshrt's build dependencies if missing (tools/dev.sh deps)" tools/dev.sh deps
 
 # ---- CAF compile and link flags ---------------------------------------------------
@@ -155,16 +162,28 @@ build_caf() {
     mv "$caf_bin.tmp" "$caf_bin"
 }
 
+# Debian's golang-go, no module and no download: one file, the standard
+# library only, with its build cache inside the build directory.
+build_go() {
+  mkdir -p "$build/peers" || return 1
+  GOCACHE="$root/$build/peers/gocache" GOPATH="$root/$build/peers/gopath" GO111MODULE=off \
+    GOFLAGS= GOTOOLCHAIN=local go build -o "$go_bin.tmp" tools/peers/go_bench.go &&
+    mv "$go_bin.tmp" "$go_bin"
+}
+
 step "building meshrt (release, $build/)" build_meshrt
 if [ ! -x "$caf_bin" ] || [ tools/peers/caf_bench.cpp -nt "$caf_bin" ]; then
   step "building caf_bench (g++ -O2, CAF $caf_version)" build_caf
+fi
+if [ ! -x "$go_bin" ] || [ tools/peers/go_bench.go -nt "$go_bin" ]; then
+  step "building go_bench ($(go version | cut -d' ' -f3))" build_go
 fi
 
 # ---- runs ----------------------------------------------------------------------------
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
-echo "run.sh: machine: $(nproc) cores, load average $(load); meshrt $(git describe --always --dirty 2>/dev/null || echo '?'), CAF $caf_version" >&2
+echo "run.sh: machine: $(nproc) cores, load average $(load); meshrt $(git describe --always --dirty 2>/dev/null || echo '?'), CAF $caf_version, $(go version | cut -d' ' -f3)" >&2
 : >"$results"
 
 run_bench() {
@@ -179,16 +198,21 @@ run_bench() {
   printf '%s\n' "$out" | sed "s/^{/{\"tool\":\"$label\",/" >>"$results"
 }
 
-run_bench meshrt "$meshrt_bin" --json --bench "$benches" --runs "$runs" --threads "$threads"
-run_bench caf "$caf_bin" --json --bench "$benches" --runs "$runs" --threads "$threads"
-case ",$benches," in
-*,ask,*)
-  # Extra row: CAF's ask without a request timeout (meshrt's asks always
-  # carry a deadline; CAF's timeouts go through its clock thread).
-  run_bench caf-ask-no-timeout "$caf_bin" --json --bench ask --runs "$runs" \
-    --threads "$threads" --ask-timeout-ms 0
-  ;;
-esac
+# Interleaved: for each benchmark and thread count, the three tools back to
+# back, so a change in background load moves all three alike.
+for b in ${benches//,/ }; do
+  for t in ${threads//,/ }; do
+    run_bench meshrt "$meshrt_bin" --json --bench "$b" --runs "$runs" --threads "$t"
+    run_bench caf "$caf_bin" --json --bench "$b" --runs "$runs" --threads "$t"
+    run_bench go "$go_bin" --json --bench "$b" --runs "$runs" --threads "$t"
+    if [ "$b" = ask ]; then
+      # Extra row: CAF's ask without a request timeout (meshrt's asks always
+      # carry a deadline; CAF's timeouts go through its clock thread).
+      run_bench caf-ask-no-timeout "$caf_bin" --json --bench ask --runs "$runs" \
+        --threads "$t" --ask-timeout-ms 0
+    fi
+  done
+done
 echo "run.sh: load average after: $(load)" >&2
 
 # ---- table ------------------------------------------------------------------------------
@@ -196,34 +220,42 @@ echo "run.sh: load average after: $(load)" >&2
 python3 - "$results" "$benches" "$runs" "$threads" <<'EOF' || die "could not build the table from $results"
 import json, sys
 
-path, benches, runs, threads = sys.argv[1], sys.argv[2].split(","), sys.argv[3], sys.argv[4]
+path, benches, runs = sys.argv[1], sys.argv[2].split(","), sys.argv[3]
+threads = [int(t) for t in sys.argv[4].split(",")]
 rows = {}
 with open(path) as f:
     for line in f:
         line = line.strip()
         if line:
             r = json.loads(line)
-            rows[(r["tool"], r["bench"])] = r
+            rows[(r["tool"], r["bench"], int(r["threads"]))] = r
 
-missing = [f"{t}/{b}" for b in benches for t in ("meshrt", "caf") if (t, b) not in rows]
+missing = [f"{t}/{b}/{n}" for b in benches for n in threads for t in ("meshrt", "caf", "go")
+           if (t, b, n) not in rows]
 if missing:
     sys.exit(f"run.sh: no result for {', '.join(missing)}")
 
-def rng(r):
-    return f"{r['min_ns_per_op']:.0f}-{r['max_ns_per_op']:.0f}"
-
 units = {"pingpong": "round trip", "counting": "message", "threadring": "hop",
          "fjcreate": "actor", "ask": "round trip"}
-print(f"\nmedian ns per op, {runs} runs each, {threads} executor/worker thread(s)\n")
-hdr = f"{'benchmark':<22} {'ops':>8} {'per':<11} {'meshrt':>9} {'CAF':>9} {'CAF/meshrt':>10}   {'meshrt min-max':>15} {'CAF min-max':>15}"
+print(f"\nmedian ns per op, {runs} runs each; meshrt executors = CAF workers = GOMAXPROCS\n")
+hdr = (f"{'benchmark':<22} {'thr':>3} {'per':<11} {'meshrt':>9} {'CAF':>9} {'Go':>9}"
+       f" {'CAF/meshrt':>10} {'Go/meshrt':>9} {'meshrt/1thr':>11}")
 print(hdr)
 print("-" * len(hdr))
-def row(name, m, c):
-    ratio = c["ns_per_op"] / m["ns_per_op"] if m["ns_per_op"] > 0 else float("inf")
-    print(f"{name:<22} {m['ops']:>8} {units[m['bench']]:<11} {m['ns_per_op']:>9.1f} {c['ns_per_op']:>9.1f} {ratio:>9.1f}x   {rng(m):>15} {rng(c):>15}")
+def ratio(a, b):
+    return a / b if b > 0 else float("inf")
+def row(name, n, m, c, g):
+    base = rows.get(("meshrt", m["bench"], threads[0]))
+    vs1 = f"{ratio(m['ns_per_op'], base['ns_per_op']):>10.2f}x" if base and n != threads[0] else f"{'':>11}"
+    print(f"{name:<22} {n:>3} {units[m['bench']]:<11} {m['ns_per_op']:>9.1f} {c['ns_per_op']:>9.1f}"
+          f" {g['ns_per_op']:>9.1f} {ratio(c['ns_per_op'], m['ns_per_op']):>9.1f}x"
+          f" {ratio(g['ns_per_op'], m['ns_per_op']):>8.1f}x {vs1}")
 for b in benches:
-    row(b, rows[("meshrt", b)], rows[("caf", b)])
-if ("caf-ask-no-timeout", "ask") in rows and "ask" in benches:
-    row("ask (CAF no timeout)", rows[("meshrt", "ask")], rows[("caf-ask-no-timeout", "ask")])
-print("\nCAF/meshrt > 1: meshrt is faster. Raw JSON: " + path)
+    for n in threads:
+        m, c, g = rows[("meshrt", b, n)], rows[("caf", b, n)], rows[("go", b, n)]
+        row(b, n, m, c, g)
+        if b == "ask" and ("caf-ask-no-timeout", "ask", n) in rows:
+            row("ask (CAF no timeout)", n, m, rows[("caf-ask-no-timeout", "ask", n)], g)
+print("\nCAF/meshrt, Go/meshrt > 1: meshrt is faster; meshrt/1thr: meshrt at this thread count"
+      " against itself at the first. Raw JSON: " + path)
 EOF
