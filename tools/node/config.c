@@ -38,6 +38,7 @@ typedef struct ectx {
   const char *path;
   char *buf;
   size_t len;
+  unsigned flags; /* MN_CONFIG_* */
 } ectx;
 
 static const char *const known_fields[] = {
@@ -252,6 +253,10 @@ static int derp_from_file(ectx *e, json_t *v, mn_config *c) {
   char *path = resolve(e->path, rel);
   if (path == NULL)
     return -ENOMEM;
+  if (e->flags & MN_CONFIG_NO_FILES) {
+    free(path);
+    return 0; /* checked as a field; the file is not read */
+  }
   struct stat st;
   json_error_t jerr;
   json_t *map = NULL;
@@ -478,13 +483,45 @@ static int parse_all(ectx *e, json_t *root, mn_config *c) {
   if (rc == 0)
     rc = parse_logging(e, root, c);
   /* Last: the only step with a side effect (it may create the key file). */
-  if (rc == 0 && c->key_file != NULL)
+  if (rc == 0 && c->key_file != NULL && !(e->flags & MN_CONFIG_NO_FILES))
     rc = load_key(e, c);
   return rc;
 }
 
+/* The config in `root` (taken), loaded into *out. */
+static int load_root(ectx *e, json_t *root, mn_config **out) {
+  mn_config *c = calloc(1, sizeof *c);
+  int rc = c == NULL ? -ENOMEM : 0;
+  if (rc == 0) {
+    c->advertise_local = true;
+    c->log_level = c->log_format = -1;
+    rc = (c->path = strdup(e->path)) == NULL ? -ENOMEM : 0;
+  }
+  if (rc == 0 && !json_is_object(root))
+    rc = bad(e, "(top level)", NULL, "expected a JSON object of settings");
+  if (rc == 0)
+    rc = parse_all(e, root, c);
+  json_decref(root);
+  if (rc == -ENOMEM)
+    mn_text_printf(e->buf, e->len, "%s: out of memory", e->path);
+  if (rc < 0) {
+    mn_config_free(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
+
+/* jerr.text may quote the file's bytes (control characters, half a
+ * character where jansson cut it): sanitized with the rest. */
+static int syntax_error(ectx *e, const json_error_t *jerr) {
+  mn_text_printf(e->buf, e->len, "%s: line %d column %d: expected a JSON object: %s", e->path,
+                 jerr->line, jerr->column, jerr->text);
+  return -EINVAL;
+}
+
 int mn_config_load(const char *path, mn_config **out, char *err, size_t errlen) {
-  ectx e = {path, err, errlen};
+  ectx e = {path, err, errlen, 0};
   *out = NULL;
   json_error_t jerr;
   json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
@@ -494,32 +531,18 @@ int mn_config_load(const char *path, mn_config **out, char *err, size_t errlen) 
       mn_text_printf(err, errlen, "%s: cannot read the config file: %s", path, strerror(saved));
       return -saved;
     }
-    /* jerr.text may quote the file's bytes (control characters, half a
-     * character where jansson cut it): sanitized with the rest. */
-    mn_text_printf(err, errlen, "%s: line %d column %d: expected a JSON object: %s", path,
-                   jerr.line, jerr.column, jerr.text);
-    return -EINVAL;
+    return syntax_error(&e, &jerr);
   }
-  mn_config *c = calloc(1, sizeof *c);
-  int rc = c == NULL ? -ENOMEM : 0;
-  if (rc == 0) {
-    c->advertise_local = true;
-    c->log_level = c->log_format = -1;
-    rc = (c->path = strdup(path)) == NULL ? -ENOMEM : 0;
-  }
-  if (rc == 0 && !json_is_object(root))
-    rc = bad(&e, "(top level)", NULL, "expected a JSON object of settings");
-  if (rc == 0)
-    rc = parse_all(&e, root, c);
-  json_decref(root);
-  if (rc == -ENOMEM)
-    mn_text_printf(err, errlen, "%s: out of memory", path);
-  if (rc < 0) {
-    mn_config_free(c);
-    return rc;
-  }
-  *out = c;
-  return 0;
+  return load_root(&e, root, out);
+}
+
+int mn_config_parse(const char *path, const char *text, size_t len, unsigned flags,
+                    mn_config **out, char *err, size_t errlen) {
+  ectx e = {path, err, errlen, flags};
+  *out = NULL;
+  json_error_t jerr;
+  json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+  return root != NULL ? load_root(&e, root, out) : syntax_error(&e, &jerr);
 }
 
 void mn_config_free(mn_config *c) {
