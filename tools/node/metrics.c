@@ -282,8 +282,8 @@ static void render_stun(FILE *f, mn_app *app) {
   static const char *const helps[] = {
       "STUN Binding requests sent, by client and server.",
       "STUN answers accepted, by client and server.",
-      "STUN datagrams from the server that were refused (malformed, an error response, or no "
-      "request in flight), by client and server; meshrt-ctl status shows the last reason."};
+      ("STUN datagrams from the server that were refused (malformed, an error response, or no "
+       "request in flight), by client and server; meshrt-ctl status shows the last reason.")};
   for (int k = 0; k < 3; k++) {
     family(f, names[k], "counter", helps[k]);
     for (int i = 0; i < 2; i++) {
