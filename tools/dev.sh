@@ -5,12 +5,18 @@
 #   tools/dev.sh test             build and run the test suite: plain, ASan+UBSan, then
 #                                 once more in a build without the network_monitor feature
 #   tools/dev.sh valgrind         run the test suite under valgrind
+#   tools/dev.sh fuzz [SECONDS]   build the fuzz targets (tests/fuzz; clang, libFuzzer with
+#                                 ASan+UBSan, in build-fuzz/) and fuzz each for SECONDS (60)
+#   tools/dev.sh soak [SECONDS]   a node and a peer in network namespaces while the link
+#                                 flaps and addresses and routes churn, then a datagram
+#                                 flood; fails on growth, leaks, rebind storms, silence or
+#                                 a changed path (root; SECONDS of churn, default 600)
 #   tools/dev.sh deps             only install the build and test dependencies
 #
 # It is safe to run on a fresh Debian machine: missing packages are installed
 # with apt-get (as root, or through sudo), then meson configures the build
 # directories below the repository (build/, build-asan/, build-nonetmon/,
-# build-release/).
+# build-release/, build-fuzz/).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,6 +28,7 @@ packages=(
   libevent-dev libmnl-dev libjansson-dev libsodium-dev zlib1g-dev libcmocka-dev
   iproute2 valgrind
   coturn          # a standard STUN server for test-direct-coturn
+  clang           # the fuzz targets (libFuzzer ships with clang's runtime)
 )
 
 install_deps() {
@@ -80,6 +87,30 @@ test)
   meson test -C build-nonetmon --print-errorlogs "$@" || status=$?
   exit $status
   ;;
+fuzz)
+  install_deps
+  secs=${1:-60}
+  # Warnings are checked by the gcc builds; clang's own extra warnings must
+  # not stop the fuzzers.
+  if [ ! -f build-fuzz/build.ninja ]; then
+    CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false \
+      -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+  fi
+  ninja -C build-fuzz
+  rm -f build-fuzz/meson-logs/testlog.json
+  status=0
+  # One at a time: each fuzzer is one process on one core.
+  meson test -C build-fuzz --suite fuzz --num-processes 1 --print-errorlogs \
+    "--test-args=-max_total_time=$secs" || status=$?
+  python3 tools/fuzz-stats.py build-fuzz/meson-logs/testlog.json || true
+  exit $status
+  ;;
+soak)
+  install_deps
+  configure build -Dwerror=true
+  ninja -C build
+  exec python3 tools/soak.py "${1:-600}"
+  ;;
 valgrind)
   install_deps
   configure build -Dwerror=true
@@ -87,7 +118,7 @@ valgrind)
   meson test -C build --setup valgrind --print-errorlogs "$@"
   ;;
 *)
-  echo "usage: tools/dev.sh run|test|valgrind|deps" >&2
+  echo "usage: tools/dev.sh run|test|valgrind|fuzz [SECONDS]|soak [SECONDS]|deps" >&2
   exit 2
   ;;
 esac
