@@ -22,6 +22,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +33,11 @@
 #include <jansson.h>
 #include <meshrt/meshrt.h>
 
+#include <event2/event.h>
+
+#include "ratelimit.h"
 #include "text.h"
+#include "util.h"
 
 typedef struct sink_state {
   mn_log_format format;
@@ -210,3 +216,24 @@ void mn_log_install(mn_log_format f, FILE *out) {
 }
 
 void mn_log_uninstall(void) { mrt_log_set_sink(NULL, NULL); }
+
+/* libevent may warn from any thread that runs a loop: the limiter is shared
+ * under a mutex. */
+static pthread_mutex_t libevent_mu = PTHREAD_MUTEX_INITIALIZER;
+static mn_ratelimit libevent_rl;
+
+static void on_libevent_log(int severity, const char *msg) {
+  uint64_t held = 0;
+  pthread_mutex_lock(&libevent_mu);
+  bool allow = mn_ratelimit_allow(&libevent_rl, mn_now_ns(), 10 * UINT64_C(1000000000), &held);
+  pthread_mutex_unlock(&libevent_mu);
+  if (!allow)
+    return;
+  mrt_log_level level = severity >= EVENT_LOG_ERR    ? MRT_LOG_ERROR
+                        : severity == EVENT_LOG_WARN ? MRT_LOG_WARN
+                        : severity == EVENT_LOG_MSG  ? MRT_LOG_INFO
+                                                     : MRT_LOG_DEBUG;
+  mrt_log(level, "libevent", "%s held_back=%" PRIu64, msg != NULL ? msg : "?", held);
+}
+
+void mn_log_route_libevent(void) { event_set_log_callback(on_libevent_log); }

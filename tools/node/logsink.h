@@ -26,6 +26,12 @@ void mn_log_install(mn_log_format f, FILE *out);
  * memory. Any thread. */
 char *mn_log_render(mn_log_format f, const mrt_log_record *rec);
 
+/* Routes libevent's own warnings (it writes them to stderr by default) into
+ * the log, as component "libevent", at most one line every 10 s with a count
+ * of those held back: a condition libevent warns about in a loop must not
+ * flood the log. Call once at start-up. */
+void mn_log_route_libevent(void);
+
 /* Restores the library's default sink. */
 void mn_log_uninstall(void);
 
