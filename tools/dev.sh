@@ -28,7 +28,7 @@ packages=(
   libevent-dev libmnl-dev libjansson-dev libsodium-dev zlib1g-dev libcmocka-dev
   iproute2 valgrind
   coturn          # a standard STUN server for test-direct-coturn
-  clang           # the fuzz targets (libFuzzer ships with clang's runtime)
+  clang libclang-rt-dev   # the fuzz targets (libFuzzer is in clang's runtime)
 )
 
 install_deps() {
