@@ -15,6 +15,7 @@
  * atomic (see mrt_derp_map_ref/unref for the orderings).
  */
 #include <meshrt/derp_map.h>
+#include <meshrt/log.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -152,15 +153,24 @@ static int fail_type(const struct perr *pe, const char *field, const char *want,
 
 /* Plain message without a path (argument and I/O errors). */
 __attribute__((format(printf, 3, 4)))
+/* Messages quote the document (jansson's syntax message quotes the bytes
+ * near the error, control characters included): the whole message is
+ * sanitized, and one cut for length is cut on a character boundary with
+ * "..." (mrt_log_sanitize). */
 static void set_err(char *buf, size_t len, const char *fmt, ...)
 {
+    char raw[2 * MRT_DERP_MAP_ERR_LEN];
     va_list ap;
+    int n;
 
     if (buf == NULL || len == 0)
         return;
     va_start(ap, fmt);
-    vsnprintf(buf, len, fmt, ap);
+    n = vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
+    if (n < 0)
+        n = 0;
+    mrt_log_sanitize(buf, len, raw, (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1);
 }
 
 /* A present, non-null member, or NULL: Go's decoder leaves a field at its zero

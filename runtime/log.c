@@ -3,9 +3,14 @@
  * The sink and level are the only global mutable state meshrt has (DESIGN.md):
  * a host replaces them before or while meshrt runs; any thread may log while
  * another replaces the sink. Records are formatted into a stack buffer; a long
- * record is truncated, never allocated.
+ * record is truncated, never allocated. Every record's text is sanitized
+ * before a sink sees it (mrt_log_sanitize): what a log line quotes may come
+ * from the network, a file or a control socket, so control characters and
+ * invalid UTF-8 are escaped, and a record cut for length is cut on a
+ * character boundary and ends in "..." (a JSON sink can always encode it).
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,11 +92,116 @@ static void stderr_sink(const mrt_log_record *rec, void *user) {
           rec->text);
 }
 
+/* ---- sanitizing text ------------------------------------------------------------------ */
+
+/* The length of the valid UTF-8 character at s (n bytes available) with its
+ * code point in *cp, or 0 if the bytes there are not one (overlong forms,
+ * surrogates and values past U+10FFFF are invalid, as jansson has them).
+ * *prefix is set when the n bytes are the valid start of a longer character. */
+static size_t utf8_char(const unsigned char *s, size_t n, uint32_t *cp, bool *prefix) {
+  unsigned char c = s[0];
+  size_t len;
+  uint32_t v, min;
+  *prefix = false;
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  }
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2, v = c & 0x1Fu, min = 0x80;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3, v = c & 0x0Fu, min = 0x800;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4, v = c & 0x07u, min = 0x10000;
+  } else {
+    return 0;
+  }
+  size_t i = 1;
+  for (; i < len && i < n; i++) {
+    if ((s[i] & 0xC0) != 0x80)
+      return 0;
+    v = v << 6 | (s[i] & 0x3Fu);
+  }
+  if (i < len) {
+    *prefix = true;
+    return 0;
+  }
+  if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+    return 0;
+  *cp = v;
+  return len;
+}
+
+/* Code points shown escaped: C0, DEL, C1, U+2028/U+2029 (line breaks to
+ * some readers) and the bidirectional overrides and isolates (they reorder
+ * what a terminal shows). */
+static bool must_escape(uint32_t cp) {
+  return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* mrt_log_sanitize, and for mrt_logv: `cut` says the input was already
+ * truncated, so an incomplete character at its end is dropped rather than
+ * escaped, and the result ends in "...". */
+static size_t sanitize(char *out, size_t cap, const char *in, size_t len, bool cut) {
+  static const char hex[] = "0123456789abcdef";
+  if (out == NULL || cap == 0)
+    return 0;
+  out[0] = '\0';
+  if (cap < 4 || (in == NULL && len > 0))
+    return 0;
+  const unsigned char *s = (const unsigned char *)in;
+  size_t o = 0, safe = 0; /* safe: the last boundary where "..." still fits */
+  for (size_t i = 0; i < len;) {
+    uint32_t cp = 0;
+    bool prefix;
+    size_t n = utf8_char(s + i, len - i, &cp, &prefix);
+    if (n == 0 && prefix && cut)
+      break; /* half a character where the formatter cut: drop it */
+    bool esc = n == 0 || must_escape(cp);
+    size_t take = n == 0 ? 1 : n, need = esc ? 4 * take : take;
+    if (o + need > cap - 1) {
+      cut = true;
+      o = safe;
+      break;
+    }
+    for (size_t k = 0; k < take; k++) {
+      if (esc) {
+        out[o++] = '\\';
+        out[o++] = 'x';
+        out[o++] = hex[s[i + k] >> 4];
+        out[o++] = hex[s[i + k] & 15];
+      } else {
+        out[o++] = (char)s[i + k];
+      }
+    }
+    i += take;
+    if (o + 3 <= cap - 1)
+      safe = o;
+  }
+  if (cut) {
+    if (o + 3 > cap - 1)
+      o = safe;
+    memcpy(out + o, "...", 3);
+    o += 3;
+  }
+  out[o] = '\0';
+  return o;
+}
+
+size_t mrt_log_sanitize(char *out, size_t cap, const char *in, size_t len) {
+  return sanitize(out, cap, in, len, false);
+}
+
+/* ---- records ------------------------------------------------------------------------ */
+
 void mrt_logv(mrt_log_level level, const char *component, const char *fmt, va_list ap) {
   if ((int)level > (int)mrt_log_get_level() || fmt == NULL)
     return;
-  char text[1024];
-  vsnprintf(text, sizeof text, fmt, ap);
+  char raw[1024], text[1024];
+  int n = vsnprintf(raw, sizeof raw, fmt, ap);
+  size_t len = n < 0 ? 0 : (size_t)n < sizeof raw ? (size_t)n : sizeof raw - 1;
+  sanitize(text, sizeof text, raw, len, n < 0 || (size_t)n >= sizeof raw);
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   mrt_log_record rec = {

@@ -71,6 +71,24 @@ static void assert_v6(const struct in6_addr *a, const char *want)
     assert_string_equal(buf, want);
 }
 
+/* jansson's syntax message quotes the bytes near the error: a control
+ * character there reaches the message escaped, never raw (found by
+ * fuzzing; tests/fuzz/corpus/derp-map/crash-jansson-quotes-control-character). */
+static void test_syntax_error_escapes_control_characters(void **state)
+{
+    static const char doc[] = "{\"Regions\": {\x15}}";
+    char err[MRT_DERP_MAP_ERR_LEN];
+    mrt_derp_map *m = NULL;
+
+    (void)state;
+    assert_int_equal(mrt_derp_map_parse(doc, strlen(doc), &m, err, sizeof(err)), -EBADMSG);
+    assert_null(m);
+    assert_non_null(strstr(err, "invalid JSON"));
+    assert_non_null(strstr(err, "\\x15"));
+    for (const char *p = err; *p; p++)
+        assert_true((unsigned char)*p >= 0x20 && *p != 0x7f);
+}
+
 static void test_valid_map_sorted_by_id(void **state)
 {
     mrt_derp_map *m = parse_ok(VALID_MAP);
@@ -499,6 +517,7 @@ static void test_parse_file_too_big(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_syntax_error_escapes_control_characters),
         cmocka_unit_test(test_valid_map_sorted_by_id),
         cmocka_unit_test(test_valid_map_node_fields),
         cmocka_unit_test(test_partial_maps),

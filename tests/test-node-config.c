@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <sys/resource.h>
 #include <meshrt/meshrt.h>
 
 #include "test-node-proc.h"
@@ -167,6 +168,93 @@ static void missing_key_file_is_created_0600_and_reused(void **state) {
   free(second);
 }
 
+/* A crash while the key file is being written (here: a file size limit of
+ * 0 kills the node with SIGXFSZ at its first write) leaves no key file
+ * rather than an empty or partial one that would stop every later start;
+ * the next start creates a whole key. */
+static void key_file_appears_whole_or_not_at_all(void **state) {
+  (void)state;
+  char cfg[300], key[300];
+  file_write(in_dir("node.json", cfg, sizeof cfg), "{\"key_file\": \"node.key\"}");
+  in_dir("node.key", key, sizeof key);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    struct rlimit rl = {0, 0};
+    signal(SIGXFSZ, SIG_DFL);
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 2);
+    if (setrlimit(RLIMIT_FSIZE, &rl) == 0)
+      execl(node_bin, node_bin, "--check", "--config", cfg, (char *)NULL);
+    _exit(127);
+  }
+  int rc = wait_exit(pid, 5000);
+  assert_int_equal(rc, 128 + SIGXFSZ); /* it died writing the key */
+  struct stat st;
+  assert_int_not_equal(stat(key, &st), 0);
+  assert_int_equal(errno, ENOENT);
+  char *argv[] = {(char *)node_bin, "--check", "--config", cfg, NULL};
+  assert_int_equal(run_capture(argv, 5000, NULL, NULL), 0);
+  char *text = file_read(key);
+  assert_int_equal(strlen(text), 65);
+  free(text);
+  assert_int_equal(stat(key, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0600);
+}
+
+/* True when s is valid UTF-8 with no control character (C0, DEL, C1). */
+static bool clean_text(const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p) {
+    if (*p < 0x20 && *p != '\n')
+      return false;
+    if (*p == 0x7f)
+      return false;
+    size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+    if (n == 0 || (n == 2 && *p < 0xc2))
+      return false;
+    for (size_t k = 1; k < n; k++)
+      if ((p[k] & 0xc0) != 0x80)
+        return false;
+    if (n == 2 && *p == 0xc2 && p[1] < 0xa0)
+      return false;
+    p += n;
+  }
+  return true;
+}
+
+/* Config errors quote the file (field names, values, jansson's syntax
+ * message): what reaches stderr is valid UTF-8 with control characters
+ * escaped ("\x1b"), and a value cut for length is cut on a character
+ * boundary, visibly. */
+static void config_errors_never_echo_raw_input(void **state) {
+  (void)state;
+  static const struct {
+    const char *json, *want;
+  } raw[] = {
+      {"{\"listen\\u001b[2J\": 1}", "listen\\x1b[2J"},
+      {"{\"listen_port\": \x01}", "\\x01"},
+      {"{\"log_level\": \"\\u001b]0;pwned\\u0007\"}", "log_level"},
+      {"{\"listen_address\": \"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+       "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+       "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9x\"}",
+       "listen_address"},
+      {"{\"peers\": [{\"id\": 1, \"public_key\": \"x\", \"\\u009b31m\": 1}]}", "peers[0]"},
+  };
+  char cfg[300];
+  in_dir("node.json", cfg, sizeof cfg);
+  for (size_t i = 0; i < sizeof raw / sizeof *raw; i++) {
+    file_write(cfg, raw[i].json);
+    char *err = NULL;
+    char *argv[] = {(char *)node_bin, "--check", "--config", cfg, NULL};
+    int rc = run_capture(argv, 5000, NULL, &err);
+    if (rc != 2 || !clean_text(err) || strstr(err, raw[i].want) == NULL)
+      fail_msg("case %zu: exit %d, stderr not clean or without \"%s\": %s", i, rc, raw[i].want,
+               err);
+    free(err);
+  }
+}
+
 /* ---- a running node and SIGHUP ------------------------------------------------------------- */
 
 static mrt_ref *responder(mrt_runtime *rt, uint64_t delay_ms, uint16_t *port) {
@@ -234,21 +322,28 @@ static void expect_applied(const char *sock) {
   json_decref(ev);
 }
 
-/* Waits for a refused reload whose error names the file and the field. */
-static void expect_refused(const char *sock, const char *cfg) {
+/* Waits for a refused reload (a config event after seq `after`) whose error
+ * names the file and `field`. */
+static uint64_t refused_after;
+static void expect_refused(const char *sock, const char *cfg, const char *field) {
   json_t *ev = NULL;
-  for (int i = 0; i < 100 && (ev = last_event(sock, "config")) != NULL &&
-                  json_is_true(json_object_get(ev, "ok"));
+  for (int i = 0; i < 100 && ((ev = last_event(sock, "config")) == NULL ||
+                              (uint64_t)json_integer_value(json_object_get(ev, "seq")) <=
+                                  refused_after ||
+                              json_is_true(json_object_get(ev, "ok")));
        i++) {
     json_decref(ev);
     ev = NULL;
     sleep_ms(50);
   }
   assert_non_null(ev);
-  assert_false(json_is_true(json_object_get(ev, "ok")));
+  refused_after = (uint64_t)json_integer_value(json_object_get(ev, "seq"));
+  assert_true(json_is_false(json_object_get(ev, "ok")));
   const char *why = json_string_value(json_object_get(ev, "error"));
-  assert_non_null(strstr(why, "peers[0].public_key"));
+  assert_non_null(why);
+  assert_non_null(strstr(why, field));
   assert_non_null(strstr(why, cfg));
+  assert_true(clean_text(why));
   json_decref(ev);
 }
 
@@ -287,7 +382,15 @@ static void sighup_reloads_through_the_reconciler(void **state) {
   /* A broken config is refused; the node keeps running on the one in force. */
   file_write(cfg, "{\"peers\": [{\"id\": 1, \"public_key\": \"zz\"}]}");
   kill(n.pid, SIGHUP);
-  expect_refused(n.sock, cfg);
+  expect_refused(n.sock, cfg, "peers[0].public_key");
+  /* An error whose quoted value is cut inside a character still journals
+   * the whole event (ok, path, error), and the log line keeps its text. */
+  file_write(cfg, "{\"peers\": [{\"id\": 1, \"public_key\": \"\u00e9\u00e9\u00e9\u00e9"
+                  "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+                  "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+                  "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\"}]}");
+  kill(n.pid, SIGHUP);
+  expect_refused(n.sock, cfg, "...");
   s = node_wait_status(&n, home_is_wanted, NP_WAIT_MS);
   assert_non_null(s);
   json_decref(s);
@@ -304,6 +407,8 @@ int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(every_field_error_names_file_and_field, setup, teardown),
       cmocka_unit_test_setup_teardown(missing_key_file_is_created_0600_and_reused, setup, teardown),
+      cmocka_unit_test_setup_teardown(key_file_appears_whole_or_not_at_all, setup, teardown),
+      cmocka_unit_test_setup_teardown(config_errors_never_echo_raw_input, setup, teardown),
       cmocka_unit_test_setup_teardown(sighup_reloads_through_the_reconciler, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -338,6 +338,81 @@ static void malformed_requests_get_json_errors(void **state) {
   close(fd);
 }
 
+/* True when s is valid UTF-8 with no control character (C0, DEL, C1). */
+static bool clean_text(const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p) {
+    if (*p < 0x20 || *p == 0x7f)
+      return false;
+    size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+    if (n == 0 || (n == 2 && *p < 0xc2))
+      return false;
+    for (size_t k = 1; k < n; k++)
+      if ((p[k] & 0xc0) != 0x80)
+        return false;
+    if (n == 2 && *p == 0xc2 && p[1] < 0xa0)
+      return false; /* C1 control */
+    p += n;
+  }
+  return true;
+}
+
+/* Error replies quote what the client sent: a command name cut where a
+ * character straddles the quote's limit, jansson's parse-error text with the
+ * offending bytes, a child id with control characters. Each reply keeps its
+ * id, its message is valid UTF-8 without control characters, and a cut shows
+ * as "...". */
+static void error_replies_quote_input_safely(void **state) {
+  (void)state;
+  int fd = uconnect(node.sock);
+  assert_true(fd >= 0);
+  /* 63 ASCII bytes, then "é" across the 64-byte limit of the quote. */
+  char line[256];
+  snprintf(line, sizeof line, "{\"cmd\":\"%s\xc3\xa9\xc3\xa9\xc3\xa9\",\"id\":7}",
+           "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+  json_t *reply = request(fd, line);
+  assert_non_null(reply);
+  assert_string_equal(error_code(reply), "unknown_command");
+  assert_int_equal(json_integer_value(json_object_get(reply, "id")), 7);
+  const char *msg = json_string_value(json_object_get(json_object_get(reply, "error"), "message"));
+  assert_non_null(msg);
+  assert_true(clean_text(msg));
+  assert_non_null(strstr(msg, "aaa..."));
+  json_decref(reply);
+  /* jansson quotes the bad token, an escape sequence here. */
+  reply = request(fd, "[\x1b[2J]");
+  assert_non_null(reply);
+  assert_string_equal(error_code(reply), "parse_error");
+  msg = json_string_value(json_object_get(json_object_get(reply, "error"), "message"));
+  assert_non_null(msg);
+  assert_true(clean_text(msg));
+  assert_non_null(strstr(msg, "\\x1b"));
+  json_decref(reply);
+  /* A child id with an escape sequence, and a command name with one. */
+  reply = request(fd, "{\"cmd\":\"pause\",\"child\":\"x\\u001b[2Jy\",\"id\":\"k\"}");
+  assert_non_null(reply);
+  /* the supervisor refuses such an id (bad_request) or finds no such child */
+  assert_true(strcmp(error_code(reply), "bad_request") == 0 ||
+              strcmp(error_code(reply), "not_found") == 0);
+  assert_string_equal(json_string_value(json_object_get(reply, "id")), "k");
+  msg = json_string_value(json_object_get(json_object_get(reply, "error"), "message"));
+  assert_true(clean_text(msg));
+  assert_non_null(strstr(msg, "x\\x1b[2Jy"));
+  json_decref(reply);
+  reply = request(fd, "{\"cmd\":\"st\\u009batus\\n\",\"id\":[1]}");
+  assert_non_null(reply);
+  assert_string_equal(error_code(reply), "unknown_command");
+  assert_true(json_is_array(json_object_get(reply, "id")));
+  msg = json_string_value(json_object_get(json_object_get(reply, "error"), "message"));
+  assert_true(clean_text(msg));
+  json_decref(reply);
+  close(fd);
+  /* Nothing raw reached the log either. */
+  char *log = file_read(node.log);
+  assert_null(strchr(log, '\x1b'));
+  free(log);
+}
+
 static void over_long_line_is_refused_and_closed(void **state) {
   (void)state;
   int fd = uconnect(node.sock);
@@ -405,7 +480,7 @@ static void pipelined_requests_all_answered(void **state) {
   }
   close(fd);
   assert_int_equal(lines, N);
-  assert_true(bytes > 4 * 1024 * 1024); /* more than the server's backlog bound */
+  assert_true(bytes > 4 * 1024 * 1024); /* far more than the server buffers for a client */
 }
 
 typedef struct client_run {
@@ -456,6 +531,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(link_change_says_where),
       cmocka_unit_test(events_follow_streams_new_events),
       cmocka_unit_test(malformed_requests_get_json_errors),
+      cmocka_unit_test(error_replies_quote_input_safely),
       cmocka_unit_test(over_long_line_is_refused_and_closed),
       cmocka_unit_test(clients_vanishing_mid_request_are_harmless),
       cmocka_unit_test(pipelined_requests_all_answered),

@@ -10,6 +10,12 @@
 #   tools/dev.sh stress-test [N]  the plain and asan suites N times (default 5)
 #                                 under `stress-ng --cpu 4`, then once under
 #                                 valgrind; fails if any run failed
+#   tools/dev.sh fuzz [SECONDS]   build the fuzz targets (tests/fuzz; clang, libFuzzer with
+#                                 ASan+UBSan, in build-fuzz/) and fuzz each for SECONDS (60)
+#   tools/dev.sh soak [SECONDS]   a node and a peer in network namespaces while the link
+#                                 flaps and addresses and routes churn, then a datagram
+#                                 flood; fails on growth, leaks, rebind storms, silence or
+#                                 a changed path (root; SECONDS of churn, default 600)
 #   tools/dev.sh deps             only install the build and test dependencies
 #   tools/dev.sh package [--install-check]
 #                                 build the Debian packages into build-deb/
@@ -18,7 +24,7 @@
 # It is safe to run on a fresh Debian machine: missing packages are installed
 # with apt-get (as root, or through sudo), then meson configures the build
 # directories below the repository (build/, build-asan/, build-nonetmon/,
-# build-tsan/, build-release/).
+# build-tsan/, build-release/, build-fuzz/).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,6 +38,7 @@ packages=(
   coturn          # a standard STUN server for test-direct-coturn
   mandoc          # lints the man pages (test man-pages)
   stress-ng       # CPU load for `dev.sh stress-test`
+  clang libclang-rt-dev   # the fuzz targets (libFuzzer is in clang's runtime)
 )
 
 install_deps() {
@@ -127,6 +134,30 @@ tsan)
   ninja -C build-tsan "${targets[@]}"
   meson test -C build-tsan --setup tsan --no-rebuild --print-errorlogs "$@"
   ;;
+fuzz)
+  install_deps
+  secs=${1:-60}
+  # Warnings are checked by the gcc builds; clang's own extra warnings must
+  # not stop the fuzzers.
+  if [ ! -f build-fuzz/build.ninja ]; then
+    CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false \
+      -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+  fi
+  ninja -C build-fuzz
+  rm -f build-fuzz/meson-logs/testlog.json
+  status=0
+  # One at a time: each fuzzer is one process on one core.
+  meson test -C build-fuzz --suite fuzz --num-processes 1 --print-errorlogs \
+    "--test-args=-max_total_time=$secs" || status=$?
+  python3 tools/fuzz-stats.py build-fuzz/meson-logs/testlog.json || true
+  exit $status
+  ;;
+soak)
+  install_deps
+  configure build -Dwerror=true
+  ninja -C build
+  exec python3 tools/soak.py "${1:-600}"
+  ;;
 valgrind)
   install_deps
   configure build -Dwerror=true
@@ -176,7 +207,7 @@ stress-test)
   echo "stress-test: all $((2 * runs + 1)) runs passed" >&2
   ;;
 *)
-  echo "usage: tools/dev.sh run|test|tsan|valgrind|stress-test|package|deps" >&2
+  echo "usage: tools/dev.sh run|test|tsan|valgrind|stress-test|fuzz [SECONDS]|soak [SECONDS]|package|deps" >&2
   exit 2
   ;;
 esac

@@ -10,6 +10,7 @@
 #define MESHRT_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <meshrt/export.h>
 
@@ -29,7 +30,9 @@ typedef struct mrt_log_record {
   mrt_log_level level;
   uint64_t wall_time_ns; /* CLOCK_REALTIME, for display */
   const char *component;
-  const char *text;      /* "message key=value ..." (valid during the call) */
+  const char *text;      /* "message key=value ..." (valid during the call):
+                          * valid UTF-8 without control characters, at most
+                          * 1023 bytes, "..." at the end if it was cut */
 } mrt_log_record;
 
 typedef void (*mrt_log_sink_fn)(const mrt_log_record *rec, void *user);
@@ -55,6 +58,18 @@ MRT_API void mrt_log(mrt_log_level level, const char *component, const char *fmt
     __attribute__((format(printf, 3, 4)));
 MRT_API void mrt_logv(mrt_log_level level, const char *component, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
+
+/* Copies `len` bytes of `in` (any bytes: NUL, invalid UTF-8) into `out`
+ * (capacity `cap`, NUL-terminated when cap > 0) as text that is safe to show
+ * on a terminal and to put in JSON: valid UTF-8 without control characters.
+ * C0 controls, DEL, C1 controls, the line/paragraph separators and the
+ * bidirectional overrides U+202A-U+202E and U+2066-U+2069, and every byte that
+ * is not part of a valid UTF-8 character are written as "\xNN" (one escape per
+ * byte; backslashes are left alone). If the result does not fit, it is cut on
+ * a character (or escape) boundary and ends in "..." (cap >= 4). Returns the
+ * length written. mrt_log applies it to every record, whose text is at most
+ * 1023 bytes. Reentrant; any thread. */
+MRT_API size_t mrt_log_sanitize(char *out, size_t cap, const char *in, size_t len);
 
 
 #ifdef __cplusplus

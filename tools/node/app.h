@@ -19,6 +19,8 @@
 #include "journal.h"
 #include "logsink.h"
 #include "observer.h"
+#include "request.h"
+#include "text.h"
 #include "util.h"
 
 struct event_base;
@@ -79,13 +81,13 @@ int mn_control_open(mn_app *app, const char *path, struct event_base *base,
  * stopped. NULL-safe. */
 void mn_control_close(struct mn_control *c);
 
-/* Runs one request (a line of JSON) and returns the reply object (NULL only
- * out of memory). *follow is set when the client asked to follow the
- * journal from *after. Service thread. */
+/* Runs one request (a line of JSON): parses it (request.c), then executes it.
+ * Returns the reply object, the request's id echoed (NULL only out of
+ * memory). *follow is set when the client asked to follow the journal from
+ * *after. Service thread. */
 json_t *mn_command_run(mn_app *app, const char *line, size_t len, bool *follow, uint64_t *after);
-/* {"ok":false,"error":{"code":..., "message":...}} */
-json_t *mn_command_error(const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* Executes a parsed request; the reply echoes its id. Service thread. */
+json_t *mn_command_exec(mn_app *app, const mn_request *req, bool *follow, uint64_t *after);
 /* The status and children replies' "result" objects. Service thread. */
 json_t *mn_status_json(mn_app *app);
 json_t *mn_children_json(mn_app *app, int *err);

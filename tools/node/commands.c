@@ -16,6 +16,9 @@
  *   link-change [flags] [interface] [address]
  *                               (manual link monitor only) inject a change
  *
+ * Requests arrive parsed and validated (request.c): what runs here meets
+ * only the node's own errors.
+ *
  * Threading: service thread; commands block on asks with short timeouts.
  */
 #include <arpa/inet.h>
@@ -27,22 +30,9 @@
 
 #include "app.h"
 
-typedef json_t *(*cmd_fn)(mn_app *app, json_t *req, bool *follow, uint64_t *after);
+typedef json_t *(*cmd_fn)(mn_app *app, const mn_request *req, bool *follow, uint64_t *after);
 
-json_t *mn_command_error(const char *code, const char *fmt, ...) {
-  char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  return json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code, "message", msg);
-}
-
-static json_t *ok(json_t *result) {
-  if (result == NULL)
-    return mn_command_error("internal", "out of memory");
-  return json_pack("{s:b, s:o}", "ok", 1, "result", result);
-}
+static json_t *ok(json_t *result) { return mn_reply_ok(result); }
 
 /* An error reply for a meshrt error code. */
 static json_t *errno_reply(int err, const char *what) {
@@ -56,13 +46,13 @@ static json_t *errno_reply(int err, const char *what) {
                      : err == -ENOTSUP   ? "not_supported"
                                          : "failed";
   /* -EAGAIN: an actor's bounded mailbox was full; it drains in moments. */
-  return mn_command_error(code, "%s: %s%s", what, mrt_strerror(err),
+  return mn_reply_error(code, "%s: %s%s", what, mrt_strerror(err),
                           err == -EAGAIN ? "; try again" : "");
 }
 
 /* ---- rebind, measure, link-change ---------------------------------------------------- */
 
-static json_t *cmd_rebind(mn_app *app, json_t *req, bool *follow, uint64_t *after) {
+static json_t *cmd_rebind(mn_app *app, const mn_request *req, bool *follow, uint64_t *after) {
   (void)req;
   (void)follow;
   (void)after;
@@ -75,7 +65,7 @@ static json_t *cmd_rebind(mn_app *app, json_t *req, bool *follow, uint64_t *afte
                       r.port_note));
 }
 
-static json_t *cmd_measure(mn_app *app, json_t *req, bool *follow, uint64_t *after) {
+static json_t *cmd_measure(mn_app *app, const mn_request *req, bool *follow, uint64_t *after) {
   (void)req;
   (void)follow;
   (void)after;
@@ -92,7 +82,7 @@ static json_t *cmd_measure(mn_app *app, json_t *req, bool *follow, uint64_t *aft
   if (rc < 0)
     return errno_reply(rc == -ENOENT ? -ESRCH : rc, "measure: the DERP latency measurer");
   if (!st.have_map)
-    return mn_command_error("unavailable", "measure: there is no DERP map to measure");
+    return mn_reply_error("unavailable", "measure: there is no DERP map to measure");
   mn_view_data v;
   mn_view_get(&app->view, &v);
   mrt_measure_now mn = {.reason = MN_MEASURE_OPERATOR};
@@ -102,77 +92,6 @@ static json_t *cmd_measure(mn_app *app, json_t *req, bool *follow, uint64_t *aft
   mn_journal_append(app->journal, "measure", json_pack("{s:s}", "cause", "operator"));
   mrt_log(MRT_LOG_INFO, MN_LOG, "operator request: measure DERP latency now");
   return ok(json_pack("{s:b, s:I}", "requested", 1, "rounds", (json_int_t)v.rounds));
-}
-
-/* "link-up,addr-added" -> flags. */
-static int parse_flags(const char *text, uint32_t *out) {
-  static const struct {
-    const char *name;
-    uint32_t flag;
-  } names[] = {{"link-up", MRT_LINK_CHANGE_LINK_UP},
-               {"link-down", MRT_LINK_CHANGE_LINK_DOWN},
-               {"addr-added", MRT_LINK_CHANGE_ADDR_ADDED},
-               {"addr-removed", MRT_LINK_CHANGE_ADDR_REMOVED},
-               {"default-route", MRT_LINK_CHANGE_DEFAULT_ROUTE}};
-  *out = 0;
-  char buf[256];
-  snprintf(buf, sizeof buf, "%s", text);
-  char *save = NULL;
-  for (char *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-    size_t i = 0;
-    while (i < sizeof names / sizeof *names && strcmp(tok, names[i].name) != 0)
-      i++;
-    if (i == sizeof names / sizeof *names)
-      return -EINVAL;
-    *out |= names[i].flag;
-  }
-  return *out != 0 ? 0 : -EINVAL;
-}
-
-/* "ADDR[/LEN]" -> the item's family, address and prefix length (the full
- * length when LEN is left out). */
-static int parse_address(const char *text, mrt_link_change_item *it) {
-  char buf[INET6_ADDRSTRLEN + 8];
-  if (strlen(text) >= sizeof buf)
-    return -EINVAL;
-  snprintf(buf, sizeof buf, "%s", text);
-  char *slash = strchr(buf, '/');
-  if (slash != NULL)
-    *slash = '\0';
-  int family = strchr(buf, ':') != NULL ? AF_INET6 : AF_INET;
-  unsigned max = family == AF_INET ? 32 : 128, len = max;
-  if (inet_pton(family, buf, it->addr) != 1)
-    return -EINVAL;
-  if (slash != NULL) {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(slash + 1, &end, 10);
-    if (errno != 0 || end == slash + 1 || *end != '\0' || v > max)
-      return -EINVAL;
-    len = (unsigned)v;
-  }
-  it->family = (uint8_t)family;
-  it->prefixlen = (uint8_t)len;
-  return 0;
-}
-
-/* The request's optional "interface" and "address" into `tmpl`. */
-static json_t *describe_request(json_t *req, mrt_link_change_item *tmpl, bool *described) {
-  json_t *ifc = json_object_get(req, "interface"), *addr = json_object_get(req, "address");
-  memset(tmpl, 0, sizeof *tmpl);
-  *described = ifc != NULL;
-  if (ifc != NULL && (!json_is_string(ifc) || json_string_length(ifc) == 0 ||
-                      json_string_length(ifc) >= MRT_LINK_IFNAME_MAX ||
-                      strlen(json_string_value(ifc)) != json_string_length(ifc)))
-    return mn_command_error("bad_request", "interface: expected an interface name of 1 to %d bytes",
-                            MRT_LINK_IFNAME_MAX - 1);
-  if (addr != NULL && ifc == NULL)
-    return mn_command_error("bad_request", "address: needs an interface");
-  if (addr != NULL && (!json_is_string(addr) || parse_address(json_string_value(addr), tmpl) < 0))
-    return mn_command_error("bad_request", "address: expected ADDR or ADDR/LEN, e.g. 192.0.2.7/24");
-  if (ifc != NULL)
-    memcpy(tmpl->ifname, json_string_value(ifc), json_string_length(ifc));
-  return NULL;
 }
 
 /* One described change per flag: on the interface; with the address for the
@@ -197,37 +116,29 @@ static size_t items_of(uint32_t flags, const mrt_link_change_item *tmpl,
   return n;
 }
 
-static json_t *cmd_link_change(mn_app *app, json_t *req, bool *follow, uint64_t *after) {
+static json_t *cmd_link_change(mn_app *app, const mn_request *req, bool *follow,
+                               uint64_t *after) {
   (void)follow;
   (void)after;
-  json_t *f = json_object_get(req, "flags");
-  uint32_t flags = MRT_LINK_CHANGE_DEFAULT_ROUTE;
-  if (f != NULL && (!json_is_string(f) || parse_flags(json_string_value(f), &flags) < 0))
-    return mn_command_error("bad_request",
-                            "flags: expected names from link-up, link-down, addr-added, "
-                            "addr-removed, default-route, comma-separated");
-  mrt_link_change_item tmpl, items[5];
-  bool described;
-  json_t *bad = describe_request(req, &tmpl, &described);
-  if (bad != NULL)
-    return bad;
+  uint32_t flags = req->flags;
+  mrt_link_change_item items[5];
   if (app->monitor_kind != MN_MONITOR_MANUAL)
-    return mn_command_error("not_supported",
-                            "link-change: the link monitor is %s; only the manual one takes "
-                            "injected changes",
-                            mn_monitor_kind_name(app->monitor_kind));
+    return mn_reply_error("not_supported",
+                          "link-change: the link monitor is %s; only the manual one takes "
+                          "injected changes",
+                          mn_monitor_kind_name(app->monitor_kind));
   mrt_link_change change = {.flags = flags, .raw_events = 1};
-  if (described) {
-    change.n_changes = (uint32_t)items_of(flags, &tmpl, items);
+  if (req->described) {
+    change.n_changes = (uint32_t)items_of(flags, &req->where, items);
     change.changes = items;
     for (uint32_t i = 0; i < change.n_changes; i++)
       if (!mrt_manual_monitor_trigger_item(app->monitor, &items[i]))
-        return mn_command_error("busy",
-                                "link-change: the monitor's queue is full after %u of %u "
-                                "changes; try again",
-                                (unsigned)i, (unsigned)change.n_changes);
+        return mn_reply_error("busy",
+                              "link-change: the monitor's queue is full after %u of %u "
+                              "changes; try again",
+                              (unsigned)i, (unsigned)change.n_changes);
   } else if (!mrt_manual_monitor_trigger(app->monitor, flags)) {
-    return mn_command_error("busy", "link-change: the monitor's queue is full; try again");
+    return mn_reply_error("busy", "link-change: the monitor's queue is full; try again");
   }
   if (mn_observer_link_change(app->observer, &change, "injected by meshrt-ctl", "manual") ==
       -EAGAIN)
@@ -252,19 +163,12 @@ static json_t *outcome_json(const mrt_child_outcome *o) {
   return j;
 }
 
-static json_t *child_command(mn_app *app, json_t *req, mrt_child_command_kind kind) {
-  json_t *child = json_object_get(req, "child");
+static json_t *child_command(mn_app *app, const mn_request *req, mrt_child_command_kind kind) {
   const char *name = mrt_child_command_name(kind);
-  if (!json_is_string(child) || json_string_length(child) == 0 ||
-      json_string_length(child) >= MRT_CHILD_ID_MAX)
-    return mn_command_error("bad_request",
-                            "%s: expected \"child\": the id of a child (see "
-                            "meshrt-ctl children)",
-                            name);
   mrt_child_outcome out;
   memset(&out, 0, sizeof out);
   mrt_ref *sup = mrt_node_supervisor(app->node);
-  const char *id = json_string_value(child);
+  const char *id = req->child;
   int rc = kind == MRT_CHILD_CMD_PAUSE    ? mrt_supervisor_pause(sup, id, &out)
            : kind == MRT_CHILD_CMD_RESUME ? mrt_supervisor_resume(sup, id, &out)
                                           : mrt_supervisor_restart(sup, id, &out);
@@ -278,19 +182,19 @@ static json_t *child_command(mn_app *app, json_t *req, mrt_child_command_kind ki
   return ok(outcome_json(&out));
 }
 
-static json_t *cmd_pause(mn_app *app, json_t *req, bool *follow, uint64_t *after) {
+static json_t *cmd_pause(mn_app *app, const mn_request *req, bool *follow, uint64_t *after) {
   (void)follow;
   (void)after;
   return child_command(app, req, MRT_CHILD_CMD_PAUSE);
 }
 
-static json_t *cmd_resume(mn_app *app, json_t *req, bool *follow, uint64_t *after) {
+static json_t *cmd_resume(mn_app *app, const mn_request *req, bool *follow, uint64_t *after) {
   (void)follow;
   (void)after;
   return child_command(app, req, MRT_CHILD_CMD_RESUME);
 }
 
-static json_t *cmd_restart(mn_app *app, json_t *req, bool *follow, uint64_t *after) {
+static json_t *cmd_restart(mn_app *app, const mn_request *req, bool *follow, uint64_t *after) {
   (void)follow;
   (void)after;
   return child_command(app, req, MRT_CHILD_CMD_RESTART);
@@ -343,16 +247,10 @@ static int page_peers(json_t *status, size_t limit) {
   return json_object_set_new(status, "peers", page) < 0 ? -ENOMEM : 0;
 }
 
-static json_t *cmd_status(mn_app *app, json_t *req, bool *follow, uint64_t *after) {
+static json_t *cmd_status(mn_app *app, const mn_request *req, bool *follow, uint64_t *after) {
   (void)follow;
   (void)after;
-  json_t *p = json_object_get(req, "peers");
-  size_t limit = SIZE_MAX;
-  if (json_is_integer(p) && json_integer_value(p) >= 0)
-    limit = (uint64_t)json_integer_value(p) < SIZE_MAX ? (size_t)json_integer_value(p) : SIZE_MAX;
-  else if (p != NULL && !(json_is_string(p) && strcmp(json_string_value(p), "all") == 0))
-    return mn_command_error("bad_request",
-                            "status: expected \"peers\": \"all\" or how many to show (0 or more)");
+  size_t limit = req->peers;
   json_t *s = mn_status_json(app);
   if (s != NULL && page_peers(s, limit) < 0) {
     json_decref(s);
@@ -361,7 +259,7 @@ static json_t *cmd_status(mn_app *app, json_t *req, bool *follow, uint64_t *afte
   return ok(s);
 }
 
-static json_t *cmd_children(mn_app *app, json_t *req, bool *follow, uint64_t *after) {
+static json_t *cmd_children(mn_app *app, const mn_request *req, bool *follow, uint64_t *after) {
   (void)req;
   (void)follow;
   (void)after;
@@ -370,76 +268,50 @@ static json_t *cmd_children(mn_app *app, json_t *req, bool *follow, uint64_t *af
   return err < 0 ? errno_reply(err, "children") : ok(r);
 }
 
-static int get_uint(json_t *req, const char *key, uint64_t *out) {
-  json_t *v = json_object_get(req, key);
-  if (v == NULL)
-    return 0;
-  if (!json_is_integer(v) || json_integer_value(v) < 0)
-    return -EINVAL;
-  *out = (uint64_t)json_integer_value(v);
-  return 0;
-}
-
-static json_t *cmd_events(mn_app *app, json_t *req, bool *follow, uint64_t *after) {
-  uint64_t from = 0, limit = 0;
-  json_t *f = json_object_get(req, "follow");
-  if (get_uint(req, "after", &from) < 0 || get_uint(req, "limit", &limit) < 0 ||
-      (f != NULL && !json_is_boolean(f)))
-    return mn_command_error("bad_request", "events: expected \"after\" and \"limit\" as "
-                                           "non-negative integers, \"follow\" as a boolean");
+static json_t *cmd_events(mn_app *app, const mn_request *req, bool *follow, uint64_t *after) {
+  uint64_t from = req->after, limit = req->limit;
   json_t *events = NULL;
   uint64_t last = 0, dropped = 0;
   if (mn_journal_read(app->journal, from, (size_t)limit, &events, &last, &dropped) < 0)
-    return mn_command_error("internal", "out of memory");
+    return mn_reply_error("internal", "out of memory");
   /* A limited read ends at its last event, so a follower misses nothing. */
   size_t n = json_array_size(events);
   uint64_t upto =
       n ? (uint64_t)json_integer_value(json_object_get(json_array_get(events, n - 1), "seq"))
         : (from > last ? from : last);
-  if (json_is_true(f)) {
+  if (req->follow) {
     *follow = true;
     *after = upto;
   }
   return ok(json_pack("{s:o, s:I, s:I, s:b}", "events", events, "last_seq", (json_int_t)upto,
-                      "dropped", (json_int_t)dropped, "follow", json_is_true(f)));
+                      "dropped", (json_int_t)dropped, "follow", req->follow));
 }
 
 /* ---- dispatch ---------------------------------------------------------------------------------
  */
 
-static const struct {
-  const char *name;
-  cmd_fn fn;
-} commands[] = {
-    {"status", cmd_status},   {"children", cmd_children}, {"rebind", cmd_rebind},
-    {"measure", cmd_measure}, {"pause", cmd_pause},       {"resume", cmd_resume},
-    {"restart", cmd_restart}, {"events", cmd_events},     {"link-change", cmd_link_change},
+static const cmd_fn commands[MN_CMD_COUNT] = {
+    [MN_CMD_STATUS] = cmd_status,   [MN_CMD_CHILDREN] = cmd_children,
+    [MN_CMD_REBIND] = cmd_rebind,   [MN_CMD_MEASURE] = cmd_measure,
+    [MN_CMD_PAUSE] = cmd_pause,     [MN_CMD_RESUME] = cmd_resume,
+    [MN_CMD_RESTART] = cmd_restart, [MN_CMD_EVENTS] = cmd_events,
+    [MN_CMD_LINK_CHANGE] = cmd_link_change,
 };
 
-static json_t *dispatch(mn_app *app, json_t *req, bool *follow, uint64_t *after) {
-  if (!json_is_object(req))
-    return mn_command_error("bad_request", "expected a JSON object like {\"cmd\":\"status\"}");
-  json_t *cmd = json_object_get(req, "cmd");
-  if (!json_is_string(cmd))
-    return mn_command_error("bad_request", "expected \"cmd\": a command name (a string)");
-  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-    if (strcmp(commands[i].name, json_string_value(cmd)) == 0)
-      return commands[i].fn(app, req, follow, after);
-  return mn_command_error("unknown_command",
-                          "unknown command \"%.64s\" (expected status, children, rebind, measure, "
-                          "pause, resume, restart, events, link-change)",
-                          json_string_value(cmd));
+json_t *mn_command_exec(mn_app *app, const mn_request *req, bool *follow, uint64_t *after) {
+  json_t *reply = (unsigned)req->cmd < MN_CMD_COUNT
+                      ? commands[req->cmd](app, req, follow, after)
+                      : mn_reply_error("internal", "no such command");
+  return mn_reply_finish(reply, req->id);
 }
 
 json_t *mn_command_run(mn_app *app, const char *line, size_t len, bool *follow, uint64_t *after) {
-  json_error_t jerr;
-  json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-  if (req == NULL)
-    return mn_command_error("parse_error", "not JSON: column %d: %s", jerr.column, jerr.text);
-  json_t *reply = dispatch(app, req, follow, after);
-  json_t *id = json_is_object(req) ? json_object_get(req, "id") : NULL;
-  if (reply != NULL && id != NULL)
-    json_object_set(reply, "id", id);
-  json_decref(req);
+  mn_request req;
+  json_t *error = NULL;
+  int rc = mn_request_parse(line, len, &req, &error);
+  if (rc < 0)
+    return error != NULL ? error : mn_reply_error("internal", "out of memory");
+  json_t *reply = mn_command_exec(app, &req, follow, after);
+  mn_request_clear(&req);
   return reply;
 }

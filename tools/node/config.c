@@ -29,13 +29,16 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "keyfile.h"
 #include "logsink.h"
+#include "text.h"
 #include "util.h"
 
 typedef struct ectx {
   const char *path;
   char *buf;
   size_t len;
+  unsigned flags; /* MN_CONFIG_* */
 } ectx;
 
 static const char *const known_fields[] = {
@@ -43,18 +46,27 @@ static const char *const known_fields[] = {
     "derp_map_file",  "derp_map",    "peers",        "network_monitor", "ignored_interfaces",
     "control_socket", "metrics",     "log_level",    "log_format",      NULL};
 
-/* Writes "PATH: FIELD: <fmt>[, got <value>]" and returns -EINVAL. */
+/* How much of an offending value a message quotes. */
+#define GOT_MAX 60
+
+/* Writes "PATH: FIELD: <fmt>[, got <value>]" and returns -EINVAL. What the
+ * message quotes (the path, a field name, the value, jansson's text) is
+ * hostile: the whole message is sanitized, so it is valid UTF-8 without
+ * control characters, and cut visibly ("...") on a character boundary. */
 __attribute__((format(printf, 4, 5))) static int bad(ectx *e, const char *field, json_t *got,
                                                      const char *fmt, ...) {
-  char what[600];
+  char *what = NULL;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(what, sizeof what, fmt, ap);
+  int n = vasprintf(&what, fmt, ap);
   va_end(ap);
   char *g = got != NULL ? json_dumps(got, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-  if (g != NULL && strlen(g) > 60)
-    memcpy(g + 56, "...", 4);
-  snprintf(e->buf, e->len, "%s: %s: %s%s%s", e->path, field, what, g ? ", got " : "", g ? g : "");
+  char gq[GOT_MAX + 4];
+  if (g != NULL)
+    mn_text_clean(g, strlen(g), gq, sizeof gq);
+  mn_text_printf(e->buf, e->len, "%s: %s: %s%s%s", e->path, field, n >= 0 ? what : "?",
+                 g ? ", got " : "", g ? gq : "");
+  free(what);
   free(g);
   return -EINVAL;
 }
@@ -241,6 +253,10 @@ static int derp_from_file(ectx *e, json_t *v, mn_config *c) {
   char *path = resolve(e->path, rel);
   if (path == NULL)
     return -ENOMEM;
+  if (e->flags & MN_CONFIG_NO_FILES) {
+    free(path);
+    return 0; /* checked as a field; the file is not read */
+  }
   struct stat st;
   json_error_t jerr;
   json_t *map = NULL;
@@ -385,25 +401,13 @@ static int read_key(ectx *e, const char *path, int fd, mrt_probe_keypair *key) {
   return rc;
 }
 
-/* Creates the key file with a fresh secret: O_EXCL so a concurrent creator
- * is never overwritten, mode 0600 whatever the umask. */
+/* Creates the key file with a fresh secret, whole or not at all
+ * (keyfile.c). */
 static int create_key(ectx *e, const char *path, mrt_probe_keypair *key) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return bad(e, "key_file", NULL, "cannot create %s: %s", path, strerror(errno));
-  char hex[2 * MRT_PROBE_SECRET_LEN + 2];
-  int rc = mrt_probe_keypair_generate(key);
-  if (rc == 0) {
-    mn_hex(key->sec, sizeof key->sec, hex, sizeof hex - 1);
-    strcat(hex, "\n");
-    size_t len = strlen(hex);
-    if (fchmod(fd, 0600) < 0 || write(fd, hex, len) != (ssize_t)len || fsync(fd) < 0)
-      rc = bad(e, "key_file", NULL, "cannot write %s: %s", path, strerror(errno));
-  }
-  sodium_memzero(hex, sizeof hex);
-  close(fd);
-  if (rc < 0)
-    unlink(path);
+  char why[PATH_MAX + 128];
+  int rc = mn_keyfile_create(path, key, why, sizeof why);
+  if (rc < 0 && rc != -EEXIST && rc != -ENOMEM)
+    return bad(e, "key_file", NULL, "%s", why);
   return rc;
 }
 
@@ -411,9 +415,13 @@ static int load_key(ectx *e, mn_config *c) {
   int fd = open(c->key_file, O_RDONLY | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT) {
     int rc = create_key(e, c->key_file, &c->key);
-    c->key_created = rc == 0;
-    c->have_key = rc == 0;
-    return rc;
+    if (rc != -EEXIST) {
+      c->key_created = rc == 0;
+      c->have_key = rc == 0;
+      return rc;
+    }
+    /* Another process created it meanwhile: use theirs. */
+    fd = open(c->key_file, O_RDONLY | O_CLOEXEC);
   }
   if (fd < 0)
     return bad(e, "key_file", NULL, "cannot open %s: %s", c->key_file, strerror(errno));
@@ -475,46 +483,66 @@ static int parse_all(ectx *e, json_t *root, mn_config *c) {
   if (rc == 0)
     rc = parse_logging(e, root, c);
   /* Last: the only step with a side effect (it may create the key file). */
-  if (rc == 0 && c->key_file != NULL)
+  if (rc == 0 && c->key_file != NULL && !(e->flags & MN_CONFIG_NO_FILES))
     rc = load_key(e, c);
   return rc;
 }
 
-int mn_config_load(const char *path, mn_config **out, char *err, size_t errlen) {
-  ectx e = {path, err, errlen};
-  *out = NULL;
-  json_error_t jerr;
-  json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-  if (root == NULL) {
-    if (access(path, R_OK) < 0) {
-      int saved = errno;
-      snprintf(err, errlen, "%s: cannot read the config file: %s", path, strerror(saved));
-      return -saved;
-    }
-    snprintf(err, errlen, "%s: line %d column %d: expected a JSON object: %s", path, jerr.line,
-             jerr.column, jerr.text);
-    return -EINVAL;
-  }
+/* The config in `root` (taken), loaded into *out. */
+static int load_root(ectx *e, json_t *root, mn_config **out) {
   mn_config *c = calloc(1, sizeof *c);
   int rc = c == NULL ? -ENOMEM : 0;
   if (rc == 0) {
     c->advertise_local = true;
     c->log_level = c->log_format = -1;
-    rc = (c->path = strdup(path)) == NULL ? -ENOMEM : 0;
+    rc = (c->path = strdup(e->path)) == NULL ? -ENOMEM : 0;
   }
   if (rc == 0 && !json_is_object(root))
-    rc = bad(&e, "(top level)", NULL, "expected a JSON object of settings");
+    rc = bad(e, "(top level)", NULL, "expected a JSON object of settings");
   if (rc == 0)
-    rc = parse_all(&e, root, c);
+    rc = parse_all(e, root, c);
   json_decref(root);
   if (rc == -ENOMEM)
-    snprintf(err, errlen, "%s: out of memory", path);
+    mn_text_printf(e->buf, e->len, "%s: out of memory", e->path);
   if (rc < 0) {
     mn_config_free(c);
     return rc;
   }
   *out = c;
   return 0;
+}
+
+/* jerr.text may quote the file's bytes (control characters, half a
+ * character where jansson cut it): sanitized with the rest. */
+static int syntax_error(ectx *e, const json_error_t *jerr) {
+  mn_text_printf(e->buf, e->len, "%s: line %d column %d: expected a JSON object: %s", e->path,
+                 jerr->line, jerr->column, jerr->text);
+  return -EINVAL;
+}
+
+int mn_config_load(const char *path, mn_config **out, char *err, size_t errlen) {
+  ectx e = {path, err, errlen, 0};
+  *out = NULL;
+  json_error_t jerr;
+  json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+  if (root == NULL) {
+    if (access(path, R_OK) < 0) {
+      int saved = errno;
+      mn_text_printf(err, errlen, "%s: cannot read the config file: %s", path, strerror(saved));
+      return -saved;
+    }
+    return syntax_error(&e, &jerr);
+  }
+  return load_root(&e, root, out);
+}
+
+int mn_config_parse(const char *path, const char *text, size_t len, unsigned flags,
+                    mn_config **out, char *err, size_t errlen) {
+  ectx e = {path, err, errlen, flags};
+  *out = NULL;
+  json_error_t jerr;
+  json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+  return root != NULL ? load_root(&e, root, out) : syntax_error(&e, &jerr);
 }
 
 void mn_config_free(mn_config *c) {

@@ -63,6 +63,17 @@ typedef struct mn_config {
  * host threads only. */
 int mn_config_load(const char *path, mn_config **out, char *err, size_t errlen);
 
+/* mn_config_parse flags. MN_CONFIG_NO_FILES: touch no other file (the key
+ * file and derp_map_file are checked as fields and resolved, but neither read
+ * nor created), for fuzzing and for checks that must leave no trace. */
+#define MN_CONFIG_NO_FILES 1u
+
+/* As mn_config_load, from `len` bytes of JSON text; `path` names the config
+ * in messages and anchors its relative paths. Any thread when
+ * MN_CONFIG_NO_FILES is given; else as mn_config_load. */
+int mn_config_parse(const char *path, const char *text, size_t len, unsigned flags,
+                    mn_config **out, char *err, size_t errlen);
+
 void mn_config_free(mn_config *c);
 
 /* "[ADDR:]PORT" with ADDR defaulting to 127.0.0.1. Returns 0 or -EINVAL. */

@@ -1,13 +1,26 @@
 /* meshrt-node — the control socket: a Unix stream socket speaking
  * newline-delimited JSON (one request per line, one reply per line; see
- * commands.c for the commands and meshrt-ctl(1) for the protocol).
+ * request.c and commands.c for the requests and meshrt-ctl(1) for the
+ * protocol).
  *
  * Robustness rules: a request line longer than MAX_LINE gets an error reply
  * and the connection is closed (the rest of the line cannot be told from the
  * next request); malformed JSON gets an error reply and the connection stays
  * usable; a client that vanishes mid-request or mid-reply only frees its
- * connection; followers of the journal that stop reading are dropped once
- * their unsent output passes MAX_BACKLOG, so nobody can grow our memory.
+ * connection. Nobody can grow our memory or take our descriptors:
+ *   - clients are capped below the descriptor limit (RLIMIT_NOFILE less what
+ *     the node already uses and a reserve for the rest of it, at most
+ *     MAX_CLIENTS); at the cap a new client takes the place of the least
+ *     recently active idle one (nothing in flight, not following), or, if
+ *     there is none, gets a "busy" error and is closed;
+ *   - if accept() fails for want of descriptors anyway, accepting pauses and
+ *     is retried later (accept_guard.c) instead of spinning;
+ *   - a client whose unsent replies pass CLIENT_HIGH is not read until they
+ *     drained (requests wait in its socket), and a follower of the journal
+ *     that far behind FOLLOW_MAX is dropped;
+ *   - all clients' unsent replies together stay under TOTAL_MAX: past it, the
+ *     client whose replies went unread the longest is disconnected;
+ *   - repeated conditions are logged rate-limited.
  *
  * Security: the socket is created under umask 0177 and chmod'ed 0600, in a
  * directory created 0700 when missing, so only the node's user can connect.
@@ -17,9 +30,12 @@
  * one after the other, in arrival order. Opening runs on the main thread
  * before the loop starts.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -30,13 +46,21 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "accept_guard.h"
 #include "app.h"
+#include "ratelimit.h"
 
 #define MAX_LINE (64 * 1024)
 #define MAX_CLIENTS 1024
-#define MAX_BACKLOG (4 * 1024 * 1024)
+/* Descriptors the cap leaves to the rest of the node: sockets of rebinds and
+ * STUN, netlink, metrics connections, the config and key files. */
+#define FD_RESERVE 128
+#define CLIENT_HIGH (256 * 1024)
+#define FOLLOW_MAX (4 * 1024 * 1024)
+#define TOTAL_MAX (16 * 1024 * 1024)
 #define FOLLOW_PERIOD_MS 100
 #define FOLLOW_BATCH 256
+#define LOG_INTERVAL_NS (10 * UINT64_C(1000000000))
 
 typedef struct client client;
 
@@ -45,35 +69,108 @@ struct mn_control {
   struct event_base *base;
   char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
   struct evconnlistener *listener;
+  mn_accept_guard *guard;
   struct event *follow_timer;
-  client *clients;
-  size_t n_clients;
+  client *head, *tail; /* most recently active first */
+  size_t n_clients, max_clients;
+  uint64_t refused, evicted_idle, dropped_unread; /* counts, for the log */
+  mn_ratelimit rl_refused, rl_dropped;
 };
 
 struct client {
   struct mn_control *ctl;
   struct bufferevent *bev;
+  struct evbuffer_cb_entry *out_cb;
   bool closing;   /* close once the output is flushed */
   bool throttled; /* not reading until the output drained */
   bool follow;
-  uint64_t after; /* followers: the last journal seq sent */
+  uint64_t after;       /* followers: the last journal seq sent */
+  uint64_t progress_ns; /* when the client last took some of its output (or connected) */
   client *prev, *next;
 };
 
-/* ---- connections ------------------------------------------------------------------ */
+/* ---- the client list ------------------------------------------------------------------ */
 
-static void client_free(client *c) {
+static void list_unlink(client *c) {
   struct mn_control *ctl = c->ctl;
   if (c->prev != NULL)
     c->prev->next = c->next;
   else
-    ctl->clients = c->next;
+    ctl->head = c->next;
   if (c->next != NULL)
     c->next->prev = c->prev;
+  else
+    ctl->tail = c->prev;
+  c->prev = c->next = NULL;
+}
+
+static void list_push_head(client *c) {
+  struct mn_control *ctl = c->ctl;
+  c->next = ctl->head;
+  c->prev = NULL;
+  if (ctl->head != NULL)
+    ctl->head->prev = c;
+  else
+    ctl->tail = c;
+  ctl->head = c;
+}
+
+/* The client did something: it becomes the most recently active. */
+static void touch(client *c) {
+  if (c->ctl->head != c) {
+    list_unlink(c);
+    list_push_head(c);
+  }
+}
+
+static size_t queued(const client *c) {
+  return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+static size_t total_queued(const struct mn_control *ctl) {
+  size_t sum = 0;
+  for (const client *c = ctl->head; c != NULL; c = c->next)
+    sum += queued(c);
+  return sum;
+}
+
+static void client_free(client *c) {
+  struct mn_control *ctl = c->ctl;
+  list_unlink(c);
   ctl->n_clients--;
+  /* The buffer may outlive this call inside libevent: it must not call us. */
+  evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
   bufferevent_free(c->bev);
   free(c);
 }
+
+/* ---- budgets ------------------------------------------------------------------------------ */
+
+/* While all unsent replies together pass TOTAL_MAX, disconnects the client
+ * (other than `keep`) whose replies have gone unread the longest. */
+static void enforce_budget(struct mn_control *ctl, const client *keep) {
+  size_t total = total_queued(ctl);
+  while (total >= TOTAL_MAX) {
+    client *victim = NULL;
+    for (client *c = ctl->head; c != NULL; c = c->next)
+      if (c != keep && queued(c) > 0 && (victim == NULL || c->progress_ns < victim->progress_ns))
+        victim = c;
+    if (victim == NULL)
+      return;
+    size_t n = queued(victim);
+    uint64_t held = 0;
+    ctl->dropped_unread++;
+    if (mn_ratelimit_allow(&ctl->rl_dropped, mn_now_ns(), LOG_INTERVAL_NS, &held))
+      mrt_log(MRT_LOG_WARN, MN_LOG,
+              "control socket: dropped a client that does not read its replies unsent=%zu "
+              "total_unsent=%zu limit=%d dropped=%" PRIu64 " held_back=%" PRIu64,
+              n, total, TOTAL_MAX, ctl->dropped_unread, held);
+    total -= n;
+    client_free(victim);
+  }
+}
+
+/* ---- connections ------------------------------------------------------------------ */
 
 static void send_json(client *c, json_t *reply) {
   char *text = reply != NULL ? json_dumps(reply, JSON_COMPACT) : NULL;
@@ -94,7 +191,7 @@ static void send_json(client *c, json_t *reply) {
 static bool close_soon(client *c) {
   c->closing = true;
   bufferevent_disable(c->bev, EV_READ);
-  if (evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
+  if (queued(c) != 0)
     return false;
   client_free(c);
   return true;
@@ -113,7 +210,7 @@ static void handle_line(client *c, const char *line, size_t len) {
 }
 
 static bool too_long(client *c) {
-  json_t *e = mn_command_error("too_long", "request longer than %d bytes", MAX_LINE);
+  json_t *e = mn_reply_error("too_long", "request longer than %d bytes", MAX_LINE);
   send_json(c, e);
   json_decref(e);
   return close_soon(c);
@@ -121,13 +218,12 @@ static bool too_long(client *c) {
 
 /* Serves the complete lines in the input. A client that sends requests
  * without reading the replies is throttled (no more reads) once its unsent
- * output passes MAX_BACKLOG, and resumed when that drained. Returns true if
+ * output passes CLIENT_HIGH, and resumed when that drained. Returns true if
  * it freed c. */
 static bool serve_input(client *c) {
   struct evbuffer *in = bufferevent_get_input(c->bev);
-  struct evbuffer *out = bufferevent_get_output(c->bev);
   while (!c->closing) {
-    if (evbuffer_get_length(out) >= MAX_BACKLOG) {
+    if (queued(c) >= CLIENT_HIGH) {
       c->throttled = true;
       bufferevent_disable(c->bev, EV_READ);
       return false;
@@ -139,8 +235,11 @@ static bool serve_input(client *c) {
     if (len > 0 && line[len - 1] == '\r')
       line[--len] = '\0';
     bool refuse = len > MAX_LINE;
-    if (len > 0 && !refuse) /* blank lines are keep-alives */
+    if (len > 0 && !refuse) { /* blank lines are keep-alives */
+      touch(c);
       handle_line(c, line, len);
+      enforce_budget(c->ctl, c);
+    }
     free(line);
     if (refuse)
       return too_long(c);
@@ -170,6 +269,13 @@ static void on_write(struct bufferevent *bev, void *ud) {
   }
 }
 
+/* Bytes left the output buffer: the client is reading. */
+static void on_output_change(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *ud) {
+  (void)buf;
+  if (info->n_deleted > 0)
+    ((client *)ud)->progress_ns = mn_now_ns();
+}
+
 static void on_event(struct bufferevent *bev, short what, void *ud) {
   client *c = ud;
   (void)bev;
@@ -185,15 +291,54 @@ static void on_event(struct bufferevent *bev, short what, void *ud) {
   }
 }
 
+/* At the cap: the least recently active client with nothing in flight
+ * (no partial request, no unsent reply, not following), or NULL. */
+static client *idle_victim(struct mn_control *ctl) {
+  for (client *c = ctl->tail; c != NULL; c = c->prev)
+    if (!c->follow && !c->closing && queued(c) == 0 &&
+        evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+      return c;
+  return NULL;
+}
+
+/* Tells a client over the cap why it is closed, without blocking. */
+static void refuse(struct mn_control *ctl, evutil_socket_t fd) {
+  static const char busy[] = "{\"ok\":false,\"error\":{\"code\":\"busy\",\"message\":\"too many "
+                             "control clients; try again\"}}\n";
+  ssize_t n = send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+  (void)n;
+  close(fd);
+  uint64_t held = 0;
+  ctl->refused++;
+  if (mn_ratelimit_allow(&ctl->rl_refused, mn_now_ns(), LOG_INTERVAL_NS, &held))
+    mrt_log(MRT_LOG_WARN, MN_LOG,
+            "control socket: client refused, all %zu places busy refused=%" PRIu64
+            " held_back=%" PRIu64,
+            ctl->max_clients, ctl->refused, held);
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                       int socklen, void *ud) {
   (void)l;
   (void)sa;
   (void)socklen;
   struct mn_control *ctl = ud;
-  client *c = ctl->n_clients < MAX_CLIENTS ? calloc(1, sizeof *c) : NULL;
-  struct bufferevent *bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
-  if (c == NULL || bev == NULL) {
+  mn_accept_guard_ok(ctl->guard);
+  if (ctl->n_clients >= ctl->max_clients) {
+    client *v = idle_victim(ctl);
+    if (v == NULL) {
+      refuse(ctl, fd);
+      return;
+    }
+    ctl->evicted_idle++;
+    client_free(v);
+  }
+  client *c = calloc(1, sizeof *c);
+  struct bufferevent *bev =
+      c != NULL ? bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+  struct evbuffer_cb_entry *cb =
+      bev != NULL ? evbuffer_add_cb(bufferevent_get_output(bev), on_output_change, c) : NULL;
+  if (cb == NULL) {
     if (bev != NULL)
       bufferevent_free(bev);
     else
@@ -203,12 +348,13 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
   }
   c->ctl = ctl;
   c->bev = bev;
-  c->next = ctl->clients;
-  if (ctl->clients != NULL)
-    ctl->clients->prev = c;
-  ctl->clients = c;
+  c->out_cb = cb;
+  c->progress_ns = mn_now_ns();
+  list_push_head(c);
   ctl->n_clients++;
   bufferevent_setcb(bev, on_read, on_write, on_event, c);
+  /* Input beyond one maximal request is not read until it was served. */
+  bufferevent_setwatermark(bev, EV_READ, 0, MAX_LINE + 2);
   bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 
@@ -229,7 +375,7 @@ static bool feed(client *c) {
     c->after = (uint64_t)json_integer_value(json_object_get(ev, "seq"));
   }
   json_decref(events);
-  if (evbuffer_get_length(bufferevent_get_output(c->bev)) > MAX_BACKLOG) {
+  if (queued(c) > FOLLOW_MAX) {
     client_free(c); /* it stopped reading: do not buffer for it forever */
     return false;
   }
@@ -241,11 +387,40 @@ static void on_follow_tick(evutil_socket_t fd, short what, void *ud) {
   (void)what;
   struct mn_control *ctl = ud;
   uint64_t last = mn_journal_last_seq(ctl->app->journal);
-  for (client *c = ctl->clients, *next; c != NULL; c = next) {
+  bool fed = false;
+  for (client *c = ctl->head, *next; c != NULL; c = next) {
     next = c->next;
-    if (c->follow && !c->closing && c->after < last)
+    if (c->follow && !c->closing && c->after < last) {
       feed(c);
+      fed = true;
+    }
   }
+  if (fed)
+    enforce_budget(ctl, NULL);
+}
+
+/* Descriptors in use now (/proc/self/fd), or a guess without /proc. */
+static long fds_in_use(void) {
+  DIR *d = opendir("/proc/self/fd");
+  if (d == NULL)
+    return 64;
+  long n = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;)
+    n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+/* The client cap: below the descriptor limit, with room for the rest of the
+ * node, and never more than MAX_CLIENTS. */
+static size_t client_cap(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+    return MAX_CLIENTS;
+  long room = (long)rl.rlim_cur - fds_in_use() - FD_RESERVE;
+  if (room < 1)
+    return 1;
+  return room < MAX_CLIENTS ? (size_t)room : MAX_CLIENTS;
 }
 
 /* ---- opening ------------------------------------------------------------------------------ */
@@ -345,15 +520,20 @@ int mn_control_open(mn_app *app, const char *path, struct event_base *base,
   ctl->app = app;
   ctl->base = base;
   snprintf(ctl->path, sizeof ctl->path, "%s", path);
+  ctl->max_clients = client_cap();
   ctl->listener = evconnlistener_new(base, on_accept, ctl, LEV_OPT_CLOSE_ON_FREE, 0, fd);
   ctl->follow_timer = event_new(base, -1, EV_PERSIST, on_follow_tick, ctl);
   struct timeval tv = {0, FOLLOW_PERIOD_MS * 1000};
-  if (ctl->listener == NULL || ctl->follow_timer == NULL || event_add(ctl->follow_timer, &tv) < 0) {
+  if (ctl->listener == NULL ||
+      mn_accept_guard_new(base, ctl->listener, "control socket", &ctl->guard) < 0 ||
+      ctl->follow_timer == NULL || event_add(ctl->follow_timer, &tv) < 0) {
     if (ctl->listener == NULL)
       close(fd);
     mn_control_close(ctl);
     return -ENOMEM;
   }
+  mrt_log(MRT_LOG_DEBUG, MN_LOG, "control socket serving path=%s max_clients=%zu", path,
+          ctl->max_clients);
   *out = ctl;
   return 0;
 }
@@ -361,8 +541,9 @@ int mn_control_open(mn_app *app, const char *path, struct event_base *base,
 void mn_control_close(struct mn_control *ctl) {
   if (ctl == NULL)
     return;
-  while (ctl->clients != NULL)
-    client_free(ctl->clients);
+  while (ctl->head != NULL)
+    client_free(ctl->head);
+  mn_accept_guard_free(ctl->guard);
   if (ctl->listener != NULL)
     evconnlistener_free(ctl->listener);
   if (ctl->follow_timer != NULL)

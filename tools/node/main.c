@@ -398,6 +398,7 @@ int main(int argc, char **argv) {
   app.demo = app.opt.config_path == NULL;
   app.log_format = app.opt.log_format >= 0 ? (mn_log_format)app.opt.log_format : MN_LOG_HUMAN;
   mn_log_install(app.log_format, stderr);
+  mn_log_route_libevent();
   if (app.opt.log_level >= 0)
     mrt_log_set_level((mrt_log_level)app.opt.log_level);
   if (!app.demo && load_config(&app) < 0)

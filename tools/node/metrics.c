@@ -23,6 +23,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
+#include "accept_guard.h"
 #include "app.h"
 
 #define ASK_TIMEOUT MRT_SEC(2)
@@ -30,6 +31,7 @@
 
 struct mn_metrics {
   struct evhttp *http;
+  mn_accept_guard *guard; /* pauses accepting while descriptors run out */
 };
 
 /* Prometheus label values escape backslash, double quote and newline. */
@@ -289,8 +291,8 @@ static void render_stun(FILE *f, mn_app *app) {
   static const char *const helps[] = {
       "STUN Binding requests sent, by client and server.",
       "STUN answers accepted, by client and server.",
-      "STUN datagrams from the server that were refused (malformed, an error response, or no "
-      "request in flight), by client and server; meshrt-ctl status shows the last reason."};
+      ("STUN datagrams from the server that were refused (malformed, an error response, or no "
+       "request in flight), by client and server; meshrt-ctl status shows the last reason.")};
   for (int k = 0; k < 3; k++) {
     family(f, names[k], "counter", helps[k]);
     for (int i = 0; i < 2; i++) {
@@ -387,10 +389,14 @@ int mn_metrics_open(mn_app *app, const struct sockaddr_storage *addr, struct eve
   int rc = listen_on(addr, &fd);
   struct mn_metrics *m = rc == 0 ? calloc(1, sizeof *m) : NULL;
   bool owned = false; /* once evhttp accepts on fd, evhttp_free closes it */
+  struct evhttp_bound_socket *bs = NULL;
   if (rc == 0 && m != NULL && (m->http = evhttp_new(base)) != NULL)
-    owned = evhttp_accept_socket_with_handle(m->http, fd) != NULL;
+    owned = (bs = evhttp_accept_socket_with_handle(m->http, fd)) != NULL;
   if (rc == 0 && !owned)
     rc = -ENOMEM;
+  if (rc == 0)
+    rc = mn_accept_guard_new(base, evhttp_bound_socket_get_listener(bs), "metrics endpoint",
+                             &m->guard);
   if (rc < 0) {
     mrt_log(MRT_LOG_ERROR, MN_LOG, "metrics endpoint unavailable addr=%s err=%s", want,
             strerror(-rc));
@@ -413,6 +419,7 @@ int mn_metrics_open(mn_app *app, const struct sockaddr_storage *addr, struct eve
 void mn_metrics_close(struct mn_metrics *m) {
   if (m == NULL)
     return;
+  mn_accept_guard_free(m->guard); /* before evhttp frees the listener */
   if (m->http != NULL)
     evhttp_free(m->http);
   free(m);

@@ -132,8 +132,8 @@ static int pass(mrt_actor *self, const mrt_reconcile_input *in, void *ud) {
     free(a);
     free(n);
     mn_journal_append(r->app->journal, "config",
-                      json_pack("{s:b, s:s, s:O, s:O}", "ok", 1, "path", c->path, "applied",
-                                applied, "needs_restart", restart));
+                      json_pack("{s:b, s:o, s:O, s:O}", "ok", 1, "path", mn_json_text(c->path),
+                                "applied", applied, "needs_restart", restart));
   }
   json_decref(applied);
   json_decref(restart);
@@ -187,7 +187,8 @@ void mn_reload_request(mn_app *app) {
     mrt_log(MRT_LOG_ERROR, MN_LOG, "config reload refused, the config in force stays: %s", err);
     mn_journal_append(
         app->journal, "config",
-        json_pack("{s:b, s:s, s:s}", "ok", 0, "path", app->config->path, "error", err));
+        json_pack("{s:b, s:o, s:o}", "ok", 0, "path", mn_json_text(app->config->path), "error",
+                  mn_json_text(err)));
     return;
   }
   rc = mrt_reconciler_set_desired(r->reconciler, c);

@@ -235,12 +235,13 @@ json_t *mn_status_json(mn_app *app) {
   mn_view_get(&app->view, &v);
   snprintf(url, sizeof url, "http://%s/metrics", app->metrics_addr);
   json_t *s =
-      json_pack("{s:s, s:s, s:i, s:f, s:s, s:o, s:s, s:o, s:I}", "mode",
+      json_pack("{s:s, s:s, s:i, s:f, s:s, s:o, s:o, s:o, s:I}", "mode",
                 app->demo ? "demo" : "config", "version", MN_VERSION, "pid", (int)getpid(),
                 "uptime_s", (double)(mn_now_ns() - app->started_ns) / 1e9, "public_key",
                 mn_hex(app->public_key, sizeof app->public_key, hex, sizeof hex), "config",
-                app->config ? json_string(app->config->path) : json_null(), "control_socket",
-                app->control_path, "metrics", app->metrics_addr[0] ? json_string(url) : json_null(),
+                app->config ? mn_json_text(app->config->path) : json_null(), "control_socket",
+                mn_json_text(app->control_path), "metrics",
+                app->metrics_addr[0] ? json_string(url) : json_null(),
                 "journal_last_seq", (json_int_t)mn_journal_last_seq(app->journal));
   if (s != NULL)
     json_object_set_new(s, "measurements", json_integer((json_int_t)v.rounds));

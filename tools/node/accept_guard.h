@@ -1,0 +1,37 @@
+/* meshrt-node — listeners that survive descriptor exhaustion.
+ *
+ * When accept() fails with EMFILE or ENFILE (or the kernel is short of
+ * memory), the pending connection stays queued and the listening socket
+ * stays readable: a loop that simply retries spins a core and, with
+ * libevent's default warning, logs a line per spin. A guard pauses the
+ * listener instead, retries after 100 ms (doubling up to 2 s while it keeps
+ * failing) and logs at most one line per 10 s saying how often it paused.
+ *
+ * Threading: the listener's event loop (the service thread) only.
+ */
+#ifndef MESHRT_TOOLS_ACCEPT_GUARD_H
+#define MESHRT_TOOLS_ACCEPT_GUARD_H
+
+#include <stdint.h>
+
+struct event_base;
+struct evconnlistener;
+
+typedef struct mn_accept_guard mn_accept_guard;
+
+/* Guards `l` (borrowed: free the guard before the listener) on `base`;
+ * `what` names it in the log ("control socket"; a string literal). Returns 0
+ * -ENOMEM, or -ENOSPC when too many guards exist. */
+int mn_accept_guard_new(struct event_base *base, struct evconnlistener *l, const char *what,
+                        mn_accept_guard **out);
+
+/* An accept succeeded: the next pause starts from the shortest delay. */
+void mn_accept_guard_ok(mn_accept_guard *g);
+
+/* Pauses so far (for tests and status). */
+uint64_t mn_accept_guard_pauses(const mn_accept_guard *g);
+
+/* NULL-safe. */
+void mn_accept_guard_free(mn_accept_guard *g);
+
+#endif
