@@ -50,8 +50,8 @@ struct perr {
 };
 
 /* Write s as a JSON string literal into out, keeping at most QUOTE_MAX bytes of
- * it. Hostile text must not inject control characters into a log line, so they
- * are escaped; cutting happens on a UTF-8 character boundary so the message
+ * it. Hostile text must not inject control characters (C0, DEL and C1) into a
+ * log line, so they are escaped; cutting happens on a UTF-8 character boundary so the message
  * stays valid UTF-8 (jansson guarantees the input is). */
 static void quote(const char *s, char *out, size_t outlen)
 {
@@ -71,6 +71,11 @@ static void quote(const char *s, char *out, size_t outlen)
             o += (size_t)snprintf(out + o, outlen - o, "\\%c", c);
         else if (c < 0x20 || c == 0x7F)
             o += (size_t)snprintf(out + o, outlen - o, "\\u%04x", c);
+        else if (c == 0xC2 && i + 1 < keep && (unsigned char)s[i + 1] >= 0x80 &&
+                 (unsigned char)s[i + 1] <= 0x9F)
+            /* C1 controls (U+0080..U+009F) are controls too: some terminals
+             * act on them. */
+            o += (size_t)snprintf(out + o, outlen - o, "\\u%04x", (unsigned char)s[++i]);
         else
             out[o++] = (char)c;
     }

@@ -327,6 +327,11 @@ static void test_hostile_text_is_escaped_and_bounded(void **state)
     assert_int_equal(mrt_derp_map_parse(json, strlen(json), &m, err, sizeof(err)), -EBADMSG);
     assert_string_equal(err, "Regions[\"1\\u0007\\\"x\"]: key does not match RegionID 1");
 
+    /* C1 controls (U+0080..U+009F, here U+009B, a terminal's CSI) too. */
+    snprintf(json, sizeof(json), "{\"Regions\": {\"1\\u009b[2J\": {\"RegionID\": 1}}}");
+    assert_int_equal(mrt_derp_map_parse(json, strlen(json), &m, err, sizeof(err)), -EBADMSG);
+    assert_string_equal(err, "Regions[\"1\\u009b[2J\"]: key does not match RegionID 1");
+
     memset(longv, 'a', sizeof(longv) - 1);
     longv[sizeof(longv) - 1] = '\0';
     snprintf(json, sizeof(json), NODE1(", \"IPv4\": \"%s\""), longv);
