@@ -174,7 +174,8 @@ static void json_logs_and_sigint(void **state) {
   (void)state;
   node_proc n;
   static const char *const args[] = {"--no-metrics",      "--log-format", "json",
-                                     "--network-monitor", "manual",       NULL};
+                                     "--network-monitor", "manual",       "--journal-size",
+                                     "3",                 NULL};
   assert_true(node_start(&n, args));
   json_t *s = node_wait_status(&n, status_ready, NP_WAIT_MS);
   if (s == NULL)
@@ -183,6 +184,13 @@ static void json_logs_and_sigint(void **state) {
   bool no_metrics = json_is_null(json_object_get(s, "metrics"));
   json_decref(s);
   assert_true(no_metrics);
+  /* --journal-size 3: the journal keeps the last three events. */
+  json_t *ev = ctl_json(n.sock, NULL, "events", NULL);
+  assert_non_null(ev);
+  assert_true(json_integer_value(json_object_get(ev, "last_seq")) > 3);
+  assert_true(json_array_size(json_object_get(ev, "events")) <= 3);
+  assert_true(json_integer_value(json_object_get(ev, "dropped")) > 0);
+  json_decref(ev);
   assert_int_equal(node_stop(&n, SIGINT, NP_WAIT_MS), 0);
   char *log = file_read(n.log);
   size_t lines = 0;
@@ -215,6 +223,8 @@ static void usage_errors_exit_2(void **state) {
   assert_int_equal(run_capture(argv2, NP_WAIT_MS, NULL, NULL), 2);
   char *argv3[] = {(char *)node_bin, "--check", NULL};
   assert_int_equal(run_capture(argv3, NP_WAIT_MS, NULL, NULL), 2);
+  char *argv3b[] = {(char *)node_bin, "--journal-size", "0", NULL};
+  assert_int_equal(run_capture(argv3b, NP_WAIT_MS, NULL, NULL), 2);
   char *argv4[] = {(char *)ctl_bin, "frobnicate", NULL};
   assert_int_equal(run_capture(argv4, NP_WAIT_MS, NULL, NULL), 2);
   char *out = NULL;

@@ -44,6 +44,7 @@ typedef struct mn_options {
   int log_format;      /* -1: config, else human */
   bool check;          /* validate the config and exit */
   uint64_t reconcile_interval_ns;
+  size_t journal_size; /* events the journal keeps; 0: the default */
 } mn_options;
 
 typedef struct mn_app {

@@ -49,6 +49,7 @@ static void usage(FILE *out) {
           "      --log-format FORMAT      human (default) or json\n"
           "      --log-level LEVEL        error, warn, info (default), debug, trace\n"
           "      --reconcile-interval S   seconds between config reconciler passes (30)\n"
+          "      --journal-size N         events the journal keeps (1024)\n"
           "  -h, --help                   this text\n"
           "  -V, --version                the version\n");
 }
@@ -112,6 +113,13 @@ static int parse_option(int c, const char *arg, mn_options *o) {
     o->reconcile_interval_ns = MRT_SEC(s);
     return 0;
   }
+  case 'j': {
+    unsigned long n = strtoul(arg, &end, 10);
+    if (*arg == '\0' || *end != '\0' || n == 0 || n > 1000000)
+      return bad_usage("--journal-size %s: expected events, 1-1000000", arg);
+    o->journal_size = (size_t)n;
+    return 0;
+  }
   case 'h':
     usage(stdout);
     return 1;
@@ -135,6 +143,7 @@ static int parse_args(int argc, char **argv, mn_options *o) {
                                        {"log-format", required_argument, NULL, 'f'},
                                        {"log-level", required_argument, NULL, 'l'},
                                        {"reconcile-interval", required_argument, NULL, 'r'},
+                                       {"journal-size", required_argument, NULL, 'j'},
                                        {"help", no_argument, NULL, 'h'},
                                        {"version", no_argument, NULL, 'V'},
                                        {NULL, 0, NULL, 0}};
@@ -281,7 +290,8 @@ static int app_start(mn_app *app) {
   mrt_peer_map *peers = NULL;
   app->started_ns = mn_now_ns();
   mn_view_init(&app->view);
-  int rc = mn_journal_new(MN_JOURNAL_DEFAULT_CAP, &app->journal);
+  int rc = mn_journal_new(app->opt.journal_size ? app->opt.journal_size : MN_JOURNAL_DEFAULT_CAP,
+                          &app->journal);
   if (rc == 0 && app->demo)
     rc = mn_demo_start(&app->world, &map, &peers);
   if (rc == 0)
