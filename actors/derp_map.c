@@ -127,23 +127,27 @@ static void format_path(const struct perr *pe, const char *field, char *out, siz
         snprintf(out + o, outlen - (size_t)o, ".%s", field);
 }
 
-/* Record "<path>: <message>" and return -EBADMSG, the code for a bad document. */
+/* Record "<path>: <message>" and return -EBADMSG, the code for a bad document.
+ * quote() escapes C0 controls; the rest a terminal may act on (C1 controls,
+ * line separators, bidirectional overrides) is escaped by sanitizing the
+ * whole message, as set_err does. */
 __attribute__((format(printf, 3, 4)))
 static int fail(const struct perr *pe, const char *field, const char *fmt, ...)
 {
-    char path[QUOTED_LEN + 64];
+    char path[QUOTED_LEN + 64], raw[2 * MRT_DERP_MAP_ERR_LEN];
     va_list ap;
     int o;
 
     if (pe->buf == NULL || pe->len == 0)
         return -EBADMSG;
     format_path(pe, field, path, sizeof(path));
-    o = snprintf(pe->buf, pe->len, "%s: ", path);
-    if (o >= 0 && (size_t)o < pe->len) {
+    o = snprintf(raw, sizeof(raw), "%s: ", path);
+    if (o >= 0 && (size_t)o < sizeof(raw)) {
         va_start(ap, fmt);
-        vsnprintf(pe->buf + o, pe->len - (size_t)o, fmt, ap);
+        vsnprintf(raw + o, sizeof(raw) - (size_t)o, fmt, ap);
         va_end(ap);
     }
+    mrt_log_sanitize(pe->buf, pe->len, raw, strlen(raw));
     return -EBADMSG;
 }
 

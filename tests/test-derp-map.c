@@ -71,9 +71,9 @@ static void assert_v6(const struct in6_addr *a, const char *want)
     assert_string_equal(buf, want);
 }
 
-/* jansson's syntax message quotes the bytes near the error: a control
- * character there reaches the message escaped, never raw (found by
- * fuzzing; tests/fuzz/corpus/derp-map/crash-jansson-quotes-control-character). */
+/* jansson's syntax message quotes the bytes near the error, and type errors
+ * quote the value: control characters there reach the message escaped, never
+ * raw (found by fuzzing; tests/fuzz/corpus/derp-map/crash-jansson-quotes-control-character). */
 static void test_syntax_error_escapes_control_characters(void **state)
 {
     static const char doc[] = "{\"Regions\": {\x15}}";
@@ -87,6 +87,11 @@ static void test_syntax_error_escapes_control_characters(void **state)
     assert_non_null(strstr(err, "\\x15"));
     for (const char *p = err; *p; p++)
         assert_true((unsigned char)*p >= 0x20 && *p != 0x7f);
+    /* A quoted value with a C1 control (CSI) and a paragraph separator
+     * (found by fuzzing; corpus/derp-map/crash-quoted-value-with-c1-control). */
+    static const char c1[] = "\"\xc2\x9b" "31m\xe2\x80\xa9\"";
+    assert_int_equal(mrt_derp_map_parse(c1, strlen(c1), &m, err, sizeof(err)), -EBADMSG);
+    assert_non_null(strstr(err, "(root): expected an object, got \"\\xc2\\x9b31m\\xe2\\x80\\xa9\""));
 }
 
 static void test_valid_map_sorted_by_id(void **state)
