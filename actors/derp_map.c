@@ -160,12 +160,11 @@ static int fail_type(const struct perr *pe, const char *field, const char *want,
     return fail(pe, field, "expected %s, got %s", want, desc);
 }
 
-/* Plain message without a path (argument and I/O errors). */
+/* Plain message without a path (argument and I/O errors). Messages quote the
+ * document (jansson's syntax message quotes the bytes near the error, control
+ * characters included): the whole message is sanitized, and one cut for length
+ * is cut on a character boundary with "..." (mrt_log_sanitize). */
 __attribute__((format(printf, 3, 4)))
-/* Messages quote the document (jansson's syntax message quotes the bytes
- * near the error, control characters included): the whole message is
- * sanitized, and one cut for length is cut on a character boundary with
- * "..." (mrt_log_sanitize). */
 static void set_err(char *buf, size_t len, const char *fmt, ...)
 {
     char raw[2 * MRT_DERP_MAP_ERR_LEN];
