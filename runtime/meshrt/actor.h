@@ -51,9 +51,12 @@ typedef struct mrt_exit {
   char reason[MRT_EXIT_REASON_MAX]; /* human-readable, may be empty */
 } mrt_exit;
 
-/* True for FAILED, KILLED and LINKED: exits that propagate over links and that
- * a transient restart policy restarts. */
+/* True for FAILED, KILLED, LINKED and NOPROC: exits that propagate over links
+ * and that a transient restart policy restarts. False for NULL. Reads only
+ * *e (borrowed). Any thread. */
 MRT_API bool mrt_exit_is_abnormal(const mrt_exit *e);
+/* "normal", "shutdown", "failed", "killed", "linked", "noproc"; "?" for a
+ * value outside the enum. A static string, never NULL. Any thread. */
 MRT_API const char *mrt_exit_kind_name(mrt_exit_kind kind);
 
 typedef struct mrt_handler_entry {
@@ -105,23 +108,38 @@ typedef struct mrt_spawn_opts {
 } mrt_spawn_opts;
 
 /* Spawns an actor of `cls` with a copy of cls->args_size bytes of `args`.
- * *out receives a new reference (caller owns it; may be NULL if not wanted).
- * Any thread, including handlers. Returns 0, -EINVAL (NULL, bad class, bad
- * executor index, `near` from another runtime), -ESHUTDOWN, -ENOMEM. */
+ * *out receives a new reference (caller owns it; may be NULL if not wanted;
+ * set to NULL on failure). `cls` is borrowed for the actor's life (a static
+ * descriptor). What the args point to belongs to the actor once spawn
+ * succeeds (on_start takes it over; args_drop releases it if on_start never
+ * runs) and stays the caller's on failure. Any thread, including handlers.
+ * Returns 0, -EINVAL (NULL, bad class, args NULL with args_size > 0, bad
+ * executor index, `near` from another runtime), -ESHUTDOWN (shutdown has
+ * begun), -ENOMEM (also when the link to opts->link_to cannot be made). */
 MRT_API int mrt_actor_spawn(mrt_runtime *rt, const mrt_actor_class *cls, const void *args,
                             const mrt_spawn_opts *opts, mrt_ref **out);
 
-/* Refs. mrt_ref_ref/unref are NULL-safe, any thread; unref returns NULL. */
+/* Takes another reference to the actor's control block (the caller owns it
+ * and drops it with mrt_ref_unref). A reference never keeps a stopped actor
+ * alive, only the handle valid. NULL-safe; returns ref. Any thread. */
 MRT_API mrt_ref *mrt_ref_ref(mrt_ref *ref);
+/* Drops one reference; the last one frees the control block (a running actor
+ * is not affected: the runtime holds its own reference until it stops).
+ * NULL-safe; returns NULL (`r = mrt_ref_unref(r);`). Any thread, including
+ * handlers. */
 MRT_API mrt_ref *mrt_ref_unref(mrt_ref *ref);
-/* The actor's id: unique in its runtime, never reused. 0 for NULL. */
+/* The actor's id: unique in its runtime, never reused. 0 for NULL. Any
+ * thread. */
 MRT_API uint64_t mrt_ref_id(const mrt_ref *ref);
-/* True until the actor begins to stop. A racy answer from other threads. */
+/* True until the actor begins to stop; false for NULL. From other threads a
+ * racy answer (it may stop right after): sends still check for themselves
+ * (-ESRCH). Any thread. */
 MRT_API bool mrt_ref_alive(const mrt_ref *ref);
 /* True if the actor's class handles `type` (sends of it would not get
- * -ENOTSUP). Any thread. */
+ * -ENOTSUP); false for NULL arguments. Any thread. */
 MRT_API bool mrt_ref_accepts(const mrt_ref *ref, const mrt_msg_type *type);
-/* The class name, for logs. */
+/* The class name, for logs: the class's own string (static), "?" for NULL or
+ * a nameless class. Never NULL. Any thread. */
 MRT_API const char *mrt_ref_name(const mrt_ref *ref);
 
 /* Stops the actor after the message it is handling now (or at once if idle).
@@ -130,50 +148,81 @@ MRT_API const char *mrt_ref_name(const mrt_ref *ref);
 MRT_API int mrt_actor_stop(mrt_ref *ref);
 
 /* As mrt_actor_stop, but the exit is KILLED: abnormal, so linked actors stop
- * too (or, if they trap exits, receive mrt_msg_exit with kind KILLED). */
+ * too (or, if they trap exits, receive mrt_msg_exit with kind KILLED). The
+ * first stop, kill or fail request wins. Any thread. Returns 0, -ESRCH (it
+ * has stopped), -EINVAL (NULL). */
 MRT_API int mrt_actor_kill(mrt_ref *ref);
 
 /* From inside (self's context): stop with kind FAILED, error `err` (< 0) and a
- * printf-style reason. Takes effect after the current handler returns. */
+ * printf-style reason (cut at MRT_EXIT_REASON_MAX - 1 bytes; fmt may be NULL).
+ * Takes effect after the current handler returns; an earlier stop request
+ * wins. Returns 0, or -EINVAL (not in self's context, or err >= 0). */
 MRT_API int mrt_actor_fail(mrt_actor *self, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Context helpers, valid in self's context. mrt_actor_event_base pins the
- * actor to its executor from then on (events on that base run on its thread). */
+/* Context helpers, valid in self's context. */
+
+/* The runtime self belongs to (borrowed: valid while the runtime lives), or
+ * NULL for NULL. */
 MRT_API mrt_runtime *mrt_actor_runtime(const mrt_actor *self);
+/* The event_base of self's executor (borrowed; owned by the runtime, or by
+ * the host for an attached executor 0), or NULL for NULL. Pins the actor to
+ * that executor from then on: events registered on the base run on its
+ * thread, outside the actor's turns, so prefer mrt_io_watch and timers, whose
+ * callbacks run in the actor's context. */
 MRT_API struct event_base *mrt_actor_event_base(const mrt_actor *self);
+/* The runtime clock (mrt_runtime_now), or 0 for NULL. */
 MRT_API uint64_t mrt_actor_now(const mrt_actor *self);
+/* self's state (state_size zeroed bytes, allocated at spawn, freed by the
+ * runtime after on_stop), or NULL for NULL, a class without state, or an
+ * actor that has stopped. Touch it only in self's context. */
 MRT_API void *mrt_actor_state(mrt_actor *self);
-/* A new reference to self (for storing or handing out). */
+/* A new reference to self (for storing or handing out; the caller unrefs
+ * it). NULL-safe. */
 MRT_API mrt_ref *mrt_actor_ref(mrt_actor *self);
+/* Turns exit trapping on or off: with it, an abnormal exit of a linked actor
+ * arrives as mrt_msg_exit instead of stopping self. Returns 0, -EINVAL (not in
+ * self's context), -ENOTSUP (trap on, but the class has no mrt_msg_exit
+ * handler). */
 MRT_API int mrt_actor_trap_exits(mrt_actor *self, bool trap);
-/* The parent given at spawn (borrowed; valid while self runs), or NULL. */
+/* The parent given at spawn (borrowed; valid while self runs), or NULL (none,
+ * or self has stopped). */
 MRT_API mrt_ref *mrt_actor_parent(const mrt_actor *self);
 /* Inside a handler: the type of the message being handled (what a catch-all
  * handler needs). NULL elsewhere. */
 MRT_API const mrt_msg_type *mrt_actor_msg_type(const mrt_actor *self);
 
 /* Monitors: self receives mrt_msg_down when target stops (once; immediately,
- * with kind NOPROC, if it is already gone). Returns 0, -ENOTSUP if self's class
- * does not handle mrt_msg_down, -EINVAL, -ENOMEM (no monitor; the DOWN's
- * memory is taken now, so an accepted monitor delivers even when memory runs
- * out later). Monitoring twice delivers twice. */
+ * with kind NOPROC, if it is already gone). In self's context; target is
+ * borrowed (the DOWN message carries a reference of its own). Returns 0,
+ * -ENOTSUP if self's class does not handle mrt_msg_down, -EINVAL (NULL, not
+ * in self's context, target of another runtime), -ENOMEM (no monitor; the
+ * DOWN's memory is taken now, so an accepted monitor delivers even when
+ * memory runs out later). Monitoring twice delivers twice. */
 MRT_API int mrt_monitor(mrt_actor *self, mrt_ref *target);
-/* Removes one monitor of target by self. 0 or -ENOENT. */
+/* Removes one monitor of target by self (a DOWN already queued still
+ * arrives). In self's context. Returns 0, -ENOENT (no such monitor, or it
+ * has fired), -EINVAL (as mrt_monitor). */
 MRT_API int mrt_demonitor(mrt_actor *self, mrt_ref *target);
 
 /* Links self and other both ways. If either exits abnormally the other stops
  * with kind LINKED, or, if it traps exits, receives mrt_msg_exit. Linking to a
  * stopped actor acts as if it just exited with NOPROC (an abnormal exit).
- * Returns 0, -EINVAL, -ENOTSUP (self traps exits but lacks an mrt_msg_exit
- * handler), -ENOMEM (no link; as for monitors, an accepted link needs no
- * memory later). */
+ * Linking an actor to itself, or twice, is a no-op. In self's context; other
+ * is borrowed. Returns 0, -EINVAL (NULL, not in self's context, other of
+ * another runtime), -ENOMEM (no link; as for monitors, an accepted link needs
+ * no memory later). */
 MRT_API int mrt_link(mrt_actor *self, mrt_ref *other);
+/* Removes the link between self and other, both ways (an EXIT already queued
+ * still arrives). In self's context. Returns 0, -ENOENT (not linked), -EINVAL
+ * (as mrt_link). */
 MRT_API int mrt_unlink(mrt_actor *self, mrt_ref *other);
 
 /* Shutdown signal: self receives mrt_msg_shutdown when runtime shutdown begins
- * (before any actor is stopped). Returns 0, -ENOTSUP if the class lacks a
- * handler, -ESHUTDOWN if shutdown already began. */
+ * (before any actor is stopped; never refused by a full mailbox). In self's
+ * context; the runtime holds a reference to self until the signal is sent.
+ * Returns 0, -EINVAL (not in self's context), -ENOTSUP if the class lacks a
+ * handler, -ESHUTDOWN if shutdown already began, -ENOMEM. */
 MRT_API int mrt_shutdown_watch(mrt_actor *self);
 
 /* Payload of mrt_msg_down and mrt_msg_exit. `who` is a reference owned by the

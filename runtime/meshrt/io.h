@@ -28,17 +28,21 @@ extern "C" {
 typedef int (*mrt_io_fn)(mrt_actor *self, void *state, int fd, short what, void *ud);
 
 /* Watches fd for `events` (MRT_IO_READ and/or MRT_IO_WRITE) until cancelled or
- * the actor stops. Returns 0 and the watch id in *id_out (may be NULL), or
- * -EINVAL (bad fd/events/fn, not in self's context), -ENOMEM. */
+ * the actor stops. fd stays the caller's (never closed here); `ud` is passed
+ * on, not owned. A watch pins self to its executor. Returns 0 and the watch
+ * id in *id_out (may be NULL), or -EINVAL (bad fd/events/fn, not in self's
+ * context, actor stopping), -ENOMEM (also when libevent refuses the fd). */
 MRT_API int mrt_io_watch(mrt_actor *self, int fd, short events, mrt_io_fn fn, void *ud,
                          uint64_t *id_out);
 
-/* Removes a watch. Returns 0, -ENOENT (unknown id), -EINVAL. */
+/* Removes a watch of self (the fd stays open).
+ * Returns 0, -ENOENT (unknown id), -EINVAL (not in self's context). */
 MRT_API int mrt_io_cancel(mrt_actor *self, uint64_t id);
 
 /* Pauses (enabled = false) or resumes a watch without removing it — e.g. to
  * read a noisy socket in batches: drain it, pause, resume from a timer. Safe
- * from the watch's own callback. Returns 0, -ENOENT, -EINVAL. */
+ * from the watch's own callback. Returns 0, -ENOENT (unknown id), -EINVAL
+ * (not in self's context). */
 MRT_API int mrt_io_enable(mrt_actor *self, uint64_t id, bool enabled);
 
 #ifdef __cplusplus

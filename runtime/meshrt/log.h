@@ -44,18 +44,27 @@ MRT_API void mrt_log_set_sink(mrt_log_sink_fn sink, void *user);
 
 /* Records above this level are discarded before formatting. The default is
  * MRT_LOG_INFO, or the level named by the MESHRT_LOG environment variable
- * (error, warn, info, debug, trace) read on first use. */
+ * (error, warn, info, debug, trace) read on first use. A value outside the
+ * enum is ignored. Process-wide; any thread. */
 MRT_API void mrt_log_set_level(mrt_log_level level);
+/* The level in force (reading MESHRT_LOG on first use, see above). Any
+ * thread. */
 MRT_API mrt_log_level mrt_log_get_level(void);
 
-/* Parses "error", "warn", "info", "debug" or "trace". Returns the level or
- * -EINVAL. */
+/* Parses "error", "warn" (or "warning"), "info", "debug" or "trace", in any
+ * case. Returns the level, or -EINVAL for NULL or another name. Any thread. */
 MRT_API int mrt_log_level_parse(const char *name);
+/* "error", "warn", "info", "debug", "trace"; "?" outside the enum. A static
+ * string, never NULL. Any thread. */
 MRT_API const char *mrt_log_level_name(mrt_log_level level);
 
-/* Formats and emits one record. Any thread. */
+/* Formats and emits one record (dropped when above the level or fmt is NULL;
+ * never allocates: the text is cut and sanitized in a stack buffer, see
+ * mrt_log_sanitize). `component` is borrowed for the call. Any thread. */
 MRT_API void mrt_log(mrt_log_level level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* mrt_log with a va_list (the caller still owns `ap` and ends it). Any
+ * thread. */
 MRT_API void mrt_logv(mrt_log_level level, const char *component, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 

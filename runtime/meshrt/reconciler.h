@@ -82,9 +82,14 @@ typedef struct mrt_reconciler_stats {
   uint64_t next_pass_ns; /* when the next periodic pass is due (0: none) */
 } mrt_reconciler_stats;
 
+/* The reconciler's actor class, for supervisor child specs: args are an
+ * mrt_reconciler_config (copied; the pointers in it stay the host's). on_start
+ * fails with -EINVAL when the config has no pass callback. */
 MRT_API extern const mrt_actor_class mrt_reconciler_class;
 
-/* Spawns a reconciler with a copy of *cfg (opts may be NULL). Any thread.
+/* Spawns a reconciler with a copy of *cfg (opts may be NULL); *out receives a
+ * reference the caller owns (NULL on failure). The config's pointers (name,
+ * desired, ud) stay the host's and must outlive the actor. Any thread.
  * Returns 0, -EINVAL (NULL, no pass callback), -ENOMEM, -ESHUTDOWN. */
 MRT_API int mrt_reconciler_spawn(mrt_runtime *rt, const mrt_reconciler_config *cfg,
                                  const mrt_spawn_opts *opts, mrt_ref **out);
@@ -95,20 +100,27 @@ MRT_API int mrt_reconciler_spawn(mrt_runtime *rt, const mrt_reconciler_config *c
  * out). */
 MRT_API int mrt_reconciler_pass_done(mrt_actor *self, uint64_t pass, int status);
 
-/* Requests a pass now (coalesced, see above). Any thread. Returns 0 or the
- * errors of mrt_tell. */
+/* Requests a pass now (coalesced, see above). Any thread. Returns 0, -EINVAL
+ * (NULL) or the errors of mrt_tell (-ESRCH when it has stopped, -ENOTSUP
+ * when `reconciler` is not one). */
 MRT_API int mrt_reconciler_run_now(mrt_ref *reconciler);
 /* The same, waiting for that pass's result (host thread; timeout_ns 0: 5 s).
  * Returns 0 with *out filled, or -ESHUTDOWN (stopping), -ETIMEDOUT, -ESRCH,
  * -EINVAL, -EDEADLK. */
 MRT_API int mrt_reconciler_run_now_sync(mrt_ref *reconciler, mrt_reconcile_result *out,
                                         uint64_t timeout_ns);
-/* Replaces the desired state (borrowed) for the passes that begin after it
- * arrives. Any thread. */
+/* Replaces the desired state (borrowed: it must stay valid while passes may
+ * read it, so free an old one only after a pass that began later has ended,
+ * e.g. after mrt_reconciler_run_now_sync) for the passes that begin after it
+ * arrives. Any thread. Returns 0, -EINVAL (NULL
+ * reconciler) or the errors of mrt_tell. */
 MRT_API int mrt_reconciler_set_desired(mrt_ref *reconciler, const void *desired);
-/* Finishes the current pass (if any), then stops. Any thread. */
+/* Finishes the current pass (if any), then stops; does not wait. Any
+ * thread. Returns 0, -EINVAL (NULL) or the errors of mrt_tell. */
 MRT_API int mrt_reconciler_stop(mrt_ref *reconciler);
-/* Reads the counters. Host thread. */
+/* Reads the counters into *out (caller's storage). Host thread (it uses
+ * mrt_ask_sync, 5 s deadline). Returns 0, -EINVAL (NULL), or the errors of
+ * mrt_ask_sync (-ESRCH, -ETIMEDOUT, -EDEADLK, ...). */
 MRT_API int mrt_reconciler_get_stats(mrt_ref *reconciler, mrt_reconciler_stats *out);
 
 typedef struct mrt_reconciler_desired {

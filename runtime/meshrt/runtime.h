@@ -42,9 +42,12 @@ typedef struct mrt_runtime_config {
   uint32_t spin_ns;          /* 0: MRT_SPIN_DEFAULT_NS; up to MRT_SPIN_MAX_NS, or MRT_SPIN_OFF */
 } mrt_runtime_config;
 
-/* Creates a runtime (cfg may be NULL for defaults). *out owns one reference.
- * Returns 0, -EINVAL, -ENOMEM, or a negative errno from the event loop setup.
- * Any thread. */
+/* Creates a runtime (cfg may be NULL for defaults; it is read during the call
+ * only). *out owns one host reference (drop it with mrt_runtime_unref); it is
+ * NULL on failure. The runtime is hand-driven until mrt_runtime_start or
+ * mrt_runtime_attach. Returns 0, -EINVAL (NULL out, more than 256 executors,
+ * spin_ns above MRT_SPIN_MAX_NS and not MRT_SPIN_OFF), -ENOMEM, or a negative
+ * errno from the event loop setup (eventfd). Any thread. */
 MRT_API int mrt_runtime_new(const mrt_runtime_config *cfg, mrt_runtime **out);
 
 /* Takes another reference. NULL-safe; returns rt. Any thread. */
@@ -55,35 +58,42 @@ MRT_API mrt_runtime *mrt_runtime_ref(mrt_runtime *rt);
  * returns NULL. Refs to actors may outlive the runtime safely (sends -ESRCH). */
 MRT_API mrt_runtime *mrt_runtime_unref(mrt_runtime *rt);
 
-/* Starts one thread per executor. Returns 0, -EINVAL (virtual clock, or
- * already started/attached), -ESHUTDOWN, or a pthread error (then the threads
- * it did start are stopped again: the runtime is hand-driven as before and
- * may be started again). Host thread. */
+/* Starts one thread per executor. Returns 0, -EINVAL (NULL, virtual clock,
+ * or already started/attached), -ESHUTDOWN, or a pthread error (then the
+ * threads it did start are stopped again: the runtime is hand-driven as
+ * before and may be started again). Host thread (not an executor's). */
 MRT_API int mrt_runtime_start(mrt_runtime *rt);
 
 /* Runs executor 0 inside `base`, driven by the host's loop on the calling
- * thread (other executors get threads). The host must keep running its loop
- * while it expects actors on executor 0 to make progress, and must call
- * mrt_runtime_shutdown() from this same thread before freeing `base`.
- * Returns 0 or -EINVAL (NULL, virtual clock, already started/attached). */
+ * thread (other executors get threads). `base` stays the host's: the runtime
+ * adds its events to it and removes them at shutdown. The host must keep
+ * running its loop while it expects actors on executor 0 to make progress,
+ * and must call mrt_runtime_shutdown() from this same thread before freeing
+ * `base`. Returns 0 or -EINVAL (NULL, virtual clock, already
+ * started/attached), -ESHUTDOWN, -ENOMEM (the events could not be added), or
+ * a pthread error starting the other executors' threads. */
 MRT_API int mrt_runtime_attach(mrt_runtime *rt, struct event_base *base);
 
 /* Drives a hand-driven runtime until no actor is ready and no I/O is pending
- * right now (due timers on the real clock fire too). Returns the number of
- * actor turns run, or -EINVAL if the runtime is started/attached or called
- * from inside an actor. */
+ * right now (due timers on the real clock fire too). One thread at a time
+ * (the test's). Returns the number of actor turns run, or -EINVAL if rt is
+ * NULL, started/attached, or it is called from inside an actor. */
 MRT_API int mrt_runtime_run_until_idle(mrt_runtime *rt);
 
 /* Virtual clock only: moves time forward by delta_ns, firing due timers in
  * deadline order (ties in creation order) and running to quiescence after
- * each. Returns the number of timers fired, or -EINVAL. */
+ * each. Same thread rules as mrt_runtime_run_until_idle. Returns the number
+ * of timers fired, or -EINVAL (NULL, real clock, started/attached, inside an
+ * actor). */
 MRT_API int mrt_runtime_advance(mrt_runtime *rt, uint64_t delta_ns);
 
 /* Virtual clock only: advances to the next pending timer (if any) and fires
- * it. Returns 1 if a timer fired, 0 if none is pending, -EINVAL. */
+ * it. Same thread rules as mrt_runtime_run_until_idle. Returns 1 if a timer
+ * fired, 0 if none is pending, -EINVAL (as mrt_runtime_advance). */
 MRT_API int mrt_runtime_advance_to_next(mrt_runtime *rt);
 
-/* Runtime clock in nanoseconds (monotonic or virtual). Any thread. */
+/* Runtime clock in nanoseconds (CLOCK_MONOTONIC, or the virtual clock); 0 for
+ * NULL. Any thread. */
 MRT_API uint64_t mrt_runtime_now(const mrt_runtime *rt);
 
 /* Shuts down: raises the shutdown signal (watchers get mrt_msg_shutdown),
@@ -93,14 +103,15 @@ MRT_API uint64_t mrt_runtime_now(const mrt_runtime *rt);
  * for an actor's STOP envelope, that actor stops after its current message
  * instead (the rest of its mailbox is discarded: drop hooks run, asks are
  * answered -ESRCH). Idempotent.
- * Returns 0, or -EDEADLK when called from an executor thread or an actor.
- * Call from a host thread; for an attached runtime, from the attaching thread. */
+ * Returns 0, -EINVAL (NULL), or -EDEADLK when called from an executor thread
+ * or an actor. Call from a host thread; for an attached runtime, from the
+ * attaching thread. Memory is freed with the last reference, not here. */
 MRT_API int mrt_runtime_shutdown(mrt_runtime *rt);
 
-/* True once shutdown has begun. Any thread. */
+/* True once shutdown has begun (and for NULL). Any thread. */
 MRT_API bool mrt_runtime_shutting_down(const mrt_runtime *rt);
 
-/* Number of executors. */
+/* Number of executors (fixed at creation); 0 for NULL. Any thread. */
 MRT_API unsigned mrt_runtime_executors(const mrt_runtime *rt);
 
 /* Runtime counters (racy snapshots; for metrics). */
@@ -116,6 +127,9 @@ typedef struct mrt_runtime_stats {
   uint64_t spin_ns;          /* total time executors spent spinning */
   uint64_t wakeups;          /* times a sleeping executor had to be woken (eventfd) */
 } mrt_runtime_stats;
+/* Fills *out (caller's storage) with the counters: relaxed reads of counters
+ * each executor writes, so a snapshot, not a consistent cut. Does nothing for
+ * NULL arguments. Any thread; never blocks. */
 MRT_API void mrt_runtime_get_stats(const mrt_runtime *rt, mrt_runtime_stats *out);
 
 /* Mailbox depths now: messages waiting over all live actors (*total) and in

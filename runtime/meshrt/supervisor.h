@@ -278,8 +278,11 @@ typedef struct mrt_supervisor_state {
  * mrt_supervisor_state_free(). Host thread. Returns 0, -EINVAL, -ESRCH,
  * -ETIMEDOUT, -EDEADLK, -ENOMEM. */
 MRT_API int mrt_supervisor_current_state(mrt_ref *sup, mrt_supervisor_state **out);
+/* Frees a state from mrt_supervisor_current_state (one allocation; records
+ * found in it die with it). NULL-safe. Any thread. */
 MRT_API void mrt_supervisor_state_free(mrt_supervisor_state *state);
-/* The record of child `id` in *state, or NULL. Any thread. */
+/* The record of child `id` in *state (borrowed: valid until the state is
+ * freed), or NULL (no such child, NULL argument). Any thread. */
 MRT_API const mrt_child_record *mrt_supervisor_state_find(const mrt_supervisor_state *state,
                                                           const char *id);
 
@@ -365,22 +368,48 @@ MRT_API void mrt_child_command_clear(mrt_child_command *cmd);
 MRT_API int mrt_supervisor_control(mrt_ref *sup, mrt_child_command *cmd,
                                    mrt_child_outcome *out, uint64_t timeout_ns);
 
-/* Shorthands for mrt_supervisor_control without wait. Host thread. */
+/* Shorthands for mrt_supervisor_control without wait (the outcome is the
+ * supervisor's answer when the command was applied, before a stop it sent
+ * has completed), with its 30 s deadline. Each copies `id` (1..63 bytes) and
+ * fills *out if not NULL. Host thread. Returns 0, or -EINVAL (NULL sup, bad
+ * id), -ENOENT (unknown or removed child), -ESHUTDOWN (the supervisor is
+ * stopping its tree), or the errors of mrt_ask_sync (-ESRCH, -ETIMEDOUT,
+ * -EDEADLK, -ENOMEM). */
+
+/* Pause: stop the running attempt; no automatic restart until resumed. */
 MRT_API int mrt_supervisor_pause(mrt_ref *sup, const char *id, mrt_child_outcome *out);
+/* Resume: back to ACTIVE from PAUSED or QUARANTINED; the child starts when
+ * its backoff gate allows. Errors as mrt_supervisor_pause. */
 MRT_API int mrt_supervisor_resume(mrt_ref *sup, const char *id, mrt_child_outcome *out);
+/* Remove: stop the running attempt and delete the record once it exited.
+ * Errors as mrt_supervisor_pause. */
 MRT_API int mrt_supervisor_remove(mrt_ref *sup, const char *id, mrt_child_outcome *out);
+/* Quarantine: as pause, released only by resume or restart. Errors as
+ * mrt_supervisor_pause. */
 MRT_API int mrt_supervisor_quarantine(mrt_ref *sup, const char *id, mrt_child_outcome *out);
+/* Restart: stop the running attempt (if any) and start a new one at once,
+ * bypassing and resetting the backoff gate. Errors as mrt_supervisor_pause. */
 MRT_API int mrt_supervisor_restart(mrt_ref *sup, const char *id, mrt_child_outcome *out);
+/* Add: a new child from a deep copy of *spec (the caller keeps *spec),
+ * appended to the start order and started. Errors as mrt_supervisor_pause,
+ * plus -EINVAL for an invalid spec (logged) and -EEXIST for an id that
+ * exists with another class. */
 MRT_API int mrt_supervisor_add_child(mrt_ref *sup, const mrt_child_spec *spec,
                                      mrt_child_outcome *out);
 
 /* ---- what children call (in their own context) ------------------------------ */
 
-/* Report readiness / a heartbeat to the supervisor (the actor's parent).
+/* Report readiness / a heartbeat to the supervisor (the actor's parent), as
+ * a tell: it takes effect when the supervisor handles it. In self's context.
  * Returns 0, -EINVAL (NULL self), -ESRCH (no parent, or it stopped), -ENOTSUP
- * (the parent is not a supervisor). */
+ * (the parent is not a supervisor), -ENOMEM. */
 MRT_API int mrt_supervisor_report_ready(mrt_actor *self);
+/* Reports "not ready" (readiness NOT_READY; the child keeps running).
+ * Same rules and errors as mrt_supervisor_report_ready. */
 MRT_API int mrt_supervisor_report_not_ready(mrt_actor *self);
+/* Reports a heartbeat: the child's record takes the time, and a child that
+ * stays silent heartbeat_stale_ns after one is marked stale. Same rules and
+ * errors as mrt_supervisor_report_ready. */
 MRT_API int mrt_supervisor_heartbeat(mrt_actor *self);
 
 /* Payload of mrt_msg_supervisor_stop_request: the supervisor wants the child
@@ -468,6 +497,8 @@ typedef struct mrt_supervisor_event_list {
  * -ESRCH, -ETIMEDOUT, -EDEADLK, -ENOMEM. */
 MRT_API int mrt_supervisor_events(mrt_ref *sup, uint64_t after_seq,
                                   mrt_supervisor_event_list **out);
+/* Frees a list from mrt_supervisor_events (one allocation). NULL-safe. Any
+ * thread. */
 MRT_API void mrt_supervisor_event_list_free(mrt_supervisor_event_list *list);
 
 /* ---- metrics ----------------------------------------------------------------- */
@@ -497,6 +528,8 @@ typedef struct mrt_supervisor_metrics {
 /* Reads the counters and gauges. Free with mrt_supervisor_metrics_free().
  * Host thread. Returns 0, -EINVAL, -ESRCH, -ETIMEDOUT, -EDEADLK, -ENOMEM. */
 MRT_API int mrt_supervisor_metrics_get(mrt_ref *sup, mrt_supervisor_metrics **out);
+/* Frees metrics from mrt_supervisor_metrics_get (one allocation). NULL-safe.
+ * Any thread. */
 MRT_API void mrt_supervisor_metrics_free(mrt_supervisor_metrics *m);
 
 /* Renders the metrics of n supervisors as Prometheus text exposition (one
@@ -508,11 +541,23 @@ MRT_API int mrt_supervisor_metrics_render(const mrt_supervisor_metrics *const *m
                                           char *buf, size_t size);
 
 /* ---- names (static strings, never NULL) -------------------------------------- */
+
+/* "starting", "running", "ready", "stopping", "stopped"; "?" outside the
+ * enum. Any thread. */
 MRT_API const char *mrt_child_status_name(mrt_child_status s);
+/* "active", "paused", "quarantined", "removed"; "?" outside the enum. Any
+ * thread. */
 MRT_API const char *mrt_child_operation_name(mrt_child_operation op);
+/* "unreported", "ready", "not_ready"; "?" outside the enum. Any thread. */
 MRT_API const char *mrt_readiness_name(mrt_readiness r);
+/* "none", "no_active_attempt", "requested", "completed", "failed"; "?"
+ * outside the enum. Any thread. */
 MRT_API const char *mrt_stop_state_name(mrt_stop_state s);
+/* "none", "pause", "resume", "remove", "quarantine", "restart", "add"; "?"
+ * outside the enum. Any thread. */
 MRT_API const char *mrt_child_command_name(mrt_child_command_kind k);
+/* The event kind in lower case with underscores ("backoff_scheduled",
+ * "stop_failed", ...); "?" outside the enum. Any thread. */
 MRT_API const char *mrt_supervisor_event_kind_name(mrt_supervisor_event_kind k);
 
 /* ---- message types (for actors that ask asynchronously) ---------------------- */
