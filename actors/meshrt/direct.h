@@ -162,8 +162,10 @@ MRT_API mrt_direct_config mrt_direct_config_default(void);
  * child specs. on_start fails with -EINVAL for an invalid config. */
 MRT_API const mrt_actor_class *mrt_direct_actor_class(void);
 
-/* Validates `cfg` (NULL: the defaults), configures the node's bus types
- * (mrt_node_bus_configure) and spawns a DirectManager. Returns 0, -EINVAL
+/* Validates `cfg` (NULL: the defaults; copied), configures the node's bus
+ * types (mrt_node_bus_configure) and spawns a DirectManager; *out receives a
+ * reference the caller owns. The socket is bound in on_start, on the actor's
+ * executor; a bind failure leaves it inert, not failed. Returns 0, -EINVAL
  * (bad argument or config, logged), or mrt_actor_spawn's errors. Any thread. */
 MRT_API int mrt_direct_spawn(mrt_runtime *rt, const mrt_direct_config *cfg,
                              const mrt_spawn_opts *opts, mrt_ref **out);
@@ -308,9 +310,16 @@ typedef struct mrt_direct_status {
   mrt_direct_counters counters;
 } mrt_direct_status;
 
-MRT_API void mrt_best_addrs_release(mrt_best_addrs *b);   /* NULL-safe */
-MRT_API void mrt_peer_ids_release(mrt_peer_ids *ids);     /* NULL-safe */
-MRT_API void mrt_direct_status_free(mrt_direct_status *s); /* NULL-safe */
+/* Frees the `items` of a best_addrs reply the asker owns (an mrt_ask_sync
+ * reply; an async continuation only borrows its reply, which the type's drop
+ * hook frees) and leaves it empty. NULL-safe. Any thread. */
+MRT_API void mrt_best_addrs_release(mrt_best_addrs *b);
+/* Frees the `ids` of a peers_with_direct_path reply the asker owns and leaves
+ * it empty. NULL-safe. Any thread. */
+MRT_API void mrt_peer_ids_release(mrt_peer_ids *ids);
+/* Frees a direct_state reply (the status and its `peers` array). NULL-safe.
+ * Any thread. */
+MRT_API void mrt_direct_status_free(mrt_direct_status *s);
 
 /* ---- messages ------------------------------------------------------------------ */
 

@@ -135,13 +135,19 @@ MRT_API int mrt_node_stop(mrt_node *node, uint64_t timeout_ns);
  * rather than risk a use after free. NULL-safe; returns NULL. Host thread. */
 MRT_API mrt_node *mrt_node_free(mrt_node *node);
 
-/* The actors as started by mrt_node_start (borrowed references, valid until
- * mrt_node_free; a restarted child has a new one: ask the supervisor with
- * mrt_supervisor_child_ref). mrt_node_netmon_supervisor is NULL when the
- * network monitor is off. Any thread. */
+/* The node's supervisor, and (below) its actors as started by mrt_node_start:
+ * borrowed references, valid until mrt_node_free (take your own with
+ * mrt_ref_ref to keep one longer); a restarted child has a new one: ask the
+ * supervisor with mrt_supervisor_child_ref. NULL for NULL. Any thread. */
 MRT_API mrt_ref *mrt_node_supervisor(const mrt_node *node);
+/* DirectManager as started (borrowed, as above), or NULL for NULL.
+ * Any thread. */
 MRT_API mrt_ref *mrt_node_direct(const mrt_node *node);
+/* DerpLatencyMeasurer as started (borrowed, as above), or NULL for
+ * NULL. Any thread. */
 MRT_API mrt_ref *mrt_node_derp_latency(const mrt_node *node);
+/* NetmonSupervisor as started (borrowed, as above), or NULL for NULL or
+ * when the network monitor is off. Any thread. */
 MRT_API mrt_ref *mrt_node_netmon_supervisor(const mrt_node *node);
 
 /* The link monitor NetmonSupervisor watches (borrowed), or NULL when the

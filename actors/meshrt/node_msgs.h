@@ -65,7 +65,8 @@ typedef struct mrt_peer {
   const struct sockaddr_storage *endpoints; /* candidate UDP endpoints, in order */
 } mrt_peer;
 
-/* A new, empty map with one reference, in *out. Returns 0, -EINVAL, -ENOMEM. */
+/* A new, empty map with one reference (the caller's), in *out. Any thread.
+ * Returns 0, -EINVAL (NULL out), -ENOMEM. */
 MRT_API int mrt_peer_map_new(mrt_peer_map **out);
 
 /* Adds a peer with a copy of its key and endpoints (AF_INET or AF_INET6, port
@@ -76,10 +77,16 @@ MRT_API int mrt_peer_map_new(mrt_peer_map **out);
 MRT_API int mrt_peer_map_add(mrt_peer_map *map, uint64_t id, const uint8_t key[MRT_PROBE_KEY_LEN],
                              const struct sockaddr_storage *endpoints, size_t n_endpoints);
 
-MRT_API mrt_peer_map *mrt_peer_map_ref(mrt_peer_map *map);   /* NULL-safe */
-MRT_API mrt_peer_map *mrt_peer_map_unref(mrt_peer_map *map); /* NULL-safe; returns NULL */
-MRT_API size_t mrt_peer_map_count(const mrt_peer_map *map);  /* 0 for NULL */
-/* The i-th peer in insertion order (borrowed), or NULL. */
+/* Takes another reference (the caller owns it). NULL-safe; returns map. Any
+ * thread holding a reference. */
+MRT_API mrt_peer_map *mrt_peer_map_ref(mrt_peer_map *map);
+/* Drops a reference; the last one frees the map, its peers and their
+ * endpoints. NULL-safe; returns NULL. Any thread. */
+MRT_API mrt_peer_map *mrt_peer_map_unref(mrt_peer_map *map);
+/* Number of peers (0 for NULL). Any thread holding a reference. */
+MRT_API size_t mrt_peer_map_count(const mrt_peer_map *map);
+/* The i-th peer in insertion order (borrowed: valid while the caller holds a
+ * reference to the map), or NULL (out of range, NULL map). Any thread. */
 MRT_API const mrt_peer *mrt_peer_map_at(const mrt_peer_map *map, size_t i);
 
 /* ---- message payloads ------------------------------------------------------ */
@@ -156,11 +163,14 @@ MRT_BUS_TYPED(home_region_changed, mrt_home_region_changed);
  * Returns 0, -EINVAL, -ENOMEM. Any thread. */
 MRT_API int mrt_node_bus_configure(mrt_bus *bus);
 
-/* Publishes a peer map: the bus takes over the caller's reference to `map`
- * (also on failure, when it is released). Returns mrt_bus_publish's result. */
+/* Publishes a peer map (retained: later subscribers get it too): the bus
+ * takes over the caller's reference to `map` (also on failure, when it is
+ * released). Any thread. Returns mrt_bus_publish's result (deliveries, >= 0),
+ * or -EINVAL (NULL runtime, or no bus could be made), -ENOMEM. */
 MRT_API int mrt_node_publish_peer_map(mrt_runtime *rt, mrt_peer_map *map);
 
-/* Publishes a DERP map; takes over the caller's reference like the above. */
+/* Publishes a DERP map; takes over the caller's reference, returns and
+ * errors like mrt_node_publish_peer_map. Any thread. */
 MRT_API int mrt_node_publish_derp_map(mrt_runtime *rt, mrt_derp_map *map);
 
 #ifdef __cplusplus

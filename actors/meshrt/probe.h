@@ -136,13 +136,17 @@ MRT_API int mrt_probe_keypair_from_secret(const uint8_t secret[MRT_PROBE_SECRET_
  * with mrt_probe_session_wipe() when done. */
 MRT_API int mrt_probe_session_init(mrt_probe_session *s, const mrt_probe_keypair *self,
                                    const uint8_t peer_pub[MRT_PROBE_KEY_LEN]);
+/* Zeroes the session (its shared secret included) in a way the compiler
+ * cannot skip; the storage stays the caller's. NULL-safe. */
 MRT_API void mrt_probe_session_wipe(mrt_probe_session *s);
 
-/* Fills *out with a random transaction id. */
+/* Fills *out with a random transaction id (libsodium's RNG). Leaves *out
+ * unchanged for NULL or if libsodium cannot initialise. Any thread. */
 MRT_API void mrt_probe_txid_random(mrt_probe_txid *out);
 
 /* Cheap test used to tell probes from STUN and other traffic sharing the
- * socket: the magic and version. True does not mean authentic. */
+ * socket: the magic and version. True does not mean authentic. False for a
+ * NULL buf. */
 MRT_API bool mrt_probe_is_probe(const void *buf, size_t len);
 
 /* Copies the sender key of a probe datagram to `key` (to find the session to
@@ -183,7 +187,8 @@ typedef struct mrt_probe_pending {
   uint32_t answered_n;
 } mrt_probe_pending;
 
-/* Empties the table (also forgetting answered ids). NULL-safe. */
+/* Empties the table (also forgetting answered ids); a zero-filled table is
+ * empty too. NULL-safe. */
 MRT_API void mrt_probe_pending_clear(mrt_probe_pending *p);
 
 /* Records a ping sent at now_ns. Returns 0, 1 if the oldest entry was
@@ -200,11 +205,12 @@ MRT_API int mrt_probe_pending_take(mrt_probe_pending *p, const mrt_probe_txid *t
                                    uint64_t now_ns, uint64_t timeout_ns, uint64_t *sent_ns,
                                    uint32_t *tag);
 
-/* Drops outstanding pings older than timeout_ns; returns how many. */
+/* Drops outstanding pings older than timeout_ns; returns how many (0 for
+ * NULL). */
 MRT_API size_t mrt_probe_pending_expire(mrt_probe_pending *p, uint64_t now_ns,
                                         uint64_t timeout_ns);
 
-/* Outstanding pings now. */
+/* Outstanding pings now (0 for NULL). */
 MRT_API size_t mrt_probe_pending_count(const mrt_probe_pending *p);
 
 /* ---- pings seen ------------------------------------------------------------

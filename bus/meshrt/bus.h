@@ -64,43 +64,58 @@ typedef struct mrt_bus_publish_result {
   uint32_t dropped_dead;
 } mrt_bus_publish_result;
 
-/* The runtime's bus (created on first use, freed with the runtime). NULL only
- * for a NULL runtime or out of memory. Any thread. */
+/* The runtime's bus (created on first use, owned and freed by the runtime:
+ * never free it; valid as long as the runtime is). NULL only for a NULL
+ * runtime or out of memory. Any thread. */
 MRT_API mrt_bus *mrt_runtime_bus(mrt_runtime *rt);
 
-/* Sets a type's policy and retention. Turning retention off releases a kept
- * value. Returns 0, -EINVAL, -ENOMEM. */
+/* Sets a type's policy and retention (`type` is borrowed for the bus's
+ * life: a static descriptor; *opts is copied). Turning retention off (and the
+ * policy away from latest) releases a kept value. Any thread. Returns 0,
+ * -EINVAL (NULL, unknown policy), -ENOMEM. */
 MRT_API int mrt_bus_configure(mrt_bus *bus, const mrt_msg_type *type,
                               const mrt_bus_type_opts *opts);
 
 /* Subscribes `sub` to `type`. Idempotent: a second subscribe is a no-op
  * (returns 0). If the type is retained and holds a value, `sub` receives it
- * now (unless its bounded mailbox is full). Returns 0, -EINVAL, -ENOTSUP
- * (sub's class does not handle the type), -ESRCH (sub has stopped), -ENOMEM
- * (not subscribed, nothing delivered). The bus holds a reference to `sub`. */
+ * now (unless its bounded mailbox is full). Any thread. Returns 0, -EINVAL
+ * (NULL, sub of another runtime), -ENOTSUP (sub's class does not handle the
+ * type), -ESRCH (sub has stopped), -ENOMEM (not subscribed, nothing
+ * delivered). The bus takes a reference of its own to `sub` and drops it on
+ * unsubscribe, when it prunes a stopped subscriber, or at shutdown. */
 MRT_API int mrt_bus_subscribe(mrt_bus *bus, const mrt_msg_type *type, mrt_ref *sub);
 
-/* Removes a subscription. Returns 0, or -ENOENT if there was none. */
+/* Removes a subscription and drops the bus's reference to `sub`; deliveries
+ * already in its mailbox still arrive. Any thread. Returns 0, -EINVAL (NULL),
+ * or -ENOENT if there was none. */
 MRT_API int mrt_bus_unsubscribe(mrt_bus *bus, const mrt_msg_type *type, mrt_ref *sub);
 
 /* Publishes a copy of `payload` (exactly type->payload_size bytes). On success
  * the bus owns what the payload points to (the drop hook runs once, later).
- * Returns, for best-effort and latest types, the number of deliveries (0 when nobody
+ * Never blocks on a subscriber; any thread, including handlers. Returns, for
+ * best-effort and latest types, the number of deliveries (0 when nobody
  * subscribes — not an error); for report types, the number of deliveries
  * that failed because a mailbox was full (0: all delivered). Negative errno:
- * -EINVAL (NULL, size mismatch; ownership stays with the caller), -ENOMEM. */
+ * -EINVAL (NULL, size mismatch), -ENOMEM; on either the caller keeps what the
+ * payload points to (the drop hook does not run). */
 MRT_API int mrt_bus_publish(mrt_bus *bus, const mrt_msg_type *type, const void *payload,
                             size_t size);
 
-/* As mrt_bus_publish, with the full outcome in *result (may be NULL). Returns
- * 0 or a negative errno. */
+/* As mrt_bus_publish, with the full outcome in *result (caller's storage, may
+ * be NULL; zeros on failure). Same ownership and threads. Returns 0 or a
+ * negative errno (-EINVAL, -ENOMEM). */
 MRT_API int mrt_bus_publish_ex(mrt_bus *bus, const mrt_msg_type *type, const void *payload,
                                size_t size, mrt_bus_publish_result *result);
 
-/* Counters of a type (all zero for a type never used). Returns 0 or -EINVAL. */
+/* Counters of a type into *out (caller's storage; all zero for a type never
+ * used). A snapshot taken under the type's lock. Any thread. Returns 0 or
+ * -EINVAL (NULL). */
 MRT_API int mrt_bus_stats_get(mrt_bus *bus, const mrt_msg_type *type, mrt_bus_stats *out);
 
-/* Calls fn for every type the bus has seen (for metrics). Returns 0. */
+/* Calls fn for every type the bus has seen (for metrics), on the calling
+ * thread, with a snapshot of its counters (borrowed for the call) and no bus
+ * lock held, so fn may call the bus. Any thread. Returns 0, -EINVAL (NULL bus
+ * or fn), -ENOMEM (fn was not called). */
 MRT_API int mrt_bus_foreach_type(mrt_bus *bus,
                                  void (*fn)(const mrt_msg_type *type, const mrt_bus_stats *s,
                                             void *ud),

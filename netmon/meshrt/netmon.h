@@ -54,9 +54,13 @@ typedef struct mrt_link_watch mrt_link_watch;
 
 /* Starts delivering coalesced mrt_msg_link_change messages to `target` (whose
  * class must handle mrt_msg_link_change). `cfg` may be NULL for defaults.
- * *out receives the handle. Returns 0, -EINVAL, -ENOTSUP (target does not
- * handle the type), -EALREADY (a monitor that supports one watch is already
- * watched), -ESHUTDOWN, or the error of opening the OS source (e.g. -EPERM,
+ * *out receives the handle, which the caller owns and ends with
+ * mrt_link_watch_destroy; the watch holds references to the monitor and the
+ * target while it runs (the caller's stay the caller's). Any thread,
+ * including handlers; the OS source is opened in the call, so its error is
+ * the caller's. Returns 0, -EINVAL, -ENOTSUP (target does not handle the
+ * type), -EALREADY (a monitor that supports one watch is already watched),
+ * -ESHUTDOWN, -ENOMEM, or the error of opening the OS source (e.g. -EPERM,
  * -EPROTONOSUPPORT): a caller can degrade to the no-op monitor on any error. */
 MRT_API int mrt_link_monitor_watch(mrt_link_monitor *m, mrt_runtime *rt, mrt_ref *target,
                                    const mrt_debounce_config *cfg, mrt_link_watch **out);
@@ -65,7 +69,8 @@ MRT_API int mrt_link_monitor_watch(mrt_link_monitor *m, mrt_runtime *rt, mrt_ref
  * NULL-safe. Any thread except the watcher's own context. */
 MRT_API void mrt_link_watch_destroy(mrt_link_watch *w);
 
-/* The monitor's name ("manual", "noop", "netlink"). */
+/* The monitor's name ("manual", "noop", "netlink"): a static string; "?" for
+ * NULL. Any thread. */
 MRT_API const char *mrt_link_monitor_name(const mrt_link_monitor *m);
 
 /* Drops the caller's monitor. It is freed once its watches have ended too
@@ -78,6 +83,10 @@ MRT_API mrt_link_monitor *mrt_link_monitor_free(mrt_link_monitor *m);
 
 #define MRT_MANUAL_MONITOR_SLOTS 16
 
+/* Creates a manual monitor (one watch at a time; changes come from the
+ * trigger functions below) with one reference in *out, which the caller
+ * drops with mrt_link_monitor_free. Returns 0, -EINVAL (NULL out), -ENOMEM.
+ * Any thread. */
 MRT_API int mrt_manual_monitor_new(mrt_link_monitor **out);
 /* Queues one raw change (flags: MRT_LINK_CHANGE_*) that lists no individual
  * change. Returns false if the 16-slot raw queue is full or the monitor is
@@ -98,7 +107,9 @@ MRT_API void mrt_manual_monitor_close(mrt_link_monitor *m);
 
 /* ---- no-op ----------------------------------------------------------------- */
 
-/* A monitor whose watches succeed and never deliver (any number of them). */
+/* A monitor whose watches succeed and never deliver (any number of them),
+ * with one reference in *out (drop it with mrt_link_monitor_free). Returns 0,
+ * -EINVAL (NULL out), -ENOMEM. Any thread. */
 MRT_API int mrt_noop_monitor_new(mrt_link_monitor **out);
 
 /* ---- Linux netlink ---------------------------------------------------------- */
@@ -133,6 +144,9 @@ typedef struct mrt_netlink_monitor_stats {
   uint64_t resyncs;    /* ENOBUFS recoveries */
   uint64_t events;     /* coalesced events told */
 } mrt_netlink_monitor_stats;
+/* Fills *out (caller's storage; zeroed first) with the monitor's counters:
+ * relaxed reads, a snapshot. A NULL m gives zeros; a NULL out does nothing.
+ * Any thread. */
 MRT_API void mrt_link_monitor_get_stats(mrt_link_monitor *m, mrt_netlink_monitor_stats *out);
 
 /* What a watched netlink monitor believes the system looks like, as text the
