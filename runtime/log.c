@@ -1,13 +1,14 @@
 /* meshrt — logging: the process-wide sink and level.
  *
- * The sink and level are the only global mutable state meshrt has (DESIGN.md):
- * a host replaces them before or while meshrt runs; any thread may log while
- * another replaces the sink. Records are formatted into a stack buffer; a long
- * record is truncated, never allocated. Every record's text is sanitized
- * before a sink sees it (mrt_log_sanitize): what a log line quotes may come
- * from the network, a file or a control socket, so control characters and
- * invalid UTF-8 are escaped, and a record cut for length is cut on a
- * character boundary and ends in "..." (a JSON sink can always encode it).
+ * The sink and level are the only global mutable state meshrt has (see
+ * runtime/README.md): a host replaces them before or while meshrt runs; any
+ * thread may log while another replaces the sink. Records are formatted into
+ * a stack buffer; a long record is truncated, never allocated. Every record's
+ * text is sanitized before a sink sees it (mrt_log_sanitize): what a log line
+ * quotes may come from the network, a file or a control socket, so control
+ * characters and invalid UTF-8 are escaped, and a record cut for length is
+ * cut on a character boundary and ends in "..." (a JSON sink can always
+ * encode it).
  */
 #include <pthread.h>
 #include <stdbool.h>
