@@ -159,7 +159,8 @@ typedef struct mrt_direct_config {
 MRT_API mrt_direct_config mrt_direct_config_default(void);
 
 /* The actor class (args: an mrt_direct_config, copied), for supervisors'
- * child specs. on_start fails with -EINVAL for an invalid config. */
+ * child specs: a static descriptor, never NULL. on_start fails with -EINVAL
+ * for an invalid config. Any thread. */
 MRT_API const mrt_actor_class *mrt_direct_actor_class(void);
 
 /* Validates `cfg` (NULL: the defaults; copied), configures the node's bus

@@ -106,7 +106,8 @@ typedef struct mrt_node_config {
 typedef struct mrt_node mrt_node;
 
 /* The defaults: wildcard, ephemeral port, IPv6 allowed, advertise_local, no
- * key (generated), no maps, no network monitor, the documented timing. */
+ * key (generated), no maps, no network monitor, the documented timing. By
+ * value; owns nothing. Any thread. */
 MRT_API mrt_node_config mrt_node_config_default(void);
 
 /* True when meshrt was built with the network_monitor feature (the netlink

@@ -71,7 +71,8 @@ MRT_API int mrt_peer_map_new(mrt_peer_map **out);
 
 /* Adds a peer with a copy of its key and endpoints (AF_INET or AF_INET6, port
  * non-zero; at most MRT_PEER_MAP_MAX_ENDPOINTS). Only while the caller holds
- * the map's only reference (before publishing it). Returns 0, -EINVAL (bad
+ * the map's only reference (before publishing it), so from one thread: the
+ * map is not locked. Returns 0, -EINVAL (bad
  * argument or endpoint), -EEXIST (id already present), -EBUSY (the map is
  * shared), -E2BIG, -ENOMEM. */
 MRT_API int mrt_peer_map_add(mrt_peer_map *map, uint64_t id, const uint8_t key[MRT_PROBE_KEY_LEN],

@@ -128,10 +128,13 @@ typedef struct mrt_netlink_monitor_config {
   void *on_raw_ud;
 } mrt_netlink_monitor_config;
 
-/* Creates the netlink monitor (one watch at a time). Opening the socket is
- * deferred to watch(), whose error says why it failed. Returns 0, -EINVAL,
- * -ENOMEM, or -ENOTSUP when meshrt was built without the network_monitor
- * feature. */
+/* Creates the netlink monitor (one watch at a time) with one reference in
+ * *out (drop it with mrt_link_monitor_free). `cfg` may be NULL; the ignored
+ * names are copied, `on_raw` and its ud are borrowed and must outlive the
+ * monitor's watches. Opening the socket is deferred to watch(), whose error
+ * says why it failed. Any thread. Returns 0, -EINVAL (NULL out, a negative
+ * rcvbuf_bytes, a bad ignore pattern), -ENOMEM, or -ENOTSUP when meshrt was
+ * built without the network_monitor feature. */
 MRT_API int mrt_netlink_monitor_new(const mrt_netlink_monitor_config *cfg,
                                     mrt_link_monitor **out);
 

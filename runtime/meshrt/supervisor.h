@@ -353,12 +353,19 @@ typedef struct mrt_child_command {
   uint64_t nonce;             /* private (0): set by mrt_supervisor_control */
 } mrt_child_command;
 
-/* Returns 0 or -EINVAL (NULL, bad kind — ADD has its own init —, bad id). */
+/* Fills *cmd (caller's storage; it owns nothing, clearing is optional) for a
+ * command on child `child_id` (copied). Any thread. Returns 0 or -EINVAL
+ * (NULL, bad kind — ADD has its own init —, bad id). */
 MRT_API int mrt_child_command_init(mrt_child_command *cmd, mrt_child_command_kind kind,
                                    const char *child_id);
-/* Returns 0, -EINVAL (invalid spec, logged), -ENOMEM. */
+/* Fills *cmd for ADD with a validated deep copy of *spec (the caller keeps
+ * *spec). The command owns the copy until it is sent (mrt_supervisor_control
+ * takes it in every case; MRT_TELL of mrt_msg_supervisor_control takes it on
+ * success) or cleared with mrt_child_command_clear. Any thread. Returns 0,
+ * -EINVAL (invalid spec, logged), -ENOMEM. */
 MRT_API int mrt_child_command_init_add(mrt_child_command *cmd, const mrt_child_spec *spec);
-/* Releases what an unsent ADD command owns. NULL-safe. */
+/* Releases what an unsent ADD command owns (nothing for other kinds).
+ * NULL-safe. Any thread. */
 MRT_API void mrt_child_command_clear(mrt_child_command *cmd);
 
 /* Sends a command and waits for its outcome (*out may be NULL). Ownership of
@@ -429,7 +436,8 @@ typedef struct mrt_stop_request {
 } mrt_stop_request;
 
 /* A handler for mrt_msg_supervisor_stop_request that stops the actor at once
- * (for handler tables). */
+ * (for handler tables); runs in the child's context like any handler.
+ * Returns 0. */
 MRT_API int mrt_supervisor_stop_request_default(mrt_actor *self, void *state,
                                                 const void *payload, mrt_reply *reply);
 
