@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
 # Peer comparison: runs meshrt-bench, caf_bench (the same workloads on the C++
-# Actor Framework) and go_bench (the same workloads on goroutines and
-# channels) interleaved on this machine, at 1 and 2 threads, and prints their
-# medians side by side.
+# Actor Framework), go_bench (the same workloads on goroutines and channels)
+# and erl_bench (the same workloads on Erlang processes) interleaved on this
+# machine, at 1 and 2 threads, and prints their medians side by side.
 #
 #   tools/peers/run.sh [--runs N] [--threads LIST] [--bench NAME[,NAME...]]
 #
 #   --runs N        runs per benchmark, median reported (default 5)
-#   --threads LIST  meshrt executors, CAF scheduler workers and GOMAXPROCS to
-#                   compare at (default 1,2)
+#   --threads LIST  meshrt executors, CAF scheduler workers, GOMAXPROCS and
+#                   Erlang schedulers (erl +S T:T) to compare at (default 1,2)
 #   --bench LIST    benchmarks to compare (default pingpong,counting,threadring,fjcreate,ask)
 #
-# For each benchmark and each thread count it runs meshrt, CAF and Go one
-# right after the other (one process each), so the numbers compared were
-# taken close together. It installs what is missing first (apt-get, as root
-# or through sudo: g++, libcaf-dev, golang-go, and meshrt's own build
-# dependencies through tools/dev.sh deps), builds meshrt's release build
-# (build-release/), caf_bench and go_bench (build-release/peers/), then runs.
+# For each benchmark and each thread count it runs meshrt, CAF, Go and Erlang
+# one right after the other (one process each; Erlang a fresh VM per run), so
+# the numbers compared were taken close together. It installs what is missing
+# first (apt-get, as root or through sudo: g++, libcaf-dev, golang-go,
+# erlang-base, and meshrt's own build dependencies through tools/dev.sh deps),
+# builds meshrt's release build (build-release/), caf_bench, go_bench and
+# erl_bench (build-release/peers/), then runs.
 # The raw JSON lines of the last run are kept in
 # build-release/peers/last-run.jsonl.
 # Any failure stops the script with a message naming the step, exit status 1.
@@ -54,13 +55,14 @@ done
 for b in ${benches//,/ }; do
   case "$b" in
   pingpong | counting | threadring | fjcreate | ask) ;;
-  *) die "'$b' has no CAF counterpart (choose from pingpong,counting,threadring,fjcreate,ask)" ;;
+  *) die "'$b' has no peer counterpart (choose from pingpong,counting,threadring,fjcreate,ask)" ;;
   esac
 done
 
 build="build-release"
 caf_bin=$build/peers/caf_bench
 go_bin=$build/peers/go_bench
+erl_bin=$build/peers/erl_bench
 meshrt_bin=$build/tools/bench/meshrt-bench
 results=$build/peers/last-run.jsonl
 
@@ -92,7 +94,7 @@ installed() {
 
 install_missing() {
   local missing=()
-  for p in g++ libcaf-dev golang-go python3; do
+  for p in g++ libcaf-dev golang-go erlang-base python3; do
     installed "$p" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -106,7 +108,7 @@ install_missing() {
 }
 
 command -v dpkg-query >/dev/null || die "this script needs a Debian-based system (dpkg/apt-get)"
-step "installing g++, libcaf-dev, golang-go, python3 if missing" install_missing
+step "installing g++, libcaf-dev, golang-go, erlang-base, python3 if missing" install_missing
 step "installing meshrt's build dependencies if missing (tools/dev.sh deps)" tools/dev.sh deps
 
 # ---- CAF compile and link flags ---------------------------------------------------
@@ -167,9 +169,32 @@ build_caf() {
 build_go() {
   mkdir -p "$build/peers" || return 1
   GOCACHE="$root/$build/peers/gocache" GOPATH="$root/$build/peers/gopath" GO111MODULE=off \
-    GOFLAGS= GOTOOLCHAIN=local go build -o "$go_bin.tmp" tools/peers/go_bench.go &&
+    GOFLAGS='' GOTOOLCHAIN=local go build -o "$go_bin.tmp" tools/peers/go_bench.go &&
     mv "$go_bin.tmp" "$go_bin"
 }
+
+# Debian's erlang-base: erlc compiles erl_bench.beam, and a small sh wrapper
+# gives it go_bench's command line. The wrapper's VM is only the driver (one
+# scheduler, no busy wait, so it stays out of the way); it starts a measured
+# VM with the asked-for schedulers for each run.
+build_erl() {
+  mkdir -p "$build/peers" || return 1
+  erlc -Werror -o "$build/peers" tools/peers/erl_bench.erl || return 1
+  cat >"$erl_bin.tmp" <<'WRAPPER' || return 1
+#!/bin/sh
+# Written by tools/peers/run.sh: the driver VM of tools/peers/erl_bench.erl.
+exec erl +S 1:1 +sbwt none +sbwtdcpu none +sbwtdio none -noinput \
+  -pa "$(dirname "$0")" -run erl_bench main -extra "$@"
+WRAPPER
+  chmod +x "$erl_bin.tmp" && mv "$erl_bin.tmp" "$erl_bin"
+}
+
+# "25.2.3": the release's OTP_VERSION file (otp_release alone says "25").
+otp_version() {
+  erl -noinput -eval '{ok, V} = file:read_file(filename:join([code:root_dir(), "releases",
+    erlang:system_info(otp_release), "OTP_VERSION"])), io:format("~s", [string:trim(V)]), halt().'
+}
+otp=$(otp_version) || die "erl does not start (erlang-base installed?)"
 
 step "building meshrt (release, $build/)" build_meshrt
 if [ ! -x "$caf_bin" ] || [ tools/peers/caf_bench.cpp -nt "$caf_bin" ]; then
@@ -178,12 +203,16 @@ fi
 if [ ! -x "$go_bin" ] || [ tools/peers/go_bench.go -nt "$go_bin" ]; then
   step "building go_bench ($(go version | cut -d' ' -f3))" build_go
 fi
+if [ ! -x "$erl_bin" ] || [ ! -f "$build/peers/erl_bench.beam" ] ||
+  [ tools/peers/erl_bench.erl -nt "$build/peers/erl_bench.beam" ] || [ "$self" -nt "$erl_bin" ]; then
+  step "building erl_bench (erlc, OTP $otp)" build_erl
+fi
 
 # ---- runs ----------------------------------------------------------------------------
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
-echo "run.sh: machine: $(nproc) cores, load average $(load); meshrt $(git describe --always --dirty 2>/dev/null || echo '?'), CAF $caf_version, $(go version | cut -d' ' -f3)" >&2
+echo "run.sh: machine: $(nproc) cores, load average $(load); meshrt $(git describe --always --dirty 2>/dev/null || echo '?'), CAF $caf_version, $(go version | cut -d' ' -f3), OTP $otp" >&2
 : >"$results"
 
 run_bench() {
@@ -198,13 +227,14 @@ run_bench() {
   printf '%s\n' "$out" | sed "s/^{/{\"tool\":\"$label\",/" >>"$results"
 }
 
-# Interleaved: for each benchmark and thread count, the three tools back to
-# back, so a change in background load moves all three alike.
+# Interleaved: for each benchmark and thread count, the four tools back to
+# back, so a change in background load moves them all alike.
 for b in ${benches//,/ }; do
   for t in ${threads//,/ }; do
     run_bench meshrt "$meshrt_bin" --json --bench "$b" --runs "$runs" --threads "$t"
     run_bench caf "$caf_bin" --json --bench "$b" --runs "$runs" --threads "$t"
     run_bench go "$go_bin" --json --bench "$b" --runs "$runs" --threads "$t"
+    run_bench erlang "$erl_bin" --json --bench "$b" --runs "$runs" --threads "$t"
     if [ "$b" = ask ]; then
       # Extra row: CAF's ask without a request timeout (meshrt's asks always
       # carry a deadline; CAF's timeouts go through its clock thread).
@@ -230,32 +260,36 @@ with open(path) as f:
             r = json.loads(line)
             rows[(r["tool"], r["bench"], int(r["threads"]))] = r
 
-missing = [f"{t}/{b}/{n}" for b in benches for n in threads for t in ("meshrt", "caf", "go")
+missing = [f"{t}/{b}/{n}" for b in benches for n in threads for t in ("meshrt", "caf", "go", "erlang")
            if (t, b, n) not in rows]
 if missing:
     sys.exit(f"run.sh: no result for {', '.join(missing)}")
 
 units = {"pingpong": "round trip", "counting": "message", "threadring": "hop",
          "fjcreate": "actor", "ask": "round trip"}
-print(f"\nmedian ns per op, {runs} runs each; meshrt executors = CAF workers = GOMAXPROCS\n")
+print(f"\nmedian ns per op, {runs} runs each;"
+      " meshrt executors = CAF workers = GOMAXPROCS = Erlang schedulers\n")
 hdr = (f"{'benchmark':<22} {'thr':>3} {'per':<11} {'meshrt':>9} {'CAF':>9} {'Go':>9}"
-       f" {'CAF/meshrt':>10} {'Go/meshrt':>9} {'meshrt/1thr':>11}")
+       f" {'Erlang':>9} {'CAF/meshrt':>10} {'Go/meshrt':>9} {'Erl/meshrt':>10}"
+       f" {'meshrt/1thr':>11}")
 print(hdr)
 print("-" * len(hdr))
 def ratio(a, b):
     return a / b if b > 0 else float("inf")
-def row(name, n, m, c, g):
+def row(name, n, m, c, g, e):
     base = rows.get(("meshrt", m["bench"], threads[0]))
     vs1 = f"{ratio(m['ns_per_op'], base['ns_per_op']):>10.2f}x" if base and n != threads[0] else f"{'':>11}"
     print(f"{name:<22} {n:>3} {units[m['bench']]:<11} {m['ns_per_op']:>9.1f} {c['ns_per_op']:>9.1f}"
-          f" {g['ns_per_op']:>9.1f} {ratio(c['ns_per_op'], m['ns_per_op']):>9.1f}x"
-          f" {ratio(g['ns_per_op'], m['ns_per_op']):>8.1f}x {vs1}")
+          f" {g['ns_per_op']:>9.1f} {e['ns_per_op']:>9.1f}"
+          f" {ratio(c['ns_per_op'], m['ns_per_op']):>9.1f}x"
+          f" {ratio(g['ns_per_op'], m['ns_per_op']):>8.1f}x"
+          f" {ratio(e['ns_per_op'], m['ns_per_op']):>9.1f}x {vs1}")
 for b in benches:
     for n in threads:
-        m, c, g = rows[("meshrt", b, n)], rows[("caf", b, n)], rows[("go", b, n)]
-        row(b, n, m, c, g)
+        m, c, g, e = (rows[(t, b, n)] for t in ("meshrt", "caf", "go", "erlang"))
+        row(b, n, m, c, g, e)
         if b == "ask" and ("caf-ask-no-timeout", "ask", n) in rows:
-            row("ask (CAF no timeout)", n, m, rows[("caf-ask-no-timeout", "ask", n)], g)
-print("\nCAF/meshrt, Go/meshrt > 1: meshrt is faster; meshrt/1thr: meshrt at this thread count"
-      " against itself at the first. Raw JSON: " + path)
+            row("ask (CAF no timeout)", n, m, rows[("caf-ask-no-timeout", "ask", n)], g, e)
+print("\nCAF/meshrt, Go/meshrt, Erl/meshrt > 1: meshrt is faster; meshrt/1thr: meshrt at this"
+      " thread count against itself at the first. Raw JSON: " + path)
 EOF
