@@ -70,8 +70,8 @@ MRT_API int mrt_runtime_attach(mrt_runtime *rt, struct event_base *base);
 
 /* Drives a hand-driven runtime until no actor is ready and no I/O is pending
  * right now (due timers on the real clock fire too). Returns the number of
- * actor turns run, or -EINVAL if the runtime is started/attached or called
- * from inside an actor. */
+ * actor turns and I/O callbacks run, or -EINVAL if the runtime is
+ * started/attached or called from inside an actor. */
 MRT_API int mrt_runtime_run_until_idle(mrt_runtime *rt);
 
 /* Virtual clock only: moves time forward by delta_ns, firing due timers in
