@@ -33,6 +33,8 @@
 #include "demo.h"
 #include "service.h"
 
+/* How long the actors get to stop at SIGINT/SIGTERM; past it the exit code
+ * is 1 (README.md and meshrt-node(1) quote this figure). */
 #define STOP_TIMEOUT MRT_MS(1500)
 #define DEMO_METRICS "127.0.0.1:9464"
 
