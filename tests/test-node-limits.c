@@ -9,7 +9,11 @@
  *     few log lines, not millions), and resumes once descriptors are free;
  *   - clients that pipeline requests and never read the replies: the node
  *     stops reading them, bounds what it buffers for all of them together
- *     (peak RSS), and keeps answering others.
+ *     (peak RSS), and keeps answering others;
+ *   - many clients that each send most of a maximal request and never end
+ *     the line: what the node buffers for all of them together is bounded
+ *     (peak RSS; the clients holding the most are disconnected), and a new
+ *     client's status is answered.
  *
  * "Does not spin" is measured as the node's CPU time (utime + stime from
  * /proc/PID/stat) over a 3 s window, which must stay under half a core. A
@@ -360,6 +364,65 @@ static void clients_that_never_read(void **state) {
   assert_int_equal(rc, 0);
 }
 
+/* Clients that each send 60,000 bytes of a request (the limit of one line
+ * is 64 KiB) and never the newline: each is within its own bound, but 800 of
+ * them would pin 48 MB. The node keeps all of them together under 8 MiB by
+ * disconnecting the ones holding the most, and answers a new client. */
+static void clients_with_partial_lines(void **state) {
+  (void)state;
+  enum { CLIENTS = 800, PARTIAL = 60000 };
+  node_proc n;
+  if (!start_limited(&n, 4096, NULL)) {
+    dump_log(&n);
+    fail_msg("the node did not start");
+  }
+  long base_kb = status_kb(n.pid, "VmHWM");
+  char *partial = malloc(PARTIAL);
+  memset(partial, ' ', PARTIAL);
+  static const char head[] = "{\"cmd\":\"status\",\"pad\":\"";
+  memcpy(partial, head, sizeof head - 1);
+  static int fds[CLIENTS];
+  for (int i = 0; i < CLIENTS; i++) {
+    fds[i] = uconnect(n.sock);
+    assert_true(fds[i] >= 0);
+    fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+    size_t off = 0;
+    uint64_t until = mono_ms() + 2000;
+    while (off < PARTIAL && mono_ms() < until) {
+      ssize_t w = send(fds[i], partial + off, PARTIAL - off, MSG_NOSIGNAL);
+      if (w > 0)
+        off += (size_t)w;
+      else if (w < 0 && errno != EAGAIN && errno != EINTR)
+        break; /* disconnected already */
+      else
+        sleep_ms(2);
+    }
+  }
+  free(partial);
+  for (int i = 0; i < 60 && cpu_share(n.pid, 500) > 0.05; i++) {
+  }
+  assert_true(answers_status(n.sock));
+  long peak_kb = status_kb(n.pid, "VmHWM");
+  int dropped = 0;
+  for (int i = 0; i < CLIENTS; i++) {
+    char ch;
+    ssize_t r = recv(fds[i], &ch, 1, MSG_DONTWAIT);
+    dropped += r == 0 || (r < 0 && errno != EAGAIN); /* EOF, or ECONNRESET: input unread */
+  }
+  print_message("node peak RSS: %ld kB before, %ld kB with %d clients holding partial lines; "
+                "%d disconnected\n",
+                base_kb, peak_kb, CLIENTS, dropped);
+  assert_true(peak_kb - base_kb < 24 * 1024);
+  assert_true(dropped > 0);
+  for (int i = 0; i < CLIENTS; i++)
+    close(fds[i]);
+  assert_true(answers_status(n.sock));
+  int rc = node_stop(&n, SIGTERM, 5000);
+  if (rc != 0)
+    dump_log(&n);
+  assert_int_equal(rc, 0);
+}
+
 int main(int argc, char **argv) {
   take_binaries(argc, argv);
   const struct CMUnitTest tests[] = {
@@ -367,6 +430,7 @@ int main(int argc, char **argv) {
                                       teardown),
       cmocka_unit_test_setup_teardown(exhausted_descriptors_pause_accepting, setup, teardown),
       cmocka_unit_test_setup_teardown(clients_that_never_read, setup, teardown),
+      cmocka_unit_test_setup_teardown(clients_with_partial_lines, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,10 @@
  *     that far behind FOLLOW_MAX is dropped;
  *   - all clients' unsent replies together stay under TOTAL_MAX: past it, the
  *     client whose replies went unread the longest is disconnected;
+ *   - all clients' buffered input (requests in the making, and requests a
+ *     throttled client sent ahead) together stays under INPUT_MAX: past it,
+ *     the client holding the most is disconnected (each client's own input is
+ *     bounded by MAX_LINE, but a thousand of them could pin 64 MiB);
  *   - repeated conditions are logged rate-limited.
  *
  * Security: the socket is created under umask 0177 and chmod'ed 0600, in a
@@ -58,6 +62,10 @@
 #define CLIENT_HIGH (256 * 1024)
 #define FOLLOW_MAX (4 * 1024 * 1024)
 #define TOTAL_MAX (16 * 1024 * 1024)
+/* Room for 128 maximal requests in the making at once, half of TOTAL_MAX:
+ * real requests are a few hundred bytes, so only clients sending near-maximal
+ * lines by the hundred ever reach it. */
+#define INPUT_MAX (8 * 1024 * 1024)
 #define FOLLOW_PERIOD_MS 100
 #define FOLLOW_BATCH 256
 #define LOG_INTERVAL_NS (10 * UINT64_C(1000000000))
@@ -73,8 +81,8 @@ struct mn_control {
   struct event *follow_timer;
   client *head, *tail; /* most recently active first */
   size_t n_clients, max_clients;
-  uint64_t refused, evicted_idle, dropped_unread; /* counts, for the log */
-  mn_ratelimit rl_refused, rl_dropped;
+  uint64_t refused, evicted_idle, dropped_unread, dropped_input; /* counts, for the log */
+  mn_ratelimit rl_refused, rl_dropped, rl_input;
 };
 
 struct client {
@@ -127,6 +135,10 @@ static size_t queued(const client *c) {
   return evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
+static size_t input_len(const client *c) {
+  return evbuffer_get_length(bufferevent_get_input(c->bev));
+}
+
 static size_t total_queued(const struct mn_control *ctl) {
   size_t sum = 0;
   for (const client *c = ctl->head; c != NULL; c = c->next)
@@ -165,6 +177,33 @@ static void enforce_budget(struct mn_control *ctl, const client *keep) {
               "control socket: dropped a client that does not read its replies unsent=%zu "
               "total_unsent=%zu limit=%d dropped=%" PRIu64 " held_back=%" PRIu64,
               n, total, TOTAL_MAX, ctl->dropped_unread, held);
+    total -= n;
+    client_free(victim);
+  }
+}
+
+/* While all clients' buffered input passes INPUT_MAX, disconnects the client
+ * holding the most (of equals, the least recently active): what it sent is
+ * no request yet, or requests it sent ahead of reading its replies. */
+static void enforce_input_budget(struct mn_control *ctl) {
+  size_t total = 0;
+  for (const client *c = ctl->head; c != NULL; c = c->next)
+    total += input_len(c);
+  while (total >= INPUT_MAX) {
+    client *victim = NULL;
+    for (client *c = ctl->tail; c != NULL; c = c->prev)
+      if (victim == NULL || input_len(c) > input_len(victim))
+        victim = c;
+    size_t n = input_len(victim);
+    if (n == 0)
+      return;
+    uint64_t held = 0;
+    ctl->dropped_input++;
+    if (mn_ratelimit_allow(&ctl->rl_input, mn_now_ns(), LOG_INTERVAL_NS, &held))
+      mrt_log(MRT_LOG_WARN, MN_LOG,
+              "control socket: dropped the client with the most unserved input input=%zu "
+              "total_input=%zu limit=%d dropped=%" PRIu64 " held_back=%" PRIu64,
+              n, total, INPUT_MAX, ctl->dropped_input, held);
     total -= n;
     client_free(victim);
   }
@@ -252,7 +291,10 @@ static bool serve_input(client *c) {
 
 static void on_read(struct bufferevent *bev, void *ud) {
   (void)bev;
-  serve_input(ud);
+  client *c = ud;
+  struct mn_control *ctl = c->ctl;
+  serve_input(c); /* may free c */
+  enforce_input_budget(ctl);
 }
 
 /* The output drained (libevent calls this when it is empty). */
