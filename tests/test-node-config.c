@@ -23,19 +23,6 @@
 
 #include "test-node-proc.h"
 
-static int setup(void **state) {
-  (void)state;
-  dir_make();
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  reap_all();
-  dir_remove(test_dir);
-  return 0;
-}
-
 /* ---- each field --------------------------------------------------------------------------- */
 
 typedef struct bad_case {
@@ -448,13 +435,18 @@ int main(int argc, char **argv) {
   take_binaries(argc, argv);
   mrt_log_set_level(MRT_LOG_WARN);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(every_field_error_names_file_and_field, setup, teardown),
-      cmocka_unit_test_setup_teardown(check_reads_the_key_file_and_never_creates_it, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(missing_key_file_is_created_0600_and_reused, setup, teardown),
-      cmocka_unit_test_setup_teardown(key_file_appears_whole_or_not_at_all, setup, teardown),
-      cmocka_unit_test_setup_teardown(config_errors_never_echo_raw_input, setup, teardown),
-      cmocka_unit_test_setup_teardown(sighup_reloads_through_the_reconciler, setup, teardown),
+      cmocka_unit_test_setup_teardown(every_field_error_names_file_and_field, proc_setup,
+                                      proc_teardown),
+      cmocka_unit_test_setup_teardown(check_reads_the_key_file_and_never_creates_it, proc_setup,
+                                      proc_teardown),
+      cmocka_unit_test_setup_teardown(missing_key_file_is_created_0600_and_reused, proc_setup,
+                                      proc_teardown),
+      cmocka_unit_test_setup_teardown(key_file_appears_whole_or_not_at_all, proc_setup,
+                                      proc_teardown),
+      cmocka_unit_test_setup_teardown(config_errors_never_echo_raw_input, proc_setup,
+                                      proc_teardown),
+      cmocka_unit_test_setup_teardown(sighup_reloads_through_the_reconciler, proc_setup,
+                                      proc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -178,20 +178,12 @@ static bool answers_status(const char *sock) {
 }
 
 static int setup(void **state) {
-  (void)state;
-  dir_make();
+  proc_setup(state);
   /* The test itself holds more than a thousand descriptors. */
   struct rlimit rl;
   getrlimit(RLIMIT_NOFILE, &rl);
   rl.rlim_cur = rl.rlim_max < 8192 ? rl.rlim_max : 8192;
   setrlimit(RLIMIT_NOFILE, &rl);
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  reap_all();
-  dir_remove(test_dir);
   return 0;
 }
 
@@ -505,11 +497,11 @@ int main(int argc, char **argv) {
   take_binaries(argc, argv);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(flood_of_connections_under_the_descriptor_limit, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(exhausted_descriptors_pause_accepting, setup, teardown),
-      cmocka_unit_test_setup_teardown(metrics_connections_are_capped, setup, teardown),
-      cmocka_unit_test_setup_teardown(clients_that_never_read, setup, teardown),
-      cmocka_unit_test_setup_teardown(clients_with_partial_lines, setup, teardown),
+                                      proc_teardown),
+      cmocka_unit_test_setup_teardown(exhausted_descriptors_pause_accepting, setup, proc_teardown),
+      cmocka_unit_test_setup_teardown(metrics_connections_are_capped, setup, proc_teardown),
+      cmocka_unit_test_setup_teardown(clients_that_never_read, setup, proc_teardown),
+      cmocka_unit_test_setup_teardown(clients_with_partial_lines, setup, proc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

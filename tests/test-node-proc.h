@@ -264,7 +264,7 @@ NP const char *error_code(const json_t *reply) {
   return json_string_value(json_object_get(json_object_get(reply, "error"), "code"));
 }
 
-/* ---- the metrics endpoint ----------------------------------------------------------------------- */
+/* ---- the metrics endpoint -------------------------------------------------------------------- */
 
 /* One HTTP/1.0 request on a fresh connection to host (IPv4):port; returns
  * the whole response (caller frees), or NULL if it could not connect. */
@@ -404,6 +404,22 @@ NP bool status_ready(const json_t *s) {
 }
 
 NP bool status_up(const json_t *s) { return json_is_object(s); }
+
+/* cmocka setup and teardown of a test that runs nodes: a fresh test
+ * directory before; after, every node the test left running is killed and
+ * the directory removed. */
+NP int proc_setup(void **state) {
+  (void)state;
+  dir_make();
+  return 0;
+}
+
+NP int proc_teardown(void **state) {
+  (void)state;
+  reap_all();
+  dir_remove(test_dir);
+  return 0;
+}
 
 /* main(): takes the binaries' paths from argv. */
 NP void take_binaries(int argc, char **argv) {
