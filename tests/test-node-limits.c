@@ -384,6 +384,22 @@ static void metrics_connections_are_capped(void **state) {
   assert_int_equal(rc, 0);
 }
 
+/* Sends what a non-blocking fd takes of data within 2 s (the node may stop
+ * reading it, or close it, before all of it is in). */
+static void send_for_a_while(int fd, const char *data, size_t len) {
+  size_t off = 0;
+  uint64_t until = mono_ms() + 2000;
+  while (off < len && mono_ms() < until) {
+    ssize_t w = send(fd, data + off, len - off, MSG_NOSIGNAL);
+    if (w > 0)
+      off += (size_t)w;
+    else if (w < 0 && errno != EAGAIN && errno != EINTR)
+      break; /* disconnected */
+    else
+      sleep_ms(2);
+  }
+}
+
 /* Clients that pipeline status requests and never read: the node buffers a
  * bounded amount for all of them together (16 MiB of replies) and keeps
  * serving others. Without the bound each of them could pin 4 MiB. */
@@ -406,15 +422,7 @@ static void clients_that_never_read(void **state) {
     assert_true(fds[i] >= 0);
     /* Non-blocking: the node stops reading, the socket fills, we move on. */
     fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
-    size_t off = 0, len = REQUESTS * (sizeof req - 1);
-    uint64_t until = mono_ms() + 2000;
-    while (off < len && mono_ms() < until) {
-      ssize_t w = send(fds[i], batch + off, len - off, MSG_NOSIGNAL);
-      if (w > 0)
-        off += (size_t)w;
-      else
-        sleep_ms(2);
-    }
+    send_for_a_while(fds[i], batch, REQUESTS * (sizeof req - 1));
   }
   free(batch);
   /* Let the node work through what it will serve: until its CPU rests. */
@@ -456,17 +464,7 @@ static void clients_with_partial_lines(void **state) {
     fds[i] = uconnect(n.sock);
     assert_true(fds[i] >= 0);
     fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
-    size_t off = 0;
-    uint64_t until = mono_ms() + 2000;
-    while (off < PARTIAL && mono_ms() < until) {
-      ssize_t w = send(fds[i], partial + off, PARTIAL - off, MSG_NOSIGNAL);
-      if (w > 0)
-        off += (size_t)w;
-      else if (w < 0 && errno != EAGAIN && errno != EINTR)
-        break; /* disconnected already */
-      else
-        sleep_ms(2);
-    }
+    send_for_a_while(fds[i], partial, PARTIAL);
   }
   free(partial);
   for (int i = 0; i < 60 && cpu_share(n.pid, 500) > 0.05; i++) {
