@@ -443,12 +443,15 @@ static void clients_that_never_read(void **state) {
 }
 
 /* Clients that each send 60,000 bytes of a request (the limit of one line
- * is 64 KiB) and never the newline: each is within its own bound, but 800 of
- * them would pin 48 MB. The node keeps all of them together under 8 MiB by
- * disconnecting the ones holding the most, and answers a new client. */
+ * is 64 KiB) and never the newline: each is within its own bound, but 1,000
+ * of them would pin 60 MB. The node keeps all of them together under 8 MiB
+ * by disconnecting the ones holding the most, and answers a new client. The
+ * peak RSS may grow by 40 MiB: the 8 MiB, the clients' buffers and what
+ * AddressSanitizer adds (its quarantine, redzones and shadow), in the asan
+ * setup +27 MB; without the bound it grows by 60 MB and more. */
 static void clients_with_partial_lines(void **state) {
   (void)state;
-  enum { CLIENTS = 800, PARTIAL = 60000 };
+  enum { CLIENTS = 1000, PARTIAL = 60000 };
   node_proc n;
   if (!start_limited(&n, 4096, NULL)) {
     dump_log(&n);
@@ -480,7 +483,7 @@ static void clients_with_partial_lines(void **state) {
   print_message("node peak RSS: %ld kB before, %ld kB with %d clients holding partial lines; "
                 "%d disconnected\n",
                 base_kb, peak_kb, CLIENTS, dropped);
-  assert_true(peak_kb - base_kb < 24 * 1024);
+  assert_true(peak_kb - base_kb < 40 * 1024);
   assert_true(dropped > 0);
   for (int i = 0; i < CLIENTS; i++)
     close(fds[i]);
