@@ -43,6 +43,16 @@ static bool answered_lately(uint64_t last_ns, uint64_t now) {
   return last_ns != 0 && now - last_ns < ANSWER_INTERVAL_NS;
 }
 
+/* The peer is evidently at candidate c (it pinged us from there, or listed
+ * it in an update): pings it back at once, unless c is the trusted best path
+ * already or was pinged back within ANSWER_INTERVAL_NS. */
+static void ping_back(mrt__direct *d, mrt__peer *p, mrt__cand *c, uint64_t now) {
+  if (mrt__paths_trusted(p, now) == c || answered_lately(c->last_answer_ping_ns, now))
+    return;
+  c->last_answer_ping_ns = now;
+  mrt__paths_ping_cand(d, p, c, now);
+}
+
 /* The learned candidate heard from least recently, other than the best. */
 static int least_recently_heard(const mrt__peer *p) {
   int victim = -1;
@@ -173,10 +183,7 @@ void mrt__learn_from_ping(mrt__direct *d, mrt__peer *p, const struct sockaddr_st
   }
   mrt__cand *c = &p->cands[idx];
   c->last_heard_ns = now;
-  if (mrt__paths_trusted(p, now) == c || answered_lately(c->last_answer_ping_ns, now))
-    return;
-  c->last_answer_ping_ns = now;
-  mrt__paths_ping_cand(d, p, c, now);
+  ping_back(d, p, c, now);
 }
 
 int mrt__learn_challenge_answered(mrt__direct *d, mrt__peer *p, uint32_t tag, uint64_t now) {
@@ -224,10 +231,7 @@ void mrt__learn_from_update(mrt__direct *d, mrt__peer *p, const mrt_probe_msg *m
     usable++;
     mrt__cand *c = &p->cands[idx];
     c->listed = true;
-    if (mrt__paths_trusted(p, now) != c && !answered_lately(c->last_answer_ping_ns, now)) {
-      c->last_answer_ping_ns = now;
-      mrt__paths_ping_cand(d, p, c, now);
-    }
+    ping_back(d, p, c, now);
   }
   if (usable == 0) {
     d->c.updates_rejected++;

@@ -350,7 +350,7 @@ struct mrt__executor {
   _Atomic uint64_t spin_ns;        /* time spent spinning before sleeping */
   _Atomic uint64_t spins;          /* spin episodes */
   _Atomic uint64_t wakeups;        /* eventfd writes (any thread: RMW) */
-  uint64_t turns;                  /* actor turns and jobs run (executor thread only) */
+  uint64_t turns;                  /* turns, jobs, I/O callbacks run (executor thread only) */
   pthread_t thread;
   bool has_thread;
   mrt__timer_heap timers;

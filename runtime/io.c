@@ -3,8 +3,9 @@
  * Each watch is a persistent libevent event on the owner's executor base. Its
  * callback enters the actor's context the way a timer does: skip if the actor
  * is not running, mark it current, call, and turn a negative return into a
- * failure. Watches are created, cancelled and fired only on the owner's
- * executor thread, so the per-actor list needs no lock.
+ * failure. Each callback counts as one of the executor's turns. Watches
+ * are created, cancelled and fired only on the owner's executor thread, so
+ * the per-actor list needs no lock.
  */
 #include <stdlib.h>
 #include <event2/event.h>
@@ -26,7 +27,13 @@ static void on_ready(evutil_socket_t fd, short what, void *arg) {
   if (atomic_load_explicit(&owner->life, memory_order_relaxed) != MRT__LIFE_RUNNING)
     return;
   mrt__executor *prev_ex = mrt__executor_current();
-  mrt__executor_set_current(mrt__cell_ex(owner));
+  mrt__executor *ex = mrt__cell_ex(owner);
+  mrt__executor_set_current(ex);
+  /* A callback is a turn of work: a hand-driven runtime's idle loop
+   * (runtime.c, drive_once) polls again after it, so a callback that reads a
+   * bounded batch is called again while its descriptor stays ready. Only
+   * this executor's thread (or its driver) touches the count. */
+  ex->turns++;
   mrt__guard_enter(owner);
   mrt_ref *prev = mrt__actor_set_current(owner);
   int rc = io->fn(owner, owner->state, (int)fd, (short)(what & (EV_READ | EV_WRITE)), io->ud);

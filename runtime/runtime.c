@@ -287,7 +287,8 @@ static bool hand_driven(const mrt_runtime *rt, const char *what) {
 
 /* One pass over every executor: poll I/O without blocking (which may itself
  * drain, from the wake-up callback), then run ready actors. Returns the turns
- * run either way, so idle means idle. */
+ * run either way, I/O callbacks included (io.c counts them), so idle means
+ * idle. */
 static int drive_once(mrt_runtime *rt) {
   uint64_t turns = 0;
   for (unsigned i = 0; i < rt->n_ex; i++) {

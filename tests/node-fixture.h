@@ -1,9 +1,11 @@
 /* Shared helpers of the node-level tests (test-derp-latency.c,
- * test-netmon-supervisor.c, test-node.c, test-netns-node.c).
+ * test-netmon-supervisor.c, test-node.c, test-netns-node.c,
+ * test-node-bounded.c, test-node-flood.c).
  *
  *   - a log capture: the records of chosen levels, kept so a test can check
  *     that an error was logged (and that nothing was logged it did not want);
  *   - loopback addresses;
+ *   - peer maps, and DirectManager's peer count;
  *   - DERP maps whose regions are loopback STUN responders;
  *   - driving a hand-driven, virtual-clock runtime while real datagrams cross
  *     loopback: time moves in small steps and the runtime polls its sockets
@@ -95,6 +97,35 @@ NF uint16_t port_of_addr(const struct sockaddr_storage *ss) {
   if (ss->ss_family == AF_INET6)
     return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
   return 0;
+}
+
+/* ---- peers -------------------------------------------------------------------------- */
+
+/* A map of `n` peers (ids from 100, fresh keys, endpoints on loopback ports
+ * from 9 that never answer), or NULL if one could not be made. */
+NF mrt_peer_map *peers(size_t n) {
+  mrt_peer_map *m;
+  if (mrt_peer_map_new(&m) < 0)
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    mrt_probe_keypair kp;
+    struct sockaddr_storage ep = lo4((uint16_t)(9 + i));
+    if (mrt_probe_keypair_generate(&kp) < 0 || mrt_peer_map_add(m, 100 + i, kp.pub, &ep, 1) < 0)
+      return mrt_peer_map_unref(m);
+  }
+  return m;
+}
+
+/* DirectManager's peer count, or the ask's negative errno (-EAGAIN while its
+ * mailbox is full). */
+NF long direct_peers(mrt_ref *dm) {
+  mrt_direct_status *ds = NULL;
+  int rc = MRT_ASK_SYNC(direct_state, dm, &(mrt_none){0}, &ds, MRT_SEC(30));
+  if (rc < 0)
+    return rc;
+  long n = (long)ds->n_peers;
+  mrt_direct_status_free(ds);
+  return n;
 }
 
 /* ---- STUN responders as DERP regions ----------------------------------------------- */

@@ -151,12 +151,6 @@ static void expect_rebind_after_flap(node_proc *n, long long last) {
   json_decref(events);
 }
 
-static int setup(void **state) {
-  (void)state;
-  dir_make();
-  return 0;
-}
-
 static void link_flap_shows_up_with_its_rebind(void **state) {
   (void)state;
   /* addrgenmode none: no IPv6 link-local addresses, whose duplicate address
@@ -211,7 +205,7 @@ int main(int argc, char **argv) {
   if (skip != 0)
     return skip;
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(link_flap_shows_up_with_its_rebind, setup, teardown),
+      cmocka_unit_test_setup_teardown(link_flap_shows_up_with_its_rebind, proc_setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -680,12 +680,6 @@ static void third_party_teaches_nothing(void **state) {
 
 /* ---- fixture ------------------------------------------------------------------------------ */
 
-static int setup(void **state) {
-  (void)state;
-  dir_make();
-  return 0;
-}
-
 static int teardown(void **state) {
   (void)state;
   node_kill(&A);
@@ -728,8 +722,8 @@ int main(int argc, char **argv) {
   signal(SIGHUP, on_fatal_signal);
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(path_survives_network_changes, setup, teardown),
-      cmocka_unit_test_setup_teardown(third_party_teaches_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(path_survives_network_changes, proc_setup, teardown),
+      cmocka_unit_test_setup_teardown(third_party_teaches_nothing, proc_setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

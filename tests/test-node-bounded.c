@@ -70,28 +70,6 @@ static void start_node(fixture *f) {
   mrt_runtime_run_until_idle(f->rt);
 }
 
-/* A map of `n` peers (fresh keys; endpoints on loopback ports that never
- * answer). */
-static mrt_peer_map *peers(size_t n) {
-  mrt_peer_map *m;
-  assert_int_equal(mrt_peer_map_new(&m), 0);
-  for (size_t i = 0; i < n; i++) {
-    mrt_probe_keypair kp;
-    assert_int_equal(mrt_probe_keypair_generate(&kp), 0);
-    struct sockaddr_storage ep = lo4((uint16_t)(9 + i));
-    assert_int_equal(mrt_peer_map_add(m, 100 + i, kp.pub, &ep, 1), 0);
-  }
-  return m;
-}
-
-static size_t direct_peers(mrt_ref *dm) {
-  mrt_direct_status *ds = NULL;
-  assert_int_equal(MRT_ASK_SYNC(direct_state, dm, &(mrt_none){0}, &ds, MRT_SEC(5)), 0);
-  size_t n = ds->n_peers;
-  mrt_direct_status_free(ds);
-  return n;
-}
-
 static mrt_bus_stats stats_of(mrt_runtime *rt, const mrt_msg_type *type) {
   mrt_bus_stats st;
   assert_int_equal(mrt_bus_stats_get(mrt_runtime_bus(rt), type, &st), 0);
@@ -105,6 +83,8 @@ static void direct_manager_mailbox_is_bounded(void **state) {
   start_node(f);
   mrt_ref *dm = mrt_node_direct(f->node);
   mrt_peer_map *small = peers(1), *last = peers(3);
+  assert_non_null(small);
+  assert_non_null(last);
   uint64_t dropped0 = stats_of(f->rt, &mrt_msg_peer_map_update).dropped_full;
   /* 1,000 copies of one map, then a different one: nothing is driven, so
    * DirectManager handles none of them yet. */

@@ -23,19 +23,6 @@
 
 #include "test-node-proc.h"
 
-static int setup(void **state) {
-  (void)state;
-  dir_make();
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  reap_all();
-  dir_remove(test_dir);
-  return 0;
-}
-
 /* ---- each field --------------------------------------------------------------------------- */
 
 typedef struct bad_case {
@@ -153,19 +140,60 @@ static void missing_key_file_is_created_0600_and_reused(void **state) {
   char cfg[300], key[300];
   file_write(in_dir("node.json", cfg, sizeof cfg), "{\"key_file\": \"node.key\"}");
   in_dir("node.key", key, sizeof key);
-  char *argv[] = {(char *)node_bin, "--check", "--config", cfg, NULL};
-  assert_int_equal(run_capture(argv, NP_WAIT_MS, NULL, NULL), 0);
+  char *first = run_and_get_key(cfg);
   struct stat st;
   assert_int_equal(stat(key, &st), 0);
   assert_int_equal(st.st_mode & 0777, 0600);
   char *text = file_read(key);
   assert_int_equal(strlen(text), 65); /* 64 hex digits and a newline */
   free(text);
-  char *first = run_and_get_key(cfg);
   char *second = run_and_get_key(cfg);
   assert_string_equal(first, second);
   free(first);
   free(second);
+}
+
+/* --check has no side effect: a missing key file is reported (it would be
+ * created at start) but not created; an existing one is read and validated. */
+static void check_reads_the_key_file_and_never_creates_it(void **state) {
+  (void)state;
+  char cfg[300], key[300];
+  file_write(in_dir("node.json", cfg, sizeof cfg), "{\"key_file\": \"node.key\"}");
+  in_dir("node.key", key, sizeof key);
+  char *out = NULL, *err = NULL;
+  char *argv[] = {(char *)node_bin, "--check", "--config", cfg, NULL};
+  assert_int_equal(run_capture(argv, NP_WAIT_MS, &out, &err), 0);
+  struct stat st;
+  assert_int_not_equal(stat(key, &st), 0);
+  assert_int_equal(errno, ENOENT);
+  if (strstr(out, "OK") == NULL || strstr(out, key) == NULL || strstr(out, "create") == NULL)
+    fail_msg("stdout does not say the key file would be created: %s", out);
+  free(out);
+  free(err);
+  /* Malformed: --check fails and says which file holds what. */
+  int fd = open(key, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "not a key\n", 10), 10);
+  close(fd);
+  assert_int_equal(run_capture(argv, NP_WAIT_MS, &out, &err), 2);
+  if (strstr(err, "key_file") == NULL || strstr(err, key) == NULL ||
+      strstr(err, "64 hex digits") == NULL)
+    fail_msg("no clear error for a malformed key file: %s", err);
+  free(out);
+  free(err);
+  /* Whole: --check accepts it and leaves it as it was. */
+  assert_int_equal(unlink(key), 0);
+  char *created = run_and_get_key(cfg); /* a start creates it */
+  char *before = file_read(key);
+  assert_int_equal(run_capture(argv, NP_WAIT_MS, &out, &err), 0);
+  assert_null(strstr(out, "create"));
+  char *after = file_read(key);
+  assert_string_equal(before, after);
+  free(created);
+  free(before);
+  free(after);
+  free(out);
+  free(err);
 }
 
 /* A crash while the key file is being written (here: a file size limit of
@@ -177,6 +205,8 @@ static void key_file_appears_whole_or_not_at_all(void **state) {
   char cfg[300], key[300];
   file_write(in_dir("node.json", cfg, sizeof cfg), "{\"key_file\": \"node.key\"}");
   in_dir("node.key", key, sizeof key);
+  char sock[300];
+  in_dir("control.sock", sock, sizeof sock);
   pid_t pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
@@ -185,16 +215,16 @@ static void key_file_appears_whole_or_not_at_all(void **state) {
     int null = open("/dev/null", O_WRONLY);
     dup2(null, 2);
     if (setrlimit(RLIMIT_FSIZE, &rl) == 0)
-      execl(node_bin, node_bin, "--check", "--config", cfg, (char *)NULL);
+      execl(node_bin, node_bin, "--config", cfg, "--control-socket", sock, "--no-metrics",
+            (char *)NULL);
     _exit(127);
   }
-  int rc = wait_exit(pid, 5000);
+  int rc = wait_exit(pid, NP_WAIT_MS);
   assert_int_equal(rc, 128 + SIGXFSZ); /* it died writing the key */
   struct stat st;
   assert_int_not_equal(stat(key, &st), 0);
   assert_int_equal(errno, ENOENT);
-  char *argv[] = {(char *)node_bin, "--check", "--config", cfg, NULL};
-  assert_int_equal(run_capture(argv, 5000, NULL, NULL), 0);
+  free(run_and_get_key(cfg));
   char *text = file_read(key);
   assert_int_equal(strlen(text), 65);
   free(text);
@@ -405,11 +435,18 @@ int main(int argc, char **argv) {
   take_binaries(argc, argv);
   mrt_log_set_level(MRT_LOG_WARN);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(every_field_error_names_file_and_field, setup, teardown),
-      cmocka_unit_test_setup_teardown(missing_key_file_is_created_0600_and_reused, setup, teardown),
-      cmocka_unit_test_setup_teardown(key_file_appears_whole_or_not_at_all, setup, teardown),
-      cmocka_unit_test_setup_teardown(config_errors_never_echo_raw_input, setup, teardown),
-      cmocka_unit_test_setup_teardown(sighup_reloads_through_the_reconciler, setup, teardown),
+      cmocka_unit_test_setup_teardown(every_field_error_names_file_and_field, proc_setup,
+                                      proc_teardown),
+      cmocka_unit_test_setup_teardown(check_reads_the_key_file_and_never_creates_it, proc_setup,
+                                      proc_teardown),
+      cmocka_unit_test_setup_teardown(missing_key_file_is_created_0600_and_reused, proc_setup,
+                                      proc_teardown),
+      cmocka_unit_test_setup_teardown(key_file_appears_whole_or_not_at_all, proc_setup,
+                                      proc_teardown),
+      cmocka_unit_test_setup_teardown(config_errors_never_echo_raw_input, proc_setup,
+                                      proc_teardown),
+      cmocka_unit_test_setup_teardown(sighup_reloads_through_the_reconciler, proc_setup,
+                                      proc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,19 +19,6 @@
 
 #include "test-node-proc.h"
 
-static int setup(void **state) {
-  (void)state;
-  dir_make();
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  reap_all();
-  dir_remove(test_dir);
-  return 0;
-}
-
 /* The node logs as it goes (the observer polls paths every 250 ms), so a
  * line may trail the state that status already shows: wait for it. */
 static void expect_in_log(const node_proc *n, const char *needle) {
@@ -243,10 +230,10 @@ static void usage_errors_exit_2(void **state) {
 int main(int argc, char **argv) {
   take_binaries(argc, argv);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(demo_finds_home_and_peer_and_stops_on_sigterm, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(json_logs_and_sigint, setup, teardown),
-      cmocka_unit_test_setup_teardown(usage_errors_exit_2, setup, teardown),
+      cmocka_unit_test_setup_teardown(demo_finds_home_and_peer_and_stops_on_sigterm, proc_setup,
+                                      proc_teardown),
+      cmocka_unit_test_setup_teardown(json_logs_and_sigint, proc_setup, proc_teardown),
+      cmocka_unit_test_setup_teardown(usage_errors_exit_2, proc_setup, proc_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

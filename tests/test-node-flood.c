@@ -41,6 +41,7 @@
 
 #include <meshrt/meshrt.h>
 
+#include "node-fixture.h"
 #include "test-node-proc.h"
 
 #define RSS_MARGIN_KB (32 * 1024)
@@ -70,41 +71,7 @@ static long rss_kb(pid_t pid) {
   return kb;
 }
 
-static struct sockaddr_storage lo4(uint16_t port) {
-  struct sockaddr_storage ss;
-  memset(&ss, 0, sizeof ss);
-  struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-  in->sin_family = AF_INET;
-  in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  in->sin_port = htons(port);
-  return ss;
-}
-
 /* ---- a million bus publishes ---------------------------------------------------------------- */
-
-static mrt_peer_map *peers(size_t n) {
-  mrt_peer_map *m;
-  assert_int_equal(mrt_peer_map_new(&m), 0);
-  for (size_t i = 0; i < n; i++) {
-    mrt_probe_keypair kp;
-    assert_int_equal(mrt_probe_keypair_generate(&kp), 0);
-    struct sockaddr_storage ep = lo4((uint16_t)(9 + i));
-    assert_int_equal(mrt_peer_map_add(m, 100 + i, kp.pub, &ep, 1), 0);
-  }
-  return m;
-}
-
-/* DirectManager's peer count; -1 while its mailbox is full. */
-static long direct_peers(mrt_ref *dm) {
-  mrt_direct_status *ds = NULL;
-  int rc = MRT_ASK_SYNC(direct_state, dm, &(mrt_none){0}, &ds, MRT_SEC(30));
-  if (rc == -EAGAIN)
-    return -1;
-  assert_int_equal(rc, 0);
-  long n = (long)ds->n_peers;
-  mrt_direct_status_free(ds);
-  return n;
-}
 
 static void million_bus_publishes_stay_bounded(void **state) {
   (void)state;
@@ -122,6 +89,8 @@ static void million_bus_publishes_stay_bounded(void **state) {
   mrt_ref *dm = mrt_node_direct(node);
   mrt_bus *bus = mrt_runtime_bus(rt);
   mrt_peer_map *small = peers(1), *last = peers(3);
+  assert_non_null(small);
+  assert_non_null(last);
 
   long rss0 = rss_kb(getpid());
   uint64_t deepest_max = 0;

@@ -46,37 +46,6 @@ static node_proc node;
 static char metrics_host[64];
 static int metrics_port;
 
-/* ---- HTTP -------------------------------------------------------------------------------------
- */
-
-/* One request on a fresh connection; returns the whole response. */
-static char *http(const char *method, const char *path) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)metrics_port)};
-  inet_pton(AF_INET, metrics_host, &sin.sin_addr);
-  if (fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof sin) < 0)
-    return NULL;
-  char req[256];
-  snprintf(req, sizeof req, "%s %s HTTP/1.0\r\nHost: %s\r\n\r\n", method, path, metrics_host);
-  send_all(fd, req, strlen(req));
-  size_t cap = 1 << 16, len = 0;
-  char *buf = malloc(cap);
-  for (;;) {
-    if (len + 1 == cap)
-      buf = realloc(buf, cap *= 2);
-    struct pollfd p = {fd, POLLIN, 0};
-    if (poll(&p, 1, NP_WAIT_MS) <= 0)
-      break;
-    ssize_t n = recv(fd, buf + len, cap - len - 1, 0);
-    if (n <= 0)
-      break;
-    len += (size_t)n;
-  }
-  buf[len] = '\0';
-  close(fd);
-  return buf;
-}
-
 /* ---- the text format ---------------------------------------------------------------------------
  */
 
@@ -205,9 +174,7 @@ static int setup_group(void **state) {
     dump_log(&node);
     return -1;
   }
-  const char *url = json_string_value(json_object_get(s, "metrics"));
-  int ok =
-      url != NULL && sscanf(url, "http://%63[^:]:%d/metrics", metrics_host, &metrics_port) == 2;
+  bool ok = status_metrics_addr(s, metrics_host, &metrics_port);
   json_decref(s);
   return ok ? 0 : -1;
 }
@@ -247,7 +214,7 @@ static void metrics_scrape_parses_and_has_the_families(void **state) {
   static scrape sc;
   uint64_t deadline = mono_ms() + 10000;
   do {
-    char *resp = http("GET", "/metrics");
+    char *resp = http_request(metrics_host, metrics_port, "GET", "/metrics");
     parse_response(resp, &sc);
     free(resp);
     if (get(&sc, "meshrt_bus_published_total{type=\"derp_latency_measurement\"}") >= 2)
@@ -312,19 +279,19 @@ static void metrics_scrape_parses_and_has_the_families(void **state) {
 
 static void other_paths_and_methods_are_refused(void **state) {
   (void)state;
-  char *resp = http("GET", "/");
+  char *resp = http_request(metrics_host, metrics_port, "GET", "/");
   int status = 0;
   assert_non_null(resp);
   sscanf(resp, "HTTP/1.%*d %d", &status);
   free(resp);
   assert_int_equal(status, 404);
-  resp = http("POST", "/metrics");
+  resp = http_request(metrics_host, metrics_port, "POST", "/metrics");
   assert_non_null(resp);
   sscanf(resp, "HTTP/1.%*d %d", &status);
   free(resp);
   assert_true(status >= 400);
   /* ...and the endpoint still serves. */
-  resp = http("GET", "/metrics");
+  resp = http_request(metrics_host, metrics_port, "GET", "/metrics");
   sscanf(resp, "HTTP/1.%*d %d", &status);
   free(resp);
   assert_int_equal(status, 200);

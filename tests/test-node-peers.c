@@ -175,9 +175,7 @@ static void status_json_has_every_peer(void **state) {
   assert_int_equal(json_integer_value(json_object_get(sum, "with_path")), 0);
   assert_int_equal(json_integer_value(json_object_get(sum, "without_path")), N_PEERS);
   assert_int_equal(json_integer_value(json_object_get(sum, "shown")), N_PEERS);
-  assert_int_equal(sscanf(json_string_value(json_object_get(s, "metrics")), "http://%63[^:]:%d",
-                          metrics_host, &metrics_port),
-                   2);
+  assert_true(status_metrics_addr(s, metrics_host, &metrics_port));
   json_decref(s);
 
   /* A page of 5: the first 5 rows, the summary over all. */
@@ -248,38 +246,10 @@ static void events_work(void **state) {
   json_decref(j);
 }
 
-/* GET path on a fresh connection; the whole response (caller frees). */
-static char *http_get(const char *path) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)metrics_port)};
-  inet_pton(AF_INET, metrics_host, &sin.sin_addr);
-  if (fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof sin) < 0)
-    return NULL;
-  char req[256];
-  snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, metrics_host);
-  send_all(fd, req, strlen(req));
-  size_t cap = 1 << 16, len = 0;
-  char *buf = malloc(cap);
-  for (;;) {
-    if (len + 1 == cap)
-      buf = realloc(buf, cap *= 2);
-    struct pollfd p = {fd, POLLIN, 0};
-    if (poll(&p, 1, 30000) <= 0)
-      break;
-    ssize_t n = recv(fd, buf + len, cap - len - 1, 0);
-    if (n <= 0)
-      break;
-    len += (size_t)n;
-  }
-  buf[len] = '\0';
-  close(fd);
-  return buf;
-}
-
 static void metrics_have_a_series_per_peer(void **state) {
   (void)state;
   assert_true(metrics_port > 0); /* from status_json_has_every_peer */
-  char *resp = http_get("/metrics");
+  char *resp = http_request(metrics_host, metrics_port, "GET", "/metrics");
   assert_non_null(resp);
   int status = 0;
   assert_int_equal(sscanf(resp, "HTTP/1.%*d %d", &status), 1);

@@ -1,10 +1,11 @@
 /* Shared helpers of the tests that run the built meshrt-node and meshrt-ctl
  * (test-node-demo.c, test-node-config.c, test-node-control.c,
- * test-node-metrics.c, test-netns-node-events.c): the binaries' paths come
- * from the test's arguments (meson passes them), processes are spawned with
- * their output in files under a private temporary directory (no pipes to
- * fill up), meshrt-ctl's JSON output is parsed, and a raw control-socket
- * client speaks the protocol byte by byte. Every wait has a deadline, so a
+ * test-node-metrics.c, test-netns-node-events.c, ...): the binaries' paths
+ * come from the test's arguments (meson passes them), processes are spawned
+ * with their output in files under a private temporary directory (no pipes
+ * to fill up), meshrt-ctl's JSON output is parsed, a raw control-socket
+ * client speaks the protocol byte by byte, and the metrics endpoint is
+ * fetched over HTTP/1.0. Every wait has a deadline, so a
  * broken node fails a test instead of hanging it. Loopback and temporary
  * paths only; no fixed ports.
  */
@@ -29,6 +30,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <jansson.h>
 
@@ -260,6 +264,47 @@ NP const char *error_code(const json_t *reply) {
   return json_string_value(json_object_get(json_object_get(reply, "error"), "code"));
 }
 
+/* ---- the metrics endpoint -------------------------------------------------------------------- */
+
+/* One HTTP/1.0 request on a fresh connection to host (IPv4):port; returns
+ * the whole response (caller frees), or NULL if it could not connect. */
+NP char *http_request(const char *host, int port, const char *method, const char *path) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  inet_pton(AF_INET, host, &sin.sin_addr);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof sin) < 0) {
+    if (fd >= 0)
+      close(fd);
+    return NULL;
+  }
+  char req[256];
+  snprintf(req, sizeof req, "%s %s HTTP/1.0\r\nHost: %s\r\n\r\n", method, path, host);
+  send_all(fd, req, strlen(req));
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  for (;;) {
+    if (len + 1 == cap)
+      buf = realloc(buf, cap *= 2);
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, NP_WAIT_MS) <= 0)
+      break;
+    ssize_t n = recv(fd, buf + len, cap - len - 1, 0);
+    if (n <= 0)
+      break;
+    len += (size_t)n;
+  }
+  buf[len] = '\0';
+  close(fd);
+  return buf;
+}
+
+/* The metrics endpoint a status names ("http://HOST:PORT/metrics"): true
+ * and host (64 bytes) and *port set if it names one. */
+NP bool status_metrics_addr(const json_t *status, char host[64], int *port) {
+  const char *url = json_string_value(json_object_get(status, "metrics"));
+  return url != NULL && sscanf(url, "http://%63[^:]:%d", host, port) == 2;
+}
+
 /* ---- a node under test ------------------------------------------------------------------------
  */
 
@@ -359,6 +404,22 @@ NP bool status_ready(const json_t *s) {
 }
 
 NP bool status_up(const json_t *s) { return json_is_object(s); }
+
+/* cmocka setup and teardown of a test that runs nodes: a fresh test
+ * directory before; after, every node the test left running is killed and
+ * the directory removed. */
+NP int proc_setup(void **state) {
+  (void)state;
+  dir_make();
+  return 0;
+}
+
+NP int proc_teardown(void **state) {
+  (void)state;
+  reap_all();
+  dir_remove(test_dir);
+  return 0;
+}
 
 /* main(): takes the binaries' paths from argv. */
 NP void take_binaries(int argc, char **argv) {

@@ -28,6 +28,8 @@
 #include <meshrt/meshrt.h>
 #include <meshrt/testing.h>
 
+#include "order-actor.h"
+
 static uint64_t thread_id(void) { return (uint64_t)pthread_self(); }
 
 typedef struct ball {
@@ -622,53 +624,11 @@ static void ready_work_is_donated_to_an_idle_executor(void **unused) {
 
 /* ---- many executors telling an actor that keeps moving --------------------- */
 
-#define SENDERS 4
 #define PER_SENDER 100000
 #define CHUNK 1000
 
-typedef struct num {
-  uint32_t sender;
-  uint32_t seq;
-} num;
-
-MRT_MESSAGE_DECLARE(, num, num, mrt_none);
-MRT_MESSAGE_DEFINE(num, num, mrt_none, NULL, NULL);
 MRT_MESSAGE_DECLARE(, more, mrt_none, mrt_none);
 MRT_MESSAGE_DEFINE(more, mrt_none, mrt_none, NULL, NULL);
-MRT_MESSAGE_DECLARE(, get, mrt_none, uint64_t);
-MRT_MESSAGE_DEFINE(get, mrt_none, uint64_t, NULL, NULL);
-
-typedef struct order_state {
-  uint64_t total;
-  uint32_t next[SENDERS];
-  uint64_t out_of_order;
-} order_state;
-
-static int order_num(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
-  (void)self;
-  (void)r;
-  order_state *st = state;
-  const num *n = p;
-  if (n->sender >= SENDERS || n->seq != st->next[n->sender])
-    st->out_of_order++;
-  else
-    st->next[n->sender] = n->seq + 1;
-  st->total++;
-  return 0;
-}
-
-static int order_get(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
-  (void)self;
-  (void)p;
-  order_state *st = state;
-  uint64_t v = st->out_of_order ? UINT64_MAX : st->total;
-  return MRT_REPLY(get, r, &v);
-}
-
-static const mrt_handler_entry order_handlers[] = {
-    {&mrt_msg_num, order_num}, {&mrt_msg_get, order_get}, {NULL, NULL}};
-static const mrt_actor_class order_class = {
-    .name = "order", .state_size = sizeof(order_state), .handlers = order_handlers};
 
 typedef struct sender_args {
   mrt_ref *to;

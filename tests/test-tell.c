@@ -15,58 +15,10 @@
 #include <meshrt/meshrt.h>
 #include <meshrt/testing.h>
 
-typedef struct num {
-  uint32_t sender;
-  uint32_t seq;
-} num;
+#include "order-actor.h"
 
-MRT_MESSAGE_DECLARE(, num, num, mrt_none);
-MRT_MESSAGE_DEFINE(num, num, mrt_none, NULL, NULL);
 MRT_MESSAGE_DECLARE(, other, uint64_t, mrt_none);
 MRT_MESSAGE_DEFINE(other, uint64_t, mrt_none, NULL, NULL);
-MRT_MESSAGE_DECLARE(, get, mrt_none, uint64_t);
-MRT_MESSAGE_DEFINE(get, mrt_none, uint64_t, NULL, NULL);
-
-#define SENDERS 4
-
-typedef struct order_state {
-  uint64_t total;
-  uint32_t next[SENDERS];
-  uint64_t out_of_order;
-  uint64_t log[16]; /* first messages' (sender<<32|seq) for the order test */
-} order_state;
-
-static int order_num(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
-  (void)self;
-  (void)r;
-  order_state *st = state;
-  const num *n = p;
-  if (n->sender < SENDERS) {
-    if (n->seq != st->next[n->sender])
-      st->out_of_order++;
-    st->next[n->sender] = n->seq + 1;
-  }
-  if (st->total < 16)
-    st->log[st->total] = (uint64_t)n->sender << 32 | n->seq;
-  st->total++;
-  return 0;
-}
-
-static int order_get(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
-  (void)self;
-  (void)p;
-  order_state *st = state;
-  uint64_t v = st->out_of_order ? UINT64_MAX : st->total;
-  return MRT_REPLY(get, r, &v);
-}
-
-static const mrt_handler_entry order_handlers[] = {
-    {&mrt_msg_num, order_num},
-    {&mrt_msg_get, order_get},
-    {NULL, NULL},
-};
-static const mrt_actor_class order_class = {
-    .name = "order", .state_size = sizeof(order_state), .handlers = order_handlers};
 
 static uint64_t get_total(mrt_ref *ref) {
   uint64_t v = 0;

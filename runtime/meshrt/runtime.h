@@ -76,8 +76,9 @@ MRT_API int mrt_runtime_attach(mrt_runtime *rt, struct event_base *base);
 
 /* Drives a hand-driven runtime until no actor is ready and no I/O is pending
  * right now (due timers on the real clock fire too). One thread at a time
- * (the test's). Returns the number of actor turns run, or -EINVAL if rt is
- * NULL, started/attached, or it is called from inside an actor. */
+ * (the test's). Returns the number of actor turns and I/O callbacks run, or
+ * -EINVAL if rt is NULL, started/attached, or it is called from inside an
+ * actor. */
 MRT_API int mrt_runtime_run_until_idle(mrt_runtime *rt);
 
 /* Virtual clock only: moves time forward by delta_ns, firing due timers in

@@ -13,6 +13,9 @@
  * service thread only (guards are made before the loop runs and freed after
  * it stopped), so it needs no lock.
  *
+ * The connection count is the owner's bookkeeping (admit, release), kept
+ * here so that both listeners cap and log refusals the same way.
+ *
  * Threading: the listener's event loop only.
  */
 #include "accept_guard.h"
@@ -45,7 +48,9 @@ struct mn_accept_guard {
   unsigned delay_ms;
   uint64_t last_fail_ns;
   uint64_t pauses;
-  mn_ratelimit rl, rl_other;
+  size_t cap, open; /* connections kept, at most cap (0: no cap) */
+  uint64_t refused;
+  mn_ratelimit rl, rl_other, rl_refused;
 };
 
 #define MAX_GUARDS 8
@@ -125,6 +130,31 @@ void mn_accept_guard_ok(mn_accept_guard *g) {
 }
 
 uint64_t mn_accept_guard_pauses(const mn_accept_guard *g) { return g != NULL ? g->pauses : 0; }
+
+void mn_accept_guard_set_cap(mn_accept_guard *g, size_t cap) { g->cap = cap; }
+
+size_t mn_accept_guard_cap(const mn_accept_guard *g) { return g->cap; }
+
+bool mn_accept_guard_full(const mn_accept_guard *g) { return g->cap != 0 && g->open >= g->cap; }
+
+bool mn_accept_guard_admit(mn_accept_guard *g) {
+  if (!mn_accept_guard_full(g)) {
+    g->open++;
+    return true;
+  }
+  uint64_t held = 0;
+  g->refused++;
+  if (mn_ratelimit_allow(&g->rl_refused, mn_now_ns(), LOG_INTERVAL_NS, &held))
+    mrt_log(MRT_LOG_WARN, MN_LOG,
+            "%s: client refused, all %zu places busy refused=%" PRIu64 " held_back=%" PRIu64,
+            g->what, g->cap, g->refused, held);
+  return false;
+}
+
+void mn_accept_guard_release(mn_accept_guard *g) {
+  if (g != NULL && g->open > 0)
+    g->open--;
+}
 
 void mn_accept_guard_free(mn_accept_guard *g) {
   if (g == NULL)

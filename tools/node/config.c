@@ -413,6 +413,10 @@ static int create_key(ectx *e, const char *path, mrt_probe_keypair *key) {
 
 static int load_key(ectx *e, mn_config *c) {
   int fd = open(c->key_file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT && (e->flags & MN_CONFIG_NO_CREATE)) {
+    c->key_missing = true; /* a start would create it */
+    return 0;
+  }
   if (fd < 0 && errno == ENOENT) {
     int rc = create_key(e, c->key_file, &c->key);
     if (rc != -EEXIST) {
@@ -482,7 +486,8 @@ static int parse_all(ectx *e, json_t *root, mn_config *c) {
     rc = parse_service(e, root, c);
   if (rc == 0)
     rc = parse_logging(e, root, c);
-  /* Last: the only step with a side effect (it may create the key file). */
+  /* Last: the only step with a side effect (it may create the key file,
+   * unless MN_CONFIG_NO_CREATE). */
   if (rc == 0 && c->key_file != NULL && !(e->flags & MN_CONFIG_NO_FILES))
     rc = load_key(e, c);
   return rc;
@@ -520,8 +525,8 @@ static int syntax_error(ectx *e, const json_error_t *jerr) {
   return -EINVAL;
 }
 
-int mn_config_load(const char *path, mn_config **out, char *err, size_t errlen) {
-  ectx e = {path, err, errlen, 0};
+int mn_config_load(const char *path, unsigned flags, mn_config **out, char *err, size_t errlen) {
+  ectx e = {path, err, errlen, flags};
   *out = NULL;
   json_error_t jerr;
   json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);

@@ -44,6 +44,7 @@ typedef struct mn_config {
   char *key_file; /* resolved against the config's dir; NULL: none */
   bool have_key;
   bool key_created;
+  bool key_missing; /* MN_CONFIG_NO_CREATE: the key file does not exist (yet) */
   mrt_probe_keypair key;
   mrt_derp_map *derp_map; /* NULL: none */
   char *derp_canon;       /* canonical JSON of the map ("" when none) */
@@ -57,16 +58,19 @@ typedef struct mn_config {
   int log_format;       /* mn_log_format, -1: unset */
 } mn_config;
 
+/* Flags of mn_config_load and mn_config_parse. MN_CONFIG_NO_FILES: touch no
+ * other file (the key file and derp_map_file are checked as fields and
+ * resolved, but neither read nor created), for fuzzing. MN_CONFIG_NO_CREATE:
+ * read and validate the files, but a missing key file is not created (it
+ * sets key_missing instead), for --check, which must leave no trace. */
+#define MN_CONFIG_NO_FILES 1u
+#define MN_CONFIG_NO_CREATE 2u
+
 /* Loads `path`. Returns 0 with *out (free with mn_config_free), or a negative
  * errno with the message in err: -EINVAL for an invalid config, -ENOENT /
  * -EACCES / ... when the file cannot be read, -ENOMEM. Blocking file I/O:
  * host threads only. */
-int mn_config_load(const char *path, mn_config **out, char *err, size_t errlen);
-
-/* mn_config_parse flags. MN_CONFIG_NO_FILES: touch no other file (the key
- * file and derp_map_file are checked as fields and resolved, but neither read
- * nor created), for fuzzing and for checks that must leave no trace. */
-#define MN_CONFIG_NO_FILES 1u
+int mn_config_load(const char *path, unsigned flags, mn_config **out, char *err, size_t errlen);
 
 /* As mn_config_load, from `len` bytes of JSON text; `path` names the config
  * in messages and anchors its relative paths. Any thread when

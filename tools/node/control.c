@@ -10,9 +10,10 @@
  * connection. Nobody can grow our memory or take our descriptors:
  *   - clients are capped below the descriptor limit (RLIMIT_NOFILE less what
  *     the node already uses and a reserve for the rest of it, at most
- *     MAX_CLIENTS); at the cap a new client takes the place of the least
- *     recently active idle one (nothing in flight, not following), or, if
- *     there is none, gets a "busy" error and is closed;
+ *     MAX_CLIENTS; counted by the accept guard, as the metrics endpoint's
+ *     are); at the cap a new client takes the place of the least recently
+ *     active idle one (nothing in flight, not following), or, if there is
+ *     none, gets a "busy" error and is closed;
  *   - if accept() fails for want of descriptors anyway, accepting pauses and
  *     is retried later (accept_guard.c) instead of spinning;
  *   - a client whose unsent replies pass CLIENT_HIGH is not read until they
@@ -20,6 +21,10 @@
  *     that far behind FOLLOW_MAX is dropped;
  *   - all clients' unsent replies together stay under TOTAL_MAX: past it, the
  *     client whose replies went unread the longest is disconnected;
+ *   - all clients' buffered input (requests in the making, and requests a
+ *     throttled client sent ahead) together stays under INPUT_MAX: past it,
+ *     the client holding the most is disconnected (each client's own input is
+ *     bounded by MAX_LINE, but a thousand of them could pin 64 MiB);
  *   - repeated conditions are logged rate-limited.
  *
  * Security: the socket is created under umask 0177 and chmod'ed 0600, in a
@@ -53,11 +58,16 @@
 #define MAX_LINE (64 * 1024)
 #define MAX_CLIENTS 1024
 /* Descriptors the cap leaves to the rest of the node: sockets of rebinds and
- * STUN, netlink, metrics connections, the config and key files. */
+ * STUN, netlink, metrics connections (at most 32, metrics.c), the config and
+ * key files. */
 #define FD_RESERVE 128
 #define CLIENT_HIGH (256 * 1024)
 #define FOLLOW_MAX (4 * 1024 * 1024)
 #define TOTAL_MAX (16 * 1024 * 1024)
+/* Room for 128 maximal requests in the making at once, half of TOTAL_MAX:
+ * real requests are a few hundred bytes, so only clients sending near-maximal
+ * lines by the hundred ever reach it. */
+#define INPUT_MAX (8 * 1024 * 1024)
 #define FOLLOW_PERIOD_MS 100
 #define FOLLOW_BATCH 256
 #define LOG_INTERVAL_NS (10 * UINT64_C(1000000000))
@@ -72,9 +82,8 @@ struct mn_control {
   mn_accept_guard *guard;
   struct event *follow_timer;
   client *head, *tail; /* most recently active first */
-  size_t n_clients, max_clients;
-  uint64_t refused, evicted_idle, dropped_unread; /* counts, for the log */
-  mn_ratelimit rl_refused, rl_dropped;
+  uint64_t evicted_idle, dropped_unread, dropped_input; /* counts, for the log */
+  mn_ratelimit rl_dropped, rl_input;
 };
 
 struct client {
@@ -127,6 +136,10 @@ static size_t queued(const client *c) {
   return evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
+static size_t input_len(const client *c) {
+  return evbuffer_get_length(bufferevent_get_input(c->bev));
+}
+
 static size_t total_queued(const struct mn_control *ctl) {
   size_t sum = 0;
   for (const client *c = ctl->head; c != NULL; c = c->next)
@@ -137,7 +150,7 @@ static size_t total_queued(const struct mn_control *ctl) {
 static void client_free(client *c) {
   struct mn_control *ctl = c->ctl;
   list_unlink(c);
-  ctl->n_clients--;
+  mn_accept_guard_release(ctl->guard);
   /* The buffer may outlive this call inside libevent: it must not call us. */
   evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
   bufferevent_free(c->bev);
@@ -165,6 +178,33 @@ static void enforce_budget(struct mn_control *ctl, const client *keep) {
               "control socket: dropped a client that does not read its replies unsent=%zu "
               "total_unsent=%zu limit=%d dropped=%" PRIu64 " held_back=%" PRIu64,
               n, total, TOTAL_MAX, ctl->dropped_unread, held);
+    total -= n;
+    client_free(victim);
+  }
+}
+
+/* While all clients' buffered input passes INPUT_MAX, disconnects the client
+ * holding the most (of equals, the least recently active): what it sent is
+ * no request yet, or requests it sent ahead of reading its replies. */
+static void enforce_input_budget(struct mn_control *ctl) {
+  size_t total = 0;
+  for (const client *c = ctl->head; c != NULL; c = c->next)
+    total += input_len(c);
+  while (total >= INPUT_MAX) {
+    client *victim = NULL;
+    for (client *c = ctl->tail; c != NULL; c = c->prev)
+      if (victim == NULL || input_len(c) > input_len(victim))
+        victim = c;
+    size_t n = input_len(victim);
+    if (n == 0)
+      return;
+    uint64_t held = 0;
+    ctl->dropped_input++;
+    if (mn_ratelimit_allow(&ctl->rl_input, mn_now_ns(), LOG_INTERVAL_NS, &held))
+      mrt_log(MRT_LOG_WARN, MN_LOG,
+              "control socket: dropped the client with the most unserved input input=%zu "
+              "total_input=%zu limit=%d dropped=%" PRIu64 " held_back=%" PRIu64,
+              n, total, INPUT_MAX, ctl->dropped_input, held);
     total -= n;
     client_free(victim);
   }
@@ -252,7 +292,10 @@ static bool serve_input(client *c) {
 
 static void on_read(struct bufferevent *bev, void *ud) {
   (void)bev;
-  serve_input(ud);
+  client *c = ud;
+  struct mn_control *ctl = c->ctl;
+  serve_input(c); /* may free c */
+  enforce_input_budget(ctl);
 }
 
 /* The output drained (libevent calls this when it is empty). */
@@ -302,19 +345,12 @@ static client *idle_victim(struct mn_control *ctl) {
 }
 
 /* Tells a client over the cap why it is closed, without blocking. */
-static void refuse(struct mn_control *ctl, evutil_socket_t fd) {
+static void refuse(evutil_socket_t fd) {
   static const char busy[] = "{\"ok\":false,\"error\":{\"code\":\"busy\",\"message\":\"too many "
                              "control clients; try again\"}}\n";
   ssize_t n = send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
   (void)n;
   close(fd);
-  uint64_t held = 0;
-  ctl->refused++;
-  if (mn_ratelimit_allow(&ctl->rl_refused, mn_now_ns(), LOG_INTERVAL_NS, &held))
-    mrt_log(MRT_LOG_WARN, MN_LOG,
-            "control socket: client refused, all %zu places busy refused=%" PRIu64
-            " held_back=%" PRIu64,
-            ctl->max_clients, ctl->refused, held);
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
@@ -324,14 +360,14 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
   (void)socklen;
   struct mn_control *ctl = ud;
   mn_accept_guard_ok(ctl->guard);
-  if (ctl->n_clients >= ctl->max_clients) {
-    client *v = idle_victim(ctl);
-    if (v == NULL) {
-      refuse(ctl, fd);
-      return;
-    }
+  client *v = mn_accept_guard_full(ctl->guard) ? idle_victim(ctl) : NULL;
+  if (v != NULL) {
     ctl->evicted_idle++;
-    client_free(v);
+    client_free(v); /* gives its place back */
+  }
+  if (!mn_accept_guard_admit(ctl->guard)) {
+    refuse(fd);
+    return;
   }
   client *c = calloc(1, sizeof *c);
   struct bufferevent *bev =
@@ -344,6 +380,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     else
       close(fd);
     free(c);
+    mn_accept_guard_release(ctl->guard);
     return;
   }
   c->ctl = ctl;
@@ -351,7 +388,6 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
   c->out_cb = cb;
   c->progress_ns = mn_now_ns();
   list_push_head(c);
-  ctl->n_clients++;
   bufferevent_setcb(bev, on_read, on_write, on_event, c);
   /* Input beyond one maximal request is not read until it was served. */
   bufferevent_setwatermark(bev, EV_READ, 0, MAX_LINE + 2);
@@ -520,7 +556,6 @@ int mn_control_open(mn_app *app, const char *path, struct event_base *base,
   ctl->app = app;
   ctl->base = base;
   snprintf(ctl->path, sizeof ctl->path, "%s", path);
-  ctl->max_clients = client_cap();
   ctl->listener = evconnlistener_new(base, on_accept, ctl, LEV_OPT_CLOSE_ON_FREE, 0, fd);
   ctl->follow_timer = event_new(base, -1, EV_PERSIST, on_follow_tick, ctl);
   struct timeval tv = {0, FOLLOW_PERIOD_MS * 1000};
@@ -532,8 +567,9 @@ int mn_control_open(mn_app *app, const char *path, struct event_base *base,
     mn_control_close(ctl);
     return -ENOMEM;
   }
+  mn_accept_guard_set_cap(ctl->guard, client_cap());
   mrt_log(MRT_LOG_DEBUG, MN_LOG, "control socket serving path=%s max_clients=%zu", path,
-          ctl->max_clients);
+          mn_accept_guard_cap(ctl->guard));
   *out = ctl;
   return 0;
 }

@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,6 +33,8 @@
 #include "demo.h"
 #include "service.h"
 
+/* How long the actors get to stop at SIGINT/SIGTERM; past it the exit code
+ * is 1 (README.md and meshrt-node(1) quote this figure). */
 #define STOP_TIMEOUT MRT_MS(1500)
 #define DEMO_METRICS "127.0.0.1:9464"
 
@@ -374,7 +377,10 @@ static int app_stop(mn_app *app) {
 /* Loads the config and applies its logging settings (the command line wins). */
 static int load_config(mn_app *app) {
   char err[MN_CONFIG_ERR_MAX];
-  int rc = mn_config_load(app->opt.config_path, &app->config, err, sizeof err);
+  /* A check has no side effect: it reads an existing key file but does not
+   * create a missing one. */
+  unsigned flags = app->opt.check ? MN_CONFIG_NO_CREATE : 0;
+  int rc = mn_config_load(app->opt.config_path, flags, &app->config, err, sizeof err);
   if (rc < 0) {
     fprintf(stderr, "meshrt-node: config error: %s\n", err);
     return rc;
@@ -414,7 +420,12 @@ int main(int argc, char **argv) {
   if (!app.demo && load_config(&app) < 0)
     return 2;
   if (app.opt.check) {
-    printf("%s: OK\n", app.opt.config_path);
+    char key[PATH_MAX + 8];
+    if (app.config->key_missing)
+      mn_text_clean(app.config->key_file, strlen(app.config->key_file), key, sizeof key);
+    printf("%s: OK%s%s%s\n", app.opt.config_path,
+           app.config->key_missing ? " (the key file " : "", app.config->key_missing ? key : "",
+           app.config->key_missing ? " does not exist: a start will create it)" : "");
     mn_config_free(app.config);
     return 0;
   }

@@ -10,6 +10,17 @@
  * STUN clients). Values are read at scrape time: a scrape is a handful of
  * asks.
  *
+ * Connections are capped at MAX_CLIENTS, counted by the accept guard as the
+ * control socket's clients are: a connection over the cap is told 503 and
+ * closed at once. evhttp (libevent 2.1) has no cap of its own and no hook
+ * that sees a new connection together with its evhttp_connection, so the
+ * bufferevent callback (evhttp_set_bevcb) makes each connection's
+ * bufferevent and notes it, and right after evhttp has set it up ("adopt",
+ * in the same loop iteration, before anything is read) the connection is
+ * found from it (evhttp makes the evhttp_connection its bufferevent's
+ * callback argument; checked both ways) and admitted, with a close callback
+ * that gives its place back, or refused.
+ *
  * Threading: the HTTP server runs on the service thread; rendering is
  * host-thread code (it blocks on asks) and needs nothing else.
  */
@@ -21,6 +32,8 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/http.h>
 
 #include "accept_guard.h"
@@ -28,10 +41,22 @@
 
 #define ASK_TIMEOUT MRT_SEC(2)
 #define BUS_TYPES_MAX 128
+/* Scrapers are one or two Prometheus servers and a curl now and then; the
+ * cap is a quarter of the descriptors control.c keeps (FD_RESERVE) for the
+ * whole rest of the node. */
+#define MAX_CLIENTS 32
+
+/* A connection evhttp has just accepted, not yet admitted. */
+typedef struct fresh {
+  struct bufferevent *bev; /* a reference of ours */
+  struct fresh *next;
+} fresh;
 
 struct mn_metrics {
   struct evhttp *http;
-  mn_accept_guard *guard; /* pauses accepting while descriptors run out */
+  mn_accept_guard *guard; /* caps connections, pauses accepting while descriptors run out */
+  struct event *adopt;    /* admits the fresh connections */
+  fresh *fresh, **fresh_end; /* in accept order, so the first ones get the places */
 };
 
 /* Prometheus label values escape backslash, double quote and newline. */
@@ -364,6 +389,77 @@ static void on_other(struct evhttp_request *req, void *ud) {
   evhttp_send_error(req, HTTP_NOTFOUND, "not found: the metrics are at /metrics");
 }
 
+/* ---- the connection cap ---------------------------------------------------------------------- */
+
+static void on_conn_close(struct evhttp_connection *evcon, void *ud) {
+  (void)evcon;
+  mn_accept_guard_release(((struct mn_metrics *)ud)->guard);
+}
+
+/* evhttp asks for each new connection's bufferevent. */
+static struct bufferevent *on_new_conn(struct event_base *base, void *ud) {
+  struct mn_metrics *m = ud;
+  fresh *f = malloc(sizeof *f);
+  struct bufferevent *bev =
+      f != NULL ? bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE) : NULL;
+  if (bev == NULL) {
+    free(f);
+    return NULL; /* evhttp makes one itself: that connection goes uncounted */
+  }
+  /* Ours too: if evhttp drops the connection before the adoption, the
+   * bufferevent (and its descriptor) lives until we let go. */
+  bufferevent_incref(bev);
+  f->bev = bev;
+  f->next = NULL;
+  *m->fresh_end = f;
+  m->fresh_end = &f->next;
+  event_active(m->adopt, EV_TIMEOUT, 1);
+  return bev;
+}
+
+/* Lets go of a fresh connection (closing it if evhttp has dropped it). */
+static fresh *fresh_drop(fresh *f) {
+  fresh *next = f->next;
+  bufferevent_decref(f->bev);
+  free(f);
+  return next;
+}
+
+/* The connection of a fresh bufferevent, or NULL if evhttp has dropped it
+ * (freeing a bufferevent clears its callbacks). */
+static struct evhttp_connection *conn_of(struct bufferevent *bev) {
+  bufferevent_data_cb rd = NULL;
+  void *arg = NULL;
+  bufferevent_getcb(bev, &rd, NULL, NULL, &arg);
+  if (rd == NULL || arg == NULL)
+    return NULL;
+  struct evhttp_connection *evcon = arg;
+  return evhttp_connection_get_bufferevent(evcon) == bev ? evcon : NULL;
+}
+
+static void on_adopt(evutil_socket_t fd, short what, void *ud) {
+  (void)fd;
+  (void)what;
+  struct mn_metrics *m = ud;
+  static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                             "Connection: close\r\n\r\n";
+  while (m->fresh != NULL) {
+    struct evhttp_connection *evcon = conn_of(m->fresh->bev);
+    if (evcon != NULL && mn_accept_guard_admit(m->guard)) {
+      evhttp_connection_set_closecb(evcon, on_conn_close, m);
+    } else if (evcon != NULL) {
+      ssize_t n = send(bufferevent_getfd(m->fresh->bev), busy, sizeof busy - 1,
+                       MSG_DONTWAIT | MSG_NOSIGNAL);
+      (void)n;
+      evhttp_connection_free(evcon); /* closed when we let go of it too */
+    }
+    m->fresh = fresh_drop(m->fresh);
+  }
+  m->fresh_end = &m->fresh;
+}
+
+/* ---- opening --------------------------------------------------------------------------------- */
+
 static int listen_on(const struct sockaddr_storage *addr, int *out) {
   int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
@@ -390,6 +486,8 @@ int mn_metrics_open(mn_app *app, const struct sockaddr_storage *addr, struct eve
   struct mn_metrics *m = rc == 0 ? calloc(1, sizeof *m) : NULL;
   bool owned = false; /* once evhttp accepts on fd, evhttp_free closes it */
   struct evhttp_bound_socket *bs = NULL;
+  if (m != NULL)
+    m->fresh_end = &m->fresh;
   if (rc == 0 && m != NULL && (m->http = evhttp_new(base)) != NULL)
     owned = (bs = evhttp_accept_socket_with_handle(m->http, fd)) != NULL;
   if (rc == 0 && !owned)
@@ -397,6 +495,8 @@ int mn_metrics_open(mn_app *app, const struct sockaddr_storage *addr, struct eve
   if (rc == 0)
     rc = mn_accept_guard_new(base, evhttp_bound_socket_get_listener(bs), "metrics endpoint",
                              &m->guard);
+  if (rc == 0 && (m->adopt = event_new(base, -1, 0, on_adopt, m)) == NULL)
+    rc = -ENOMEM;
   if (rc < 0) {
     mrt_log(MRT_LOG_ERROR, MN_LOG, "metrics endpoint unavailable addr=%s err=%s", want,
             strerror(-rc));
@@ -405,6 +505,8 @@ int mn_metrics_open(mn_app *app, const struct sockaddr_storage *addr, struct eve
     mn_metrics_close(m);
     return rc;
   }
+  mn_accept_guard_set_cap(m->guard, MAX_CLIENTS);
+  evhttp_set_bevcb(m->http, on_new_conn, m);
   evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
   evhttp_set_cb(m->http, "/metrics", on_metrics, app);
   evhttp_set_gencb(m->http, on_other, NULL);
@@ -420,7 +522,12 @@ void mn_metrics_close(struct mn_metrics *m) {
   if (m == NULL)
     return;
   mn_accept_guard_free(m->guard); /* before evhttp frees the listener */
+  m->guard = NULL;                /* evhttp_free runs the close callbacks */
+  while (m->fresh != NULL)
+    m->fresh = fresh_drop(m->fresh);
   if (m->http != NULL)
     evhttp_free(m->http);
+  if (m->adopt != NULL)
+    event_free(m->adopt);
   free(m);
 }

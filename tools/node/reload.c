@@ -182,7 +182,7 @@ void mn_reload_request(mn_app *app) {
   mrt_log(MRT_LOG_INFO, MN_LOG, "SIGHUP: reloading the config path=%s", app->config->path);
   char err[MN_CONFIG_ERR_MAX];
   mn_config *c = NULL;
-  int rc = mn_config_load(app->config->path, &c, err, sizeof err);
+  int rc = mn_config_load(app->config->path, 0, &c, err, sizeof err);
   if (rc < 0) {
     mrt_log(MRT_LOG_ERROR, MN_LOG, "config reload refused, the config in force stays: %s", err);
     mn_journal_append(
