@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include <meshrt/meshrt.h>
+#include <meshrt/reconciler.h>
+#include <meshrt/supervisor.h>
 
 #define LOG "reconciler"
 

@@ -29,7 +29,7 @@
 
 #include <arpa/inet.h>
 #include <event2/event.h>
-#include <meshrt/meshrt.h>
+#include <meshrt/mesh.h>
 
 typedef struct host {
   mrt_runtime *rt;

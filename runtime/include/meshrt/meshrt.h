@@ -1,4 +1,8 @@
-/* meshrt — umbrella header: everything a host program needs. */
+/* meshrt — umbrella header of libmeshrt (pkg-config meshrt): the actor
+ * runtime and the bus, all an embedder needs for actors alone. The layers
+ * above have their own: <meshrt/supervise.h> (libmeshrt-supervise),
+ * <meshrt/netmon.h> (libmeshrt-netmon), <meshrt/mesh.h> (libmeshrt-mesh, with
+ * those two) and <meshrt/testing.h> (libmeshrt-testing). */
 #ifndef MESHRT_MESHRT_H
 #define MESHRT_MESHRT_H
 
@@ -13,15 +17,5 @@
 #include <meshrt/runtime.h>
 #include <meshrt/actor.h>
 #include <meshrt/bus.h>
-#include <meshrt/supervisor.h>
-#include <meshrt/reconciler.h>
-#include <meshrt/netmon.h>
-#include <meshrt/probe.h>
-#include <meshrt/node_msgs.h>
-#include <meshrt/direct.h>
-#include <meshrt/stun_responder.h>
-#include <meshrt/derp_latency.h>
-#include <meshrt/netmon_supervisor.h>
-#include <meshrt/node.h>
 
 #endif
