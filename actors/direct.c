@@ -4,7 +4,7 @@
  * registration on the executor's event loop, the read path, the background
  * cadences (pinger, refresh, STUN prober, endpoint advertisement) and rebind.
  * The peer table lives in direct_paths.c, STUN in direct_stun.c, the socket
- * helpers in direct_socket.c, the ask handlers in direct_query.c.
+ * helpers in udp.c, the ask handlers in direct_query.c.
  *
  * Read path: the socket is watched with mrt_io_watch on the actor's executor
  * event loop (a libevent event on mrt_actor_event_base), so the callback runs

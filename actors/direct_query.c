@@ -15,6 +15,7 @@
  * functions run wherever the asker is.
  */
 #include "direct_internal.h"
+#include "mrt_grow.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -182,14 +183,10 @@ static int waiter_timeout(mrt_actor *self, void *state, void *ud) {
 }
 
 static int add_waiter(mrt_actor *self, mrt__direct *d, uint64_t peer_id, mrt_reply *r) {
-  if (d->n_waiters == d->cap_waiters) {
-    size_t cap = d->cap_waiters ? d->cap_waiters * 2 : 8;
-    mrt__waiter *w = realloc(d->waiters, cap * sizeof *w);
-    if (w == NULL)
-      return -ENOMEM;
-    d->waiters = w;
-    d->cap_waiters = cap;
-  }
+  mrt__waiter *grown = mrt__grow(d->waiters, &d->cap_waiters, d->n_waiters, sizeof *grown, 8);
+  if (grown == NULL)
+    return -ENOMEM;
+  d->waiters = grown;
   mrt__waiter *w = &d->waiters[d->n_waiters];
   *w = (mrt__waiter){.peer_id = peer_id, .seq = ++d->next_waiter_seq};
   int rc = mrt_timer_start(self, d->cfg.timing.ping_timeout_ns, 0, waiter_timeout,

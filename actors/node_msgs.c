@@ -20,6 +20,8 @@
 
 #include <meshrt/log.h>
 
+#include "mrt_grow.h"
+
 typedef struct peer_slot {
   mrt_peer pub;                        /* what readers see */
   struct sockaddr_storage *endpoints;  /* owned; pub.endpoints points here */
@@ -79,14 +81,10 @@ int mrt_peer_map_add(mrt_peer_map *map, uint64_t id, const uint8_t key[MRT_PROBE
             rc == -EEXIST ? "duplicate id" : rc == -EBUSY ? "map already shared" : "bad argument");
     return rc;
   }
-  if (map->n == map->cap) {
-    size_t cap = map->cap ? map->cap * 2 : 8;
-    peer_slot *p = realloc(map->peers, cap * sizeof *p);
-    if (p == NULL)
-      return -ENOMEM;
-    map->peers = p;
-    map->cap = cap;
-  }
+  peer_slot *p = mrt__grow(map->peers, &map->cap, map->n, sizeof *p, 8);
+  if (p == NULL)
+    return -ENOMEM;
+  map->peers = p;
   peer_slot *s = &map->peers[map->n];
   memset(s, 0, sizeof *s);
   if (n_endpoints > 0) {

@@ -22,7 +22,7 @@
 #include <meshrt/meshrt.h>
 #include <meshrt/stun.h>
 
-#include "direct_internal.h"
+#include "udp.h"
 
 #define READ_BATCHES 16
 

@@ -22,8 +22,10 @@
 #include <string.h>
 
 #include <meshrt/bus.h>
+#include <meshrt/meshrt.h>
 
-#include "internal.h"
+#include "core_bus.h"
+#include "mrt_grow.h"
 
 typedef struct subscription {
   mrt_ref *ref;          /* a reference held */
@@ -103,8 +105,7 @@ static void bus_free(void *p) {
 mrt_bus *mrt_runtime_bus(mrt_runtime *rt) {
   if (rt == NULL)
     return NULL;
-  /* Acquire: see the bus fully built by whichever thread created it. */
-  mrt_bus *bus = atomic_load_explicit(&rt->bus, memory_order_acquire);
+  mrt_bus *bus = mrt__runtime_bus_get(rt);
   if (bus != NULL)
     return bus;
   bus = calloc(1, sizeof *bus);
@@ -112,16 +113,10 @@ mrt_bus *mrt_runtime_bus(mrt_runtime *rt) {
     return NULL;
   bus->rt = rt;
   pthread_mutex_init(&bus->mu, NULL);
-  rt->bus_free = bus_free; /* the same functions whoever wins */
-  rt->bus_shutdown = bus_shutdown;
-  void *expected = NULL;
-  /* acq_rel: publish our bus (release) or see the winner's (acquire). */
-  if (!atomic_compare_exchange_strong_explicit(&rt->bus, &expected, bus, memory_order_acq_rel,
-                                               memory_order_acquire)) {
-    bus_free(bus);
-    return expected;
-  }
-  return bus;
+  mrt_bus *winner = mrt__runtime_bus_install(rt, bus, bus_free, bus_shutdown);
+  if (winner != bus)
+    bus_free(bus); /* another thread was first */
+  return winner;
 }
 
 /* ---- topics -------------------------------------------------------------- */
@@ -178,33 +173,27 @@ int mrt_bus_configure(mrt_bus *bus, const mrt_msg_type *type, const mrt_bus_type
   return 0;
 }
 
-static bool alive(const mrt_ref *r) {
-  return atomic_load_explicit(&r->life, memory_order_acquire) < MRT__LIFE_STOPPING;
-}
-
 /* Delivers one shared payload to one subscriber; the caller has already
  * counted a reference for it. Returns 0, -EAGAIN (full), -ESRCH, -ENOMEM;
  * on failure the reference is the caller's to give back. */
 static int deliver(mrt_ref *sub, mrt__shared *s) {
-  if (!alive(sub))
+  if (!mrt__cell_alive(sub))
     return -ESRCH;
   mrt__env *env = mrt__env_new_shared(s);
   if (env == NULL)
     return -ENOMEM;
   int rc = mrt__actor_enqueue(sub, env);
-  if (rc < 0) {
-    env->shared = NULL; /* the reference stays with the caller */
-    mrt__env_free(env);
-  }
+  if (rc < 0)
+    mrt__env_free_unshared(env); /* the reference stays with the caller */
   return rc;
 }
 
 int mrt_bus_subscribe(mrt_bus *bus, const mrt_msg_type *type, mrt_ref *sub) {
-  if (!check_args(bus, type, "subscribe") || sub == NULL || sub->rt != bus->rt)
+  if (!check_args(bus, type, "subscribe") || sub == NULL || mrt__cell_runtime(sub) != bus->rt)
     return -EINVAL;
-  if (!mrt__actor_accepts(sub->cls, type))
+  if (!mrt__cell_accepts(sub, type))
     return -ENOTSUP;
-  if (!alive(sub))
+  if (!mrt__cell_alive(sub))
     return -ESRCH;
   topic *t = find_topic(bus, type, true);
   if (t == NULL)
@@ -241,10 +230,8 @@ int mrt_bus_subscribe(mrt_bus *bus, const mrt_msg_type *type, mrt_ref *sub) {
     }
   }
 out:
-  if (env != NULL) {
-    env->shared = NULL; /* the envelope took no reference of its own */
-    mrt__env_free(env);
-  }
+  if (env != NULL)
+    mrt__env_free_unshared(env); /* it took no reference of its own */
   pthread_mutex_unlock(&t->mu);
   return rc;
 }
@@ -280,11 +267,7 @@ int mrt_bus_unsubscribe(mrt_bus *bus, const mrt_msg_type *type, mrt_ref *sub) {
  * next turn (mrt__bus_catch_up). Topic lock held. */
 static void owe(subscription *s) {
   s->owed = true;
-  /* seq_cst store, then the scheduling check: pairs with go_idle (actor.c),
-   * which clears `scheduled` and then reads bus_owed, so either the actor
-   * sees the flag or we see it idle and schedule it. */
-  atomic_store_explicit(&s->ref->bus_owed, 1, memory_order_seq_cst);
-  mrt__actor_ensure_scheduled(s->ref);
+  mrt__cell_owe_bus(s->ref); /* marks it, then makes sure it runs (core_bus.c) */
 }
 
 /* The fan-out loop; topic lock held. `s` carries one reference per subscriber
@@ -409,13 +392,8 @@ static bool catch_up_topic(topic *t, mrt_ref *cell) {
   return !full;
 }
 
-void mrt__bus_catch_up(mrt_ref *cell) {
-  /* seq_cst: pairs with owe(); a drop after this exchange sets it again. */
-  if (atomic_exchange_explicit(&cell->bus_owed, 0, memory_order_seq_cst) == 0)
-    return;
-  mrt_bus *bus = atomic_load_explicit(&cell->rt->bus, memory_order_acquire);
-  if (bus == NULL)
-    return;
+bool mrt__bus_catch_up(void *p, mrt_ref *cell) {
+  mrt_bus *bus = p;
   bool again = false;
   /* Topics are never freed before the bus; the table lock is held only to
    * read an entry (publishers may grow the table meanwhile). */
@@ -428,9 +406,7 @@ void mrt__bus_catch_up(mrt_ref *cell) {
     if (!catch_up_topic(t, cell))
       again = true;
   }
-  /* Full again: the mailbox holds messages, so there is another turn. */
-  if (again)
-    atomic_store_explicit(&cell->bus_owed, 1, memory_order_seq_cst);
+  return !again; /* full again: the core marks it owed once more */
 }
 
 /* ---- counters ------------------------------------------------------------ */

@@ -30,6 +30,7 @@
 
 #include "link_snapshot.h"
 #include "monitor.h"
+#include "mrt_grow.h"
 
 #define DEFAULT_RCVBUF (4 * 1024 * 1024)
 #define DUMPS 3 /* links, addresses, routes */
@@ -263,16 +264,12 @@ typedef struct lines {
 } lines;
 
 static void lines_add(lines *l, const char *text) {
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 32;
-    char **v = realloc(l->v, cap * sizeof *v);
-    if (v == NULL) {
-      l->oom = true;
-      return;
-    }
-    l->v = v;
-    l->cap = cap;
+  char **v = mrt__grow(l->v, &l->cap, l->n, sizeof *v, 32);
+  if (v == NULL) {
+    l->oom = true;
+    return;
   }
+  l->v = v;
   if ((l->v[l->n] = strdup(text)) == NULL)
     l->oom = true;
   else

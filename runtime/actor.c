@@ -400,7 +400,7 @@ static bool dispatch(mrt__executor *ex, mrt_ref *cell, mrt__env *env) {
  * comment). Returns true if the actor must run again. */
 static bool go_idle(mrt_ref *cell) {
   atomic_store_explicit(&cell->scheduled, MRT__SCHED_IDLE, memory_order_seq_cst);
-  /* bus_owed, seq_cst: the bus sets it and then schedules us (bus.c), the
+  /* bus_owed, seq_cst: the bus sets it and then schedules us (core_bus.c), the
    * same "write then read the other's word" as a push. A stopping actor is
    * owed nothing. */
   bool owed = atomic_load_explicit(&cell->bus_owed, memory_order_seq_cst) != 0 &&
@@ -468,7 +468,7 @@ void mrt__actor_run(mrt__executor *ex, mrt_ref *cell) {
     /* The turn made room: latest values the bus could not deliver to a full
      * mailbox go in now, behind what is queued. */
     if (running && atomic_load_explicit(&cell->bus_owed, memory_order_seq_cst) != 0)
-      mrt__bus_catch_up(cell);
+      mrt__actor_bus_catch_up(cell);
     if (running && n == ex->rt->batch) {
       /* Fairness: back of the queue, keeping what the queue held. */
       cell->rq_ref = held;

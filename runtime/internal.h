@@ -19,21 +19,9 @@
 
 #include <meshrt/meshrt.h>
 
+#include "core_bus.h"
 #include "mpsc.h"
-
-/* Makes room for one more element in a growable array of `n` used out of
- * *cap: returns `items` (room already), the reallocated array (doubled, or
- * `first` elements to begin with; *cap updated), or NULL when out of memory
- * (the old array and *cap untouched). */
-static inline void *mrt__grow(void *items, size_t *cap, size_t n, size_t elem, size_t first) {
-  if (n < *cap)
-    return items;
-  size_t ncap = *cap ? *cap * 2 : first;
-  void *grown = realloc(items, ncap * elem);
-  if (grown != NULL)
-    *cap = ncap;
-  return grown;
-}
+#include "mrt_grow.h"
 
 struct event;
 struct event_base;
@@ -52,13 +40,7 @@ enum mrt__env_kind {
   MRT__ENV_STOP,      /* graceful stop queued behind earlier messages */
 };
 
-/* A payload shared by several envelopes (bus fan-out): freed, and its drop
- * hook run, when the last envelope lets go. */
-typedef struct mrt__shared {
-  _Atomic uint32_t refs;
-  const mrt_msg_type *type;
-  max_align_t data[];
-} mrt__shared;
+/* mrt__shared, the payload the bus shares among envelopes: core_bus.h. */
 
 /* The inline payload follows the struct; the alignment of the first member
  * rounds the struct's size up so that payload is max-aligned. */
@@ -80,12 +62,10 @@ static inline void *mrt__env_inline(mrt__env *env) { return env + 1; }
 #define MRT__ENV_POOL_MAX 16384    /* envelopes kept per executor (2 MiB at most) */
 
 mrt__env *mrt__env_new(const mrt_msg_type *type, const void *payload);
-mrt__env *mrt__env_new_shared(mrt__shared *shared);
 /* Runs the payload's drop hook (or releases the shared payload), answers an
  * unanswered token with `ask_err`, and frees the envelope. */
 void mrt__env_discard(mrt__env *env, int ask_err);
 void mrt__env_free(mrt__env *env);
-void mrt__shared_release(mrt__shared *s);
 
 /* ---- asks --------------------------------------------------------------- */
 
@@ -419,9 +399,7 @@ static inline bool mrt__in_context(const mrt_ref *self) {
 /* Actor internals used across files. */
 void mrt__actor_run(mrt__executor *ex, mrt_ref *cell);
 void mrt__actor_request_stop(mrt_ref *cell, mrt_exit_kind kind, int err, const char *reason);
-/* Pushes a user envelope; a bounded mailbox that is full refuses it with
- * -EAGAIN (the caller still owns env). */
-int mrt__actor_enqueue(mrt_ref *to, mrt__env *env);
+/* mrt__actor_enqueue (a user envelope, bounded): core_bus.h. */
 /* Pushes a runtime notice (DOWN, EXIT, shutdown) past any bound: never fails. */
 void mrt__actor_enqueue_notice(mrt_ref *to, mrt__env *env);
 /* mrt_tell for runtime notices: validated like a tell, never refused for a
@@ -442,8 +420,8 @@ void mrt__exit_free(mrt_exit *e);
 
 /* End of an actor's turn (its executor thread) when `bus_owed` is set: the
  * bus delivers the latest value of each MRT_BUS_LATEST type the actor missed
- * while its mailbox was full (bus.c). */
-void mrt__bus_catch_up(mrt_ref *cell);
+ * while its mailbox was full (core_bus.c, then bus.c). */
+void mrt__actor_bus_catch_up(mrt_ref *cell);
 
 /* Removes every fd watch of a stopping actor (io.c). */
 void mrt__io_cancel_all(mrt_ref *owner);

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <meshrt/meshrt.h>
+#include <meshrt/mesh.h>
 #include <meshrt/testing.h>
 
 /* Real-time deadline of every wait for something to happen: only what never

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <meshrt/meshrt.h>
+#include <meshrt/mesh.h>
 
 /* Returns 0 once this process is alone in a new network namespace with its
  * loopback up, or 77 (meson's "skipped") with the reason on stderr: not

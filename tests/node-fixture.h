@@ -25,7 +25,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include <meshrt/meshrt.h>
+#include <meshrt/mesh.h>
 #include <meshrt/testing.h>
 
 #define NF __attribute__((unused)) static

@@ -24,7 +24,7 @@
 
 #include <sodium.h>
 
-#include <meshrt/meshrt.h>
+#include <meshrt/mesh.h>
 #include <meshrt/stun.h>
 
 #define POOL 1024

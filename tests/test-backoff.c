@@ -1,4 +1,4 @@
-/* Tests for the restart backoff tracker (runtime/backoff.c).
+/* Tests for the restart backoff tracker (runtime/supervise/backoff.c).
  *
  * The first thirteen tests mirror the seed tracker's own tests one for one;
  * the rest pin down behaviour the seed left implicit (run-length measurement,

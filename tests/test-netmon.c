@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include <meshrt/meshrt.h>
+#include <meshrt/netmon.h>
 #include <meshrt/testing.h>
 
 typedef struct fixture {

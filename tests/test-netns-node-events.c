@@ -18,7 +18,7 @@
 
 #include <sched.h>
 
-#include <meshrt/meshrt.h>
+#include <meshrt/mesh.h>
 
 #include "test-node-proc.h"
 

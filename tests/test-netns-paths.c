@@ -38,7 +38,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 
-#include <meshrt/meshrt.h>
+#include <meshrt/mesh.h>
 #include <meshrt/node.h>
 #include <meshrt/probe.h>
 

@@ -19,7 +19,7 @@
 
 #include <arpa/inet.h>
 #include <sys/resource.h>
-#include <meshrt/meshrt.h>
+#include <meshrt/mesh.h>
 
 #include "test-node-proc.h"
 

@@ -23,7 +23,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <meshrt/meshrt.h>
+#include <meshrt/mesh.h>
 
 #include "test-node-proc.h"
 

@@ -39,7 +39,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 
-#include <meshrt/meshrt.h>
+#include <meshrt/mesh.h>
 
 #include "node-fixture.h"
 #include "test-node-proc.h"

@@ -31,7 +31,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 
-#include <meshrt/meshrt.h>
+#include <meshrt/mesh.h>
 
 #include "test-node-proc.h"
 

@@ -21,7 +21,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include <meshrt/meshrt.h>
+#include <meshrt/mesh.h>
 #include <meshrt/stun.h>
 
 #include "test-node-proc.h"

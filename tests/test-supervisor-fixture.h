@@ -22,7 +22,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <meshrt/meshrt.h>
+#include <meshrt/supervise.h>
 #include <meshrt/testing.h>
 
 #define FIX __attribute__((unused)) static

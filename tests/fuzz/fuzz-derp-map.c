@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <meshrt/meshrt.h>
+#include <meshrt/mesh.h>
 
 #include "fuzz.h"
 

@@ -25,7 +25,7 @@
 
 #include <sodium.h>
 
-#include <meshrt/meshrt.h>
+#include <meshrt/mesh.h>
 
 #include "fuzz.h"
 

@@ -10,6 +10,8 @@
 
 #include <meshrt/testing.h>
 
+#include "mrt_grow.h"
+
 int mrt_test_runtime_new(unsigned executors, mrt_runtime **out) {
   mrt_runtime_config cfg = {
       .executors = executors,
@@ -116,14 +118,10 @@ static int tap_any(mrt_actor *self, void *state, const void *payload, mrt_reply 
   const mrt_msg_type *type = mrt_actor_msg_type(self);
   if (!tap_wants(st, type))
     return 0;
-  if (st->len == st->cap) {
-    size_t cap = st->cap ? st->cap * 2 : 16;
-    mrt_test_tap_record *r = realloc(st->records, cap * sizeof *r);
-    if (r == NULL)
-      return -ENOMEM;
-    st->records = r;
-    st->cap = cap;
-  }
+  mrt_test_tap_record *r = mrt__grow(st->records, &st->cap, st->len, sizeof *r, 16);
+  if (r == NULL)
+    return -ENOMEM;
+  st->records = r;
   mrt_test_tap_record *rec = &st->records[st->len];
   memset(rec, 0, sizeof *rec);
   rec->type = type;

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <meshrt/meshrt.h>
+#include <meshrt/mesh.h>
 
 /* What one run is asked to do. */
 typedef struct bench_cfg {

@@ -18,9 +18,14 @@
  *
  * Threading: main thread = the host's loop (and the runtime's executor 0);
  * one worker thread = the host's application code using the node.
+ *
+ * Build: cc -std=c11 embed.c $(pkg-config --cflags --libs meshrt-mesh) -pthread
+ * It is C11 plus POSIX.1-2008 (pipe, nanosleep, threads, sockets), which the
+ * line below asks the C library for; meshrt's headers need nothing more.
  */
+#define _POSIX_C_SOURCE 200809L
+
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,7 +34,7 @@
 
 #include <arpa/inet.h>
 #include <event2/event.h>
-#include <meshrt/meshrt.h>
+#include <meshrt/mesh.h>
 
 typedef struct host {
   mrt_runtime *rt;
@@ -84,7 +89,7 @@ static int wait_home(host *h, int want) {
                        PATIENCE));
     if (st.home_region == want)
       return 0;
-    usleep(10 * 1000);
+    nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
   }
   fprintf(stderr, "embed: no home region after 30 s\n");
   return -1;
@@ -148,7 +153,7 @@ int main(void) {
   host h;
   memset(&h, 0, sizeof h);
   struct event_base *base = event_base_new();
-  if (base == NULL || pipe2(h.wake, O_CLOEXEC) < 0 || mrt_runtime_new(NULL, &h.rt) < 0 ||
+  if (base == NULL || pipe(h.wake) < 0 || mrt_runtime_new(NULL, &h.rt) < 0 ||
       mrt_runtime_attach(h.rt, base) < 0) {
     fprintf(stderr, "embed: setup failed\n");
     return 1;

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include <meshrt/meshrt.h>
+#include <meshrt/netmon.h>
 
 #define MAX_IGNORED 32
 

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/un.h>
 
-#include <meshrt/meshrt.h>
+#include <meshrt/mesh.h>
 
 #include "config.h"
 #include "journal.h"

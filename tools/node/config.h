@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#include <meshrt/meshrt.h>
+#include <meshrt/mesh.h>
 
 /* Longest error message the loader writes. */
 #define MN_CONFIG_ERR_MAX 1400

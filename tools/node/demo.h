@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <meshrt/meshrt.h>
+#include <meshrt/mesh.h>
 
 typedef struct mn_demo mn_demo;
 

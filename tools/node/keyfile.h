@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include <meshrt/meshrt.h>
+#include <meshrt/mesh.h>
 
 /* Creates `path` holding a fresh secret (64 hex digits and a newline) and
  * fills *key. Returns 0; -EEXIST if a file is already there (it is left

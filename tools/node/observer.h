@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <meshrt/meshrt.h>
+#include <meshrt/mesh.h>
 
 #include "journal.h"
 

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include <jansson.h>
-#include <meshrt/meshrt.h>
+#include <meshrt/mesh.h>
 
 typedef enum mn_cmd {
   MN_CMD_STATUS,

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mrt_grow.h"
 #include "supervisor_internal.h"
 
 /* ---- the barrier --------------------------------------------------------------- */
@@ -81,14 +82,10 @@ size_t mrt__sup_index_of(const mrt__sup *sup, const mrt__child *c) {
 }
 
 mrt__child *mrt__sup_child_add(mrt__sup *sup, const mrt__child_def *def) {
-  if (sup->n == sup->cap) {
-    size_t cap = sup->cap ? sup->cap * 2 : 8;
-    mrt__child **v = realloc(sup->children, cap * sizeof *v);
-    if (v == NULL)
-      return NULL;
-    sup->children = v;
-    sup->cap = cap;
-  }
+  mrt__child **v = mrt__grow(sup->children, &sup->cap, sup->n, sizeof *v, 8);
+  if (v == NULL)
+    return NULL;
+  sup->children = v;
   mrt__child *c = calloc(1, sizeof *c);
   if (c == NULL || mrt__child_def_copy(&c->def, def) < 0) {
     free(c);

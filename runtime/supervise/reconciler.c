@@ -14,6 +14,10 @@
 #include <string.h>
 
 #include <meshrt/meshrt.h>
+#include <meshrt/reconciler.h>
+#include <meshrt/supervisor.h>
+
+#include "mrt_grow.h"
 
 #define LOG "reconciler"
 
@@ -43,14 +47,10 @@ typedef struct rc_state {
 } rc_state;
 
 static int push(waiters *w, mrt_reply *r) {
-  if (w->n == w->cap) {
-    size_t cap = w->cap ? w->cap * 2 : 4;
-    mrt_reply **v = realloc(w->v, cap * sizeof *v);
-    if (v == NULL)
-      return -ENOMEM;
-    w->v = v;
-    w->cap = cap;
-  }
+  mrt_reply **v = mrt__grow(w->v, &w->cap, w->n, sizeof *v, 4);
+  if (v == NULL)
+    return -ENOMEM;
+  w->v = v;
   w->v[w->n++] = r;
   return 0;
 }

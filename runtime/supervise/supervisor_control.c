@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mrt_grow.h"
 #include "supervisor_internal.h"
 
 void mrt__sup_fill_outcome(mrt__sup *sup, const mrt__child *c, mrt_child_outcome *o) {
@@ -42,14 +43,10 @@ void mrt__sup_answer_waiters(mrt__sup *sup, mrt__child *c) {
 }
 
 static int add_waiter(mrt__child *c, mrt_reply *reply, const mrt_child_outcome *o) {
-  if (c->n_waiters == c->cap_waiters) {
-    size_t cap = c->cap_waiters ? c->cap_waiters * 2 : 2;
-    mrt__waiter *v = realloc(c->waiters, cap * sizeof *v);
-    if (v == NULL)
-      return -ENOMEM;
-    c->waiters = v;
-    c->cap_waiters = cap;
-  }
+  mrt__waiter *v = mrt__grow(c->waiters, &c->cap_waiters, c->n_waiters, sizeof *v, 2);
+  if (v == NULL)
+    return -ENOMEM;
+  c->waiters = v;
   c->waiters[c->n_waiters++] = (mrt__waiter){mrt_reply_defer(reply), *o};
   return 0;
 }

@@ -30,7 +30,7 @@
  *
  * Threading: these helpers keep no state; a socket is used by one actor.
  */
-#include "direct_internal.h"
+#include "udp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,6 +41,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <meshrt/error.h>
+#include <meshrt/log.h>
+
+/* The log tag these helpers have always used; req->who names the user. */
+#define MRT__LOG "direct"
 
 /* ---- addresses ---------------------------------------------------------------- */
 

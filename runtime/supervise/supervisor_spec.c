@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mrt_grow.h"
 #include "supervisor_internal.h"
 
 /* Nesting deeper than this is surely a spec that refers to itself. */
@@ -256,14 +257,10 @@ void mrt_child_command_clear(mrt_child_command *cmd) {
 /* ---- reply lists ------------------------------------------------------------- */
 
 int mrt__replies_push(mrt__replies *l, mrt_reply *r) {
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 4;
-    mrt_reply **v = realloc(l->v, cap * sizeof *v);
-    if (v == NULL)
-      return -ENOMEM;
-    l->v = v;
-    l->cap = cap;
-  }
+  mrt_reply **v = mrt__grow(l->v, &l->cap, l->n, sizeof *v, 4);
+  if (v == NULL)
+    return -ENOMEM;
+  l->v = v;
   l->v[l->n++] = r;
   return 0;
 }
