@@ -59,9 +59,9 @@ static int tick(mrt_actor *self, void *state, void *ud) {
   return 0;
 }
 
-/* args: NULL, or the number of ticks after which to end the host's loop. */
+/* args: the number of ticks after which to end the host's loop (0: never). */
 static int sum_start(mrt_actor *self, void *state, const void *args) {
-  ((sum_state *)state)->exit_after = args != NULL ? *(const int *)args : 0;
+  ((sum_state *)state)->exit_after = *(const int *)args;
   return mrt_timer_start(self, MRT_MS(1), MRT_MS(1), tick, NULL, NULL);
 }
 
@@ -69,6 +69,7 @@ static const mrt_handler_entry sum_handlers[] = {
     {&mrt_msg_add, on_add}, {&mrt_msg_finish, on_finish}, {NULL, NULL}};
 static const mrt_actor_class sum_class = {.name = "sum",
                                           .state_size = sizeof(sum_state),
+                                          .args_size = sizeof(int),
                                           .on_start = sum_start,
                                           .handlers = sum_handlers};
 
@@ -103,7 +104,7 @@ static void attach_runs_under_host_loop(void **unused) {
   assert_int_equal(mrt_runtime_attach(rt, base), -EINVAL);
   assert_int_equal(mrt_runtime_start(rt), -EINVAL);
   mrt_ref *a;
-  assert_int_equal(mrt_actor_spawn(rt, &sum_class, NULL, NULL, &a), 0);
+  assert_int_equal(mrt_actor_spawn(rt, &sum_class, &(int){0}, NULL, &a), 0);
   /* The loop's own thread must not block on the runtime it drives. */
   int sum;
   assert_int_equal(MRT_ASK_SYNC(add, a, &(int){0}, &sum, MRT_MS(10)), -EDEADLK);
