@@ -445,7 +445,7 @@ static int on_rebind(mrt_actor *self, void *state, const void *payload, mrt_repl
   if (rc < 0)
     return mrt_reply_error(r, rc);
   mrt_sock_info info = mrt__direct_sock_info(d);
-  return MRT_REPLY(rebind, r, &info);
+  return MRT_REPLY(direct_rebind, r, &info);
 }
 
 static int on_rebind_and_reprobe(mrt_actor *self, void *state, const void *payload,
@@ -463,27 +463,27 @@ static int on_rebind_and_reprobe(mrt_actor *self, void *state, const void *paylo
   if (rc < 0)
     return mrt_reply_error(r, rc);
   mrt_sock_info info = mrt__direct_sock_info(d);
-  return MRT_REPLY(rebind_and_reprobe, r, &info);
+  return MRT_REPLY(direct_rebind_and_reprobe, r, &info);
 }
 
 static int on_restun(mrt_actor *self, void *state, const void *payload, mrt_reply *r) {
   (void)payload;
   mrt_restun_result res;
   mrt__stun_sweep(state, mrt_actor_now(self), &res);
-  return r != NULL ? MRT_REPLY(restun, r, &res) : 0;
+  return r != NULL ? MRT_REPLY(direct_restun, r, &res) : 0;
 }
 
 static const mrt_handler_entry direct_handlers[] = {
     {&mrt_msg_peer_map_update, on_peer_map},
     {&mrt_msg_derp_map_update, on_derp_map},
-    {&mrt_msg_rebind, on_rebind},
-    {&mrt_msg_rebind_and_reprobe, on_rebind_and_reprobe},
-    {&mrt_msg_restun, on_restun},
-    {&mrt_msg_sock_info, mrt__direct_on_sock_info},
-    {&mrt_msg_best_addrs, mrt__direct_on_best_addrs},
-    {&mrt_msg_path_latency, mrt__direct_on_path_latency},
-    {&mrt_msg_peers_with_direct_path, mrt__direct_on_peers_with_direct_path},
-    {&mrt_msg_ping_peer, mrt__direct_on_ping_peer},
+    {&mrt_msg_direct_rebind, on_rebind},
+    {&mrt_msg_direct_rebind_and_reprobe, on_rebind_and_reprobe},
+    {&mrt_msg_direct_restun, on_restun},
+    {&mrt_msg_direct_sock_info, mrt__direct_on_sock_info},
+    {&mrt_msg_direct_best_addrs, mrt__direct_on_best_addrs},
+    {&mrt_msg_direct_path_latency, mrt__direct_on_path_latency},
+    {&mrt_msg_direct_peers_with_path, mrt__direct_on_peers_with_direct_path},
+    {&mrt_msg_direct_ping_peer, mrt__direct_on_ping_peer},
     {&mrt_msg_direct_state, mrt__direct_on_state},
     {&mrt_msg_direct_stun_servers, mrt__direct_on_stun_servers},
     {NULL, NULL},

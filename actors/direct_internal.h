@@ -144,7 +144,7 @@ typedef struct mrt__direct {
   int port_error;           /* why the port changed, when it did */
   uint16_t previous_port;   /* before the latest rebind */
 
-  mrt__waiter *waiters;     /* ping_peer asks awaiting a pong */
+  mrt__waiter *waiters;     /* direct_ping_peer asks awaiting a pong */
   size_t n_waiters, cap_waiters;
   uint64_t next_waiter_seq;
 
@@ -224,12 +224,12 @@ void mrt__updates_flush(mrt__direct *d, uint64_t now);
 
 /* ---- the actor (direct.c) and its ask handlers (direct_query.c) ---------- */
 
-/* A pong confirmed candidate `c` of `p`: answers ping_peer waiters, re-arms
+/* A pong confirmed candidate `c` of `p`: answers direct_ping_peer waiters, re-arms
  * the refresh timer. */
 void mrt__direct_path_confirmed(mrt__direct *d, mrt__peer *p, const mrt__cand *c, uint64_t rtt);
 /* (Re)arms the one-shot timer for the earliest refresh ping that is due. */
 void mrt__direct_arm_refresh(mrt_actor *self, mrt__direct *d);
-/* Fails the ping_peer waiters of peers no longer in the table. */
+/* Fails the direct_ping_peer waiters of peers no longer in the table. */
 void mrt__direct_drop_orphan_waiters(mrt__direct *d);
 mrt_sock_info mrt__direct_sock_info(const mrt__direct *d);
 

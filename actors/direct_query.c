@@ -1,5 +1,5 @@
-/* meshrt — DirectManager's queries: sock_info, best_addrs, path_latency,
- * peers_with_direct_path, ping_peer and direct_state, and the descriptors of
+/* meshrt — DirectManager's queries: direct_sock_info, direct_best_addrs, direct_path_latency,
+ * direct_peers_with_path, direct_ping_peer and direct_state, and the descriptors of
  * every DirectManager message.
  *
  * Queries answer from the actor's current tables; "has a path" always means
@@ -8,7 +8,7 @@
  * Replies that carry arrays own them (malloc'd); the release functions and
  * the reply drop hooks (for replies nobody waits for any more) free them.
  *
- * ping_peer is answered later: the token is deferred and kept, with a
+ * direct_ping_peer is answered later: the token is deferred and kept, with a
  * timeout timer, until a pong from that peer confirms a candidate.
  *
  * Threading: handlers run in the DirectManager's context; the release
@@ -28,14 +28,14 @@ static void best_addrs_drop(void *r) { mrt_best_addrs_release(r); }
 static void peer_ids_drop(void *r) { mrt_peer_ids_release(r); }
 static void status_drop(void *r) { mrt_direct_status_free(*(mrt_direct_status **)r); }
 
-MRT_MESSAGE_DEFINE(rebind, mrt_none, mrt_sock_info, NULL, NULL);
-MRT_MESSAGE_DEFINE(rebind_and_reprobe, mrt_none, mrt_sock_info, NULL, NULL);
-MRT_MESSAGE_DEFINE(restun, mrt_none, mrt_restun_result, NULL, NULL);
-MRT_MESSAGE_DEFINE(sock_info, mrt_none, mrt_sock_info, NULL, NULL);
-MRT_MESSAGE_DEFINE(best_addrs, mrt_none, mrt_best_addrs, NULL, best_addrs_drop);
-MRT_MESSAGE_DEFINE(path_latency, mrt_path_latency_req, mrt_path_latency, NULL, NULL);
-MRT_MESSAGE_DEFINE(peers_with_direct_path, mrt_none, mrt_peer_ids, NULL, peer_ids_drop);
-MRT_MESSAGE_DEFINE(ping_peer, mrt_ping_peer_req, mrt_ping_peer_result, NULL, NULL);
+MRT_MESSAGE_DEFINE(direct_rebind, mrt_none, mrt_sock_info, NULL, NULL);
+MRT_MESSAGE_DEFINE(direct_rebind_and_reprobe, mrt_none, mrt_sock_info, NULL, NULL);
+MRT_MESSAGE_DEFINE(direct_restun, mrt_none, mrt_restun_result, NULL, NULL);
+MRT_MESSAGE_DEFINE(direct_sock_info, mrt_none, mrt_sock_info, NULL, NULL);
+MRT_MESSAGE_DEFINE(direct_best_addrs, mrt_none, mrt_best_addrs, NULL, best_addrs_drop);
+MRT_MESSAGE_DEFINE(direct_path_latency, mrt_path_latency_req, mrt_path_latency, NULL, NULL);
+MRT_MESSAGE_DEFINE(direct_peers_with_path, mrt_none, mrt_peer_ids, NULL, peer_ids_drop);
+MRT_MESSAGE_DEFINE(direct_ping_peer, mrt_ping_peer_req, mrt_ping_peer_result, NULL, NULL);
 MRT_MESSAGE_DEFINE(direct_state, mrt_none, mrt_direct_status *, NULL, status_drop);
 
 void mrt_best_addrs_release(mrt_best_addrs *b) {
@@ -83,7 +83,7 @@ int mrt__direct_on_sock_info(mrt_actor *self, void *state, const void *payload, 
   (void)self;
   (void)payload;
   mrt_sock_info i = mrt__direct_sock_info(state);
-  return r != NULL ? MRT_REPLY(sock_info, r, &i) : 0;
+  return r != NULL ? MRT_REPLY(direct_sock_info, r, &i) : 0;
 }
 
 int mrt__direct_on_best_addrs(mrt_actor *self, void *state, const void *payload, mrt_reply *r) {
@@ -107,7 +107,7 @@ int mrt__direct_on_best_addrs(mrt_actor *self, void *state, const void *payload,
     free(out.items);
     out.items = NULL;
   }
-  int rc = MRT_REPLY(best_addrs, r, &out);
+  int rc = MRT_REPLY(direct_best_addrs, r, &out);
   if (rc < 0)
     free(out.items);
   return 0; /* a reply that cannot be sent is no reason to fail */
@@ -128,7 +128,7 @@ int mrt__direct_on_path_latency(mrt_actor *self, void *state, const void *payloa
     out.rtt_ns = p->best_rtt_ns;
     out.addr = c->addr;
   }
-  return MRT_REPLY(path_latency, r, &out);
+  return MRT_REPLY(direct_path_latency, r, &out);
 }
 
 static int id_cmp(const void *a, const void *b) {
@@ -154,13 +154,13 @@ int mrt__direct_on_peers_with_direct_path(mrt_actor *self, void *state, const vo
     free(out.ids);
     out.ids = NULL;
   }
-  int rc = MRT_REPLY(peers_with_direct_path, r, &out);
+  int rc = MRT_REPLY(direct_peers_with_path, r, &out);
   if (rc < 0)
     free(out.ids);
   return 0; /* a reply that cannot be sent is no reason to fail */
 }
 
-/* ---- ping_peer ------------------------------------------------------------------------ */
+/* ---- direct_ping_peer ------------------------------------------------------------------------ */
 
 static void remove_waiter(mrt__direct *d, size_t i) {
   d->waiters[i] = d->waiters[d->n_waiters - 1];
@@ -222,7 +222,7 @@ void mrt__direct_path_confirmed(mrt__direct *d, mrt__peer *p, const mrt__cand *c
     remove_waiter(d, i);
     mrt_timer_cancel(d->self, w.timer);
     mrt_ping_peer_result res = {.rtt_ns = rtt, .addr = c->addr};
-    MRT_REPLY(ping_peer, w.reply, &res);
+    MRT_REPLY(direct_ping_peer, w.reply, &res);
   }
   mrt__direct_arm_refresh(d->self, d);
 }

@@ -214,7 +214,7 @@ static bool retry_when_full(mrt_actor *self, nsup *s) {
 
 static void ask_rebind(mrt_actor *self, nsup *s) {
   int rc = s->direct == NULL ? -ESRCH
-                             : MRT_ASK(rebind_and_reprobe, self, s->direct, &(mrt_none){0},
+                             : MRT_ASK(direct_rebind_and_reprobe, self, s->direct, &(mrt_none){0},
                                                           s->cfg.rebind_timeout_ns,
                                                           on_rebind_done, NULL);
   if (rc == -EAGAIN && !s->stopping && retry_when_full(self, s))
@@ -449,8 +449,8 @@ int mrt_netmon_supervisor_spawn(mrt_runtime *rt, const mrt_netmon_supervisor_con
     mrt_log(MRT_LOG_WARN, LOG, "spawn refused: %s", problem);
     return -EINVAL;
   }
-  if (!mrt_ref_accepts(direct, &mrt_msg_rebind_and_reprobe)) {
-    mrt_log(MRT_LOG_WARN, LOG, "spawn refused: %s does not handle rebind_and_reprobe",
+  if (!mrt_ref_accepts(direct, &mrt_msg_direct_rebind_and_reprobe)) {
+    mrt_log(MRT_LOG_WARN, LOG, "spawn refused: %s does not handle direct_rebind_and_reprobe",
             mrt_ref_name(direct));
     return -ENOTSUP;
   }

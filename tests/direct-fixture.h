@@ -148,7 +148,7 @@ static inline mrt_direct_config fixture_config(void) {
 static inline mrt_sock_info sock_info_of(mrt_ref *dm) {
   mrt_sock_info si;
   memset(&si, 0, sizeof si);
-  assert_int_equal(MRT_ASK_SYNC(sock_info, dm, &(mrt_none){0}, &si, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_sock_info, dm, &(mrt_none){0}, &si, 0), 0);
   return si;
 }
 
@@ -223,7 +223,7 @@ static inline mrt_direct_counters counters_of(mrt_ref *dm) {
 static inline mrt_path_latency latency_of(mrt_ref *dm, uint64_t peer) {
   mrt_path_latency pl;
   memset(&pl, 0, sizeof pl);
-  assert_int_equal(MRT_ASK_SYNC(path_latency, dm, &(mrt_path_latency_req){peer}, &pl, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_path_latency, dm, &(mrt_path_latency_req){peer}, &pl, 0), 0);
   return pl;
 }
 

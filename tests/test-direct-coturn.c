@@ -119,7 +119,7 @@ static void sweep_against_coturn(void **unused) {
   publish_specs(rt, &spec, 1);
 
   mrt_restun_result rr;
-  assert_int_equal(MRT_ASK_SYNC(restun, a.dm, &(mrt_none){0}, &rr, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_restun, a.dm, &(mrt_none){0}, &rr, 0), 0);
   assert_int_equal(rr.sent, 1);
   uint64_t deadline = real_now_ns() + DRIVE_DEADLINE_NS;
   mrt_direct_status *s = NULL;

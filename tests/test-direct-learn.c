@@ -392,13 +392,13 @@ static void updates_follow_our_endpoints_at_most_once_a_second(void **unused) {
 
   /* 100 ms later A's set changes again: held back until the second is up. */
   mrt_runtime_advance(w.rt, MRT_MS(100));
-  assert_int_equal(MRT_TELL(ping_peer, w.a.dm, &(mrt_ping_peer_req){2}), 0);
+  assert_int_equal(MRT_TELL(direct_ping_peer, w.a.dm, &(mrt_ping_peer_req){2}), 0);
   ping = recv_kind(&w, &w.p, MRT_PROBE_PING);
   struct sockaddr_storage seen2 = loop4(7, 41002);
   pong(&w, &w.p, &ping, &seen2);
   assert_true(none_of_kind(&w, &w.p, MRT_PROBE_ENDPOINTS));
   mrt_runtime_advance(w.rt, MRT_MS(100));
-  assert_int_equal(MRT_TELL(ping_peer, w.a.dm, &(mrt_ping_peer_req){2}), 0);
+  assert_int_equal(MRT_TELL(direct_ping_peer, w.a.dm, &(mrt_ping_peer_req){2}), 0);
   ping = recv_kind(&w, &w.p, MRT_PROBE_PING);
   struct sockaddr_storage seen3 = loop4(7, 41003);
   pong(&w, &w.p, &ping, &seen3);
@@ -443,10 +443,10 @@ static void observed_addresses_need_a_second_witness(void **unused) {
 
   /* Each peer now reports another port of ours. */
   struct sockaddr_storage via_p = loop4(9, 50001), via_q = loop4(9, 50002);
-  assert_int_equal(MRT_TELL(ping_peer, w.a.dm, &(mrt_ping_peer_req){2}), 0);
+  assert_int_equal(MRT_TELL(direct_ping_peer, w.a.dm, &(mrt_ping_peer_req){2}), 0);
   mrt_probe_msg ping = recv_kind(&w, &w.p, MRT_PROBE_PING);
   pong(&w, &w.p, &ping, &via_p);
-  assert_int_equal(MRT_TELL(ping_peer, w.a.dm, &(mrt_ping_peer_req){3}), 0);
+  assert_int_equal(MRT_TELL(direct_ping_peer, w.a.dm, &(mrt_ping_peer_req){3}), 0);
   m = recv_as(&w, &q, &qs, MRT_PROBE_PING);
   qp = (mrt_probe_msg){.kind = MRT_PROBE_PONG, .txid = m.txid, .observed = via_q};
   puppet_send(&q, &w.a.ep, buf, (size_t)seal(&qs, &qp, buf));
@@ -456,7 +456,7 @@ static void observed_addresses_need_a_second_witness(void **unused) {
   mrt_direct_status_free(s);
 
   /* Peer 3 then agrees with peer 2: that address is ours. */
-  assert_int_equal(MRT_TELL(ping_peer, w.a.dm, &(mrt_ping_peer_req){3}), 0);
+  assert_int_equal(MRT_TELL(direct_ping_peer, w.a.dm, &(mrt_ping_peer_req){3}), 0);
   m = recv_as(&w, &q, &qs, MRT_PROBE_PING);
   qp = (mrt_probe_msg){.kind = MRT_PROBE_PONG, .txid = m.txid, .observed = via_p};
   puppet_send(&q, &w.a.ep, buf, (size_t)seal(&qs, &qp, buf));

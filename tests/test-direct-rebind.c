@@ -91,7 +91,7 @@ static void world_start(world *w) {
   has_path_arg ha = {w->a.dm, 2};
   assert_true(drive_until(both, 2, cond_has_path, &ha));
   mrt_restun_result rr;
-  assert_int_equal(MRT_ASK_SYNC(restun, w->a.dm, &(mrt_none){0}, &rr, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_restun, w->a.dm, &(mrt_none){0}, &rr, 0), 0);
   assert_false(rr.gated);
   assert_int_equal(rr.sent, 1);
   reflexive_is ri = {w->a.dm, sock_info_of(w->a.dm).port};
@@ -115,7 +115,7 @@ static void rebind_keeps_candidates_and_reconfirms(void **unused) {
   assert_int_equal(before.generation, 1);
 
   mrt_sock_info after;
-  assert_int_equal(MRT_ASK_SYNC(rebind, w.a.dm, &(mrt_none){0}, &after, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_rebind, w.a.dm, &(mrt_none){0}, &after, 0), 0);
   assert_false(after.inert);
   assert_int_equal(after.port, before.port); /* a new socket, the same port */
   assert_int_equal(after.port_outcome, MRT_PORT_KEPT);
@@ -146,7 +146,7 @@ static void rebind_keeps_candidates_and_reconfirms(void **unused) {
   /* RebindAndReprobe: rebind, ping every candidate, sweep STUN. */
   mrt_direct_counters c0 = counters_of(w.a.dm);
   mrt_sock_info third;
-  assert_int_equal(MRT_ASK_SYNC(rebind_and_reprobe, w.a.dm, &(mrt_none){0}, &third, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_rebind_and_reprobe, w.a.dm, &(mrt_none){0}, &third, 0), 0);
   assert_int_equal(third.port, before.port);
   assert_int_equal(third.generation, 3);
   mrt_direct_counters c1 = counters_of(w.a.dm);
@@ -210,7 +210,7 @@ static void no_datagram_is_lost_in_a_rebind(void **unused) {
       int n = mrt_probe_seal(&ps, &m, buf, sizeof buf);
       puppet_send(&p, &a.ep, buf, (size_t)n);
     }
-    assert_int_equal(MRT_TELL(rebind, a.dm, &(mrt_none){0}), 0);
+    assert_int_equal(MRT_TELL(direct_rebind, a.dm, &(mrt_none){0}), 0);
     rebinds++;
     while (pongs < sent && real_now_ns() < deadline) {
       struct sockaddr_storage from;
@@ -243,8 +243,8 @@ static void rebind_failure_keeps_the_old_socket(void **unused) {
   fd_limit lim;
   fd_limit_squeeze(&lim);
   mrt_sock_info out;
-  int rc = MRT_ASK_SYNC(rebind, w.a.dm, &(mrt_none){0}, &out, 0);
-  int rc2 = MRT_ASK_SYNC(rebind_and_reprobe, w.a.dm, &(mrt_none){0}, &out, 0);
+  int rc = MRT_ASK_SYNC(direct_rebind, w.a.dm, &(mrt_none){0}, &out, 0);
+  int rc2 = MRT_ASK_SYNC(direct_rebind_and_reprobe, w.a.dm, &(mrt_none){0}, &out, 0);
   fd_limit_restore(&lim);
   assert_int_equal(rc, -EMFILE);
   assert_int_equal(rc2, -EMFILE);
@@ -287,8 +287,8 @@ static void inert_mode_answers_everything(void **unused) {
   assert_int_equal(mrt_direct_spawn(rt, &cfg, NULL, &dm), 0);
   mrt_sock_info si = sock_info_of(dm);
   mrt_sock_info r1, r2;
-  int rc1 = MRT_ASK_SYNC(rebind, dm, &(mrt_none){0}, &r1, 0);
-  int rc2 = MRT_ASK_SYNC(rebind_and_reprobe, dm, &(mrt_none){0}, &r2, 0);
+  int rc1 = MRT_ASK_SYNC(direct_rebind, dm, &(mrt_none){0}, &r1, 0);
+  int rc2 = MRT_ASK_SYNC(direct_rebind_and_reprobe, dm, &(mrt_none){0}, &r2, 0);
   fd_limit_restore(&lim);
   assert_true(si.inert);
   assert_int_equal(si.port, 0);
@@ -300,20 +300,20 @@ static void inert_mode_answers_everything(void **unused) {
   assert_true(r2.inert);
 
   mrt_restun_result rr;
-  assert_int_equal(MRT_ASK_SYNC(restun, dm, &(mrt_none){0}, &rr, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_restun, dm, &(mrt_none){0}, &rr, 0), 0);
   assert_true(rr.gated);
   mrt_best_addrs best;
-  assert_int_equal(MRT_ASK_SYNC(best_addrs, dm, &(mrt_none){0}, &best, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_best_addrs, dm, &(mrt_none){0}, &best, 0), 0);
   assert_int_equal(best.n, 0);
   mrt_best_addrs_release(&best);
   mrt_path_latency pl = latency_of(dm, 5);
   assert_true(pl.known_peer);
   assert_false(pl.has_path);
   mrt_peer_ids ids;
-  assert_int_equal(MRT_ASK_SYNC(peers_with_direct_path, dm, &(mrt_none){0}, &ids, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_peers_with_path, dm, &(mrt_none){0}, &ids, 0), 0);
   assert_int_equal(ids.n, 0);
   mrt_ping_peer_result pr;
-  assert_int_equal(MRT_ASK_SYNC(ping_peer, dm, &(mrt_ping_peer_req){5}, &pr, 0), -ENETDOWN);
+  assert_int_equal(MRT_ASK_SYNC(direct_ping_peer, dm, &(mrt_ping_peer_req){5}, &pr, 0), -ENETDOWN);
   /* Cadences run harmlessly. */
   assert_true(mrt_runtime_advance(rt, MRT_SEC(60)) > 0);
   mrt_direct_status *s = status_of(dm);
@@ -326,7 +326,7 @@ static void inert_mode_answers_everything(void **unused) {
   mrt_direct_status_free(s);
 
   /* When binding works again, a rebind leaves relay-only mode. */
-  assert_int_equal(MRT_ASK_SYNC(rebind, dm, &(mrt_none){0}, &r1, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_rebind, dm, &(mrt_none){0}, &r1, 0), 0);
   assert_false(r1.inert);
   assert_true(r1.port != 0);
   assert_int_equal(r1.generation, 1);
@@ -368,12 +368,12 @@ static void pinned_port_and_dual_stack(void **unused) {
   assert_int_equal(warnings_seen, 1);
   /* While the pinned port is still taken, a rebind keeps the fallback. */
   uint16_t fallback = si.port;
-  assert_int_equal(MRT_ASK_SYNC(rebind, a.dm, &(mrt_none){0}, &si, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_rebind, a.dm, &(mrt_none){0}, &si, 0), 0);
   assert_int_equal(si.port, fallback);
   assert_int_equal(si.port_outcome, MRT_PORT_KEPT);
   puppet_close(&squatter);
   /* Once it is free, the next rebind regains it. */
-  assert_int_equal(MRT_ASK_SYNC(rebind, a.dm, &(mrt_none){0}, &si, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_rebind, a.dm, &(mrt_none){0}, &si, 0), 0);
   assert_int_equal(si.port, taken);
   assert_int_equal(si.port_outcome, MRT_PORT_PINNED);
   assert_int_equal(si.previous_port, fallback);

@@ -50,9 +50,9 @@ static void publish_one_peer(mrt_runtime *rt) {
   publish_specs(rt, &spec, 1);
 }
 
-static mrt_restun_result restun(mrt_ref *dm) {
+static mrt_restun_result direct_restun(mrt_ref *dm) {
   mrt_restun_result r;
-  assert_int_equal(MRT_ASK_SYNC(restun, dm, &(mrt_none){0}, &r, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_restun, dm, &(mrt_none){0}, &r, 0), 0);
   return r;
 }
 
@@ -131,7 +131,7 @@ static void sweep_learns_reflexive_and_advertises(void **unused) {
   publish_derp_ports(rt, &info.port, 1);
   publish_one_peer(rt);
 
-  mrt_restun_result r = restun(a.dm);
+  mrt_restun_result r = direct_restun(a.dm);
   assert_false(r.gated);
   assert_int_equal(r.sent, 1);
   reflexive_n want = {a.dm, 1};
@@ -157,7 +157,7 @@ static void sweep_learns_reflexive_and_advertises(void **unused) {
   assert_int_equal(sink_get(sink).count, 1);
   /* A rebind keeps the port: the set is the same, nothing is published. */
   mrt_sock_info si;
-  assert_int_equal(MRT_ASK_SYNC(rebind, a.dm, &(mrt_none){0}, &si, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_rebind, a.dm, &(mrt_none){0}, &si, 0), 0);
   assert_int_equal(si.port, port_of(&a.ep));
   mrt_runtime_advance(rt, MRT_SEC(5));
   got = sink_get(sink);
@@ -182,11 +182,11 @@ static void sweep_gate(void **unused) {
   assert_int_equal(MRT_ASK_SYNC(stun_responder_info, stun, &(mrt_none){0}, &info, 0), 0);
   node a;
   node_start(&a, rt, 1);
-  assert_true(restun(a.dm).gated); /* nothing at all */
+  assert_true(direct_restun(a.dm).gated); /* nothing at all */
   publish_derp_ports(rt, &info.port, 1);
-  assert_true(restun(a.dm).gated); /* a DERP map, no peer map */
+  assert_true(direct_restun(a.dm).gated); /* a DERP map, no peer map */
   publish_specs(rt, NULL, 0);
-  assert_true(restun(a.dm).gated); /* a peer map without peers */
+  assert_true(direct_restun(a.dm).gated); /* a peer map without peers */
   /* The prober's cycles stay gated too. */
   mrt_runtime_advance(rt, MRT_SEC(60));
   mrt_direct_counters c = counters_of(a.dm);
@@ -198,7 +198,7 @@ static void sweep_gate(void **unused) {
   assert_int_equal(info.requests, 0);
 
   publish_one_peer(rt);
-  mrt_restun_result r = restun(a.dm);
+  mrt_restun_result r = direct_restun(a.dm);
   assert_false(r.gated);
   assert_int_equal(r.sent, 1);
   node_stop(&a);
@@ -280,8 +280,8 @@ static void in_flight_cap_and_expiry(void **unused) {
   publish_one_peer(rt);
   node a;
   node_start(&a, rt, 1);
-  assert_int_equal(restun(a.dm).sent, MRT_DIRECT_MAX_STUN_IN_FLIGHT);
-  assert_int_equal(restun(a.dm).sent, 0); /* every slot busy */
+  assert_int_equal(direct_restun(a.dm).sent, MRT_DIRECT_MAX_STUN_IN_FLIGHT);
+  assert_int_equal(direct_restun(a.dm).sent, 0); /* every slot busy */
   mrt_direct_status *s = status_of(a.dm);
   assert_int_equal(s->stun_in_flight, 16);
   assert_int_equal(s->n_stun_servers, 20);
@@ -291,7 +291,7 @@ static void in_flight_cap_and_expiry(void **unused) {
   assert_int_equal(s->stun_in_flight, 0);
   assert_int_equal(s->counters.stun_expired, 16);
   mrt_direct_status_free(s);
-  assert_int_equal(restun(a.dm).sent, 16); /* servers 17..20, then 1..12 */
+  assert_int_equal(direct_restun(a.dm).sent, 16); /* servers 17..20, then 1..12 */
   node_stop(&a);
   mrt_runtime_unref(rt);
 }
@@ -321,7 +321,7 @@ static void fake_finish(fake_server *f) {
 
 /* Triggers a sweep and reads the request: its transaction id. */
 static mrt_stun_txid fake_request(fake_server *f) {
-  assert_int_equal(restun(f->a.dm).sent, 1);
+  assert_int_equal(direct_restun(f->a.dm).sent, 1);
   uint8_t buf[512];
   struct sockaddr_storage from;
   ssize_t n = puppet_recv(&f->srv, f->rt, buf, sizeof buf, &from);
@@ -433,7 +433,7 @@ static void classic_servers_teach_the_reflexive_address(void **unused) {
   node_start(&a, rt, 1);
   publish_derp_ports(rt, ports, 2);
   publish_one_peer(rt);
-  assert_int_equal(restun(a.dm).sent, 2);
+  assert_int_equal(direct_restun(a.dm).sent, 2);
   answered_n want = {a.dm, 2};
   assert_true(drive_until(&rt, 1, cond_responses, &want));
   mrt_direct_status *s = status_of(a.dm);

@@ -1,7 +1,7 @@
 /* Tests: DirectManager paths and probes. Two DirectManagers on loopback
  * confirm each other's path and report the round trip (exactly, on virtual
  * clocks; and for real, on a started runtime with two executors, including
- * ping_peer, where the RTT is bounded only by the time the exchange took); the best-path 1 % rule at its boundary; trust expiry and
+ * direct_ping_peer, where the RTT is bounded only by the time the exchange took); the best-path 1 % rule at its boundary; trust expiry and
  * refresh on the virtual clock; peer-map handling (retained map, candidate
  * cap, duplicates, self, removal); forged, replayed, truncated, stale and
  * unauthenticated datagrams from a hand-operated peer never change a path;
@@ -89,14 +89,14 @@ static void two_nodes_confirm_paths_with_rtt(void **unused) {
   assert_false(latency_of(a.dm, 99).known_peer);
 
   mrt_best_addrs best;
-  assert_int_equal(MRT_ASK_SYNC(best_addrs, a.dm, &(mrt_none){0}, &best, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_best_addrs, a.dm, &(mrt_none){0}, &best, 0), 0);
   assert_int_equal(best.n, 1);
   assert_int_equal(best.items[0].peer_id, b.id);
   assert_int_equal(best.items[0].rtt_ns, MRT_MS(7));
   assert_true(best.items[0].trust_until_ns > mrt_runtime_now(ra));
   mrt_best_addrs_release(&best);
   mrt_peer_ids ids;
-  assert_int_equal(MRT_ASK_SYNC(peers_with_direct_path, a.dm, &(mrt_none){0}, &ids, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_peers_with_path, a.dm, &(mrt_none){0}, &ids, 0), 0);
   assert_int_equal(ids.n, 1);
   assert_int_equal(ids.ids[0], b.id);
   mrt_peer_ids_release(&ids);
@@ -170,10 +170,10 @@ static void real_clock_runtime(void **unused) {
   mrt_ping_peer_result res;
   uint64_t t1 = mrt_runtime_now(rt);
   assert_int_equal(
-      MRT_ASK_SYNC(ping_peer, a.dm, &(mrt_ping_peer_req){b.id}, &res, DRIVE_DEADLINE_NS), 0);
+      MRT_ASK_SYNC(direct_ping_peer, a.dm, &(mrt_ping_peer_req){b.id}, &res, DRIVE_DEADLINE_NS), 0);
   assert_true(res.rtt_ns > 0 && res.rtt_ns <= mrt_runtime_now(rt) - t1);
   assert_true(same_addr(&res.addr, &b.ep));
-  assert_int_equal(MRT_ASK_SYNC(ping_peer, a.dm, &(mrt_ping_peer_req){77}, &res, 0), -ENOENT);
+  assert_int_equal(MRT_ASK_SYNC(direct_ping_peer, a.dm, &(mrt_ping_peer_req){77}, &res, 0), -ENOENT);
   node_stop(&a);
   node_stop(&b);
   assert_int_equal(mrt_runtime_shutdown(rt), 0);
@@ -385,11 +385,11 @@ static void peer_map_handling(void **unused) {
   assert_int_equal(s->peers[0].candidates[0].pings_sent, 1);
   mrt_direct_status_free(s);
 
-  /* ping_peer: unknown peer; a peer that never answers times out (the
+  /* direct_ping_peer: unknown peer; a peer that never answers times out (the
    * virtual clock jumps to the ping timeout). */
   mrt_ping_peer_result res;
-  assert_int_equal(MRT_ASK_SYNC(ping_peer, dm, &(mrt_ping_peer_req){11}, &res, 0), -ENOENT);
-  assert_int_equal(MRT_ASK_SYNC(ping_peer, dm, &(mrt_ping_peer_req){12}, &res, MRT_SEC(30)),
+  assert_int_equal(MRT_ASK_SYNC(direct_ping_peer, dm, &(mrt_ping_peer_req){11}, &res, 0), -ENOENT);
+  assert_int_equal(MRT_ASK_SYNC(direct_ping_peer, dm, &(mrt_ping_peer_req){12}, &res, MRT_SEC(30)),
                    -ETIMEDOUT);
   mrt_ref_unref(dm);
   mrt_runtime_unref(rt);
@@ -416,7 +416,7 @@ static void config_validation(void **unused) {
   /* Through the bare class, on_start refuses it. */
   assert_int_equal(mrt_actor_spawn(rt, mrt_direct_actor_class(), &cfg, NULL, &dm), 0);
   mrt_sock_info si;
-  assert_int_equal(MRT_ASK_SYNC(sock_info, dm, &(mrt_none){0}, &si, 0), -EINVAL);
+  assert_int_equal(MRT_ASK_SYNC(direct_sock_info, dm, &(mrt_none){0}, &si, 0), -EINVAL);
   mrt_ref_unref(dm);
   /* NULL config: the defaults (wildcard, fresh key). */
   assert_int_equal(mrt_direct_spawn(rt, NULL, NULL, &dm), 0);

@@ -40,7 +40,7 @@ static mrt_netmon_supervisor_config config_for(mrt_link_monitor *mon, uint64_t s
 
 static void start_with(fixture *f, mrt_test_action action, uint64_t settle) {
   static const mrt_sock_info info = {.port = 4242};
-  mrt_test_step step = {&mrt_msg_rebind_and_reprobe, action, &info, 0};
+  mrt_test_step step = {&mrt_msg_direct_rebind_and_reprobe, action, &info, 0};
   assert_int_equal(mrt_test_responder_spawn(f->rt, &step, 1, &f->direct), 0);
   mrt_netmon_supervisor_config cfg = config_for(f->mon, settle);
   assert_int_equal(mrt_netmon_supervisor_spawn(f->rt, &cfg, f->direct, NULL, &f->nsup), 0);
@@ -74,7 +74,7 @@ static int teardown(void **state) {
 }
 
 static int64_t rebinds(fixture *f) {
-  return mrt_test_responder_count(f->direct, &mrt_msg_rebind_and_reprobe);
+  return mrt_test_responder_count(f->direct, &mrt_msg_direct_rebind_and_reprobe);
 }
 static int64_t measures(fixture *f) { return mrt_test_tap_count(f->tap, &mrt_msg_measure_now); }
 
@@ -183,9 +183,9 @@ static int count_rebind(mrt_actor *self, void *state, const void *p, mrt_reply *
   (void)state;
   (void)p;
   shutdown_rebinds++;
-  return r != NULL ? MRT_REPLY(rebind_and_reprobe, r, &(mrt_sock_info){.port = 1}) : 0;
+  return r != NULL ? MRT_REPLY(direct_rebind_and_reprobe, r, &(mrt_sock_info){.port = 1}) : 0;
 }
-static const mrt_handler_entry counter_handlers[] = {{&mrt_msg_rebind_and_reprobe, count_rebind},
+static const mrt_handler_entry counter_handlers[] = {{&mrt_msg_direct_rebind_and_reprobe, count_rebind},
                                                      {NULL, NULL}};
 static const mrt_actor_class counter_class = {.name = "rebind-counter",
                                               .handlers = counter_handlers};
@@ -303,7 +303,7 @@ static void event_at_the_interval_subsumes_the_pending_rebind(void **state) {
 static void rebind_error_is_logged_and_measure_now_still_published(void **state) {
   fixture *f = *state;
   static const mrt_sock_info info = {.port = 1};
-  mrt_test_step step = {&mrt_msg_rebind_and_reprobe, MRT_TEST_ERROR, &info, -EADDRINUSE};
+  mrt_test_step step = {&mrt_msg_direct_rebind_and_reprobe, MRT_TEST_ERROR, &info, -EADDRINUSE};
   assert_int_equal(mrt_test_responder_spawn(f->rt, &step, 1, &f->direct), 0);
   mrt_netmon_supervisor_config cfg = config_for(f->mon, SETTLE);
   assert_int_equal(mrt_netmon_supervisor_spawn(f->rt, &cfg, f->direct, NULL, &f->nsup), 0);
@@ -348,7 +348,7 @@ static void watch_failure_falls_back_to_noop(void **state) {
   mrt_link_watch *other = NULL;
   assert_int_equal(mrt_link_monitor_watch(f->mon, f->rt, f->tap, NULL, &other), 0);
   static const mrt_sock_info info = {.port = 1};
-  mrt_test_step step = {&mrt_msg_rebind_and_reprobe, MRT_TEST_REPLY, &info, 0};
+  mrt_test_step step = {&mrt_msg_direct_rebind_and_reprobe, MRT_TEST_REPLY, &info, 0};
   assert_int_equal(mrt_test_responder_spawn(f->rt, &step, 1, &f->direct), 0);
   mrt_netmon_supervisor_config cfg = config_for(f->mon, SETTLE);
   assert_int_equal(mrt_netmon_supervisor_spawn(f->rt, &cfg, f->direct, NULL, &f->nsup), 0);
@@ -434,10 +434,10 @@ static void owns_a_netlink_monitor_by_default(void **state) {
 
 /* ---- end to end: the real DirectManager ------------------------------------------------- */
 
-static mrt_sock_info sock_info(mrt_ref *dm) {
+static mrt_sock_info direct_sock_info(mrt_ref *dm) {
   mrt_sock_info si;
   memset(&si, 0, sizeof si);
-  assert_int_equal(MRT_ASK_SYNC(sock_info, dm, &(mrt_none){0}, &si, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_sock_info, dm, &(mrt_none){0}, &si, 0), 0);
   return si;
 }
 
@@ -447,7 +447,7 @@ static void supervisor_reacts_end_to_end_with_manual_monitor(void **state) {
   dc.listen_addr = lo4(0);
   dc.advertise_local = false;
   assert_int_equal(mrt_direct_spawn(f->rt, &dc, NULL, &f->direct), 0);
-  mrt_sock_info before = sock_info(f->direct);
+  mrt_sock_info before = direct_sock_info(f->direct);
   assert_false(before.inert);
   assert_true(before.port != 0);
   mrt_netmon_supervisor_config cfg = config_for(f->mon, SETTLE);
@@ -458,7 +458,7 @@ static void supervisor_reacts_end_to_end_with_manual_monitor(void **state) {
   }
   mrt_runtime_advance(f->rt, SETTLE);
   assert_int_equal(measures(f), 1);
-  mrt_sock_info after = sock_info(f->direct);
+  mrt_sock_info after = direct_sock_info(f->direct);
   assert_false(after.inert);
   assert_true(after.port != 0);
   assert_int_equal(before.port, after.port); /* a new socket on the same port */

@@ -52,7 +52,7 @@ static uint64_t now_ms(void) {
 static uint64_t generation(mrt_ref *dm) {
   mrt_sock_info si;
   memset(&si, 0, sizeof si);
-  assert_int_equal(MRT_ASK_SYNC(sock_info, dm, &(mrt_none){0}, &si, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_sock_info, dm, &(mrt_none){0}, &si, 0), 0);
   return si.generation;
 }
 

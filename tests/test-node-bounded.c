@@ -93,7 +93,7 @@ static void direct_manager_mailbox_is_bounded(void **state) {
   assert_true(mrt_node_publish_peer_map(f->rt, mrt_peer_map_ref(last)) >= 0);
   uint64_t t0 = mrt_runtime_now(f->rt);
   mrt_sock_info si;
-  assert_int_equal(MRT_ASK_SYNC(sock_info, dm, &(mrt_none){0}, &si, MRT_SEC(5)), -EAGAIN);
+  assert_int_equal(MRT_ASK_SYNC(direct_sock_info, dm, &(mrt_none){0}, &si, MRT_SEC(5)), -EAGAIN);
   assert_int_equal(mrt_runtime_now(f->rt), t0); /* refused at once, nothing driven */
   assert_int_equal(stats_of(f->rt, &mrt_msg_peer_map_update).dropped_full - dropped0,
                    1001 - MRT_DIRECT_MAILBOX_CAPACITY);
@@ -102,7 +102,7 @@ static void direct_manager_mailbox_is_bounded(void **state) {
   assert_int_equal(deepest, MRT_DIRECT_MAILBOX_CAPACITY);
   /* Driven, it recovers, and the last map won although it was dropped. */
   mrt_runtime_run_until_idle(f->rt);
-  assert_int_equal(MRT_ASK_SYNC(sock_info, dm, &(mrt_none){0}, &si, MRT_SEC(5)), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_sock_info, dm, &(mrt_none){0}, &si, MRT_SEC(5)), 0);
   assert_int_equal(direct_peers(dm), 3);
 
   /* Full again, then restarted by the supervisor: the restart does not wait
@@ -253,7 +253,7 @@ static int fake_rebind(mrt_actor *self, void *state, const void *p, mrt_reply *r
   memset(&si, 0, sizeof si);
   si.port = 4242;
   si.generation = 2;
-  return r ? MRT_REPLY(rebind_and_reprobe, r, &si) : 0;
+  return r ? MRT_REPLY(direct_rebind_and_reprobe, r, &si) : 0;
 }
 
 static int fake_fill(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
@@ -266,7 +266,7 @@ static int fake_fill(mrt_actor *self, void *state, const void *p, mrt_reply *r) 
 }
 
 static const mrt_handler_entry fake_handlers[] = {
-    {&mrt_msg_rebind_and_reprobe, fake_rebind}, {&mrt_msg_sink_fill, fake_fill}, {NULL, NULL}};
+    {&mrt_msg_direct_rebind_and_reprobe, fake_rebind}, {&mrt_msg_sink_fill, fake_fill}, {NULL, NULL}};
 static const mrt_actor_class fake_class = {.name = "fake-direct", .handlers = fake_handlers};
 
 static mrt_netmon_supervisor_stats nm_stats(mrt_ref *nm) {

@@ -117,10 +117,10 @@ static mrt_node_config node_config(fixture *f) {
   return cfg;
 }
 
-static mrt_sock_info sock_info(mrt_ref *dm) {
+static mrt_sock_info direct_sock_info(mrt_ref *dm) {
   mrt_sock_info si;
   memset(&si, 0, sizeof si);
-  assert_int_equal(MRT_ASK_SYNC(sock_info, dm, &(mrt_none){0}, &si, 0), 0);
+  assert_int_equal(MRT_ASK_SYNC(direct_sock_info, dm, &(mrt_none){0}, &si, 0), 0);
   return si;
 }
 
@@ -156,12 +156,12 @@ static void node_starts_measures_and_reacts_to_a_link_change(void **state) {
   assert_int_equal(bus_seen.measurements, 1);
   assert_int_equal(bus_seen.last_n, 3);
   assert_int_equal(bus_seen.last_best, 1);
-  mrt_sock_info before = sock_info(mrt_node_direct(f->node));
+  mrt_sock_info before = direct_sock_info(mrt_node_direct(f->node));
   /* One link change: one rebind (port kept), one MeasureNow, one re-measure. */
   for (int i = 0; i < 4; i++)
     assert_true(mrt_manual_monitor_trigger(f->mon, MRT_LINK_CHANGE_DEFAULT_ROUTE));
   step_time(f->rt, SETTLE + MRT_MS(300), MRT_MS(1));
-  mrt_sock_info after = sock_info(mrt_node_direct(f->node));
+  mrt_sock_info after = direct_sock_info(mrt_node_direct(f->node));
   assert_int_equal(before.port, after.port);
   assert_int_equal(after.port_outcome, MRT_PORT_KEPT);
   assert_int_equal(after.generation, before.generation + 1);
@@ -246,7 +246,7 @@ static void watch_failure_keeps_the_node_up_on_the_noop_monitor(void **state) {
   expect_child_running(st, MRT_NODE_CHILD_DERP_LATENCY);
   expect_child_running(st, MRT_NODE_CHILD_NETMON);
   mrt_supervisor_state_free(st);
-  assert_false(sock_info(mrt_node_direct(f->node)).inert);
+  assert_false(direct_sock_info(mrt_node_direct(f->node)).inert);
   mrt_link_watch_destroy(other);
   mrt_ref_unref(tap);
 }
@@ -268,10 +268,10 @@ static void restarted_direct_manager_keeps_the_key_and_is_found(void **state) {
   assert_int_equal(MRT_ASK_SYNC(direct_state, dm, &(mrt_none){0}, &ds, 0), 0);
   assert_memory_equal(ds->public_key, key, MRT_PROBE_KEY_LEN);
   mrt_direct_status_free(ds);
-  uint64_t gen = sock_info(dm).generation;
+  uint64_t gen = direct_sock_info(dm).generation;
   assert_true(mrt_manual_monitor_trigger(f->mon, MRT_LINK_CHANGE_ADDR_REMOVED));
   step_time(f->rt, SETTLE + MRT_MS(10), MRT_MS(1));
-  assert_int_equal(sock_info(dm).generation, gen + 1); /* the new one was rebound */
+  assert_int_equal(direct_sock_info(dm).generation, gen + 1); /* the new one was rebound */
   assert_int_equal(bus_seen.measure_now, 1);
   mrt_ref_unref(dm);
 }

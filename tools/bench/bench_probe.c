@@ -1,7 +1,7 @@
 /* meshrt-bench — probe_rtt: authenticated ping/pong round trips between two
  * DirectManagers on loopback.
  *
- * A driver actor asks DirectManager A to ping peer B (ping_peer) and, when the
+ * A driver actor asks DirectManager A to ping peer B (direct_ping_peer) and, when the
  * pong's answer comes back, asks again, ops times. One op is one complete
  * authenticated round trip as a node sees it: the ask, sealing the ping, the
  * UDP hop to B, B opening it and sealing the pong, the hop back, A opening it
@@ -46,7 +46,7 @@ static int on_pong(mrt_actor *self, void *state, int status, const void *reply, 
   (void)ud;
   driver_state *st = state;
   if (status < 0)
-    bench_die("probe_rtt: ping_peer failed: %s", mrt_strerror(status));
+    bench_die("probe_rtt: direct_ping_peer failed: %s", mrt_strerror(status));
   if (++st->done == st->a.n) {
     bench_latch_signal(st->a.latch, st->done);
     return 0;
@@ -55,7 +55,7 @@ static int on_pong(mrt_actor *self, void *state, int status, const void *reply, 
 }
 
 static int ping_once(mrt_actor *self, driver_state *st) {
-  return MRT_ASK(ping_peer, self, st->a.dm, &(mrt_ping_peer_req){st->a.peer}, MRT_SEC(5), on_pong,
+  return MRT_ASK(direct_ping_peer, self, st->a.dm, &(mrt_ping_peer_req){st->a.peer}, MRT_SEC(5), on_pong,
                  NULL);
 }
 
@@ -97,7 +97,7 @@ static void node_spawn(mrt_runtime *rt, int executor, probe_node *n) {
   mrt_spawn_opts opts = {.executor = executor};
   BENCH_CHECK(mrt_direct_spawn(rt, &cfg, &opts, &n->dm));
   mrt_sock_info si;
-  BENCH_CHECK(MRT_ASK_SYNC(sock_info, n->dm, &(mrt_none){0}, &si, MRT_SEC(10)));
+  BENCH_CHECK(MRT_ASK_SYNC(direct_sock_info, n->dm, &(mrt_none){0}, &si, MRT_SEC(10)));
   if (si.inert)
     bench_die("probe_rtt: no UDP socket on 127.0.0.1");
   n->ep = si.local;
@@ -116,7 +116,7 @@ static void wait_for_path(mrt_ref *a) {
   uint64_t deadline = bench_now_ns() + MRT_SEC(10);
   for (;;) {
     mrt_path_latency pl;
-    BENCH_CHECK(MRT_ASK_SYNC(path_latency, a, &(mrt_path_latency_req){2}, &pl, MRT_SEC(10)));
+    BENCH_CHECK(MRT_ASK_SYNC(direct_path_latency, a, &(mrt_path_latency_req){2}, &pl, MRT_SEC(10)));
     if (pl.has_path)
       return;
     if (bench_now_ns() > deadline)

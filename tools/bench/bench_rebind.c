@@ -16,7 +16,7 @@
  * and times from the spawn until B's best path to A points at A' (B learns
  * A' from its endpoint update or by challenging its pings). Ops are paced
  * 130 ms apart (untimed), as B limits its answers to unknown sources. The host polls
- * B's path_latency, so the resolution is one ask round trip (microseconds).
+ * B's direct_path_latency, so the resolution is one ask round trip (microseconds).
  *
  * Setup (binding, the peer map, the first confirmations) is not timed. The
  * log is quietened to warnings for the run: DirectManager logs every rebind
@@ -59,7 +59,7 @@ static void rnode_spawn(mrt_runtime *rt, int executor, rnode *n, const char *ben
   cfg.key = n->key;
   BENCH_CHECK(mrt_direct_spawn(rt, &cfg, &(mrt_spawn_opts){.executor = executor}, &n->dm));
   mrt_sock_info si;
-  BENCH_CHECK(MRT_ASK_SYNC(sock_info, n->dm, &(mrt_none){0}, &si, WAIT_NS));
+  BENCH_CHECK(MRT_ASK_SYNC(direct_sock_info, n->dm, &(mrt_none){0}, &si, WAIT_NS));
   if (si.inert)
     bench_die("%s: no UDP socket on 127.0.0.1", bench);
   n->ep = si.local;
@@ -92,7 +92,7 @@ static uint64_t wait_path(mrt_ref *dm, uint64_t peer, const struct sockaddr_stor
   uint64_t deadline = bench_now_ns() + WAIT_NS;
   for (;;) {
     mrt_path_latency pl;
-    BENCH_CHECK(MRT_ASK_SYNC(path_latency, dm, &(mrt_path_latency_req){peer}, &pl, WAIT_NS));
+    BENCH_CHECK(MRT_ASK_SYNC(direct_path_latency, dm, &(mrt_path_latency_req){peer}, &pl, WAIT_NS));
     uint64_t now = bench_now_ns();
     if (pl.has_path && (at == NULL || same_endpoint(&pl.addr, at)))
       return now;
@@ -129,7 +129,7 @@ void bench_rebind_recover(const bench_cfg *cfg, bench_sample *out) {
   reconfirm_of(a.dm, &last_ns, &seen);
   for (uint64_t i = 0; i < cfg->ops; i++) {
     mrt_sock_info si;
-    BENCH_CHECK(MRT_ASK_SYNC(rebind_and_reprobe, a.dm, &(mrt_none){0}, &si, WAIT_NS));
+    BENCH_CHECK(MRT_ASK_SYNC(direct_rebind_and_reprobe, a.dm, &(mrt_none){0}, &si, WAIT_NS));
     kept += si.port_outcome == MRT_PORT_KEPT;
     /* Asked after the rebind's handler, so the old path is gone by then. */
     wait_path(a.dm, ID_B, NULL, "rebind_recover");
@@ -143,7 +143,7 @@ void bench_rebind_recover(const bench_cfg *cfg, bench_sample *out) {
   }
   /* B's path to A survived on the same endpoint throughout (the port was kept). */
   mrt_sock_info si;
-  BENCH_CHECK(MRT_ASK_SYNC(sock_info, a.dm, &(mrt_none){0}, &si, WAIT_NS));
+  BENCH_CHECK(MRT_ASK_SYNC(direct_sock_info, a.dm, &(mrt_none){0}, &si, WAIT_NS));
   wait_path(b.dm, ID_A, &si.local, "rebind_recover");
   out->elapsed_ns = total;
   out->extra = 100.0 * (double)kept / (double)cfg->ops;

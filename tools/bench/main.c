@@ -66,7 +66,7 @@ static const bench_def benches[] = {
     {"netmon_storm", 10000, bench_netmon_storm, "events",
      "(root) 10,000 address changes in a netns; CPU ns per raw netlink message", netmon_storm_unavailable},
     {"probe_rtt", 10000, bench_probe_rtt, "crypto_pct",
-     "2 DirectManagers on loopback, ping_peer; ns per authenticated round trip", NULL},
+     "2 DirectManagers on loopback, direct_ping_peer; ns per authenticated round trip", NULL},
     {"peers_1000", 10000, bench_peers_1000, "cpu_ms_per_s",
      "a node pinging 1,000 silent peers for ops ms; CPU ns per ms of wall time", NULL},
     {"rebind_recover", 200, bench_rebind_recover, "port_kept_pct",

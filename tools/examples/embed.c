@@ -116,9 +116,9 @@ static int use_the_node(host *h) {
   /* Ask: where is the socket? Tell: rebind it. Ask again: it moved. */
   mrt_ref *dm = mrt_node_direct(h->node);
   mrt_sock_info before, after;
-  CHECK(MRT_ASK_SYNC(sock_info, dm, &(mrt_none){0}, &before, PATIENCE));
-  CHECK(MRT_TELL(rebind, dm, &(mrt_none){0}));
-  CHECK(MRT_ASK_SYNC(sock_info, dm, &(mrt_none){0}, &after, PATIENCE));
+  CHECK(MRT_ASK_SYNC(direct_sock_info, dm, &(mrt_none){0}, &before, PATIENCE));
+  CHECK(MRT_TELL(direct_rebind, dm, &(mrt_none){0}));
+  CHECK(MRT_ASK_SYNC(direct_sock_info, dm, &(mrt_none){0}, &after, PATIENCE));
   /* Per sender, messages arrive in order: the ask saw the tell's effect. */
   if (after.generation != before.generation + 1) {
     fprintf(stderr, "embed: the rebind did not happen\n");

@@ -108,7 +108,7 @@ static int start_peer(mn_demo *d, mrt_peer_map **peers) {
   mrt_sock_info si;
   memset(&si, 0, sizeof si);
   if (rc == 0)
-    rc = MRT_ASK_SYNC(sock_info, mrt_node_direct(d->peer), &(mrt_none){0}, &si, MRT_SEC(2));
+    rc = MRT_ASK_SYNC(direct_sock_info, mrt_node_direct(d->peer), &(mrt_none){0}, &si, MRT_SEC(2));
   if (rc < 0)
     return rc;
   d->peer_port = si.port;

@@ -243,7 +243,7 @@ static int start_node(mn_app *app, mrt_derp_map *demo_map, mrt_peer_map *demo_pe
 static int introduce_to_peer(mn_app *app) {
   mrt_sock_info si;
   memset(&si, 0, sizeof si);
-  int rc = MRT_ASK_SYNC(sock_info, mrt_node_direct(app->node), &(mrt_none){0}, &si, MRT_SEC(2));
+  int rc = MRT_ASK_SYNC(direct_sock_info, mrt_node_direct(app->node), &(mrt_none){0}, &si, MRT_SEC(2));
   if (rc == 0)
     rc = mn_demo_set_node(app->world, app->public_key, si.port);
   return rc;

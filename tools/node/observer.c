@@ -234,7 +234,7 @@ static int on_op_sock(mrt_actor *self, void *state, int status, const void *repl
     note_new_direct(o, mrt_ref_id(o->direct), reply);
   int rc = status < 0
                ? status
-               : MRT_ASK(rebind, self, o->direct, &(mrt_none){0}, ASK_TIMEOUT, on_op_rebound, NULL);
+               : MRT_ASK(direct_rebind, self, o->direct, &(mrt_none){0}, ASK_TIMEOUT, on_op_rebound, NULL);
   if (rc < 0)
     on_op_rebound(self, o, rc, NULL, NULL);
   return 0;
@@ -323,11 +323,11 @@ static void run_then(mrt_actor *self, obs *o, enum then t) {
   if (t == THEN_POLL && alive)
     rc = MRT_ASK(direct_state, self, o->direct, &(mrt_none){0}, ASK_TIMEOUT, on_polled, NULL);
   else if (t == THEN_CHECK && alive)
-    rc = MRT_ASK(sock_info, self, o->direct, &(mrt_none){0}, ASK_TIMEOUT, on_checked, NULL);
+    rc = MRT_ASK(direct_sock_info, self, o->direct, &(mrt_none){0}, ASK_TIMEOUT, on_checked, NULL);
   else if (t == THEN_OP_REBIND && alive && mrt_ref_id(o->direct) != o->direct_id)
-    rc = MRT_ASK(sock_info, self, o->direct, &(mrt_none){0}, ASK_TIMEOUT, on_op_sock, NULL);
+    rc = MRT_ASK(direct_sock_info, self, o->direct, &(mrt_none){0}, ASK_TIMEOUT, on_op_sock, NULL);
   else if (t == THEN_OP_REBIND && alive)
-    rc = MRT_ASK(rebind, self, o->direct, &(mrt_none){0}, ASK_TIMEOUT, on_op_rebound, NULL);
+    rc = MRT_ASK(direct_rebind, self, o->direct, &(mrt_none){0}, ASK_TIMEOUT, on_op_rebound, NULL);
   if (rc == 0)
     return;
   /* The continuation will not run: settle here what it would have. */

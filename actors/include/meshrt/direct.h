@@ -44,33 +44,34 @@
  *     advertise_local) changed.
  *
  * Messages (ask; tells are accepted too and the reply is dropped):
- *   rebind                 new socket on the same address and port (the pinned
+ *   direct_rebind          new socket on the same address and port (the pinned
  *                          listen_port first if we lost it), swapped in while the
  *                          old one is still open, so the port is never free for
  *                          another process to take and datagrams already queued
  *                          on the old socket are still read; an ephemeral port
- *                          only if that port cannot be had (sock_info says which
+ *                          only if that port cannot be had (direct_sock_info says which
  *                          and why). Clears reflexive addresses, every peer's
  *                          best path and in-flight pings (candidates are kept)
  *                          and in-flight STUN, then pings every candidate. On
  *                          failure the old socket stays and the error is
  *                          returned. Inert: tries to bind and leaves inert mode
  *                          on success; never an error.
- *   rebind_and_reprobe     rebind, then ping every candidate, then one gated
+ *   direct_rebind_and_reprobe
+ *                          rebind, then ping every candidate, then one gated
  *                          STUN sweep, in that order, in one handler. If the
  *                          rebind fails the probing still runs on the old
  *                          socket and the rebind's error is returned.
- *   restun                 one gated STUN sweep now.
- *   sock_info              the bound address and port.
- *   best_addrs             every peer's best path that is trusted now.
- *   path_latency           one peer's best path and its RTT.
- *   peers_with_direct_path ids of peers with a trusted path.
- *   ping_peer              ping every candidate of one peer now and answer with
+ *   direct_restun          one gated STUN sweep now.
+ *   direct_sock_info       the bound address and port.
+ *   direct_best_addrs      every peer's best path that is trusted now.
+ *   direct_path_latency    one peer's best path and its RTT.
+ *   direct_peers_with_path ids of peers with a trusted path.
+ *   direct_ping_peer       ping every candidate of one peer now and answer with
  *                          the first pong (-ETIMEDOUT after ping_timeout_ns,
  *                          -ENOENT unknown peer or one that leaves the peer
  *                          map meanwhile, -ENETDOWN when inert); like
- *                          rebind_and_reprobe it is an explicit request and is
- *                          not held to the pinger's per-candidate rate.
+ *                          direct_rebind_and_reprobe it is an explicit request
+ *                          and is not held to the pinger's per-candidate rate.
  *   direct_state           everything above, for status output.
  *   direct_stun_servers    per STUN server of the DERP map: requests sent,
  *                          answers accepted, datagrams refused and the last
@@ -311,11 +312,11 @@ typedef struct mrt_direct_status {
   mrt_direct_counters counters;
 } mrt_direct_status;
 
-/* Frees the `items` of a best_addrs reply the asker owns (an mrt_ask_sync
+/* Frees the `items` of a direct_best_addrs reply the asker owns (an mrt_ask_sync
  * reply; an async continuation only borrows its reply, which the type's drop
  * hook frees) and leaves it empty. NULL-safe. Any thread. */
 MRT_API void mrt_best_addrs_release(mrt_best_addrs *b);
-/* Frees the `ids` of a peers_with_direct_path reply the asker owns and leaves
+/* Frees the `ids` of a direct_peers_with_path reply the asker owns and leaves
  * it empty. NULL-safe. Any thread. */
 MRT_API void mrt_peer_ids_release(mrt_peer_ids *ids);
 /* Frees a direct_state reply (the status and its `peers` array). NULL-safe.
@@ -324,14 +325,14 @@ MRT_API void mrt_direct_status_free(mrt_direct_status *s);
 
 /* ---- messages ------------------------------------------------------------------ */
 
-MRT_MESSAGE_DECLARE(MRT_API, rebind, mrt_none, mrt_sock_info);
-MRT_MESSAGE_DECLARE(MRT_API, rebind_and_reprobe, mrt_none, mrt_sock_info);
-MRT_MESSAGE_DECLARE(MRT_API, restun, mrt_none, mrt_restun_result);
-MRT_MESSAGE_DECLARE(MRT_API, sock_info, mrt_none, mrt_sock_info);
-MRT_MESSAGE_DECLARE(MRT_API, best_addrs, mrt_none, mrt_best_addrs);
-MRT_MESSAGE_DECLARE(MRT_API, path_latency, mrt_path_latency_req, mrt_path_latency);
-MRT_MESSAGE_DECLARE(MRT_API, peers_with_direct_path, mrt_none, mrt_peer_ids);
-MRT_MESSAGE_DECLARE(MRT_API, ping_peer, mrt_ping_peer_req, mrt_ping_peer_result);
+MRT_MESSAGE_DECLARE(MRT_API, direct_rebind, mrt_none, mrt_sock_info);
+MRT_MESSAGE_DECLARE(MRT_API, direct_rebind_and_reprobe, mrt_none, mrt_sock_info);
+MRT_MESSAGE_DECLARE(MRT_API, direct_restun, mrt_none, mrt_restun_result);
+MRT_MESSAGE_DECLARE(MRT_API, direct_sock_info, mrt_none, mrt_sock_info);
+MRT_MESSAGE_DECLARE(MRT_API, direct_best_addrs, mrt_none, mrt_best_addrs);
+MRT_MESSAGE_DECLARE(MRT_API, direct_path_latency, mrt_path_latency_req, mrt_path_latency);
+MRT_MESSAGE_DECLARE(MRT_API, direct_peers_with_path, mrt_none, mrt_peer_ids);
+MRT_MESSAGE_DECLARE(MRT_API, direct_ping_peer, mrt_ping_peer_req, mrt_ping_peer_result);
 /* The reply is a status the asker owns: free it with mrt_direct_status_free. */
 MRT_MESSAGE_DECLARE(MRT_API, direct_state, mrt_none, mrt_direct_status *);
 /* The reply owns its array: release it with mrt_stun_server_list_release. */

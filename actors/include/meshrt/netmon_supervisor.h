@@ -2,7 +2,7 @@
  *
  * The actor watches a link monitor (<meshrt/netmon.h>) and turns every
  * coalesced mrt_msg_link_change into the node's recovery kicks:
- *   1. ask DirectManager mrt_msg_rebind_and_reprobe (<meshrt/direct.h>):
+ *   1. ask DirectManager mrt_msg_direct_rebind_and_reprobe (<meshrt/direct.h>):
  *      new socket, ping every candidate, one STUN sweep; an error (or a
  *      DirectManager that is gone or silent) is logged, never fatal;
  *   2. record the completion time;
@@ -91,9 +91,9 @@ typedef struct mrt_netmon_supervisor_config {
 MRT_API mrt_netmon_supervisor_config mrt_netmon_supervisor_config_default(void);
 
 /* Spawns a NetmonSupervisor that drives `direct` (any actor that answers
- * mrt_msg_rebind_and_reprobe; the actor takes its own reference). Returns 0,
+ * mrt_msg_direct_rebind_and_reprobe; the actor takes its own reference). Returns 0,
  * -EINVAL (NULL argument, zero interval or timeout; logged),
- * -ENOTSUP (`direct` does not handle mrt_msg_rebind_and_reprobe), or
+ * -ENOTSUP (`direct` does not handle mrt_msg_direct_rebind_and_reprobe), or
  * mrt_actor_spawn's errors. Any thread. */
 MRT_API int mrt_netmon_supervisor_spawn(mrt_runtime *rt, const mrt_netmon_supervisor_config *cfg,
                                         mrt_ref *direct, const mrt_spawn_opts *opts,
