@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — DerpLatencyMeasurer (see <meshrt/derp_latency.h>).
  *
  * The actor keeps the last DERP map it was given and, on demand, runs one
@@ -58,7 +59,7 @@ typedef struct probe {
   struct sockaddr_storage target;         /* the server asked now */
   mrt_stun_txid txid;
   uint64_t sent_ns, latency_ns;
-  uint64_t timer;                         /* per-request timeout; 0: none */
+  uint64_t timer; /* per-request timeout; 0: none */
   probe_state st;
 } probe;
 
@@ -70,7 +71,7 @@ typedef struct msock {
 typedef struct measurer {
   mrt_derp_latency_config cfg;
   msock sock4, sock6;
-  mrt_derp_map *map;          /* cached, one reference held; NULL: none */
+  mrt_derp_map *map; /* cached, one reference held; NULL: none */
   mrt_home_region home;
   bool home_ready;
   /* The running round. */
@@ -83,7 +84,9 @@ typedef struct measurer {
   mrt__stun_table servers; /* per-server counters, follows the map */
 } measurer;
 
-static void servers_drop(void *r) { mrt_stun_server_list_release(r); }
+static void servers_drop(void *r) {
+  mrt_stun_server_list_release(r);
+}
 
 MRT_MESSAGE_DEFINE(derp_latency_stats, mrt_none, mrt_derp_latency_stats, NULL, NULL);
 MRT_MESSAGE_DEFINE(derp_latency_servers, mrt_none, mrt_stun_server_list, NULL, servers_drop);
@@ -386,8 +389,8 @@ static int cmp_result(const void *a, const void *b) {
 }
 
 /* Feeds the round to the selector and publishes a change of home. */
-static void select_home(mrt_actor *self, measurer *m, const mrt_derp_region_result *res,
-                        size_t n, uint64_t now) {
+static void select_home(mrt_actor *self, measurer *m, const mrt_derp_region_result *res, size_t n,
+                        uint64_t now) {
   mrt_region_latency *lat = calloc(n ? n : 1, sizeof *lat);
   if (lat == NULL) {
     mrt_log(MRT_LOG_ERROR, LOG, "out of memory: home region not updated");
@@ -691,7 +694,9 @@ static const mrt_actor_class measurer_class = {
     .handlers = measurer_handlers,
 };
 
-const mrt_actor_class *mrt_derp_latency_actor_class(void) { return &measurer_class; }
+const mrt_actor_class *mrt_derp_latency_actor_class(void) {
+  return &measurer_class;
+}
 
 int mrt_derp_latency_spawn(mrt_runtime *rt, const mrt_derp_latency_config *cfg,
                            const mrt_spawn_opts *opts, mrt_ref **out) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — DirectManager: the actor that owns the UDP underlay socket.
  *
  * This file is the actor itself: configuration, start and stop, the socket's
@@ -199,8 +200,8 @@ static void log_rebind(const mrt__direct *d, uint16_t old_port, bool was_inert) 
     mrt_log(MRT_LOG_WARN, MRT__LOG, "socket rebound port %u -> %u (port unavailable: %s)%s",
             old_port, d->sock.port, mrt_strerror(d->port_error), left);
   else
-    mrt_log(MRT_LOG_INFO, MRT__LOG, "socket rebound port %u -> %u (%s)%s", old_port,
-            d->sock.port, mrt_port_outcome_name(d->port_outcome), left);
+    mrt_log(MRT_LOG_INFO, MRT__LOG, "socket rebound port %u -> %u (%s)%s", old_port, d->sock.port,
+            mrt_port_outcome_name(d->port_outcome), left);
 }
 
 /* The socket swap of Rebind. Returns 0 or the bind error (old socket kept);
@@ -242,14 +243,10 @@ static int rebind(mrt_actor *self, mrt__direct *d) {
 
 const char *mrt_port_outcome_name(mrt_port_outcome o) {
   switch (o) {
-  case MRT_PORT_FIRST_BIND:
-    return "first bind";
-  case MRT_PORT_KEPT:
-    return "kept";
-  case MRT_PORT_PINNED:
-    return "pinned port regained";
-  case MRT_PORT_CHANGED:
-    return "changed";
+  case MRT_PORT_FIRST_BIND: return "first bind";
+  case MRT_PORT_KEPT: return "kept";
+  case MRT_PORT_PINNED: return "pinned port regained";
+  case MRT_PORT_CHANGED: return "changed";
   }
   return "?";
 }
@@ -317,8 +314,7 @@ static int advert_tick(mrt_actor *self, void *state, void *ud) {
 
 static int start_timers(mrt_actor *self, mrt__direct *d) {
   const mrt_direct_timing *t = &d->cfg.timing;
-  int rc = mrt_timer_start(self, t->pinger_period_ns, t->pinger_period_ns, pinger_tick, NULL,
-                           NULL);
+  int rc = mrt_timer_start(self, t->pinger_period_ns, t->pinger_period_ns, pinger_tick, NULL, NULL);
   if (rc == 0)
     rc = mrt_timer_start(self, t->advert_period_ns, t->advert_period_ns, advert_tick, NULL, NULL);
   if (rc == 0)
@@ -415,7 +411,7 @@ static int on_peer_map(mrt_actor *self, void *state, const void *payload, mrt_re
   mrt__direct_drop_orphan_waiters(d);
   mrt_log(MRT_LOG_INFO, MRT__LOG, "peer map applied peers=%zu", d->n_peers);
   mrt__paths_ping_due(d, now); /* new candidates are pinged at once */
-  mrt__updates_flush(d, now);   /* new peers hear our endpoints */
+  mrt__updates_flush(d, now);  /* new peers hear our endpoints */
   mrt__direct_arm_refresh(self, d);
   return 0;
 }
@@ -448,14 +444,13 @@ static int on_rebind(mrt_actor *self, void *state, const void *payload, mrt_repl
   return MRT_REPLY(direct_rebind, r, &info);
 }
 
-static int on_rebind_and_reprobe(mrt_actor *self, void *state, const void *payload,
-                                 mrt_reply *r) {
+static int on_rebind_and_reprobe(mrt_actor *self, void *state, const void *payload, mrt_reply *r) {
   (void)payload;
   mrt__direct *d = state;
-  int rc = rebind(self, d);                            /* 1 */
+  int rc = rebind(self, d); /* 1 */
   uint64_t now = mrt_actor_now(self);
-  mrt__paths_ping_all(d, NULL, now);                   /* 2 */
-  mrt__stun_sweep(d, now, NULL);                       /* 3 */
+  mrt__paths_ping_all(d, NULL, now); /* 2 */
+  mrt__stun_sweep(d, now, NULL);     /* 3 */
   mrt__endpoints_advertise(d, self);
   mrt__direct_arm_refresh(self, d);
   if (r == NULL)
@@ -498,7 +493,9 @@ static const mrt_actor_class direct_class = {
     .handlers = direct_handlers,
 };
 
-const mrt_actor_class *mrt_direct_actor_class(void) { return &direct_class; }
+const mrt_actor_class *mrt_direct_actor_class(void) {
+  return &direct_class;
+}
 
 int mrt_direct_spawn(mrt_runtime *rt, const mrt_direct_config *cfg, const mrt_spawn_opts *opts,
                      mrt_ref **out) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — DirectManager internals shared by its files (not installed).
  *
  *   udp.h / udp.c     UDP socket: bind with fallbacks, batched receive, send,
@@ -43,9 +44,9 @@ typedef struct mrt__cand {
   uint64_t last_pong_ns;
   uint64_t rtt_ns;
   uint64_t pings_sent, pongs_received;
-  bool learned;            /* not in the peer map: the peer's traffic taught it */
-  bool listed;             /* named by the peer's latest endpoint update */
-  uint64_t last_heard_ns;  /* last authenticated word from or about it (eviction order) */
+  bool learned;                 /* not in the peer map: the peer's traffic taught it */
+  bool listed;                  /* named by the peer's latest endpoint update */
+  uint64_t last_heard_ns;       /* last authenticated word from or about it (eviction order) */
   uint64_t last_answer_ping_ns; /* last ping sent because the peer pinged from it */
 } mrt__cand;
 
@@ -54,8 +55,8 @@ typedef struct mrt__cand {
 #define MRT__PROBATION_MAX 8
 typedef struct mrt__probation {
   struct sockaddr_storage addr;
-  uint32_t tag;      /* of the challenge ping in the pending table */
-  uint64_t sent_ns;  /* 0: a free slot */
+  uint32_t tag;     /* of the challenge ping in the pending table */
+  uint64_t sent_ns; /* 0: a free slot */
 } mrt__probation;
 
 typedef struct mrt__peer {
@@ -63,30 +64,30 @@ typedef struct mrt__peer {
   mrt_probe_session session; /* holds the peer's key */
   size_t n_cands;
   mrt__cand *cands;
-  int best;                  /* index into cands, -1: none */
+  int best; /* index into cands, -1: none */
   uint64_t best_rtt_ns;
   uint64_t trust_until_ns;
-  bool full_pinged;          /* every candidate pinged at last_full_ping_ns */
+  bool full_pinged; /* every candidate pinged at last_full_ping_ns */
   uint64_t last_full_ping_ns;
   mrt_probe_pending pending;
   mrt_probe_seen seen;
-  size_t cap_cands;          /* allocated slots of cands */
+  size_t cap_cands; /* allocated slots of cands */
   size_t n_learned;
   mrt__probation probation[MRT__PROBATION_MAX];
   uint64_t stranger_window_ns; /* answers to non-candidate sources: this second's */
   uint32_t stranger_answers;
   /* Endpoint updates we receive: the highest (epoch, seq) accepted. */
   uint64_t heard_epoch, heard_seq;
-  bool best_unlisted;        /* the latest update did not name our best path */
+  bool best_unlisted; /* the latest update did not name our best path */
   uint64_t updates_received;
   /* Endpoint updates we send. */
-  bool update_due;           /* our endpoints changed since we last told the peer */
+  bool update_due; /* our endpoints changed since we last told the peer */
   bool update_ever_sent;
   uint64_t update_sent_ns;
   /* Recovery after our own rebind. */
-  uint64_t rebind_at_ns;     /* 0: not waiting for a confirmation */
-  uint64_t reconfirm_ns;     /* rebind -> first confirmation, the latest measured */
-  uint64_t reconfirms;       /* how many were measured */
+  uint64_t rebind_at_ns; /* 0: not waiting for a confirmation */
+  uint64_t reconfirm_ns; /* rebind -> first confirmation, the latest measured */
+  uint64_t reconfirms;   /* how many were measured */
 } mrt__peer;
 
 typedef struct mrt__stun_tx {
@@ -98,29 +99,29 @@ typedef struct mrt__stun_tx {
 
 typedef struct mrt__waiter {
   uint64_t peer_id;
-  uint64_t seq;      /* names it to its timeout timer */
+  uint64_t seq; /* names it to its timeout timer */
   uint64_t timer;
-  mrt_reply *reply;  /* deferred token */
+  mrt_reply *reply; /* deferred token */
 } mrt__waiter;
 
 typedef struct mrt__direct {
-  mrt_actor *self;          /* borrowed; used only in the actor's own context */
+  mrt_actor *self; /* borrowed; used only in the actor's own context */
   mrt_direct_config cfg;
   mrt__udp sock;
-  uint64_t watch;           /* mrt_io_watch id of sock.fd (0: none) */
+  uint64_t watch; /* mrt_io_watch id of sock.fd (0: none) */
   uint64_t generation;
   mrt__rx *rx;
 
-  mrt__peer *peers;         /* sorted by key (the receive path looks up by key) */
+  mrt__peer *peers; /* sorted by key (the receive path looks up by key) */
   size_t n_peers;
   bool have_peer_map;
   uint32_t next_tag;
 
-  mrt_derp_map *derp;       /* a reference, or NULL */
+  mrt_derp_map *derp; /* a reference, or NULL */
   struct sockaddr_storage *stun_servers;
   size_t n_stun_servers;
   mrt__stun_table stun_stats; /* per-server counters, follows the DERP map */
-  size_t stun_next;         /* first server of the next sweep (rotates) */
+  size_t stun_next;           /* first server of the next sweep (rotates) */
   mrt__stun_tx stun_tx[MRT_DIRECT_MAX_STUN_IN_FLIGHT];
   struct sockaddr_storage reflexive[MRT_DIRECT_MAX_REFLEXIVE]; /* oldest first */
   size_t n_reflexive;
@@ -132,26 +133,28 @@ typedef struct mrt__direct {
   } observed[MRT_DIRECT_MAX_REFLEXIVE];
   size_t observed_next;
 
-  uint64_t refresh_timer;   /* 0: none armed */
+  uint64_t refresh_timer; /* 0: none armed */
   uint64_t refresh_at_ns;
   uint64_t last_stun_delay_ns, next_stun_ns, last_stun_sweep_ns;
   mrt_endpoint_advertisement advertised;
-  uint64_t update_epoch;    /* wall clock at start (ns): the epoch of our updates */
-  uint64_t update_seq;      /* the last sequence number sealed */
-  uint64_t update_timer;    /* one-shot for rate-limited updates; 0: none */
+  uint64_t update_epoch; /* wall clock at start (ns): the epoch of our updates */
+  uint64_t update_seq;   /* the last sequence number sealed */
+  uint64_t update_timer; /* one-shot for rate-limited updates; 0: none */
   uint64_t update_at_ns;
   mrt_port_outcome port_outcome; /* of the latest bind */
-  int port_error;           /* why the port changed, when it did */
-  uint16_t previous_port;   /* before the latest rebind */
+  int port_error;                /* why the port changed, when it did */
+  uint16_t previous_port;        /* before the latest rebind */
 
-  mrt__waiter *waiters;     /* direct_ping_peer asks awaiting a pong */
+  mrt__waiter *waiters; /* direct_ping_peer asks awaiting a pong */
   size_t n_waiters, cap_waiters;
   uint64_t next_waiter_seq;
 
   mrt_direct_counters c;
 } mrt__direct;
 
-static inline bool mrt__direct_inert(const mrt__direct *d) { return d->sock.fd < 0; }
+static inline bool mrt__direct_inert(const mrt__direct *d) {
+  return d->sock.fd < 0;
+}
 
 /* ---- peers and paths (direct_paths.c) --------------------------------------- */
 
@@ -241,8 +244,7 @@ int mrt__direct_on_peers_with_direct_path(mrt_actor *self, void *state, const vo
 int mrt__direct_on_ping_peer(mrt_actor *self, void *state, const void *payload, mrt_reply *r);
 int mrt__direct_on_state(mrt_actor *self, void *state, const void *payload, mrt_reply *r);
 /* direct_stun_servers (in direct_stun.c). */
-int mrt__direct_on_stun_servers(mrt_actor *self, void *state, const void *payload,
-                                mrt_reply *r);
+int mrt__direct_on_stun_servers(mrt_actor *self, void *state, const void *payload, mrt_reply *r);
 
 /* ---- STUN and endpoints (direct_stun.c) ----------------------------------- */
 

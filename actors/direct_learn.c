@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — DirectManager's learned candidates: what a peer's own traffic
  * teaches us about where it is.
  *
@@ -111,8 +112,8 @@ int mrt__learn_candidate(mrt__direct *d, mrt__peer *p, const struct sockaddr_sto
   c->last_heard_ns = now;
   p->n_learned++;
   d->c.candidates_learned++;
-  mrt_log(MRT_LOG_INFO, MRT__LOG, "candidate learned peer=%llu addr=%s",
-          (unsigned long long)p->id, mrt__addr_str(addr, a));
+  mrt_log(MRT_LOG_INFO, MRT__LOG, "candidate learned peer=%llu addr=%s", (unsigned long long)p->id,
+          mrt__addr_str(addr, a));
   return idx;
 }
 

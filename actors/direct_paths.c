@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — DirectManager's peer table: candidates, pings, pongs, best paths.
  *
  * A peer is reachable directly if one of its candidate endpoints answers our
@@ -75,8 +76,7 @@ void mrt__paths_free(mrt__direct *d) {
 /* The previous state of a peer with this id and key, if any. */
 static const mrt__peer *old_peer(const mrt__direct *d, uint64_t id, const uint8_t *key) {
   for (size_t i = 0; i < d->n_peers; i++)
-    if (d->peers[i].id == id &&
-        memcmp(d->peers[i].session.peer_pub, key, MRT_PROBE_KEY_LEN) == 0)
+    if (d->peers[i].id == id && memcmp(d->peers[i].session.peer_pub, key, MRT_PROBE_KEY_LEN) == 0)
       return &d->peers[i];
   return NULL;
 }
@@ -266,9 +266,9 @@ static void ping_peer_due(mrt__direct *d, mrt__peer *p, uint64_t now) {
     lose_best(d, p, "trust expired");
   /* With a trusted path, the others are tried only for an upgrade; without
    * one, all of them are (each still at most once per interval). */
-  bool full = p->best < 0 ||
-              (p->best_rtt_ns > t->good_enough_rtt_ns &&
-               (!p->full_pinged || now - p->last_full_ping_ns >= t->upgrade_interval_ns));
+  bool full =
+      p->best < 0 || (p->best_rtt_ns > t->good_enough_rtt_ns &&
+                      (!p->full_pinged || now - p->last_full_ping_ns >= t->upgrade_interval_ns));
   for (size_t i = 0; i < p->n_cands; i++) {
     mrt__cand *c = &p->cands[i];
     bool due;
@@ -316,8 +316,8 @@ uint64_t mrt__paths_next_refresh(const mrt__direct *d) {
     if (p->best < 0)
       continue;
     const mrt__cand *b = &p->cands[p->best];
-    uint64_t due = p->trust_until_ns > t->refresh_before_ns
-                       ? p->trust_until_ns - t->refresh_before_ns : 0;
+    uint64_t due =
+        p->trust_until_ns > t->refresh_before_ns ? p->trust_until_ns - t->refresh_before_ns : 0;
     uint64_t allowed = b->last_ping_ns + t->ping_min_interval_ns;
     uint64_t at = due > allowed ? due : allowed;
     /* Past expiry the pinger's own pass notices the loss; no refresh then. */
@@ -436,8 +436,8 @@ void mrt__paths_follow_update(mrt__direct *d, mrt__peer *p, uint64_t now) {
 static void take_pong(mrt__direct *d, mrt__peer *p, const mrt_probe_msg *pong, uint64_t now) {
   uint64_t sent = 0;
   uint32_t tag = 0;
-  int rc = mrt_probe_pending_take(&p->pending, &pong->txid, now,
-                                  d->cfg.timing.ping_timeout_ns, &sent, &tag);
+  int rc = mrt_probe_pending_take(&p->pending, &pong->txid, now, d->cfg.timing.ping_timeout_ns,
+                                  &sent, &tag);
   if (rc == -EALREADY) {
     d->c.probe_replayed++;
     return;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — DirectManager's queries: direct_sock_info, direct_best_addrs, direct_path_latency,
  * direct_peers_with_path, direct_ping_peer and direct_state, and the descriptors of
  * every DirectManager message.
@@ -24,9 +25,15 @@
 
 /* ---- descriptors ------------------------------------------------------------------ */
 
-static void best_addrs_drop(void *r) { mrt_best_addrs_release(r); }
-static void peer_ids_drop(void *r) { mrt_peer_ids_release(r); }
-static void status_drop(void *r) { mrt_direct_status_free(*(mrt_direct_status **)r); }
+static void best_addrs_drop(void *r) {
+  mrt_best_addrs_release(r);
+}
+static void peer_ids_drop(void *r) {
+  mrt_peer_ids_release(r);
+}
+static void status_drop(void *r) {
+  mrt_direct_status_free(*(mrt_direct_status **)r);
+}
 
 MRT_MESSAGE_DEFINE(direct_rebind, mrt_none, mrt_sock_info, NULL, NULL);
 MRT_MESSAGE_DEFINE(direct_rebind_and_reprobe, mrt_none, mrt_sock_info, NULL, NULL);
@@ -99,9 +106,10 @@ int mrt__direct_on_best_addrs(mrt_actor *self, void *state, const void *payload,
     const mrt__peer *p = &d->peers[i];
     const mrt__cand *c = mrt__paths_trusted(p, now);
     if (c != NULL)
-      out.items[out.n++] = (mrt_best_addr){
-          .peer_id = p->id, .addr = c->addr, .rtt_ns = p->best_rtt_ns,
-          .trust_until_ns = p->trust_until_ns};
+      out.items[out.n++] = (mrt_best_addr){.peer_id = p->id,
+                                           .addr = c->addr,
+                                           .rtt_ns = p->best_rtt_ns,
+                                           .trust_until_ns = p->trust_until_ns};
   }
   if (out.n == 0) {
     free(out.items);
@@ -113,8 +121,7 @@ int mrt__direct_on_best_addrs(mrt_actor *self, void *state, const void *payload,
   return 0; /* a reply that cannot be sent is no reason to fail */
 }
 
-int mrt__direct_on_path_latency(mrt_actor *self, void *state, const void *payload,
-                                mrt_reply *r) {
+int mrt__direct_on_path_latency(mrt_actor *self, void *state, const void *payload, mrt_reply *r) {
   const mrt_path_latency_req *req = payload;
   if (r == NULL)
     return 0;

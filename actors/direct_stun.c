@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — DirectManager's STUN client and endpoint advertisement.
  *
  * Peers behind NAT can only reach us at the address our NAT shows the world,
@@ -33,7 +34,9 @@
 
 #include <sodium.h>
 
-static void stun_servers_drop(void *r) { mrt_stun_server_list_release(r); }
+static void stun_servers_drop(void *r) {
+  mrt_stun_server_list_release(r);
+}
 
 MRT_MESSAGE_DEFINE(direct_stun_servers, mrt_none, mrt_stun_server_list, NULL, stun_servers_drop);
 
@@ -129,8 +132,8 @@ static int send_request(mrt__direct *d, mrt__stun_tx *slot, const struct sockadd
   if (rc < 0) {
     char a[MRT__ADDR_STRLEN];
     d->c.tx_errors++;
-    mrt_log(MRT_LOG_DEBUG, MRT__LOG, "stun request not sent to=%s err=%s",
-            mrt__addr_str(server, a), mrt_strerror(rc));
+    mrt_log(MRT_LOG_DEBUG, MRT__LOG, "stun request not sent to=%s err=%s", mrt__addr_str(server, a),
+            mrt_strerror(rc));
     return 0;
   }
   *slot = (mrt__stun_tx){.live = true, .txid = txid, .server = *server, .sent_ns = now};
@@ -272,8 +275,7 @@ void mrt__stun_on_datagram(mrt__direct *d, const uint8_t *buf, size_t len,
     mrt__endpoints_advertise(d, d->self); /* peers hear of it at once */
 }
 
-int mrt__direct_on_stun_servers(mrt_actor *self, void *state, const void *payload,
-                                mrt_reply *r) {
+int mrt__direct_on_stun_servers(mrt_actor *self, void *state, const void *payload, mrt_reply *r) {
   (void)self;
   (void)payload;
   mrt__direct *d = state;
@@ -333,8 +335,8 @@ static void add_local(const mrt__direct *d, mrt_endpoint_advertisement *a) {
       continue;
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
-    memcpy(&ss, i->ifa_addr, fam == AF_INET ? sizeof(struct sockaddr_in)
-                                            : sizeof(struct sockaddr_in6));
+    memcpy(&ss, i->ifa_addr,
+           fam == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
     if (fam == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&((struct sockaddr_in6 *)&ss)->sin6_addr))
       continue; /* needs a scope the peer cannot know */
     mrt__addr_set_port(&ss, d->sock.port);
@@ -343,7 +345,9 @@ static void add_local(const mrt__direct *d, mrt_endpoint_advertisement *a) {
   freeifaddrs(ifs);
 }
 
-static int endpoint_cmp(const void *x, const void *y) { return mrt__addr_cmp(x, y); }
+static int endpoint_cmp(const void *x, const void *y) {
+  return mrt__addr_cmp(x, y);
+}
 
 static void sort_unique(mrt_endpoint_advertisement *a) {
   qsort(a->endpoints, a->n, sizeof a->endpoints[0], endpoint_cmp);

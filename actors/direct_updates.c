@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — DirectManager telling its peers where it is: endpoint updates.
  *
  * When our endpoint set changes (a rebind that moved the port, a new

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — NetmonSupervisor (see <meshrt/netmon_supervisor.h>).
  *
  * A small state machine around one link-monitor watch. The original design
@@ -40,16 +41,16 @@
 
 typedef struct nsup {
   mrt_netmon_supervisor_config cfg;
-  mrt_ref *direct;                            /* a reference, or NULL */
+  mrt_ref *direct;                               /* a reference, or NULL */
   char direct_child_id[MRT_NETMON_CHILD_ID_MAX]; /* "" unless a child-spec instance */
   mrt_link_watch *watch;
-  mrt_link_monitor *noop;                     /* owned fallback monitor */
-  mrt_link_monitor *owned;                    /* the netlink monitor made when none was given */
+  mrt_link_monitor *noop;  /* owned fallback monitor */
+  mrt_link_monitor *owned; /* the netlink monitor made when none was given */
   uint32_t watch_attempts;
-  uint64_t retry_timer, defer_timer;          /* 0: not armed */
+  uint64_t retry_timer, defer_timer; /* 0: not armed */
   bool busy, pending, have_last, stopping;
-  bool retrying;                              /* the owed rebind met a full mailbox */
-  uint64_t last_ns;                           /* when the last reaction completed */
+  bool retrying;    /* the owed rebind met a full mailbox */
+  uint64_t last_ns; /* when the last reaction completed */
   mrt_netmon_supervisor_stats stats;
 } nsup;
 
@@ -108,8 +109,8 @@ static void fall_back(mrt_actor *self, nsup *s, int err) {
 static int retry_watch(mrt_actor *self, void *state, void *ud);
 
 static void start_watch(mrt_actor *self, nsup *s) {
-  int rc = mrt_link_monitor_watch(s->cfg.monitor, mrt_actor_runtime(self), self,
-                                  &s->cfg.debounce, &s->watch);
+  int rc = mrt_link_monitor_watch(s->cfg.monitor, mrt_actor_runtime(self), self, &s->cfg.debounce,
+                                  &s->watch);
   if (rc == 0) {
     s->stats.watch_error = 0;
     snprintf(s->stats.monitor, sizeof s->stats.monitor, "%s",
@@ -183,8 +184,7 @@ static void finish(mrt_actor *self, nsup *s, int status) {
     arm_deferred(self, s);
 }
 
-static int on_rebind_done(mrt_actor *self, void *state, int status, const void *reply,
-                          void *ud) {
+static int on_rebind_done(mrt_actor *self, void *state, int status, const void *reply, void *ud) {
   (void)ud;
   if (status >= 0 && reply != NULL)
     mrt_log(MRT_LOG_DEBUG, LOG, "rebound port=%u", ((const mrt_sock_info *)reply)->port);
@@ -215,8 +215,7 @@ static bool retry_when_full(mrt_actor *self, nsup *s) {
 static void ask_rebind(mrt_actor *self, nsup *s) {
   int rc = s->direct == NULL ? -ESRCH
                              : MRT_ASK(direct_rebind_and_reprobe, self, s->direct, &(mrt_none){0},
-                                                          s->cfg.rebind_timeout_ns,
-                                                          on_rebind_done, NULL);
+                                       s->cfg.rebind_timeout_ns, on_rebind_done, NULL);
   if (rc == -EAGAIN && !s->stopping && retry_when_full(self, s))
     return;
   s->retrying = false;
@@ -224,8 +223,7 @@ static void ask_rebind(mrt_actor *self, nsup *s) {
     finish(self, s, rc); /* the callback never runs when the ask fails */
 }
 
-static int on_direct_found(mrt_actor *self, void *state, int status, const void *reply,
-                           void *ud) {
+static int on_direct_found(mrt_actor *self, void *state, int status, const void *reply, void *ud) {
   (void)ud;
   nsup *s = state;
   if (status >= 0 && reply != NULL && ((const mrt_supervisor_child_reply *)reply)->ref != NULL) {
@@ -408,7 +406,9 @@ static int nsup_child_start(mrt_actor *self, void *state, const void *args) {
   return rc;
 }
 
-static void spawn_args_drop(void *p) { mrt_ref_unref(((spawn_args *)p)->direct); }
+static void spawn_args_drop(void *p) {
+  mrt_ref_unref(((spawn_args *)p)->direct);
+}
 
 static const mrt_handler_entry nsup_handlers[] = {
     {&mrt_msg_link_change, on_link_change},
@@ -436,7 +436,9 @@ static const mrt_actor_class nsup_child_class = {
     .handlers = nsup_handlers,
 };
 
-const mrt_actor_class *mrt_netmon_supervisor_child_class(void) { return &nsup_child_class; }
+const mrt_actor_class *mrt_netmon_supervisor_child_class(void) {
+  return &nsup_child_class;
+}
 
 int mrt_netmon_supervisor_spawn(mrt_runtime *rt, const mrt_netmon_supervisor_config *cfg,
                                 mrt_ref *direct, const mrt_spawn_opts *opts, mrt_ref **out) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — node wiring (see <meshrt/node.h>).
  *
  * A node is one supervisor (one-for-one) over DirectManager,
@@ -32,10 +33,10 @@
 #define LOG "node"
 
 struct mrt_node {
-  mrt_runtime *rt;         /* its memory is kept by the refs below */
+  mrt_runtime *rt; /* its memory is kept by the refs below */
   mrt_ref *sup, *direct, *latency, *netmon;
-  mrt_link_monitor *monitor;     /* what NetmonSupervisor watches, or NULL */
-  mrt_link_monitor *owned;       /* the netlink monitor we created, or NULL */
+  mrt_link_monitor *monitor; /* what NetmonSupervisor watches, or NULL */
+  mrt_link_monitor *owned;   /* the netlink monitor we created, or NULL */
   uint8_t public_key[MRT_PROBE_KEY_LEN];
   bool stopped;
 };
@@ -94,8 +95,7 @@ static mrt_derp_latency_config latency_config(const mrt_node_config *c) {
   return l;
 }
 
-static mrt_netmon_supervisor_child_args netmon_args(const mrt_node_config *c,
-                                                    mrt_link_monitor *m) {
+static mrt_netmon_supervisor_child_args netmon_args(const mrt_node_config *c, mrt_link_monitor *m) {
   mrt_netmon_supervisor_child_args a;
   memset(&a, 0, sizeof a);
   a.cfg = mrt_netmon_supervisor_config_default();
@@ -224,8 +224,8 @@ static void abandon(mrt_node *n) {
 int mrt_node_start(mrt_runtime *rt, const mrt_node_config *cfg, mrt_node **out) {
   if (out != NULL)
     *out = NULL;
-  const char *problem = rt == NULL || cfg == NULL || out == NULL ? "NULL argument"
-                                                                 : config_problem(cfg);
+  const char *problem =
+      rt == NULL || cfg == NULL || out == NULL ? "NULL argument" : config_problem(cfg);
   if (problem != NULL) {
     mrt_log(MRT_LOG_WARN, LOG, "node start refused: %s", problem);
     return -EINVAL;
@@ -298,10 +298,18 @@ mrt_node *mrt_node_free(mrt_node *node) {
   return NULL;
 }
 
-mrt_ref *mrt_node_supervisor(const mrt_node *node) { return node ? node->sup : NULL; }
-mrt_ref *mrt_node_direct(const mrt_node *node) { return node ? node->direct : NULL; }
-mrt_ref *mrt_node_derp_latency(const mrt_node *node) { return node ? node->latency : NULL; }
-mrt_ref *mrt_node_netmon_supervisor(const mrt_node *node) { return node ? node->netmon : NULL; }
+mrt_ref *mrt_node_supervisor(const mrt_node *node) {
+  return node ? node->sup : NULL;
+}
+mrt_ref *mrt_node_direct(const mrt_node *node) {
+  return node ? node->direct : NULL;
+}
+mrt_ref *mrt_node_derp_latency(const mrt_node *node) {
+  return node ? node->latency : NULL;
+}
+mrt_ref *mrt_node_netmon_supervisor(const mrt_node *node) {
+  return node ? node->netmon : NULL;
+}
 mrt_link_monitor *mrt_node_link_monitor(const mrt_node *node) {
   return node ? node->monitor : NULL;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the shared bus messages of a node, and the peer map they carry.
  *
  * The message descriptors live here (not in any one actor's file) because
@@ -23,8 +24,8 @@
 #include "mrt_grow.h"
 
 typedef struct peer_slot {
-  mrt_peer pub;                        /* what readers see */
-  struct sockaddr_storage *endpoints;  /* owned; pub.endpoints points here */
+  mrt_peer pub;                       /* what readers see */
+  struct sockaddr_storage *endpoints; /* owned; pub.endpoints points here */
 } peer_slot;
 
 struct mrt_peer_map {
@@ -78,7 +79,9 @@ int mrt_peer_map_add(mrt_peer_map *map, uint64_t id, const uint8_t key[MRT_PROBE
   int rc = check_add(map, id, key, endpoints, n_endpoints);
   if (rc < 0) {
     mrt_log(MRT_LOG_WARN, "node", "peer map add refused id=%llu err=%s", (unsigned long long)id,
-            rc == -EEXIST ? "duplicate id" : rc == -EBUSY ? "map already shared" : "bad argument");
+            rc == -EEXIST  ? "duplicate id"
+            : rc == -EBUSY ? "map already shared"
+                           : "bad argument");
     return rc;
   }
   peer_slot *p = mrt__grow(map->peers, &map->cap, map->n, sizeof *p, 8);
@@ -125,7 +128,9 @@ mrt_peer_map *mrt_peer_map_unref(mrt_peer_map *map) {
   return NULL;
 }
 
-size_t mrt_peer_map_count(const mrt_peer_map *map) { return map ? map->n : 0; }
+size_t mrt_peer_map_count(const mrt_peer_map *map) {
+  return map ? map->n : 0;
+}
 
 const mrt_peer *mrt_peer_map_at(const mrt_peer_map *map, size_t i) {
   return map != NULL && i < map->n ? &map->peers[i].pub : NULL;
@@ -133,11 +138,17 @@ const mrt_peer *mrt_peer_map_at(const mrt_peer_map *map, size_t i) {
 
 /* ---- descriptors ----------------------------------------------------------- */
 
-static void peer_map_update_drop(void *p) { mrt_peer_map_unref(((mrt_peer_map_update *)p)->map); }
+static void peer_map_update_drop(void *p) {
+  mrt_peer_map_unref(((mrt_peer_map_update *)p)->map);
+}
 
-static void derp_map_update_drop(void *p) { mrt_derp_map_unref(((mrt_derp_map_update *)p)->map); }
+static void derp_map_update_drop(void *p) {
+  mrt_derp_map_unref(((mrt_derp_map_update *)p)->map);
+}
 
-static void measurement_drop(void *p) { free(((mrt_derp_latency_measurement *)p)->results); }
+static void measurement_drop(void *p) {
+  free(((mrt_derp_latency_measurement *)p)->results);
+}
 
 MRT_MESSAGE_DEFINE(peer_map_update, mrt_peer_map_update, mrt_none, peer_map_update_drop, NULL);
 MRT_MESSAGE_DEFINE(derp_map_update, mrt_derp_map_update, mrt_none, derp_map_update_drop, NULL);
@@ -152,9 +163,9 @@ int mrt_node_bus_configure(mrt_bus *bus) {
     mrt_log(MRT_LOG_WARN, "node", "bus configure refused: NULL bus");
     return -EINVAL;
   }
-  static const mrt_msg_type *const retained[] = {
-      &mrt_msg_peer_map_update, &mrt_msg_derp_map_update, &mrt_msg_endpoint_advertisement,
-      &mrt_msg_home_region_changed};
+  static const mrt_msg_type *const retained[] = {&mrt_msg_peer_map_update, &mrt_msg_derp_map_update,
+                                                 &mrt_msg_endpoint_advertisement,
+                                                 &mrt_msg_home_region_changed};
   static const mrt_msg_type *const plain[] = {&mrt_msg_measure_now,
                                               &mrt_msg_derp_latency_measurement};
   /* Latest-value delivery for all of them: each is state a newer value

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the path probe protocol (see <meshrt/probe.h> for the format).
  *
  * A direct path is only worth using if the peer at its far end really is the
@@ -34,7 +35,7 @@
 #define OFF_BOX (OFF_NONCE + crypto_box_NONCEBYTES)
 #define PING_PLAIN (1 + MRT_PROBE_TXID_LEN)
 #define PONG_PLAIN (1 + MRT_PROBE_TXID_LEN + 16 + 2)
-#define ADDR_LEN 18 /* 16-byte IPv6 (IPv4 v4-mapped) + port */
+#define ADDR_LEN 18                        /* 16-byte IPv6 (IPv4 v4-mapped) + port */
 #define ENDPOINTS_HEAD (1 + 1 + 8 + 8 + 1) /* kind, format, epoch, seq, count */
 #define ENDPOINTS_FORMAT 1
 #define ENDPOINTS_PLAIN(n) (ENDPOINTS_HEAD + ADDR_LEN * (n))
@@ -263,8 +264,8 @@ int mrt_probe_open(const mrt_probe_session *s, const void *buf, size_t len, mrt_
     return -EACCES;
   uint8_t plain[PLAIN_MAX];
   size_t plen = len - OFF_BOX - crypto_box_MACBYTES;
-  if (crypto_box_open_easy_afternm(plain, b + OFF_BOX, len - OFF_BOX, b + OFF_NONCE,
-                                   s->shared) != 0)
+  if (crypto_box_open_easy_afternm(plain, b + OFF_BOX, len - OFF_BOX, b + OFF_NONCE, s->shared) !=
+      0)
     return -EACCES;
   /* Authentic from here on; the kind must still agree with the length, since
    * a peer's buggy or hostile build could seal anything. */

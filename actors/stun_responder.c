@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the STUN Binding responder actor (see <meshrt/stun_responder.h>).
  *
  * A STUN server in a few lines: parse each datagram as a Binding request
@@ -39,7 +40,7 @@ typedef struct responder {
   uint64_t delay_ns;
   pending_answer *queue; /* sorted by due_ns */
   size_t n_queue;
-  uint64_t timer;        /* 0: none armed */
+  uint64_t timer; /* 0: none armed */
   mrt_stun_responder_info stats;
 } responder;
 
@@ -52,10 +53,9 @@ static int build_classic(responder *s, uint8_t *buf, size_t cap, const mrt_stun_
                          const struct sockaddr_storage *to) {
   struct sockaddr_storage changed = s->sock.local;
   mrt__addr_set_port(&changed, (uint16_t)(s->sock.port + 1));
-  return mrt_stun_build_classic_response(buf, cap, txid, (const struct sockaddr *)to,
-                                         (const struct sockaddr *)&s->sock.local,
-                                         (const struct sockaddr *)&changed,
-                                         s->style == MRT_STUN_RESPONDER_CLASSIC);
+  return mrt_stun_build_classic_response(
+      buf, cap, txid, (const struct sockaddr *)to, (const struct sockaddr *)&s->sock.local,
+      (const struct sockaddr *)&changed, s->style == MRT_STUN_RESPONDER_CLASSIC);
 }
 
 static void answer(responder *s, const struct sockaddr_storage *to, const mrt_stun_txid *txid) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — per-server STUN statistics (see stun_table.h and
  * <meshrt/stun_stats.h>).
  *
@@ -188,11 +189,13 @@ void mrt__stun_table_free(mrt__stun_table *t) {
 
 /* ---- counting ------------------------------------------------------------------------ */
 
-static bool power_of_two(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+static bool power_of_two(uint64_t v) {
+  return v != 0 && (v & (v - 1)) == 0;
+}
 
 void mrt__stun_table_reject(mrt__stun_table *t, mrt_stun_server_stats *row,
-                            const struct sockaddr_storage *src, uint64_t now,
-                            const char *component, const char *reason) {
+                            const struct sockaddr_storage *src, uint64_t now, const char *component,
+                            const char *reason) {
   uint64_t *count = row != NULL ? &row->rejected : &t->other_rejected;
   char *last = row != NULL ? row->last_reason : t->other_last_reason;
   bool changed = strncmp(last, reason, MRT_STUN_REASON_MAX - 1) != 0;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the per-server STUN statistics table shared by DerpLatencyMeasurer
  * and DirectManager (not installed; see <meshrt/stun_stats.h>).
  *
@@ -23,7 +24,7 @@ typedef struct mrt__stun_table {
   mrt_stun_server_stats *rows; /* map order */
   size_t *order;               /* row indices sorted by (address, region) */
   size_t n;
-  uint64_t other_rejected;     /* refusals from addresses that are no server */
+  uint64_t other_rejected; /* refusals from addresses that are no server */
   char other_last_reason[MRT_STUN_REASON_MAX];
 } mrt__stun_table;
 
@@ -45,8 +46,8 @@ mrt_stun_server_stats *mrt__stun_table_find(const mrt__stun_table *t, int region
  * while still naming every kind of refusal, a line is written when a row's
  * reason changes and when its count reaches a power of two. */
 void mrt__stun_table_reject(mrt__stun_table *t, mrt_stun_server_stats *row,
-                            const struct sockaddr_storage *src, uint64_t now,
-                            const char *component, const char *reason);
+                            const struct sockaddr_storage *src, uint64_t now, const char *component,
+                            const char *reason);
 
 /* A copy for a reply. Returns 0 or -ENOMEM (then *out is empty). */
 int mrt__stun_table_copy(const mrt__stun_table *t, mrt_stun_server_list *out);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the UDP underlay socket: binding, batched receive, send, addresses.
  *
  * DirectManager and the STUN responder both need "a UDP socket bound as well
@@ -218,8 +219,7 @@ int mrt__udp_open_exact(const mrt__bind_req *req, mrt__udp *out) {
 static int steer_to_newest(int fd) {
   struct sock_filter code[] = {{BPF_RET | BPF_K, 0, 0, 1}};
   struct sock_fprog prog = {.len = 1, .filter = code};
-  return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) < 0 ? -errno
-                                                                                       : 0;
+  return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) < 0 ? -errno : 0;
 }
 
 int mrt__udp_open_beside(const mrt__udp *old, mrt__udp *out) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — UDP sockets and socket addresses for the mesh actors (udp.c; not
  * installed): binding as well as the host allows (dual-stack, port
  * fallback, a second socket beside the first for a rebind that keeps the
@@ -36,9 +37,9 @@ const char *mrt__addr_str(const struct sockaddr_storage *ss, char buf[MRT__ADDR_
 /* ---- sockets -------------------------------------------------------------- */
 
 typedef struct mrt__udp {
-  int fd;            /* -1: none */
-  int family;        /* of the socket */
-  bool dual_stack;   /* AF_INET6 with IPV6_V6ONLY off */
+  int fd;          /* -1: none */
+  int family;      /* of the socket */
+  bool dual_stack; /* AF_INET6 with IPV6_V6ONLY off */
   struct sockaddr_storage local;
   uint16_t port;
 } mrt__udp;
@@ -47,9 +48,9 @@ typedef struct mrt__bind_req {
   const struct sockaddr_storage *addr; /* AF_UNSPEC: wildcard */
   uint16_t port;                       /* preferred; 0 ephemeral */
   bool disable_ipv6;
-  bool quiet_fallback;                 /* rebind: port fallback is expected */
-  bool exact;                          /* no ephemeral fallback */
-  const char *who;                     /* for logs */
+  bool quiet_fallback; /* rebind: port fallback is expected */
+  bool exact;          /* no ephemeral fallback */
+  const char *who;     /* for logs */
 } mrt__bind_req;
 
 /* Opens and binds a non-blocking UDP socket per `req`: wildcard tries [::]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the typed publish/subscribe bus (see <meshrt/bus.h>).
  *
  * The bus maps message types to topics. A topic holds its subscribers in
@@ -28,8 +29,8 @@
 #include "mrt_grow.h"
 
 typedef struct subscription {
-  mrt_ref *ref;          /* a reference held */
-  bool owed;             /* LATEST: missed a value for a full mailbox */
+  mrt_ref *ref; /* a reference held */
+  bool owed;    /* LATEST: missed a value for a full mailbox */
 } subscription;
 
 typedef struct topic {
@@ -37,7 +38,7 @@ typedef struct topic {
   pthread_mutex_t mu;
   mrt_bus_policy policy;
   bool retained;
-  mrt__shared *last;     /* last value (one reference) if retained or LATEST, or NULL */
+  mrt__shared *last; /* last value (one reference) if retained or LATEST, or NULL */
   subscription *subs;
   size_t n_subs, cap_subs;
   mrt_bus_stats stats;
@@ -45,7 +46,7 @@ typedef struct topic {
 
 struct mrt_bus {
   mrt_runtime *rt;
-  pthread_mutex_t mu;    /* guards the topic table */
+  pthread_mutex_t mu; /* guards the topic table */
   topic **topics;
   size_t n_topics, cap_topics;
 };

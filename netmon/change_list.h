@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — a bounded list of individual link changes (private to netmon/).
  *
  * The link snapshot reports what one netlink buffer (or one resync) changed
@@ -14,10 +15,10 @@
 #include <meshrt/link_change.h>
 
 typedef struct mrt__link_changes {
-    uint32_t flags; /* OR of every change's flags, listed or not */
-    uint32_t n;     /* listed in items[] */
-    uint32_t more;  /* further changes, only counted (saturates) */
-    mrt_link_change_item items[MRT_LINK_CHANGE_LIST_MAX];
+  uint32_t flags; /* OR of every change's flags, listed or not */
+  uint32_t n;     /* listed in items[] */
+  uint32_t more;  /* further changes, only counted (saturates) */
+  mrt_link_change_item items[MRT_LINK_CHANGE_LIST_MAX];
 } mrt__link_changes;
 
 /* One change: its flags are OR-ed in; listed if there is room, else counted. */

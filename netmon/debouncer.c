@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the link-change debouncer: trailing settle with a max-wait cap.
  *
  * See debouncer.h. Both timers are one-shot runtime timers of the owning

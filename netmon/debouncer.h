@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the link-change debouncer (private to netmon/).
  *
  * Folds raw changes into coalesced events: each raw change (re)starts a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — interface-state snapshot fed by rtnetlink messages (private).
  *
  * The Linux link monitor keeps one snapshot of what the kernel told it:
@@ -66,32 +67,32 @@ typedef struct mrt__link_snapshot mrt__link_snapshot;
 /* One address as reported by mrt__link_snapshot_foreach_addr. Pointers are
  * valid only during the callback. */
 typedef struct mrt__link_addr_info {
-    int ifindex;
-    const char *ifname;  /* "" while the interface's link message is unseen */
-    int family;          /* AF_INET or AF_INET6 */
-    uint8_t prefixlen;
-    uint8_t addr[16];    /* network byte order; AF_INET uses the first 4 */
-    bool routable;       /* by address class alone, see above */
-    bool interesting;    /* routable and on an interesting interface */
+  int ifindex;
+  const char *ifname; /* "" while the interface's link message is unseen */
+  int family;         /* AF_INET or AF_INET6 */
+  uint8_t prefixlen;
+  uint8_t addr[16]; /* network byte order; AF_INET uses the first 4 */
+  bool routable;    /* by address class alone, see above */
+  bool interesting; /* routable and on an interesting interface */
 } mrt__link_addr_info;
 
 typedef struct mrt__link_iface_info {
-    int ifindex;
-    char name[IFNAMSIZ]; /* "" while the link message is unseen */
-    bool known;          /* a link message was seen */
-    bool up;             /* IFF_UP */
-    bool running;        /* IFF_RUNNING (carrier) */
-    bool loopback;       /* IFF_LOOPBACK */
-    bool ignored;        /* name matches an ignore pattern */
-    size_t naddrs;
+  int ifindex;
+  char name[IFNAMSIZ]; /* "" while the link message is unseen */
+  bool known;          /* a link message was seen */
+  bool up;             /* IFF_UP */
+  bool running;        /* IFF_RUNNING (carrier) */
+  bool loopback;       /* IFF_LOOPBACK */
+  bool ignored;        /* name matches an ignore pattern */
+  size_t naddrs;
 } mrt__link_iface_info;
 
 typedef struct mrt__link_stats {
-    uint64_t messages;         /* netlink messages accepted (any type) */
-    uint64_t malformed;        /* messages or buffer tails skipped as malformed */
-    uint64_t errors;           /* NLMSG_ERROR / NLMSG_DONE with an error code */
-    uint64_t dump_interrupted; /* messages flagged NLM_F_DUMP_INTR */
-    int last_error;            /* last such error code (negative errno), or 0 */
+  uint64_t messages;         /* netlink messages accepted (any type) */
+  uint64_t malformed;        /* messages or buffer tails skipped as malformed */
+  uint64_t errors;           /* NLMSG_ERROR / NLMSG_DONE with an error code */
+  uint64_t dump_interrupted; /* messages flagged NLM_F_DUMP_INTR */
+  int last_error;            /* last such error code (negative errno), or 0 */
 } mrt__link_stats;
 
 /* finish_resync's positive result: a dump was flagged as interrupted

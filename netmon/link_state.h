@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the state inside a link snapshot, shared by its pieces (private).
  *
  * link_snapshot.c owns this state: the sorted interface array, the address
@@ -26,20 +27,20 @@
 #define MRT__LINK_KEPT_IFF (IFF_UP | IFF_RUNNING | IFF_LOOPBACK)
 
 struct addr_key {
-    uint8_t family;
-    uint8_t prefixlen;
-    uint8_t addr[16];
+  uint8_t family;
+  uint8_t prefixlen;
+  uint8_t addr[16];
 };
 
 struct iface {
-    int ifindex;
-    char name[IFNAMSIZ];
-    unsigned flags;    /* only MRT__LINK_KEPT_IFF bits */
-    bool known;        /* a link message was seen; else a placeholder for addresses */
-    bool ignored;
-    size_t naddrs;     /* its entries in the address table */
-    size_t nv4;        /* of which IPv4 */
-    size_t nroutable;  /* of which routable by class */
+  int ifindex;
+  char name[IFNAMSIZ];
+  unsigned flags; /* only MRT__LINK_KEPT_IFF bits */
+  bool known;     /* a link message was seen; else a placeholder for addresses */
+  bool ignored;
+  size_t naddrs;    /* its entries in the address table */
+  size_t nv4;       /* of which IPv4 */
+  size_t nroutable; /* of which routable by class */
 };
 
 /* All addresses of a snapshot live in one open-addressing hash table keyed
@@ -51,69 +52,69 @@ struct iface {
 #define MRT__LINK_SLOT_DEAD (-1)
 
 struct addr_entry {
-    int ifindex;
-    struct addr_key k;
+  int ifindex;
+  struct addr_key k;
 };
 
 struct addr_table {
-    struct addr_entry *slots;
-    size_t cap;    /* 0 or a power of two */
-    size_t used;   /* live entries */
-    size_t filled; /* live entries and tombstones */
+  struct addr_entry *slots;
+  size_t cap;    /* 0 or a power of two */
+  size_t used;   /* live entries */
+  size_t filled; /* live entries and tombstones */
 };
 
 /* One (nexthop of a) unicast default route of the main table. */
 struct droute {
-    uint8_t family;
-    uint8_t gw_len;
-    uint8_t gw[16];
-    int oif;
-    uint32_t metric;
+  uint8_t family;
+  uint8_t gw_len;
+  uint8_t gw[16];
+  int oif;
+  uint32_t metric;
 };
 
 struct pattern {
-    char text[IFNAMSIZ];
-    bool prefix;
+  char text[IFNAMSIZ];
+  bool prefix;
 };
 
 /* What the kernel told us; swapped whole at the end of a resync. */
 struct link_state {
-    struct iface *ifaces; /* sorted by ifindex */
-    size_t nifaces, cap_ifaces;
-    struct droute *routes;
-    size_t nroutes, cap_routes;
-    struct addr_table addrs;
+  struct iface *ifaces; /* sorted by ifindex */
+  size_t nifaces, cap_ifaces;
+  struct droute *routes;
+  size_t nroutes, cap_routes;
+  struct addr_table addrs;
 };
 
 struct mrt__link_snapshot {
-    struct link_state st;
-    struct pattern *patterns;
-    size_t npatterns;
-    bool patterns_borrowed; /* a pending snapshot uses its parent's rules */
-    mrt__link_stats stats;
-    struct mrt__link_snapshot *pending;
-    int pending_dumps_done;
-    bool pending_inconsistent;
+  struct link_state st;
+  struct pattern *patterns;
+  size_t npatterns;
+  bool patterns_borrowed; /* a pending snapshot uses its parent's rules */
+  mrt__link_stats stats;
+  struct mrt__link_snapshot *pending;
+  int pending_dumps_done;
+  bool pending_inconsistent;
 };
 
 struct iface_view {
-    int level;     /* 0 when not interesting */
-    bool routable; /* has routable addresses and is interesting */
+  int level;     /* 0 when not interesting */
+  bool routable; /* has routable addresses and is interesting */
 };
 
 /* Where applying a message or diffing reports what changed: the flags
  * always, and the individual changes when `list` is set (NULL: flags only,
  * e.g. for a pending snapshot whose changes nobody reads). */
 struct change_sink {
-    uint32_t flags;
-    mrt__link_changes *list;
+  uint32_t flags;
+  mrt__link_changes *list;
 };
 
 /* The default-route interfaces of both families, with their names (captured
  * before a message may remove the interface). */
 struct default_view {
-    int ifindex[2]; /* [0] IPv4, [1] IPv6; 0: none */
-    char name[2][IFNAMSIZ];
+  int ifindex[2]; /* [0] IPv4, [1] IPv6; 0: none */
+  char name[2][IFNAMSIZ];
 };
 
 /* ---- interfaces (sorted array) ---------------------------------------- */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the manual link monitor and the no-op monitor.
  *
  * Manual: raw changes come from mrt_manual_monitor_trigger (flags only) or
@@ -28,7 +29,7 @@ typedef struct manual_monitor {
   slot slots[MRT_MANUAL_MONITOR_SLOTS];
   unsigned head, len;
   bool closed;
-  mrt_ref *watcher;       /* the one watch's watcher (reference held), or NULL */
+  mrt_ref *watcher; /* the one watch's watcher (reference held), or NULL */
 } manual_monitor;
 
 /* Source callbacks run in the watcher's context. */
@@ -132,8 +133,8 @@ bool mrt_manual_monitor_trigger(mrt_link_monitor *base, uint32_t flags) {
 }
 
 /* The change kinds an item may be: exactly one of them. */
-#define ITEM_KINDS                                                                   \
-  (MRT_LINK_CHANGE_LINK_UP | MRT_LINK_CHANGE_LINK_DOWN | MRT_LINK_CHANGE_ADDR_ADDED | \
+#define ITEM_KINDS                                                                                 \
+  (MRT_LINK_CHANGE_LINK_UP | MRT_LINK_CHANGE_LINK_DOWN | MRT_LINK_CHANGE_ADDR_ADDED |              \
    MRT_LINK_CHANGE_ADDR_REMOVED | MRT_LINK_CHANGE_DEFAULT_ROUTE)
 
 bool mrt_manual_monitor_trigger_item(mrt_link_monitor *base, const mrt_link_change_item *item) {
@@ -170,7 +171,9 @@ static int noop_watch(mrt_link_monitor *base, mrt_runtime *rt, mrt_ref *target,
   return mrt__netmon_watch_start(base, rt, target, cfg, &src, out);
 }
 
-static void noop_free(mrt_link_monitor *base) { free(base); }
+static void noop_free(mrt_link_monitor *base) {
+  free(base);
+}
 
 static const mrt__link_monitor_ops noop_ops = {"noop", noop_watch, noop_free, NULL, NULL};
 

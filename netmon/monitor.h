@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — what every link monitor implementation shares (private).
  *
  * A monitor is a vtable plus its own data. Its watch() spawns a watcher actor

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the Linux link monitor: rtnetlink through libmnl.
  *
  * watch() opens a non-blocking NETLINK_ROUTE socket subscribed to link,
@@ -52,10 +53,10 @@ typedef struct nl_source {
   struct mnl_socket *nl;
   mrt__link_snapshot *snap;
   uint32_t seq;
-  int dumps_sent;        /* dumps requested in the current resync */
+  int dumps_sent; /* dumps requested in the current resync */
   bool dump_inflight;
-  bool initial;          /* the first resync: its differences are not changes */
-  bool resync_wanted;    /* ENOBUFS during a dump: resync after it */
+  bool initial;       /* the first resync: its differences are not changes */
+  bool resync_wanted; /* ENOBUFS during a dump: resync after it */
   uint64_t last_messages, last_malformed;
   struct recv_batch *batch; /* receive buffers (256 KiB: too big for a stack) */
   uint64_t io_id;           /* the socket's watch */
@@ -67,8 +68,8 @@ static int open_socket(int rcvbuf, struct mnl_socket **out) {
   struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (nl == NULL)
     return -errno;
-  unsigned groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
-                    RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE;
+  unsigned groups =
+      RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE;
   if (mnl_socket_bind(nl, groups, MNL_SOCKET_AUTOPID) < 0) {
     int err = -errno;
     mnl_socket_close(nl);
@@ -115,8 +116,7 @@ static int begin_resync(nl_source *s) {
 
 /* ---- receiving ----------------------------------------------------------- */
 
-static void raise_raw(mrt_actor *self, nl_source *s, const mrt__link_changes *c,
-                      const char *what) {
+static void raise_raw(mrt_actor *self, nl_source *s, const mrt__link_changes *c, const char *what) {
   if (c->flags == 0)
     return;
   atomic_fetch_add_explicit(&s->mon->raw_events, 1, memory_order_relaxed);
@@ -162,7 +162,8 @@ static int advance_resync(mrt_actor *self, nl_source *s) {
 static void update_counters(nl_source *s) {
   mrt__link_stats st;
   mrt__link_snapshot_get_stats(s->snap, &st);
-  atomic_fetch_add_explicit(&s->mon->messages, st.messages - s->last_messages, memory_order_relaxed);
+  atomic_fetch_add_explicit(&s->mon->messages, st.messages - s->last_messages,
+                            memory_order_relaxed);
   atomic_fetch_add_explicit(&s->mon->malformed, st.malformed - s->last_malformed,
                             memory_order_relaxed);
   s->last_messages = st.messages;
@@ -236,7 +237,8 @@ static int on_readable(mrt_actor *self, void *state, int fd, short what, void *u
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
       break;
     if (n <= 0) {
-      mrt_log(MRT_LOG_WARN, "netmon", "netlink receive failed error=%s", mrt_strerror(n < 0 ? -errno : -EPIPE));
+      mrt_log(MRT_LOG_WARN, "netmon", "netlink receive failed error=%s",
+              mrt_strerror(n < 0 ? -errno : -EPIPE));
       mrt__netmon_source_closed(self);
       return 0;
     }
@@ -353,7 +355,8 @@ static int source_new(netlink_monitor *m, nl_source **out) {
   s->batch = malloc(sizeof *s->batch);
   int rc = s->batch != NULL ? mrt__link_snapshot_new(&s->snap) : -ENOMEM;
   if (rc == 0)
-    rc = mrt__link_snapshot_set_ignored(s->snap, (const char *const *)m->ignored, m->n_ignored, NULL);
+    rc = mrt__link_snapshot_set_ignored(s->snap, (const char *const *)m->ignored, m->n_ignored,
+                                        NULL);
   if (rc == 0)
     rc = open_socket(m->rcvbuf, &s->nl);
   if (rc < 0) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the netlink monitor in a build without the network_monitor
  * feature: creating it fails with -ENOTSUP so that a host can report, before
  * starting anything, that the build cannot monitor links. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the watcher actor behind every link-monitor watch.
  *
  * A watcher owns a debouncer and a source (see monitor.h). Raw changes from
@@ -15,12 +16,16 @@
 #include "monitor.h"
 
 /* The event owns its list of changes (see <meshrt/link_change.h>). */
-static void link_change_drop(void *p) { mrt_link_change_release(p); }
+static void link_change_drop(void *p) {
+  mrt_link_change_release(p);
+}
 MRT_MESSAGE_DEFINE(link_change, mrt_link_change, mrt_none, link_change_drop, NULL);
 MRT_MESSAGE_DECLARE(, netmon_kick, mrt_none, mrt_none);
 MRT_MESSAGE_DEFINE(netmon_kick, mrt_none, mrt_none, NULL, NULL);
 
-static void text_drop(void *p) { free(*(char **)p); }
+static void text_drop(void *p) {
+  free(*(char **)p);
+}
 MRT_MESSAGE_DECLARE(, netmon_describe, mrt_none, char *);
 MRT_MESSAGE_DEFINE(netmon_describe, mrt_none, char *, NULL, text_drop);
 
@@ -237,7 +242,9 @@ int mrt__netmon_kick(mrt_ref *watcher) {
   return MRT_TELL(netmon_kick, watcher, &(mrt_none){0});
 }
 
-mrt_ref *mrt__netmon_watcher(mrt_link_watch *w) { return w->watcher; }
+mrt_ref *mrt__netmon_watcher(mrt_link_watch *w) {
+  return w->watcher;
+}
 
 /* ---- public ---------------------------------------------------------------- */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — actor lifecycle and the per-turn message loop.
  *
  * Scheduling: an actor is on its executor's run queue at most once, guarded by
@@ -30,7 +31,9 @@ static _Thread_local mrt_ref *tls_actor __attribute__((tls_model("initial-exec")
 /* The type of the message whose handler runs now (for catch-all handlers). */
 static _Thread_local const mrt_msg_type *tls_msg_type __attribute__((tls_model("initial-exec")));
 
-mrt_ref *mrt__actor_current(void) { return tls_actor; }
+mrt_ref *mrt__actor_current(void) {
+  return tls_actor;
+}
 
 mrt_ref *mrt__actor_set_current(mrt_ref *cell) {
   mrt_ref *prev = tls_actor;
@@ -111,11 +114,12 @@ mrt_ref *mrt_ref_unref(mrt_ref *ref) {
   return NULL;
 }
 
-uint64_t mrt_ref_id(const mrt_ref *ref) { return ref ? ref->id : 0; }
+uint64_t mrt_ref_id(const mrt_ref *ref) {
+  return ref ? ref->id : 0;
+}
 
 bool mrt_ref_alive(const mrt_ref *ref) {
-  return ref != NULL &&
-         atomic_load_explicit(&ref->life, memory_order_acquire) < MRT__LIFE_STOPPING;
+  return ref != NULL && atomic_load_explicit(&ref->life, memory_order_acquire) < MRT__LIFE_STOPPING;
 }
 
 bool mrt_ref_accepts(const mrt_ref *ref, const mrt_msg_type *type) {
@@ -226,8 +230,8 @@ void mrt__actor_ensure_scheduled(mrt_ref *cell) {
 static void request_stop_with(mrt_ref *cell, mrt_exit *e) {
   mrt_exit *expected = NULL;
   /* acq_rel: the executor that reads the request (acquire) sees its text. */
-  if (!atomic_compare_exchange_strong_explicit(&cell->stop_req, &expected, e,
-                                               memory_order_acq_rel, memory_order_acquire)) {
+  if (!atomic_compare_exchange_strong_explicit(&cell->stop_req, &expected, e, memory_order_acq_rel,
+                                               memory_order_acquire)) {
     mrt__exit_free(e); /* an earlier request wins */
     return;
   }
@@ -564,7 +568,9 @@ int mrt_actor_spawn(mrt_runtime *rt, const mrt_actor_class *cls, const void *arg
     *out = NULL;
   if (rt == NULL || check_class(cls) < 0 || (cls->args_size > 0 && args == NULL)) {
     mrt_log(MRT_LOG_WARN, "runtime", "spawn refused: %s",
-            rt == NULL ? "NULL runtime" : cls == NULL ? "NULL class" : "bad class or args");
+            rt == NULL    ? "NULL runtime"
+            : cls == NULL ? "NULL class"
+                          : "bad class or args");
     return -EINVAL;
   }
   if (opts != NULL && opts->near != NULL && opts->near->rt != rt) {
@@ -623,9 +629,13 @@ static int request_stop_public(mrt_ref *ref, const mrt_exit *e) {
   return 0;
 }
 
-int mrt_actor_stop(mrt_ref *ref) { return request_stop_public(ref, &stop_exit); }
+int mrt_actor_stop(mrt_ref *ref) {
+  return request_stop_public(ref, &stop_exit);
+}
 
-int mrt_actor_kill(mrt_ref *ref) { return request_stop_public(ref, &kill_exit); }
+int mrt_actor_kill(mrt_ref *ref) {
+  return request_stop_public(ref, &kill_exit);
+}
 
 int mrt_actor_fail(mrt_actor *self, int err, const char *fmt, ...) {
   if (!mrt__in_context(self) || err >= 0) {
@@ -644,7 +654,9 @@ int mrt_actor_fail(mrt_actor *self, int err, const char *fmt, ...) {
   return 0;
 }
 
-mrt_runtime *mrt_actor_runtime(const mrt_actor *self) { return self ? self->rt : NULL; }
+mrt_runtime *mrt_actor_runtime(const mrt_actor *self) {
+  return self ? self->rt : NULL;
+}
 
 struct event_base *mrt_actor_event_base(const mrt_actor *self) {
   if (self == NULL)
@@ -655,11 +667,17 @@ struct event_base *mrt_actor_event_base(const mrt_actor *self) {
   return mrt__cell_ex(self)->base;
 }
 
-uint64_t mrt_actor_now(const mrt_actor *self) { return self ? mrt_runtime_now(self->rt) : 0; }
+uint64_t mrt_actor_now(const mrt_actor *self) {
+  return self ? mrt_runtime_now(self->rt) : 0;
+}
 
-void *mrt_actor_state(mrt_actor *self) { return self ? self->state : NULL; }
+void *mrt_actor_state(mrt_actor *self) {
+  return self ? self->state : NULL;
+}
 
-mrt_ref *mrt_actor_ref(mrt_actor *self) { return mrt_ref_ref(self); }
+mrt_ref *mrt_actor_ref(mrt_actor *self) {
+  return mrt_ref_ref(self);
+}
 
 mrt_ref *mrt_actor_parent(const mrt_actor *self) {
   if (self == NULL || atomic_load_explicit(&self->life, memory_order_acquire) == MRT__LIFE_DEAD)

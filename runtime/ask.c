@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — asks and replies.
  *
  * An ask record carries one request from asker to replier and its answer back.

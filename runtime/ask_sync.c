@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — mrt_ask_sync: a host thread asks and waits.
  *
  * The waiting thread owns the asker side of an ask record and a wait struct
@@ -64,7 +65,9 @@ static bool wait_driving(mrt_runtime *rt, mrt__ask *a, uint64_t deadline) {
   }
 }
 
-static bool handed_over_poll(void *w) { return handed_over(w); }
+static bool handed_over_poll(void *w) {
+  return handed_over(w);
+}
 
 /* Sleeps until the hand-over or the absolute deadline `abs_ns`
  * (CLOCK_MONOTONIC; UINT64_MAX: none). Returns true once handed over. Once

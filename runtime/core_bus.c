@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the core's side of for_bus/core_bus.h: the few things the bus
  * (bus/bus.c) may know about actors and the runtime, as calls.
  *
@@ -13,11 +14,12 @@
 bool mrt__cell_alive(const mrt_ref *cell) {
   /* Acquire: a stop published by another thread is seen here before the
    * bus hands the actor another envelope. */
-  return atomic_load_explicit(&((mrt_ref *)cell)->life, memory_order_acquire) <
-         MRT__LIFE_STOPPING;
+  return atomic_load_explicit(&((mrt_ref *)cell)->life, memory_order_acquire) < MRT__LIFE_STOPPING;
 }
 
-mrt_runtime *mrt__cell_runtime(const mrt_ref *cell) { return cell->rt; }
+mrt_runtime *mrt__cell_runtime(const mrt_ref *cell) {
+  return cell->rt;
+}
 
 bool mrt__cell_accepts(const mrt_ref *cell, const mrt_msg_type *type) {
   return mrt__actor_accepts(cell->cls, type);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — envelopes: the runtime's copy of a message on its way to a handler.
  *
  * An envelope holds the payload inline (copied from the sender) or points at a
@@ -11,7 +12,9 @@
 
 #include "internal.h"
 
-static size_t env_size(size_t payload) { return sizeof(mrt__env) + payload; }
+static size_t env_size(size_t payload) {
+  return sizeof(mrt__env) + payload;
+}
 
 static mrt__env *env_alloc(size_t payload) {
   mrt__executor *local = mrt__executor_current();
@@ -86,9 +89,7 @@ void mrt__env_discard(mrt__env *env, int ask_err) {
      * the reply, so release what it owns. */
     mrt__ask_release(mrt__container_of(env, mrt__ask, env));
     return;
-  case MRT__ENV_STOP:
-    mrt__exit_free(env->exit);
-    break;
+  case MRT__ENV_STOP: mrt__exit_free(env->exit); break;
   default:
     if (env->ask != NULL) {
       mrt__ask_answer(env->ask, ask_err, NULL);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — names for error codes (see <meshrt/error.h>). Pure, any thread. */
 #include <string.h>
 

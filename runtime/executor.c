@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — executors: one event_base, one run queue, one thread.
  *
  * An executor runs ready actors in FIFO order, a bounded batch of messages per
@@ -98,9 +99,13 @@
  * every send; the general TLS model would call __tls_get_addr each time. */
 static _Thread_local mrt__executor *tls_executor __attribute__((tls_model("initial-exec")));
 
-mrt__executor *mrt__executor_current(void) { return tls_executor; }
+mrt__executor *mrt__executor_current(void) {
+  return tls_executor;
+}
 
-void mrt__executor_set_current(mrt__executor *ex) { tls_executor = ex; }
+void mrt__executor_set_current(mrt__executor *ex) {
+  tls_executor = ex;
+}
 
 static void on_wake(evutil_socket_t fd, short what, void *arg);
 static void on_timer(evutil_socket_t fd, short what, void *arg);
@@ -200,8 +205,7 @@ bool mrt__executor_may_take(const mrt__executor *cur, const mrt_ref *cell) {
   if (!cur->in_drain || !cur->movable || cell->rt != cur->rt)
     return false;
   const mrt__executor *home = mrt__cell_ex(cell);
-  return home != cur && home->movable &&
-         !atomic_load_explicit(&cell->pinned, memory_order_relaxed);
+  return home != cur && home->movable && !atomic_load_explicit(&cell->pinned, memory_order_relaxed);
 }
 
 /* The executor's own thread, while draining, queues ready actors on a plain

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — private structures shared by the runtime's files.
  *
  * Object map: an mrt_runtime owns executors; each executor owns an event_base,
@@ -35,9 +36,9 @@ typedef struct mrt__io mrt__io;
 /* ---- envelopes ---------------------------------------------------------- */
 
 enum mrt__env_kind {
-  MRT__ENV_USER = 0,  /* a message for a handler (ask token in `ask` if any) */
-  MRT__ENV_REPLY,     /* an ask record coming home to its asker */
-  MRT__ENV_STOP,      /* graceful stop queued behind earlier messages */
+  MRT__ENV_USER = 0, /* a message for a handler (ask token in `ask` if any) */
+  MRT__ENV_REPLY,    /* an ask record coming home to its asker */
+  MRT__ENV_STOP,     /* graceful stop queued behind earlier messages */
 };
 
 /* mrt__shared, the payload the bus shares among envelopes: core_bus.h. */
@@ -47,19 +48,21 @@ enum mrt__env_kind {
 typedef struct mrt__env {
   _Alignas(max_align_t) mrt__node node;
   uint8_t kind;
-  uint8_t pooled;            /* came from an executor pool's size class */
-  uint8_t counted;           /* counts against a bounded mailbox */
+  uint8_t pooled;  /* came from an executor pool's size class */
+  uint8_t counted; /* counts against a bounded mailbox */
   const mrt_msg_type *type;
-  mrt__ask *ask;             /* USER: the reply token, or NULL for tells */
-  void *payload;             /* inline data[] or shared->data */
+  mrt__ask *ask; /* USER: the reply token, or NULL for tells */
+  void *payload; /* inline data[] or shared->data */
   mrt__shared *shared;
-  mrt_exit *exit;            /* STOP: the exit to stop with (owned) */
+  mrt_exit *exit; /* STOP: the exit to stop with (owned) */
 } mrt__env;
 
-static inline void *mrt__env_inline(mrt__env *env) { return env + 1; }
+static inline void *mrt__env_inline(mrt__env *env) {
+  return env + 1;
+}
 
-#define MRT__ENV_POOL_PAYLOAD 64   /* payloads up to this size use the pool */
-#define MRT__ENV_POOL_MAX 16384    /* envelopes kept per executor (2 MiB at most) */
+#define MRT__ENV_POOL_PAYLOAD 64 /* payloads up to this size use the pool */
+#define MRT__ENV_POOL_MAX 16384  /* envelopes kept per executor (2 MiB at most) */
 
 mrt__env *mrt__env_new(const mrt_msg_type *type, const void *payload);
 /* Runs the payload's drop hook (or releases the shared payload), answers an
@@ -71,9 +74,9 @@ void mrt__env_free(mrt__env *env);
 
 enum mrt__ask_state {
   MRT__ASK_PENDING = 0,
-  MRT__ASK_REPLYING,   /* a replier won; its REPLY delivery is in progress */
-  MRT__ASK_REPLIED,    /* the reply is delivered (or being waited on) */
-  MRT__ASK_ABANDONED,  /* the asker gave up: timed out or stopped */
+  MRT__ASK_REPLYING,  /* a replier won; its REPLY delivery is in progress */
+  MRT__ASK_REPLIED,   /* the reply is delivered (or being waited on) */
+  MRT__ASK_ABANDONED, /* the asker gave up: timed out or stopped */
 };
 
 /* A host thread blocked in mrt_ask_sync. It first spins on `phase` for a few
@@ -86,10 +89,10 @@ enum { MRT__SYNC_SPINNING = 0, MRT__SYNC_SLEEPING, MRT__SYNC_DONE };
 
 typedef struct mrt__sync_wait {
   _Atomic int phase;
-  bool sleep_ready;     /* mu and cv are initialised (waiter's thread only) */
-  bool slept;           /* the waiter switched phase to SLEEPING (waiter only) */
-  bool signalled;       /* the replier is done with this struct (under mu) */
-  pthread_mutex_t mu;   /* initialised only when the waiter goes to sleep */
+  bool sleep_ready;   /* mu and cv are initialised (waiter's thread only) */
+  bool slept;         /* the waiter switched phase to SLEEPING (waiter only) */
+  bool signalled;     /* the replier is done with this struct (under mu) */
+  pthread_mutex_t mu; /* initialised only when the waiter goes to sleep */
   pthread_cond_t cv;
 } mrt__sync_wait;
 
@@ -136,25 +139,25 @@ static inline void mrt__spin_gate_note(mrt__spin_gate *g, bool paid) {
 }
 
 struct mrt__ask {
-  mrt__env env;              /* REPLY delivery into the asker's mailbox */
+  mrt__env env; /* REPLY delivery into the asker's mailbox */
   _Atomic uint32_t refs;
   _Atomic int state;
   int status;
   const mrt_msg_type *type;
   /* asker side */
-  mrt_ref *asker;            /* async asks: a reference to the asker */
+  mrt_ref *asker; /* async asks: a reference to the asker */
   mrt_ask_fn cb;
   void *ud;
   mrt__timer *timeout;
-  mrt__ask *pend_prev, *pend_next;   /* asker's pending list */
-  mrt__sync_wait *sync;              /* sync asks: the waiting thread */
+  mrt__ask *pend_prev, *pend_next; /* asker's pending list */
+  mrt__sync_wait *sync;            /* sync asks: the waiting thread */
   /* replier side */
-  mrt_ref *holder;                   /* actor holding a deferred token */
-  mrt__ask *tok_prev, *tok_next;     /* holder's deferred-token list */
-  bool pooled;                       /* from an executor's ask pool */
-  bool taken;                        /* deferred by the handler */
+  mrt_ref *holder;               /* actor holding a deferred token */
+  mrt__ask *tok_prev, *tok_next; /* holder's deferred-token list */
+  bool pooled;                   /* from an executor's ask pool */
+  bool taken;                    /* deferred by the handler */
   bool answered;
-  bool reply_valid;                  /* reply[] holds data to drop if unread */
+  bool reply_valid; /* reply[] holds data to drop if unread */
   max_align_t reply[];
 };
 
@@ -179,16 +182,16 @@ void mrt__ask_fail_tokens(mrt_ref *holder, int err);
 struct mrt__timer {
   uint64_t deadline;
   uint64_t period;
-  uint64_t seq;              /* creation order: ties fire in this order */
+  uint64_t seq; /* creation order: ties fire in this order */
   uint64_t id;
   size_t heap_index;
-  mrt_ref *owner;            /* borrowed: timers die before their owner */
-  mrt__timer *prev, *next;   /* owner's timer list */
+  mrt_ref *owner;          /* borrowed: timers die before their owner */
+  mrt__timer *prev, *next; /* owner's timer list */
   mrt_timer_fn fn;
   void *ud;
-  mrt__env *send_env;        /* send_after: the envelope to deliver */
-  mrt_ref *send_to;          /* send_after: its target (reference held) */
-  mrt__ask *ask;             /* ask timeout: the ask it guards */
+  mrt__env *send_env; /* send_after: the envelope to deliver */
+  mrt_ref *send_to;   /* send_after: its target (reference held) */
+  mrt__ask *ask;      /* ask timeout: the ask it guards */
 };
 
 typedef struct mrt__timer_heap {
@@ -221,17 +224,17 @@ enum mrt__life {
 
 /* Values of mrt_ref.scheduled (see actor.c and executor.c). */
 enum {
-  MRT__SCHED_IDLE = 0,    /* not queued, not running: the next sender queues it */
-  MRT__SCHED_QUEUED = 1,  /* queued on or running in cell->ex, which is stable */
-  MRT__SCHED_MOVING = 2,  /* its new executor is being written (migration) */
+  MRT__SCHED_IDLE = 0,   /* not queued, not running: the next sender queues it */
+  MRT__SCHED_QUEUED = 1, /* queued on or running in cell->ex, which is stable */
+  MRT__SCHED_MOVING = 2, /* its new executor is being written (migration) */
 };
 
 struct mrt_ref {
   _Atomic uint32_t refs;
   _Atomic int life;
-  _Atomic uint32_t scheduled;      /* MRT__SCHED_*: queued at most once */
-  _Atomic bool pinned;             /* may never change executor (executor.c) */
-  _Atomic(mrt_exit *) stop_req;    /* first stop/kill/fail request wins */
+  _Atomic uint32_t scheduled;   /* MRT__SCHED_*: queued at most once */
+  _Atomic bool pinned;          /* may never change executor (executor.c) */
+  _Atomic(mrt_exit *) stop_req; /* first stop/kill/fail request wins */
   uint64_t id;
   mrt_runtime *rt;
   /* The executor that runs it. Written only by the thread that owns the
@@ -239,27 +242,27 @@ struct mrt_ref {
    * mrt__cell_ex. */
   _Atomic(mrt__executor *) ex;
 #ifdef MRT__ACTOR_GUARD
-  _Atomic int guard;               /* 1 while some thread runs it (debug builds) */
+  _Atomic int guard; /* 1 while some thread runs it (debug builds) */
 #endif
   const mrt_actor_class *cls;
   mrt__mpsc mailbox;
-  mrt__node rq_node;               /* run-queue link */
-  _Atomic uint32_t queued;         /* bounded mailboxes: envelopes counted */
-  _Atomic uint32_t bus_owed;       /* the bus owes it a latest value (bus.c) */
-  uint32_t capacity;               /* 0: unbounded */
+  mrt__node rq_node;         /* run-queue link */
+  _Atomic uint32_t queued;   /* bounded mailboxes: envelopes counted */
+  _Atomic uint32_t bus_owed; /* the bus owes it a latest value (bus.c) */
+  uint32_t capacity;         /* 0: unbounded */
   bool trap_exits;
-  bool started;                    /* on_start succeeded */
-  bool rq_ref;                     /* the run queue holds a reference (see executor.c) */
+  bool started; /* on_start succeeded */
+  bool rq_ref;  /* the run queue holds a reference (see executor.c) */
   void *state;
-  void *args;                      /* spawn args until on_start */
+  void *args; /* spawn args until on_start */
   mrt__timer *timers;
-  mrt__io *ios;                    /* fd watches (io.c) */
-  mrt__ask *pending;               /* asks this actor is waiting on */
-  mrt__ask *tokens;                /* deferred tokens this actor holds */
-  mrt__watch *watches;             /* monitors/links on this actor (rt->watch_mu) */
-  mrt_ref *parent;                 /* spawn opts' parent (reference held until DEAD) */
-  mrt_exit *exit;                  /* set when stopping */
-  mrt_ref *reg_prev, *reg_next;    /* runtime registry, spawn order (rt->mu) */
+  mrt__io *ios;                 /* fd watches (io.c) */
+  mrt__ask *pending;            /* asks this actor is waiting on */
+  mrt__ask *tokens;             /* deferred tokens this actor holds */
+  mrt__watch *watches;          /* monitors/links on this actor (rt->watch_mu) */
+  mrt_ref *parent;              /* spawn opts' parent (reference held until DEAD) */
+  mrt_exit *exit;               /* set when stopping */
+  mrt_ref *reg_prev, *reg_next; /* runtime registry, spawn order (rt->mu) */
 };
 
 /* Relaxed: the owner of the `scheduled` flag, or the actor's own context,
@@ -291,8 +294,12 @@ static inline void mrt__guard_leave(mrt_ref *cell) {
   atomic_store_explicit(&cell->guard, 0, memory_order_release);
 }
 #else
-static inline void mrt__guard_enter(mrt_ref *cell) { (void)cell; }
-static inline void mrt__guard_leave(mrt_ref *cell) { (void)cell; }
+static inline void mrt__guard_enter(mrt_ref *cell) {
+  (void)cell;
+}
+static inline void mrt__guard_leave(mrt_ref *cell) {
+  (void)cell;
+}
 #endif
 
 /* ---- executors ---------------------------------------------------------- */
@@ -311,50 +318,49 @@ struct mrt__executor {
   int wake_fd;
   struct event *wake_ev;
   struct event *timer_ev;
-  uint64_t armed_deadline;         /* UINT64_MAX: not armed */
+  uint64_t armed_deadline; /* UINT64_MAX: not armed */
   mrt__mpsc runq;
   mrt__mpsc jobs;
-  _Atomic bool wake_pending;       /* a wake-up is on its way, or a drain or spin is running */
-  _Atomic bool idle;               /* nothing to run: spinning or asleep (donation target) */
+  _Atomic bool wake_pending; /* a wake-up is on its way, or a drain or spin is running */
+  _Atomic bool idle;         /* nothing to run: spinning or asleep (donation target) */
   bool in_drain;
   bool stop_loop;
-  bool movable;                    /* actors may move onto and off it (threads of their own) */
-  bool spin_enabled;               /* spins before sleeping (own thread, spin_ns > 0) */
-  bool remote_work;                /* this drain took work another thread queued */
-  mrt__spin_gate spin_gate;        /* adaptive spinning (executor thread only) */
+  bool movable;             /* actors may move onto and off it (threads of their own) */
+  bool spin_enabled;        /* spins before sleeping (own thread, spin_ns > 0) */
+  bool remote_work;         /* this drain took work another thread queued */
+  mrt__spin_gate spin_gate; /* adaptive spinning (executor thread only) */
   /* Counters written by the executor's thread only (relaxed load + store,
    * no RMW) and read as racy snapshots by mrt_runtime_get_stats. */
-  _Atomic uint64_t handled;        /* messages handled */
-  _Atomic uint64_t moves_in;       /* actors it took from other executors when waking them */
-  _Atomic uint64_t donated;        /* ready actors it handed to idle executors */
-  _Atomic uint64_t spin_ns;        /* time spent spinning before sleeping */
-  _Atomic uint64_t spins;          /* spin episodes */
-  _Atomic uint64_t wakeups;        /* eventfd writes (any thread: RMW) */
-  uint64_t turns;                  /* turns, jobs, I/O callbacks run (executor thread only) */
+  _Atomic uint64_t handled;  /* messages handled */
+  _Atomic uint64_t moves_in; /* actors it took from other executors when waking them */
+  _Atomic uint64_t donated;  /* ready actors it handed to idle executors */
+  _Atomic uint64_t spin_ns;  /* time spent spinning before sleeping */
+  _Atomic uint64_t spins;    /* spin episodes */
+  _Atomic uint64_t wakeups;  /* eventfd writes (any thread: RMW) */
+  uint64_t turns;            /* turns, jobs, I/O callbacks run (executor thread only) */
   pthread_t thread;
   bool has_thread;
   mrt__timer_heap timers;
-  mrt__env *pool;                  /* free small envelopes (executor thread only) */
+  mrt__env *pool; /* free small envelopes (executor thread only) */
   unsigned pool_len;
-  mrt__ask *ask_pool;              /* free ask records (executor thread only) */
+  mrt__ask *ask_pool; /* free ask records (executor thread only) */
   unsigned ask_pool_len;
-  mrt__timer *timer_pool;          /* free timers (executor thread only) */
-  mrt_ref *cell_pool;              /* free actor control blocks (executor thread only) */
+  mrt__timer *timer_pool; /* free timers (executor thread only) */
+  mrt_ref *cell_pool;     /* free actor control blocks (executor thread only) */
   unsigned cell_pool_len;
   unsigned timer_pool_len;
-  uint64_t timer_seq;              /* creation order of this executor's timers */
-  uint64_t timer_ids;              /* public timer ids: (count << 8) | index */
+  uint64_t timer_seq;                 /* creation order of this executor's timers */
+  uint64_t timer_ids;                 /* public timer ids: (count << 8) | index */
   mrt__node *local_head, *local_tail; /* actors made ready by this executor's own thread */
-  unsigned local_len;              /* actors on that list */
-  unsigned local_streak;           /* local turns since the run queue was last polled */
-  unsigned backlog;                /* moving average of local_len, times 16 (donation) */
-  unsigned since_donate_check;     /* turns since donation was last considered */
+  unsigned local_len;                 /* actors on that list */
+  unsigned local_streak;              /* local turns since the run queue was last polled */
+  unsigned backlog;                   /* moving average of local_len, times 16 (donation) */
+  unsigned since_donate_check;        /* turns since donation was last considered */
 };
 
 /* Executor-thread counters: one writer, so a load and a store suffice. */
 static inline void mrt__stat_add(_Atomic uint64_t *c, uint64_t n) {
-  atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-                        memory_order_relaxed);
+  atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
 }
 
 int mrt__executor_init(mrt__executor *ex, mrt_runtime *rt, unsigned index,
@@ -437,27 +443,27 @@ enum mrt__rt_state { MRT__RT_IDLE = 0, MRT__RT_RUNNING, MRT__RT_SHUTTING_DOWN, M
 enum mrt__rt_mode { MRT__MODE_HAND = 0, MRT__MODE_THREADS, MRT__MODE_ATTACHED };
 
 struct mrt_runtime {
-  _Atomic uint32_t host_refs;      /* mrt_runtime_ref/unref */
-  _Atomic uint32_t hold;           /* memory lifetime: host refs count as 1, plus cells */
+  _Atomic uint32_t host_refs; /* mrt_runtime_ref/unref */
+  _Atomic uint32_t hold;      /* memory lifetime: host refs count as 1, plus cells */
   _Atomic int state;
   int mode;
   bool virtual_clock;
   _Atomic uint64_t vnow;
   unsigned batch;
-  uint32_t spin_ns;                /* executors' and ask_sync's spin before sleeping; 0: none */
+  uint32_t spin_ns; /* executors' and ask_sync's spin before sleeping; 0: none */
   unsigned n_ex;
   mrt__executor *ex;
   pthread_t attach_thread;
   _Atomic uint64_t next_actor_id;
   _Atomic unsigned rr;
-  pthread_mutex_t mu;              /* registry, shutdown watchers, lifecycle */
-  pthread_cond_t cv;               /* signalled when an actor dies */
-  mrt_ref *reg_head, *reg_tail;    /* live actors in spawn order */
-  pthread_mutex_t watch_mu;        /* monitors and links */
+  pthread_mutex_t mu;           /* registry, shutdown watchers, lifecycle */
+  pthread_cond_t cv;            /* signalled when an actor dies */
+  mrt_ref *reg_head, *reg_tail; /* live actors in spawn order */
+  pthread_mutex_t watch_mu;     /* monitors and links */
   mrt_ref **shutdown_watchers;
   size_t n_shutdown_watchers, cap_shutdown_watchers;
   _Atomic uint64_t stat_live, stat_spawned, stat_stopped;
-  _Atomic(void *) bus;             /* the bus (bus/bus.c), created on first use */
+  _Atomic(void *) bus; /* the bus (bus/bus.c), created on first use */
   void (*bus_free)(void *bus);
   void (*bus_shutdown)(void *bus); /* drops subscriptions and retained values */
 };

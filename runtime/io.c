@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — actor-owned I/O watches (see <meshrt/io.h>).
  *
  * Each watch is a persistent libevent event on the owner's executor base. Its
@@ -60,13 +61,13 @@ void mrt__io_cancel_all(mrt_ref *owner) {
     io_free(owner->ios);
 }
 
-int mrt_io_watch(mrt_actor *self, int fd, short events, mrt_io_fn fn, void *ud,
-                 uint64_t *id_out) {
+int mrt_io_watch(mrt_actor *self, int fd, short events, mrt_io_fn fn, void *ud, uint64_t *id_out) {
   if (!mrt__in_context(self) || fd < 0 || fn == NULL ||
       (events & (MRT_IO_READ | MRT_IO_WRITE)) == 0 ||
       (events & ~(MRT_IO_READ | MRT_IO_WRITE)) != 0 ||
       atomic_load_explicit(&self->life, memory_order_relaxed) >= MRT__LIFE_STOPPING) {
-    mrt_log(MRT_LOG_WARN, "runtime", "io watch refused: bad argument or not in the actor's context");
+    mrt_log(MRT_LOG_WARN, "runtime",
+            "io watch refused: bad argument or not in the actor's context");
     return -EINVAL;
   }
   mrt__io *io = calloc(1, sizeof *io);

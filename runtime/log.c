@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — logging: the process-wide sink and level.
  *
  * The sink and level are the only global mutable state meshrt has (see
@@ -59,8 +60,8 @@ mrt_log_level mrt_log_get_level(void) {
     lvl = parsed >= 0 ? parsed : MRT_LOG_INFO;
     int expected = -1;
     /* Relaxed CAS: only the first reader's parse is kept; all agree anyway. */
-    atomic_compare_exchange_strong_explicit(&current_level, &expected, lvl,
-                                            memory_order_relaxed, memory_order_relaxed);
+    atomic_compare_exchange_strong_explicit(&current_level, &expected, lvl, memory_order_relaxed,
+                                            memory_order_relaxed);
     lvl = atomic_load_explicit(&current_level, memory_order_relaxed);
   }
   return (mrt_log_level)lvl;
@@ -89,8 +90,7 @@ static void stderr_sink(const mrt_log_record *rec, void *user) {
   /* One fprintf per record: stdio locks the stream, so lines never interleave. */
   fprintf(stderr, "%s.%03uZ %-5s %s: %s\n", stamp,
           (unsigned)(rec->wall_time_ns % MRT_NS_PER_SEC / MRT_NS_PER_MS),
-          mrt_log_level_name(rec->level), rec->component ? rec->component : "-",
-          rec->text);
+          mrt_log_level_name(rec->level), rec->component ? rec->component : "-", rec->text);
 }
 
 /* ---- sanitizing text ------------------------------------------------------------------ */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — intrusive multi-producer / single-consumer queue.
  *
  * Used for mailboxes (envelopes), executor run queues (actors) and executor
@@ -72,8 +73,7 @@ static inline mrt__node *mrt__mpsc_pop(mrt__mpsc *q) {
 /* Consumer only: true when nothing is queued and no push is in progress.
  * seq_cst load pairs with the producers' seq_cst exchange (see push). */
 static inline bool mrt__mpsc_idle(mrt__mpsc *q) {
-  return q->tail == &q->stub &&
-         atomic_load_explicit(&q->head, memory_order_seq_cst) == &q->stub;
+  return q->tail == &q->stub && atomic_load_explicit(&q->head, memory_order_seq_cst) == &q->stub;
 }
 
 /* After the consumer has drained the queue (its last pop returned NULL): true
@@ -88,13 +88,12 @@ static inline bool mrt__mpsc_idle_after_drain(mrt__mpsc *q) {
  * because only the consumer unlinks nodes; a push in progress is not counted. */
 static inline size_t mrt__mpsc_count(mrt__mpsc *q) {
   size_t n = 0;
-  for (mrt__node *p = q->tail; p != NULL;
-       p = atomic_load_explicit(&p->next, memory_order_acquire))
+  for (mrt__node *p = q->tail; p != NULL; p = atomic_load_explicit(&p->next, memory_order_acquire))
     n += p != &q->stub;
   return n;
 }
 
-#define mrt__container_of(ptr, type, member) \
-  ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define mrt__container_of(ptr, type, member)                                                       \
+  ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 #endif

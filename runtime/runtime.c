@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the runtime object: executors, clock, driving modes, shutdown.
  *
  * Lifetime: hosts hold counted references (mrt_runtime_ref/unref); every actor
@@ -79,8 +80,8 @@ int mrt_runtime_new(const mrt_runtime_config *cfg, mrt_runtime **out) {
   rt->n_ex = cfg->executors ? cfg->executors : 1;
   rt->batch = cfg->batch ? cfg->batch : 64;
   rt->spin_ns = cfg->spin_ns == MRT_SPIN_OFF ? 0
-                : cfg->spin_ns ? cfg->spin_ns
-                               : MRT_SPIN_DEFAULT_NS;
+                : cfg->spin_ns               ? cfg->spin_ns
+                                             : MRT_SPIN_DEFAULT_NS;
   rt->virtual_clock = cfg->virtual_clock;
   atomic_init(&rt->vnow, cfg->virtual_start_ns);
   atomic_init(&rt->host_refs, 1);
@@ -124,10 +125,13 @@ mrt_runtime *mrt_runtime_unref(mrt_runtime *rt) {
   return NULL;
 }
 
-unsigned mrt_runtime_executors(const mrt_runtime *rt) { return rt ? rt->n_ex : 0; }
+unsigned mrt_runtime_executors(const mrt_runtime *rt) {
+  return rt ? rt->n_ex : 0;
+}
 
 bool mrt_runtime_shutting_down(const mrt_runtime *rt) {
-  return rt == NULL || atomic_load_explicit(&rt->state, memory_order_acquire) >= MRT__RT_SHUTTING_DOWN;
+  return rt == NULL ||
+         atomic_load_explicit(&rt->state, memory_order_acquire) >= MRT__RT_SHUTTING_DOWN;
 }
 
 bool mrt__runtime_accepting(const mrt_runtime *rt) {
@@ -221,7 +225,8 @@ static int claim_mode(mrt_runtime *rt, int mode) {
   }
   pthread_mutex_unlock(&rt->mu);
   if (rc == -EINVAL)
-    mrt_log(MRT_LOG_WARN, "runtime", "%s refused: %s", mode == MRT__MODE_THREADS ? "start" : "attach",
+    mrt_log(MRT_LOG_WARN, "runtime", "%s refused: %s",
+            mode == MRT__MODE_THREADS ? "start" : "attach",
             rt->virtual_clock ? "a virtual-clock runtime is driven by hand" : "already driven");
   return rc;
 }
@@ -234,7 +239,8 @@ static int start_threads(mrt_runtime *rt, unsigned first) {
   for (unsigned i = first; i < rt->n_ex; i++) {
     int rc = mrt__executor_start_thread(&rt->ex[i]);
     if (rc < 0) {
-      mrt_log(MRT_LOG_ERROR, "runtime", "executor thread failed to start error=%s", mrt_strerror(rc));
+      mrt_log(MRT_LOG_ERROR, "runtime", "executor thread failed to start error=%s",
+              mrt_strerror(rc));
       return rc;
     }
   }
@@ -278,8 +284,9 @@ int mrt_runtime_attach(mrt_runtime *rt, struct event_base *base) {
 static bool hand_driven(const mrt_runtime *rt, const char *what) {
   if (rt == NULL || rt->mode != MRT__MODE_HAND || mrt__actor_current() != NULL) {
     mrt_log(MRT_LOG_WARN, "runtime", "%s refused: %s", what,
-            rt == NULL ? "NULL runtime" : rt->mode != MRT__MODE_HAND ? "runtime is started or attached"
-                                                                    : "called from inside an actor");
+            rt == NULL                   ? "NULL runtime"
+            : rt->mode != MRT__MODE_HAND ? "runtime is started or attached"
+                                         : "called from inside an actor");
     return false;
   }
   return true;
@@ -322,7 +329,8 @@ static bool fire_next(mrt_runtime *rt, uint64_t limit) {
   for (unsigned i = 0; i < rt->n_ex; i++) {
     mrt__timer *t = mrt__timer_heap_top(&rt->ex[i].timers);
     if (t != NULL && t->deadline <= limit &&
-        (bt == NULL || t->deadline < bt->deadline || (t->deadline == bt->deadline && t->seq < bt->seq))) {
+        (bt == NULL || t->deadline < bt->deadline ||
+         (t->deadline == bt->deadline && t->seq < bt->seq))) {
       best = &rt->ex[i];
       bt = t;
     }

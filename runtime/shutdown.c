@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — runtime shutdown.
  *
  * Order: raise the shutdown signal (watchers get mrt_msg_shutdown), then stop

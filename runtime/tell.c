@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — tell: validating a send and putting an envelope in a mailbox.
  *
  * Any thread may tell. The mailbox is an MPSC queue; after pushing, the sender
@@ -28,8 +29,8 @@ mrt_handler_fn mrt__actor_handler(const mrt_actor_class *cls, const mrt_msg_type
 }
 
 /* Validates a send of `type`/`size` to `to`; logs why it is refused. */
-static int check_send(mrt_ref *to, const mrt_msg_type *type, const void *payload,
-                      size_t size, const char *what) {
+static int check_send(mrt_ref *to, const mrt_msg_type *type, const void *payload, size_t size,
+                      const char *what) {
   if (to == NULL || type == NULL) {
     mrt_log(MRT_LOG_WARN, "runtime", "%s refused: NULL %s", what, to ? "type" : "target");
     return -EINVAL;
@@ -41,8 +42,8 @@ static int check_send(mrt_ref *to, const mrt_msg_type *type, const void *payload
     return -EINVAL;
   }
   if (!mrt__actor_accepts(to->cls, type)) {
-    mrt_log(MRT_LOG_DEBUG, "runtime", "%s refused: type not handled type=%s actor=%s",
-            what, type->name, to->cls->name);
+    mrt_log(MRT_LOG_DEBUG, "runtime", "%s refused: type not handled type=%s actor=%s", what,
+            type->name, to->cls->name);
     return -ENOTSUP;
   }
   return 0;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — actor timers on the runtime clock.
  *
  * Each executor keeps a binary min-heap of its actors' timers ordered by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — monitors, links and the shutdown signal.
  *
  * A watch entry on actor A names a peer to tell when A exits: a monitor (peer
@@ -18,7 +19,9 @@
 
 #include "internal.h"
 
-static void down_drop(void *p) { mrt_ref_unref(((mrt_down *)p)->who); }
+static void down_drop(void *p) {
+  mrt_ref_unref(((mrt_down *)p)->who);
+}
 
 MRT_MESSAGE_DEFINE(down, mrt_down, mrt_none, down_drop, NULL);
 MRT_MESSAGE_DEFINE(exit, mrt_down, mrt_none, down_drop, NULL);

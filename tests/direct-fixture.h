@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared helpers for the DirectManager tests (test-direct*.c).
  *
  * Nodes are DirectManagers bound to loopback on hand-driven runtimes with the
@@ -266,9 +267,9 @@ static inline void puppet_close(puppet *p) {
 
 static inline void puppet_send(const puppet *p, const struct sockaddr_storage *to, const void *buf,
                                size_t len) {
-  ssize_t n = sendto(p->fd, buf, len, 0, (const struct sockaddr *)to,
-                     to->ss_family == AF_INET ? sizeof(struct sockaddr_in)
-                                              : sizeof(struct sockaddr_in6));
+  ssize_t n =
+      sendto(p->fd, buf, len, 0, (const struct sockaddr *)to,
+             to->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
   assert_int_equal(n, (ssize_t)len);
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* failalloc — the replacement allocator behind failalloc.h.
  *
  * Every allocator entry point is defined here and forwards to the next
@@ -71,10 +72,10 @@ static _Thread_local bool resolving;
 
 /* ISO C has no cast from dlsym's object pointer to a function pointer; POSIX
  * guarantees the representation, so copy the bits. */
-#define LOOKUP(var, name)                  \
-  do {                                     \
-    void *sym_ = dlsym(RTLD_NEXT, name);   \
-    memcpy(&(var), &sym_, sizeof sym_);    \
+#define LOOKUP(var, name)                                                                          \
+  do {                                                                                             \
+    void *sym_ = dlsym(RTLD_NEXT, name);                                                           \
+    memcpy(&(var), &sym_, sizeof sym_);                                                            \
   } while (0)
 
 static void resolve(void) {
@@ -125,7 +126,9 @@ static bool early_take(void *p) {
   return slot != NULL;
 }
 
-static bool is_counting(void) { return atomic_load_explicit(&counting, memory_order_relaxed); }
+static bool is_counting(void) {
+  return atomic_load_explicit(&counting, memory_order_relaxed);
+}
 
 __attribute__((constructor(101))) static void failalloc_init(void) {
   resolve();
@@ -158,14 +161,18 @@ bool failalloc_disarm(void) {
   return fired;
 }
 
-uint64_t failalloc_count(void) { return fa.count; }
+uint64_t failalloc_count(void) {
+  return fa.count;
+}
 
 int64_t failalloc_live_bytes(void) {
   /* Relaxed: the caller reads it when the threads it cares about are quiet. */
   return atomic_load_explicit(&live_bytes, memory_order_relaxed);
 }
 
-bool failalloc_active(void) { return atomic_load_explicit(&active, memory_order_relaxed); }
+bool failalloc_active(void) {
+  return atomic_load_explicit(&active, memory_order_relaxed);
+}
 
 /* True if this allocation must fail. */
 static bool inject(void) {
@@ -281,14 +288,14 @@ int posix_memalign(void **out, size_t align, size_t size) {
 }
 
 /* One forwarder for the (align, size) and (size) aligned allocators. */
-#define ALIGNED(name, params, args)        \
-  void *name params {                      \
-    resolve();                             \
-    if (real_##name == NULL || inject())   \
-      return fail();                       \
-    void *p = real_##name args;            \
-    account(p, 1);                         \
-    return p;                              \
+#define ALIGNED(name, params, args)                                                                \
+  void *name params {                                                                              \
+    resolve();                                                                                     \
+    if (real_##name == NULL || inject())                                                           \
+      return fail();                                                                               \
+    void *p = real_##name args;                                                                    \
+    account(p, 1);                                                                                 \
+    return p;                                                                                      \
   }
 
 ALIGNED(aligned_alloc, (size_t align, size_t size), (align, size))

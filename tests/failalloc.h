@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* failalloc — make the Nth heap allocation fail, for allocation-failure tests.
  *
  * Linking failalloc.c into a test executable replaces malloc, calloc, realloc,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared by the netns suite's tests: entering a private network namespace (or
  * saying why the suite is skipped) and running `ip` commands that must work.
  * Include after <cmocka.h>. Header-only: each test is one executable. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared helpers of the node-level tests (test-derp-latency.c,
  * test-netmon-supervisor.c, test-node.c, test-netns-node.c,
  * test-node-bounded.c, test-node-flood.c).
@@ -67,7 +68,9 @@ NF void capture_start(void) {
   mrt_log_set_sink(capture_sink, NULL);
 }
 
-NF void capture_stop(void) { mrt_log_set_sink(NULL, NULL); }
+NF void capture_stop(void) {
+  mrt_log_set_sink(NULL, NULL);
+}
 
 /* Records at `level` (or more severe) whose text contains `needle`. */
 NF int capture_count(mrt_log_level level, const char *needle) {

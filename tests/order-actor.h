@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A stand-in actor shared by test-tell.c and test-sched.c: it receives
  * numbered messages from up to SENDERS senders and checks that each sender's
  * messages arrive in the order sent (per-sender order is what tell promises,

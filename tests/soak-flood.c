@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* soak-flood: UDP datagrams at a node as fast as this machine sends them,
  * for the flood phase of tools/soak.sh (not a test by itself).
  *

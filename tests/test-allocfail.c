@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: allocation failure, the way SQLite tests every malloc.
  *
  * Each scenario is a short sequence of public calls of the runtime, the bus or
@@ -59,18 +60,18 @@ static bool sticky_run;
 /* Everything runs on the test thread, except the started-runtime scenario,
  * whose actors touch nothing here. */
 static struct {
-  uint32_t items;                /* ids handed out */
-  unsigned drops[MAX_ITEMS];     /* drop hook runs per item */
-  unsigned received[MAX_ITEMS];  /* deliveries of an item to a handler */
-  uint32_t asks;                 /* asks accepted (mrt_ask returned 0) */
-  unsigned answers[MAX_ASKS];    /* continuation runs per accepted ask */
-  int status[MAX_ASKS];          /* the status each continuation got */
-  unsigned ask_refused;          /* mrt_ask returned an error */
-  unsigned ticks, downs, exits;  /* timer runs, DOWNs and EXITs received */
-  int timer_rc, send_after_rc;   /* in go_timers; 1: not tried */
+  uint32_t items;               /* ids handed out */
+  unsigned drops[MAX_ITEMS];    /* drop hook runs per item */
+  unsigned received[MAX_ITEMS]; /* deliveries of an item to a handler */
+  uint32_t asks;                /* asks accepted (mrt_ask returned 0) */
+  unsigned answers[MAX_ASKS];   /* continuation runs per accepted ask */
+  int status[MAX_ASKS];         /* the status each continuation got */
+  unsigned ask_refused;         /* mrt_ask returned an error */
+  unsigned ticks, downs, exits; /* timer runs, DOWNs and EXITs received */
+  int timer_rc, send_after_rc;  /* in go_timers; 1: not tried */
   uint32_t send_after_item;
-  int watch_rc[2][2];            /* [client][monitor, link]; 1: not tried */
-  unsigned news[2][MAX_ITEMS];   /* bus deliveries per subscriber and item */
+  int watch_rc[2][2];          /* [client][monitor, link]; 1: not tried */
+  unsigned news[2][MAX_ITEMS]; /* bus deliveries per subscriber and item */
 } acc;
 
 static void acc_reset(void) {
@@ -127,7 +128,9 @@ typedef struct watch_req {
   bool monitor, link;
 } watch_req;
 
-static void watch_req_drop(void *p) { mrt_ref_unref(((watch_req *)p)->target); }
+static void watch_req_drop(void *p) {
+  mrt_ref_unref(((watch_req *)p)->target);
+}
 
 MRT_MESSAGE_DECLARE(, item, item, int);
 MRT_MESSAGE_DEFINE(item, item, int, item_drop, NULL);
@@ -199,7 +202,9 @@ typedef struct client_state {
   mrt_ref *server;
 } client_state;
 
-static void client_args_drop(void *p) { mrt_ref_unref(((client_args *)p)->server); }
+static void client_args_drop(void *p) {
+  mrt_ref_unref(((client_args *)p)->server);
+}
 
 static int client_answer(mrt_actor *self, void *state, int status, const void *reply, void *ud) {
   (void)self;
@@ -218,8 +223,7 @@ static int client_ask(mrt_actor *self, client_state *st, const mrt_msg_type *typ
   assert_true(acc.asks < MAX_ASKS);
   uintptr_t tag = acc.asks;
   int v = 1;
-  int rc = mrt_ask(self, st->server, type, &v, sizeof v, MRT_SEC(30), client_answer,
-                   (void *)tag);
+  int rc = mrt_ask(self, st->server, type, &v, sizeof v, MRT_SEC(30), client_answer, (void *)tag);
   if (rc == 0)
     acc.asks++;
   else
@@ -519,8 +523,8 @@ static bool run_once(const scenario *s, uint64_t nth, bool sticky) {
   uint64_t count = failalloc_count();
   bool fired = failalloc_disarm();
   if (verbose)
-    fprintf(stderr, "%s: N=%llu%s allocations=%llu fired=%d\n", s->name,
-            (unsigned long long)nth, sticky ? " and on" : "", (unsigned long long)count, fired);
+    fprintf(stderr, "%s: N=%llu%s allocations=%llu fired=%d\n", s->name, (unsigned long long)nth,
+            sticky ? " and on" : "", (unsigned long long)count, fired);
   if (s->check != NULL)
     s->check(&f, fired);
   if (s->usable)
@@ -557,18 +561,18 @@ static void run(const scenario *s) {
   }
 }
 
-#define SCENARIO(fn, ...)                              \
-  static void fn(void **unused) {                      \
-    (void)unused;                                      \
-    static const scenario s = {#fn, __VA_ARGS__};      \
-    run(&s);                                           \
+#define SCENARIO(fn, ...)                                                                          \
+  static void fn(void **unused) {                                                                  \
+    (void)unused;                                                                                  \
+    static const scenario s = {#fn, __VA_ARGS__};                                                  \
+    run(&s);                                                                                       \
   }
 
 /* ---- runtime: new, start, shutdown ------------------------------------------------------ */
 
 static void new_step(fx *f) {
-  mrt_runtime_config cfg = {.executors = 2, .virtual_clock = true,
-                            .virtual_start_ns = MRT_TEST_START_NS};
+  mrt_runtime_config cfg = {
+      .executors = 2, .virtual_clock = true, .virtual_start_ns = MRT_TEST_START_NS};
   f->rc[0] = mrt_runtime_new(&cfg, &f->rt);
 }
 
@@ -645,7 +649,9 @@ static void busy_world(fx *f) {
   mrt_ref_unref(c3);
 }
 
-static void shutdown_step(fx *f) { f->rc[0] = mrt_runtime_shutdown(f->rt); }
+static void shutdown_step(fx *f) {
+  f->rc[0] = mrt_runtime_shutdown(f->rt);
+}
 
 static void shutdown_check(fx *f, bool fired) {
   (void)fired;
@@ -865,7 +871,6 @@ static int publish(mrt_bus *bus, item *it, mrt_bus_publish_result *res) {
     item_drop(it);
   return rc;
 }
-
 
 /* sub[0] subscribes, a retained value is published, sub[1] subscribes (and
  * gets it), a second value reaches both. */
@@ -1098,7 +1103,9 @@ static void sup_control_check(fx *f, bool fired) {
 
 SCENARIO(supervisor_control, sup_world, sup_control_step, sup_control_check, true)
 
-static void sup_shutdown_step(fx *f) { f->rc[0] = mrt_supervisor_shutdown(f->sup, 0); }
+static void sup_shutdown_step(fx *f) {
+  f->rc[0] = mrt_supervisor_shutdown(f->sup, 0);
+}
 
 static void sup_shutdown_check(fx *f, bool fired) {
   (void)fired;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: ask from actors (continuations in the asker's context), deferred
  * replies, dropped tokens, timeouts with late replies discarded, asks to
  * stopped actors, askers that stop with asks pending, and mrt_ask_sync across
@@ -27,17 +28,17 @@ static void boxed_drop(void *p) {
 
 MRT_MESSAGE_DECLARE(, square, int, boxed);
 MRT_MESSAGE_DEFINE(square, int, boxed, NULL, boxed_drop);
-MRT_MESSAGE_DECLARE(, hold, int, boxed);     /* replied later, by `release` */
+MRT_MESSAGE_DECLARE(, hold, int, boxed); /* replied later, by `release` */
 MRT_MESSAGE_DEFINE(hold, int, boxed, NULL, boxed_drop);
 MRT_MESSAGE_DECLARE(, release, mrt_none, mrt_none);
 MRT_MESSAGE_DEFINE(release, mrt_none, mrt_none, NULL, NULL);
-MRT_MESSAGE_DECLARE(, ignore, int, boxed);   /* handler never answers */
+MRT_MESSAGE_DECLARE(, ignore, int, boxed); /* handler never answers */
 MRT_MESSAGE_DEFINE(ignore, int, boxed, NULL, boxed_drop);
-MRT_MESSAGE_DECLARE(, broken, int, boxed);   /* handler fails */
+MRT_MESSAGE_DECLARE(, broken, int, boxed); /* handler fails */
 MRT_MESSAGE_DEFINE(broken, int, boxed, NULL, boxed_drop);
-MRT_MESSAGE_DECLARE(, delayed, int, boxed);  /* replied by a timer after 2 s */
+MRT_MESSAGE_DECLARE(, delayed, int, boxed); /* replied by a timer after 2 s */
 MRT_MESSAGE_DEFINE(delayed, int, boxed, NULL, boxed_drop);
-MRT_MESSAGE_DECLARE(, nested, int, int);     /* server asks itself an ask_sync */
+MRT_MESSAGE_DECLARE(, nested, int, int); /* server asks itself an ask_sync */
 MRT_MESSAGE_DEFINE(nested, int, int, NULL, NULL);
 
 static boxed box(int v) {
@@ -190,8 +191,8 @@ static int on_do_ask(mrt_actor *self, void *state, const void *p, mrt_reply *r) 
   (void)r;
   asker_state *st = state;
   const ask_req *q = p;
-  int rc = mrt_ask(self, st->server, q->type, &q->arg, sizeof q->arg, q->timeout_ns,
-                   continuation, NULL);
+  int rc =
+      mrt_ask(self, st->server, q->type, &q->arg, sizeof q->arg, q->timeout_ns, continuation, NULL);
   if (rc < 0) {
     st->res.calls = -1;
     st->res.status = rc;
@@ -367,10 +368,15 @@ static void ask_sync_on_hand_driven_runtime(void **state) {
 static void ask_sync_rejects_bad_input(void **state) {
   fixture *f = *state;
   boxed out;
-  assert_int_equal(mrt_ask_sync(f->server, &mrt_msg_square, &(int){1}, sizeof(int), &out, 1, 0), -EINVAL);
-  assert_int_equal(mrt_ask_sync(NULL, &mrt_msg_square, &(int){1}, sizeof(int), &out, sizeof out, 0), -EINVAL);
-  assert_int_equal(mrt_ask_sync(f->server, &mrt_msg_square, &(int){1}, 3, &out, sizeof out, 0), -EINVAL);
-  assert_int_equal(mrt_ask_sync(f->asker, &mrt_msg_square, &(int){1}, sizeof(int), &out, sizeof out, 0), -ENOTSUP);
+  assert_int_equal(mrt_ask_sync(f->server, &mrt_msg_square, &(int){1}, sizeof(int), &out, 1, 0),
+                   -EINVAL);
+  assert_int_equal(mrt_ask_sync(NULL, &mrt_msg_square, &(int){1}, sizeof(int), &out, sizeof out, 0),
+                   -EINVAL);
+  assert_int_equal(mrt_ask_sync(f->server, &mrt_msg_square, &(int){1}, 3, &out, sizeof out, 0),
+                   -EINVAL);
+  assert_int_equal(
+      mrt_ask_sync(f->asker, &mrt_msg_square, &(int){1}, sizeof(int), &out, sizeof out, 0),
+      -ENOTSUP);
   assert_int_equal(mrt_reply_error(NULL, -EIO), -EINVAL);
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: embedding — mrt_runtime_attach runs executor 0 inside a host's own
  * event_base, driven by the host's loop; host threads tell and ask_sync while
  * it runs; ask_sync from the loop's thread refuses with -EDEADLK; shutdown on

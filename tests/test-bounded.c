@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: what a full bounded mailbox does to each kind of send.
  *
  *   - an ask into a full mailbox fails at once with -EAGAIN, from a host
@@ -98,10 +99,13 @@ static int rec_start(mrt_actor *self, void *state, const void *args) {
   return mrt_shutdown_watch(self);
 }
 
-static const mrt_handler_entry rec_handlers[] = {
-    {&mrt_msg_val, rec_val},   {&mrt_msg_fill, rec_fill},         {&mrt_msg_down, rec_down},
-    {&mrt_msg_exit, rec_exit}, {&mrt_msg_shutdown, rec_shutdown}, {&mrt_msg_seen_get, rec_get},
-    {NULL, NULL}};
+static const mrt_handler_entry rec_handlers[] = {{&mrt_msg_val, rec_val},
+                                                 {&mrt_msg_fill, rec_fill},
+                                                 {&mrt_msg_down, rec_down},
+                                                 {&mrt_msg_exit, rec_exit},
+                                                 {&mrt_msg_shutdown, rec_shutdown},
+                                                 {&mrt_msg_seen_get, rec_get},
+                                                 {NULL, NULL}};
 static const mrt_actor_class rec_class = {.name = "recorder",
                                           .state_size = sizeof(seen),
                                           .on_start = rec_start,
@@ -109,8 +113,8 @@ static const mrt_actor_class rec_class = {.name = "recorder",
 
 static mrt_ref *spawn_rec(mrt_runtime *rt, uint32_t capacity, bool trap) {
   mrt_ref *r;
-  mrt_spawn_opts o = {.executor = MRT_EXECUTOR_AUTO, .mailbox_capacity = capacity,
-                      .trap_exits = trap};
+  mrt_spawn_opts o = {
+      .executor = MRT_EXECUTOR_AUTO, .mailbox_capacity = capacity, .trap_exits = trap};
   assert_int_equal(mrt_actor_spawn(rt, &rec_class, NULL, &o, &r), 0);
   return r;
 }
@@ -269,7 +273,7 @@ static int mon_start(mrt_actor *self, void *state, const void *args) {
 }
 
 static const mrt_handler_entry mon_handlers[] = {
-    {&mrt_msg_val, mon_val},   {&mrt_msg_down, mon_down},         {&mrt_msg_exit, mon_exit},
+    {&mrt_msg_val, mon_val},   {&mrt_msg_down, mon_down},    {&mrt_msg_exit, mon_exit},
     {&mrt_msg_fill, mon_fill}, {&mrt_msg_seen_get, mon_get}, {NULL, NULL}};
 static const mrt_actor_class mon_class = {.name = "monitor",
                                           .state_size = sizeof(mon_state),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: the typed bus — per-publisher order across 3 subscribers, idempotent
  * subscribe, unsubscribe, pruning of stopped subscribers (counters), full
  * mailboxes under both policies, retained values for late subscribers,
@@ -89,9 +90,10 @@ static int sub_relay(mrt_actor *self, void *state, const void *p, mrt_reply *r) 
   return rc < 0 ? rc : 0;
 }
 
-static const mrt_handler_entry sub_handlers[] = {
-    {&mrt_msg_event, sub_event}, {&mrt_msg_stats, sub_stats}, {&mrt_msg_relay, sub_relay},
-    {NULL, NULL}};
+static const mrt_handler_entry sub_handlers[] = {{&mrt_msg_event, sub_event},
+                                                 {&mrt_msg_stats, sub_stats},
+                                                 {&mrt_msg_relay, sub_relay},
+                                                 {NULL, NULL}};
 static const mrt_actor_class sub_class = {
     .name = "subscriber", .state_size = sizeof(sub_state), .handlers = sub_handlers};
 
@@ -214,8 +216,8 @@ static void full_mailbox_best_effort_and_report(void **unused) {
   assert_int_equal(st.dropped_full, 3);
   mrt_runtime_run_until_idle(rt);
   /* Report: publish returns the failed deliveries. */
-  assert_int_equal(mrt_bus_configure(bus, &mrt_msg_event,
-                                     &(mrt_bus_type_opts){.policy = MRT_BUS_REPORT}), 0);
+  assert_int_equal(
+      mrt_bus_configure(bus, &mrt_msg_event, &(mrt_bus_type_opts){.policy = MRT_BUS_REPORT}), 0);
   event e = make_event(1, 0);
   assert_int_equal(mrt_publish_event(bus, &e), 0);
   e = make_event(1, 1);
@@ -241,7 +243,8 @@ static void retained_value_reaches_late_subscriber(void **unused) {
   mrt_ref *tap;
   assert_int_equal(mrt_test_runtime_new(1, &rt), 0);
   mrt_bus *bus = mrt_runtime_bus(rt);
-  assert_int_equal(mrt_bus_configure(bus, &mrt_msg_event, &(mrt_bus_type_opts){.retained = true}), 0);
+  assert_int_equal(mrt_bus_configure(bus, &mrt_msg_event, &(mrt_bus_type_opts){.retained = true}),
+                   0);
   publish_n(bus, 2, 3); /* nobody listens yet; the last is kept */
   assert_int_equal(atomic_load(&drops), 2);
   const mrt_msg_type *types[] = {&mrt_msg_event};
@@ -299,7 +302,8 @@ static void bad_input(void **unused) {
   assert_int_equal(mrt_bus_subscribe(bus, &mrt_msg_down, s), -ENOTSUP);
   /* A catch-all class accepts any type. */
   assert_int_equal(mrt_bus_subscribe(bus, &mrt_msg_down, counter), 0);
-  assert_int_equal(mrt_bus_configure(bus, &mrt_msg_event, &(mrt_bus_type_opts){.policy = 7}), -EINVAL);
+  assert_int_equal(mrt_bus_configure(bus, &mrt_msg_event, &(mrt_bus_type_opts){.policy = 7}),
+                   -EINVAL);
   assert_int_equal(atomic_load(&drops), 0); /* refused publishes drop nothing */
   mrt_ref_unref(counter);
   mrt_ref_unref(s);

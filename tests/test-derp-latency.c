@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: DerpLatencyMeasurer against real STUN responders on loopback, on
  * the virtual clock (a responder's artificial delay is then exactly the
  * measured latency). Three regions with different delays: home = fastest,
@@ -137,10 +138,14 @@ static mrt_derp_latency_stats stats_of(fixture *f) {
   return s;
 }
 
-static uint64_t now_rel(fixture *f) { return mrt_runtime_now(f->rt) - MRT_TEST_START_NS; }
+static uint64_t now_rel(fixture *f) {
+  return mrt_runtime_now(f->rt) - MRT_TEST_START_NS;
+}
 
 /* Runs one round to its end, in 1 ms steps of virtual time. */
-static void run_round(fixture *f, uint64_t span) { step_time(f->rt, span, MRT_MS(1)); }
+static void run_round(fixture *f, uint64_t span) {
+  step_time(f->rt, span, MRT_MS(1));
+}
 
 /* Three regions at 10, 30 and 60 ms. */
 static void three_regions(fixture *f) {
@@ -329,8 +334,8 @@ static void enough_results_after_the_minimum_wait(void **state) {
   uint64_t t0 = now_rel(f);
   uint16_t p[4] = {add_responder(f, MRT_MS(10)), add_responder(f, MRT_MS(20)),
                    add_responder(f, MRT_MS(30)), add_responder(f, MRT_SEC(2))};
-  region_spec r[] = {{1, "a", {p[0], 0}}, {2, "b", {p[1], 0}}, {3, "c", {p[2], 0}},
-                     {4, "slow", {p[3], 0}}};
+  region_spec r[] = {
+      {1, "a", {p[0], 0}}, {2, "b", {p[1], 0}}, {3, "c", {p[2], 0}}, {4, "slow", {p[3], 0}}};
   publish_map(f, r, 4);
   run_round(f, MRT_MS(400));
   assert_int_equal(seen.n, 1);
@@ -507,7 +512,9 @@ static void classic_servers_get_a_latency(void **state) {
 }
 
 /* Records at debug level (or above) whose text contains `needle`. */
-static int debug_lines(const char *needle) { return capture_count(MRT_LOG_DEBUG, needle); }
+static int debug_lines(const char *needle) {
+  return capture_count(MRT_LOG_DEBUG, needle);
+}
 
 static void garbage_is_rejected_with_a_reason(void **state) {
   fixture *f = *state;
@@ -533,9 +540,8 @@ static void garbage_is_rejected_with_a_reason(void **state) {
   /* ...then an answer with an attribute nobody knows: SOFTWARE's type with
    * the comprehension-optional bit cleared, FINGERPRINT dropped... */
   uint8_t resp[MRT_STUN_RESPONSE_MAX_LEN];
-  assert_int_equal(mrt_stun_build_binding_response(resp, sizeof resp, &txid,
-                                                   (struct sockaddr *)&client),
-                   52);
+  assert_int_equal(
+      mrt_stun_build_binding_response(resp, sizeof resp, &txid, (struct sockaddr *)&client), 52);
   assert_int_equal(resp[32], 0x80);
   resp[32] = 0x00;
   resp[3] = 24;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: DirectManager's STUN client against a standard STUN server, not our
  * own: coturn's turnserver in STUN-only mode on 127.0.0.1. The request we
  * send must be one coturn accepts (SOFTWARE, FINGERPRINT) and its response,
@@ -23,7 +24,7 @@
 #include "direct-fixture.h"
 
 static const char *const turnserver_paths[] = {"/usr/bin/turnserver", "/usr/sbin/turnserver",
-                                                "/usr/local/bin/turnserver"};
+                                               "/usr/local/bin/turnserver"};
 
 static const char *find_turnserver(void) {
   for (size_t i = 0; i < sizeof turnserver_paths / sizeof turnserver_paths[0]; i++)
@@ -51,9 +52,9 @@ static pid_t start_turnserver(const char *path, uint16_t port) {
     dup2(devnull, 0);
     dup2(devnull, 1);
     dup2(devnull, 2);
-    execl(path, "turnserver", "-n", "--stun-only", "--listening-ip=127.0.0.1", portarg,
-          "--no-cli", "--no-tls", "--no-dtls", "--log-file=stdout", "--simple-log",
-          "--no-stdout-log", (char *)NULL);
+    execl(path, "turnserver", "-n", "--stun-only", "--listening-ip=127.0.0.1", portarg, "--no-cli",
+          "--no-tls", "--no-dtls", "--log-file=stdout", "--simple-log", "--no-stdout-log",
+          (char *)NULL);
     _exit(127);
   }
   return pid;

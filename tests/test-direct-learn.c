@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: what DirectManager learns from a peer's own traffic, and what it
  * tells peers. A is a real DirectManager on loopback (virtual clock); the
  * peer is a puppet: plain sockets holding the peer's key, operated by hand.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: DirectManager's socket — Rebind keeps the local port (a new socket
  * beside the old one), keeps every peer and candidate, clears best paths,
  * in-flight pings and the reflexive set, pings every candidate at once and
@@ -254,7 +255,7 @@ static void rebind_failure_keeps_the_old_socket(void **unused) {
   mrt_direct_status *s = status_of(w.a.dm);
   assert_int_equal(s->counters.rebind_failures, 2);
   assert_int_equal(s->counters.rebinds, 0);
-  assert_true(s->peers[0].has_path);       /* nothing was invalidated */
+  assert_true(s->peers[0].has_path); /* nothing was invalidated */
   assert_int_equal(s->n_reflexive, 1);
   /* The reprobe still ran, on the old socket. */
   assert_int_equal(s->counters.pings_sent, c0.pings_sent + 1);

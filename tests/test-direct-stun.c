@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: DirectManager's STUN client and endpoint advertisement. A sweep
  * against the STUN responder learns the reflexive address; the sweep gate
  * (no peer map, an empty one, no DERP map); the prober makes no sweep at
@@ -81,10 +82,9 @@ static int sink_on_query(mrt_actor *self, void *state, const void *p, mrt_reply 
   return MRT_REPLY(advert_query, r, (const advert_sink *)state);
 }
 
-static const mrt_handler_entry sink_handlers[] = {
-    {&mrt_msg_endpoint_advertisement, sink_on_advert},
-    {&mrt_msg_advert_query, sink_on_query},
-    {NULL, NULL}};
+static const mrt_handler_entry sink_handlers[] = {{&mrt_msg_endpoint_advertisement, sink_on_advert},
+                                                  {&mrt_msg_advert_query, sink_on_query},
+                                                  {NULL, NULL}};
 static const mrt_actor_class sink_class = {
     .name = "advert-sink", .state_size = sizeof(advert_sink), .handlers = sink_handlers};
 
@@ -351,10 +351,10 @@ static void responses_need_an_in_flight_transaction(void **unused) {
 
   mrt_stun_txid other = tx;
   other.bytes[0] ^= 1;
-  fake_answer(&f, &other, &mapped);                /* wrong transaction */
+  fake_answer(&f, &other, &mapped); /* wrong transaction */
   uint8_t buf[MRT_STUN_RESPONSE_MAX_LEN];
   int n = mrt_stun_build_binding_response(buf, sizeof buf, &tx, (struct sockaddr *)&mapped);
-  buf[n - 1] ^= 0xff;                              /* bad FINGERPRINT */
+  buf[n - 1] ^= 0xff; /* bad FINGERPRINT */
   puppet_send(&f.srv, &f.a.ep, buf, (size_t)n);
   drive_settle(&f.rt, 1);
   mrt_direct_status *s = status_of(f.a.dm);
@@ -363,10 +363,10 @@ static void responses_need_an_in_flight_transaction(void **unused) {
   assert_int_equal(s->stun_in_flight, 1);
   mrt_direct_status_free(s);
 
-  fake_answer(&f, &tx, &mapped);                   /* the real answer */
+  fake_answer(&f, &tx, &mapped); /* the real answer */
   reflexive_n want = {f.a.dm, 1};
   assert_true(drive_until(&f.rt, 1, cond_reflexive_n, &want));
-  fake_answer(&f, &tx, &mapped);                   /* its replay */
+  fake_answer(&f, &tx, &mapped); /* its replay */
   drive_settle(&f.rt, 1);
   s = status_of(f.a.dm);
   assert_int_equal(s->counters.stun_responses, 1);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: DirectManager paths and probes. Two DirectManagers on loopback
  * confirm each other's path and report the round trip (exactly, on virtual
  * clocks; and for real, on a started runtime with two executors, including
@@ -24,7 +25,7 @@
 
 /* ---- helpers ---------------------------------------------------------------------- */
 
-#define US(x) ((uint64_t)(x) * MRT_NS_PER_US)
+#define US(x) ((uint64_t)(x)*MRT_NS_PER_US)
 
 typedef struct counter_at_least {
   mrt_ref *dm;
@@ -173,7 +174,8 @@ static void real_clock_runtime(void **unused) {
       MRT_ASK_SYNC(direct_ping_peer, a.dm, &(mrt_ping_peer_req){b.id}, &res, DRIVE_DEADLINE_NS), 0);
   assert_true(res.rtt_ns > 0 && res.rtt_ns <= mrt_runtime_now(rt) - t1);
   assert_true(same_addr(&res.addr, &b.ep));
-  assert_int_equal(MRT_ASK_SYNC(direct_ping_peer, a.dm, &(mrt_ping_peer_req){77}, &res, 0), -ENOENT);
+  assert_int_equal(MRT_ASK_SYNC(direct_ping_peer, a.dm, &(mrt_ping_peer_req){77}, &res, 0),
+                   -ENOENT);
   node_stop(&a);
   node_stop(&b);
   assert_int_equal(mrt_runtime_shutdown(rt), 0);
@@ -442,7 +444,8 @@ static void puppet_setup_start(puppet_setup *t, mrt_probe_msg *ping) {
   node_start(&t->a, t->rt, 1);
   puppet_open(&t->p, 2);
   assert_int_equal(mrt_probe_session_init(&t->ps, &t->p.key, t->a.key.pub), 0);
-  peer_spec specs[2] = {{.id = 1, .key = t->a.key.pub, .n = 1}, {.id = 2, .key = t->p.key.pub, .n = 1}};
+  peer_spec specs[2] = {{.id = 1, .key = t->a.key.pub, .n = 1},
+                        {.id = 2, .key = t->p.key.pub, .n = 1}};
   specs[0].eps[0] = t->a.ep;
   specs[1].eps[0] = t->p.ep;
   publish_specs(t->rt, specs, 2);

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The install test: what a distribution ships must work for its users.
 #
 # Installs this build with `meson install --destdir` into a temporary folder

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: actor-owned fd watches — callbacks run in the actor's context (they
  * may start timers), cancel, removal when the actor stops, and a failing
  * callback failing its actor. Real socketpairs, hand-driven runtime. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: actor lifecycle — on_start before messages, on_start failure failing
  * queued asks, stop after the current message, kill, double stop, stop from
  * inside a handler, a handler stopping its own asker, monitors (DOWN with the
@@ -62,9 +63,9 @@ static int count_events(const char *what) {
 /* ---- a configurable actor ------------------------------------------------ */
 
 typedef struct life_args {
-  int start_error;     /* on_start returns this */
-  bool stop_on_poke;   /* poke handler stops self */
-  bool trap;           /* trap exits */
+  int start_error;   /* on_start returns this */
+  bool stop_on_poke; /* poke handler stops self */
+  bool trap;         /* trap exits */
   bool watch_shutdown;
 } life_args;
 
@@ -142,9 +143,12 @@ static int life_shutdown(mrt_actor *self, void *state, const void *p, mrt_reply 
 }
 
 static const mrt_handler_entry life_handlers[] = {
-    {&mrt_msg_poke, life_poke},   {&mrt_msg_watch, life_watch},
-    {&mrt_msg_fail, life_fail},   {&mrt_msg_down, life_down},
-    {&mrt_msg_exit, life_exit},   {&mrt_msg_shutdown, life_shutdown},
+    {&mrt_msg_poke, life_poke},
+    {&mrt_msg_watch, life_watch},
+    {&mrt_msg_fail, life_fail},
+    {&mrt_msg_down, life_down},
+    {&mrt_msg_exit, life_exit},
+    {&mrt_msg_shutdown, life_shutdown},
     {NULL, NULL},
 };
 static const mrt_actor_class life_class = {.name = "life",
@@ -174,7 +178,7 @@ static void on_start_runs_before_earlier_messages(void **unused) {
   assert_int_equal(mrt_test_runtime_new(1, &rt), 0);
   mrt_ref *a = spawn(rt, (life_args){0}, NULL);
   assert_int_equal(MRT_TELL(poke, a, &(int){1}), 0); /* before on_start ran */
-  assert_int_equal(n_events, 0);                    /* spawn returned at once */
+  assert_int_equal(n_events, 0);                     /* spawn returned at once */
   mrt_runtime_run_until_idle(rt);
   assert_string_equal(events[0].what, "start");
   assert_string_equal(events[1].what, "poke");

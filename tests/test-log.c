@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: logging (levels, replaceable sink, record fields, sanitized text:
  * long records cut on a character boundary with "...", control characters
  * and invalid UTF-8 escaped), mrt_log_sanitize, and mrt_strerror. */
@@ -55,8 +56,11 @@ static bool clean(const char *s) {
   while (*p) {
     if (*p < 0x20 || *p == 0x7f)
       return false;
-    size_t n = *p < 0x80 ? 1 : *p >= 0xc2 && *p <= 0xdf ? 2 : *p >= 0xe0 && *p <= 0xef ? 3
-               : *p >= 0xf0 && *p <= 0xf4 ? 4 : 0;
+    size_t n = *p < 0x80                  ? 1
+               : *p >= 0xc2 && *p <= 0xdf ? 2
+               : *p >= 0xe0 && *p <= 0xef ? 3
+               : *p >= 0xf0 && *p <= 0xf4 ? 4
+                                          : 0;
     if (n == 0)
       return false;
     uint32_t v = *p & (n == 1 ? 0x7f : n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07);

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Lints every man page in the given directory (tools/man/): each must render
 # without a single warning, from mandoc -Tlint (-Wwarning) and, where groff is
 # installed, from groff -ww -z too (the two catch different mistakes). Any

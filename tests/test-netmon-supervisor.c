@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: NetmonSupervisor on the virtual clock, with a manual link monitor and
  * a scripted responder standing in for DirectManager (the seed's
  * RebindCounter) and a tap on the bus (its MeasureNowTap). Ports every seed
@@ -76,7 +77,9 @@ static int teardown(void **state) {
 static int64_t rebinds(fixture *f) {
   return mrt_test_responder_count(f->direct, &mrt_msg_direct_rebind_and_reprobe);
 }
-static int64_t measures(fixture *f) { return mrt_test_tap_count(f->tap, &mrt_msg_measure_now); }
+static int64_t measures(fixture *f) {
+  return mrt_test_tap_count(f->tap, &mrt_msg_measure_now);
+}
 
 static mrt_netmon_supervisor_stats stats_of(mrt_ref *nsup) {
   mrt_netmon_supervisor_stats s;
@@ -92,7 +95,9 @@ static uint64_t measure_at(fixture *f, size_t index) {
   return rec.at_ns - MRT_TEST_START_NS;
 }
 
-static uint64_t now_rel(fixture *f) { return mrt_runtime_now(f->rt) - MRT_TEST_START_NS; }
+static uint64_t now_rel(fixture *f) {
+  return mrt_runtime_now(f->rt) - MRT_TEST_START_NS;
+}
 
 /* One coalesced link event: a trigger, then the settle. */
 static void link_event(fixture *f, uint64_t settle) {
@@ -185,8 +190,8 @@ static int count_rebind(mrt_actor *self, void *state, const void *p, mrt_reply *
   shutdown_rebinds++;
   return r != NULL ? MRT_REPLY(direct_rebind_and_reprobe, r, &(mrt_sock_info){.port = 1}) : 0;
 }
-static const mrt_handler_entry counter_handlers[] = {{&mrt_msg_direct_rebind_and_reprobe, count_rebind},
-                                                     {NULL, NULL}};
+static const mrt_handler_entry counter_handlers[] = {
+    {&mrt_msg_direct_rebind_and_reprobe, count_rebind}, {NULL, NULL}};
 static const mrt_actor_class counter_class = {.name = "rebind-counter",
                                               .handlers = counter_handlers};
 
@@ -481,8 +486,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(event_at_the_interval_subsumes_the_pending_rebind, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(link_change_log_line_says_where, setup, teardown),
-      cmocka_unit_test_setup_teardown(rebind_error_is_logged_and_measure_now_still_published,
-                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(rebind_error_is_logged_and_measure_now_still_published, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(watch_failure_falls_back_to_noop, setup, teardown),
       cmocka_unit_test_setup_teardown(busy_monitor_is_retried, setup, teardown),
       cmocka_unit_test_setup_teardown(owns_a_netlink_monitor_by_default, setup, teardown),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: the link-monitor interface, debouncer, manual and no-op monitors, on
  * the virtual clock: bursts collapse after the settle, separated bursts stay
  * apart, a never-quiet stream emits through the max-wait cap, close flushes,
@@ -51,7 +52,9 @@ static int teardown(void **state) {
   return 0;
 }
 
-static int64_t events(fixture *f) { return mrt_test_tap_count(f->tap, &mrt_msg_link_change); }
+static int64_t events(fixture *f) {
+  return mrt_test_tap_count(f->tap, &mrt_msg_link_change);
+}
 
 static mrt_link_change event_at(fixture *f, size_t i, uint64_t *at) {
   mrt_test_tap_record rec;
@@ -63,8 +66,8 @@ static mrt_link_change event_at(fixture *f, size_t i, uint64_t *at) {
 
 static void burst_collapses_after_settle(void **state) {
   fixture *f = *state;
-  uint32_t flags[] = {MRT_LINK_CHANGE_ADDR_ADDED, MRT_LINK_CHANGE_LINK_UP,
-                      MRT_LINK_CHANGE_ADDR_ADDED, MRT_LINK_CHANGE_DEFAULT_ROUTE,
+  uint32_t flags[] = {MRT_LINK_CHANGE_ADDR_ADDED,   MRT_LINK_CHANGE_LINK_UP,
+                      MRT_LINK_CHANGE_ADDR_ADDED,   MRT_LINK_CHANGE_DEFAULT_ROUTE,
                       MRT_LINK_CHANGE_ADDR_REMOVED, MRT_LINK_CHANGE_ADDR_ADDED};
   for (int i = 0; i < 6; i++)
     assert_true(mrt_manual_monitor_trigger(f->mon, flags[i]));
@@ -82,7 +85,7 @@ static void burst_collapses_after_settle(void **state) {
   assert_int_equal(events(f), 1);
   mrt_netlink_monitor_stats st;
   mrt_link_monitor_get_stats(f->mon, &st);
-  assert_int_equal(st.events, 1); /* counted by the monitor too */
+  assert_int_equal(st.events, 1);   /* counted by the monitor too */
   assert_int_equal(st.messages, 0); /* netlink-only counters stay zero */
 }
 
@@ -385,8 +388,8 @@ static void storm_keeps_the_list_bounded(void **state) {
     for (int i = 0; i < MRT_MANUAL_MONITOR_SLOTS; i++) {
       char name[16];
       snprintf(name, sizeof name, "if%d", round * MRT_MANUAL_MONITOR_SLOTS + i);
-      mrt_link_change_item it = item(i % 2 ? MRT_LINK_CHANGE_LINK_UP : MRT_LINK_CHANGE_LINK_DOWN,
-                                     name);
+      mrt_link_change_item it =
+          item(i % 2 ? MRT_LINK_CHANGE_LINK_UP : MRT_LINK_CHANGE_LINK_DOWN, name);
       assert_true(mrt_manual_monitor_trigger_item(f->mon, &it));
     }
     mrt_runtime_run_until_idle(f->rt); /* the watcher drains; no time passes */

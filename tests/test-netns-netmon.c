@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests (netns suite, root): the netlink link monitor against the real kernel,
  * in a private network namespace with a veth pair. Address add/del, link
  * up/down and default-route changes each produce an event with the right
@@ -271,8 +272,8 @@ static void events_say_where(void **unused) {
   expect_where(&next, "ip addr add 192.0.2.7/24 dev v0", MRT_LINK_CHANGE_ADDR_ADDED, "v0",
                "192.0.2.7", 24, text, sizeof text);
   assert_string_equal(text, "v0: address 192.0.2.7/24 added");
-  expect_where(&next, "ip route add default via 192.0.2.254 dev v0",
-               MRT_LINK_CHANGE_DEFAULT_ROUTE, "v0", NULL, 0, text, sizeof text);
+  expect_where(&next, "ip route add default via 192.0.2.254 dev v0", MRT_LINK_CHANGE_DEFAULT_ROUTE,
+               "v0", NULL, 0, text, sizeof text);
   assert_string_equal(text, "default route now via v0");
   expect_where(&next, "ip addr del 192.0.2.7/24 dev v0", MRT_LINK_CHANGE_ADDR_REMOVED, "v0",
                "192.0.2.7", 24, text, sizeof text);
@@ -298,8 +299,8 @@ static void duplicates_and_ignored_interfaces_are_silent(void **unused) {
   mrt_netlink_monitor_stats before, after;
   mrt_link_monitor_get_stats(f.mon, &before);
   for (int i = 0; i < 20; i++)
-    sh("ip addr replace 192.0.2.1/24 dev v0");     /* identical RTM_NEWADDR */
-  sh("ip addr add 198.51.100.1/24 dev v1");        /* ignored interface */
+    sh("ip addr replace 192.0.2.1/24 dev v0"); /* identical RTM_NEWADDR */
+  sh("ip addr add 198.51.100.1/24 dev v1");    /* ignored interface */
   sh("ip addr del 198.51.100.1/24 dev v1");
   /* The notifications did arrive (the monitor read them all)... */
   uint64_t end = now_ms() + EVENT_DEADLINE_MS;

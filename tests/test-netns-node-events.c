@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests (netns suite, root): meshrt-node with the real netlink link monitor
  * in a private network namespace. A link flap on the node's interface (a
  * veth, set down and up again) must show up in `meshrt-ctl events` as
@@ -75,8 +76,8 @@ static long long last_seq_when_quiet(const char *sock, uint64_t quiet_ms) {
   uint64_t since = mono_ms(), end = mono_ms() + NP_WAIT_MS;
   for (;;) {
     json_t *all = events_after(sock, 0);
-    long long seq = json_integer_value(
-        json_object_get(json_array_get(all, json_array_size(all) - 1), "seq"));
+    long long seq =
+        json_integer_value(json_object_get(json_array_get(all, json_array_size(all) - 1), "seq"));
     json_decref(all);
     if (seq != last) {
       last = seq;

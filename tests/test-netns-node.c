@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests (netns suite, root): a node with the real netlink monitor in a
  * private network namespace. An address added to (and later removed from)
  * the underlay interface drives one DirectManager rebind, with one
@@ -38,10 +39,8 @@ static int on_measure_now(mrt_actor *self, void *state, const void *p, mrt_reply
   atomic_fetch_add(&measure_nows, 1);
   return 0;
 }
-static const mrt_handler_entry handlers[] = {{&mrt_msg_measure_now, on_measure_now},
-                                             {NULL, NULL}};
-static const mrt_actor_class counter_class = {.name = "measure-now-counter",
-                                              .handlers = handlers};
+static const mrt_handler_entry handlers[] = {{&mrt_msg_measure_now, on_measure_now}, {NULL, NULL}};
+static const mrt_actor_class counter_class = {.name = "measure-now-counter", .handlers = handlers};
 
 static uint64_t now_ms(void) {
   struct timespec ts;

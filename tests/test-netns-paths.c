@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests (netns suite, root): two real meshrt-node processes keep their direct
  * path across network changes. Each node runs in a network namespace of its
  * own (named after this test's pid, deleted at the end and on failure), the
@@ -428,7 +429,6 @@ static json_int_t b_updates_received(void) {
   return c;
 }
 
-
 /* After (a) and (d) B must have heard an endpoint update from A: B's switch
  * to A's new endpoint can also come from the 1 %-faster rule when the new
  * path happens to answer faster, so only the counter shows that the update
@@ -590,8 +590,8 @@ static char *b_view(void) {
   return text;
 }
 
-static const char *const rejection_counters[] = {
-    "rejected_unknown_peer", "rejected_unauthenticated", "rejected_replayed"};
+static const char *const rejection_counters[] = {"rejected_unknown_peer",
+                                                 "rejected_unauthenticated", "rejected_replayed"};
 #define N_REJECTIONS 3
 
 static void rejections(json_int_t out[N_REJECTIONS]) {

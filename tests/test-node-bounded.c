@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: the node's actors have bounded mailboxes, and nothing that must not
  * be lost is lost to a full one. On the virtual clock, hand-driven, so a
  * mailbox stays full exactly as long as the test does not drive the runtime.
@@ -111,9 +112,8 @@ static void direct_manager_mailbox_is_bounded(void **state) {
     assert_true(mrt_node_publish_peer_map(f->rt, mrt_peer_map_ref(small)) >= 0);
   assert_true(mrt_node_publish_peer_map(f->rt, mrt_peer_map_ref(last)) >= 0);
   mrt_child_outcome out;
-  assert_int_equal(mrt_supervisor_restart(mrt_node_supervisor(f->node), MRT_NODE_CHILD_DIRECT,
-                                          &out),
-                   0);
+  assert_int_equal(
+      mrt_supervisor_restart(mrt_node_supervisor(f->node), MRT_NODE_CHILD_DIRECT, &out), 0);
   mrt_runtime_run_until_idle(f->rt);
   mrt_ref *dm2 = NULL;
   assert_int_equal(
@@ -137,8 +137,7 @@ static void measurer_mailbox_is_bounded(void **state) {
   for (uint64_t i = 1; i <= 1000; i++)
     assert_true(mrt_publish_measure_now(bus, &(mrt_measure_now){.reason = i}) >= 0);
   mrt_derp_latency_stats st;
-  assert_int_equal(MRT_ASK_SYNC(derp_latency_stats, dl, &(mrt_none){0}, &st, MRT_SEC(5)),
-                   -EAGAIN);
+  assert_int_equal(MRT_ASK_SYNC(derp_latency_stats, dl, &(mrt_none){0}, &st, MRT_SEC(5)), -EAGAIN);
   assert_int_equal(stats_of(f->rt, &mrt_msg_measure_now).dropped_full - dropped0,
                    1000 - MRT_DERP_LATENCY_MAILBOX_CAPACITY);
   mrt_runtime_run_until_idle(f->rt);
@@ -265,8 +264,9 @@ static int fake_fill(mrt_actor *self, void *state, const void *p, mrt_reply *r) 
   return 0;
 }
 
-static const mrt_handler_entry fake_handlers[] = {
-    {&mrt_msg_direct_rebind_and_reprobe, fake_rebind}, {&mrt_msg_sink_fill, fake_fill}, {NULL, NULL}};
+static const mrt_handler_entry fake_handlers[] = {{&mrt_msg_direct_rebind_and_reprobe, fake_rebind},
+                                                  {&mrt_msg_sink_fill, fake_fill},
+                                                  {NULL, NULL}};
 static const mrt_actor_class fake_class = {.name = "fake-direct", .handlers = fake_handlers};
 
 static mrt_netmon_supervisor_stats nm_stats(mrt_ref *nm) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: meshrt-node's config file.
  *
  *   - every field, given a wrong value, stops the node with exit code 2 and a
@@ -240,7 +241,11 @@ static bool clean_text(const char *s) {
       return false;
     if (*p == 0x7f)
       return false;
-    size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+    size_t n = *p < 0x80             ? 1
+               : (*p & 0xe0) == 0xc0 ? 2
+               : (*p & 0xf0) == 0xe0 ? 3
+               : (*p & 0xf8) == 0xf0 ? 4
+                                     : 0;
     if (n == 0 || (n == 2 && *p < 0xc2))
       return false;
     for (size_t k = 1; k < n; k++)
@@ -357,10 +362,10 @@ static void expect_applied(const char *sock) {
 static uint64_t refused_after;
 static void expect_refused(const char *sock, const char *cfg, const char *field) {
   json_t *ev = NULL;
-  for (int i = 0; i < 100 && ((ev = last_event(sock, "config")) == NULL ||
-                              (uint64_t)json_integer_value(json_object_get(ev, "seq")) <=
-                                  refused_after ||
-                              json_is_true(json_object_get(ev, "ok")));
+  for (int i = 0;
+       i < 100 && ((ev = last_event(sock, "config")) == NULL ||
+                   (uint64_t)json_integer_value(json_object_get(ev, "seq")) <= refused_after ||
+                   json_is_true(json_object_get(ev, "ok")));
        i++) {
     json_decref(ev);
     ev = NULL;

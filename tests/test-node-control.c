@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: the control socket and meshrt-ctl, against the demo with the manual
  * link monitor (so link changes can be injected without root).
  *
@@ -218,8 +219,8 @@ static void link_change_shows_up_with_its_rebind(void **state) {
  * JSON, the events table and the node's log. */
 static void link_change_says_where(void **state) {
   (void)state;
-  char *argv[] = {(char *)ctl_bin, "--socket", node.sock, "link-change", "addr-removed",
-                  "--interface", "wl\x1b[1man0", "--address", "192.0.2.7/24", NULL};
+  char *argv[] = {(char *)ctl_bin, "--socket",     node.sock,   "link-change",  "addr-removed",
+                  "--interface",   "wl\x1b[1man0", "--address", "192.0.2.7/24", NULL};
   char *out = NULL;
   assert_int_equal(run_capture(argv, 15000, &out, NULL), 0);
   assert_non_null(strstr(out, "addr-removed: wl\\x1b[1man0: address 192.0.2.7/24 removed"));
@@ -252,14 +253,14 @@ static void link_change_says_where(void **state) {
   assert_null(strchr(log, '\x1b'));
   free(log);
   /* Bad descriptions are refused. */
-  char *bad_addr[] = {(char *)ctl_bin, "--socket", node.sock,    "link-change", "addr-added",
+  char *bad_addr[] = {(char *)ctl_bin, "--socket", node.sock,   "link-change", "addr-added",
                       "--interface",   "eth0",     "--address", "192.0.2.300", NULL};
   char *err = NULL;
   assert_int_equal(run_capture(bad_addr, 15000, NULL, &err), 1);
   assert_non_null(strstr(err, "bad_request"));
   free(err);
-  char *no_if[] = {(char *)ctl_bin, "--socket", node.sock, "link-change", "--address",
-                   "192.0.2.7", NULL};
+  char *no_if[] = {(char *)ctl_bin, "--socket",  node.sock, "link-change",
+                   "--address",     "192.0.2.7", NULL};
   assert_int_equal(run_capture(no_if, 15000, NULL, NULL), 2);
 }
 
@@ -344,7 +345,11 @@ static bool clean_text(const char *s) {
   while (*p) {
     if (*p < 0x20 || *p == 0x7f)
       return false;
-    size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+    size_t n = *p < 0x80             ? 1
+               : (*p & 0xe0) == 0xc0 ? 2
+               : (*p & 0xf0) == 0xe0 ? 3
+               : (*p & 0xf8) == 0xf0 ? 4
+                                     : 0;
     if (n == 0 || (n == 2 && *p < 0xc2))
       return false;
     for (size_t k = 1; k < n; k++)

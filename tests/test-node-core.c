@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: the parts of meshrt-node that read untrusted input, alone (no node
  * runs): control requests (parsing and validation apart from running them,
  * the canonical form and its round trip, error replies that keep the id and
@@ -92,7 +93,8 @@ static void requests_parse_and_round_trip(void **state) {
              &r);
   assert_int_equal(r.flags, MRT_LINK_CHANGE_ADDR_REMOVED | MRT_LINK_CHANGE_LINK_DOWN);
   assert_true(r.described);
-  assert_string_equal(r.where.ifname, "wl\x1b" "0");
+  assert_string_equal(r.where.ifname, "wl\x1b"
+                                      "0");
   assert_int_equal(r.where.family, AF_INET);
   assert_int_equal(r.where.prefixlen, 24);
   mn_request_clear(&r);
@@ -228,8 +230,7 @@ static void json_sink_keeps_message_and_fields_whole(void **state) {
 
   /* Invalid UTF-8 and control characters: msg is there, escaped. */
   o = log_json("bad %s end", "\xff\x1b[2J\xc3");
-  assert_string_equal(json_string_value(json_object_get(o, "msg")),
-                      "bad \\xff\\x1b[2J\\xc3 end");
+  assert_string_equal(json_string_value(json_object_get(o, "msg")), "bad \\xff\\x1b[2J\\xc3 end");
   json_decref(o);
 
   /* A key twice: the text is kept whole rather than losing a value. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: meshrt-node's built-in demo, end to end, as a user runs it.
  *
  * The demo is started with no config (only a control socket path in a
@@ -160,9 +161,8 @@ static void demo_finds_home_and_peer_and_stops_on_sigterm(void **state) {
 static void json_logs_and_sigint(void **state) {
   (void)state;
   node_proc n;
-  static const char *const args[] = {"--no-metrics",      "--log-format", "json",
-                                     "--network-monitor", "manual",       "--journal-size",
-                                     "3",                 NULL};
+  static const char *const args[] = {"--no-metrics", "--log-format",   "json", "--network-monitor",
+                                     "manual",       "--journal-size", "3",    NULL};
   assert_true(node_start(&n, args));
   json_t *s = node_wait_status(&n, status_ready, NP_WAIT_MS);
   if (s == NULL)

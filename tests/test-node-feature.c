@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: meshrt-node and the network_monitor build feature (the netlink link
  * monitor, meson -Dnetwork_monitor=enabled|disabled).
  *
@@ -62,9 +63,9 @@ static void config_netlink_follows_the_build(void **state) {
   for (size_t i = 0; i < sizeof netlink / sizeof *netlink; i++) {
     const char *path = write_config(netlink[i]);
     for (int check = 0; check < 2; check++) {
-      char *argv[] = {(char *)node_bin,   "--config", (char *)path, "--control-socket",
-                      sock,               "--no-metrics",           check ? "--check" : NULL,
-                      NULL};
+      char *argv[] = {(char *)node_bin,         "--config", (char *)path,
+                      "--control-socket",       sock,       "--no-metrics",
+                      check ? "--check" : NULL, NULL};
       if (!built && check == 0) {
         /* Run for real: refused before anything starts. */
         char *err = NULL;
@@ -85,9 +86,9 @@ static void config_netlink_follows_the_build(void **state) {
       int rc = run_capture(argv, 15000, &out, &err);
       if (built && (rc != 0 || strstr(out, "OK") == NULL))
         fail_msg("--check, network_monitor %s: exit %d, stderr: %s", netlink[i], rc, err);
-      if (!built && (rc != 2 || strstr(err, path) == NULL ||
-                     strstr(err, ": network_monitor: ") == NULL ||
-                     strstr(err, FEATURE_MISSING) == NULL))
+      if (!built &&
+          (rc != 2 || strstr(err, path) == NULL || strstr(err, ": network_monitor: ") == NULL ||
+           strstr(err, FEATURE_MISSING) == NULL))
         fail_msg("--check, network_monitor %s: exit %d, stderr: %s", netlink[i], rc, err);
       free(out);
       free(err);
@@ -97,8 +98,7 @@ static void config_netlink_follows_the_build(void **state) {
   /* The other monitors need no feature. */
   static const char *const others[] = {"\"manual\"", "false", "\"off\""};
   for (size_t i = 0; i < sizeof others / sizeof *others; i++) {
-    char *argv[] = {(char *)node_bin, "--check", "--config", (char *)write_config(others[i]),
-                    NULL};
+    char *argv[] = {(char *)node_bin, "--check", "--config", (char *)write_config(others[i]), NULL};
     char *err = NULL;
     int rc = run_capture(argv, 15000, NULL, &err);
     if (rc != 0)
@@ -122,8 +122,8 @@ static void netlink_node_runs_where_built(void **state) {
   if (s == NULL)
     dump_log(&n);
   assert_non_null(s);
-  assert_string_equal(json_string_value(json_object_get(json_object_get(s, "link_monitor"), "kind")),
-                      "netlink");
+  assert_string_equal(
+      json_string_value(json_object_get(json_object_get(s, "link_monitor"), "kind")), "netlink");
   json_decref(s);
   assert_int_equal(node_stop(&n, SIGTERM, 10000), 0);
 }
@@ -133,12 +133,13 @@ static void netlink_node_runs_where_built(void **state) {
 static void option_netlink_follows_the_build(void **state) {
   (void)state;
   const char *path = write_config("\"off\"");
-  char *check[] = {(char *)node_bin, "--network-monitor", "netlink", "--check", "--config",
-                   (char *)path,     NULL};
+  char *check[] = {(char *)node_bin, "--network-monitor", "netlink", "--check",
+                   "--config",       (char *)path,        NULL};
   char *out = NULL, *err = NULL;
   int rc = run_capture(check, 15000, &out, &err);
-  if (built ? rc != 0 : rc != 2 || strstr(err, "--network-monitor netlink") == NULL ||
-                            strstr(err, FEATURE_MISSING) == NULL)
+  if (built ? rc != 0
+            : rc != 2 || strstr(err, "--network-monitor netlink") == NULL ||
+                  strstr(err, FEATURE_MISSING) == NULL)
     fail_msg("--network-monitor netlink --check: exit %d, stderr: %s", rc, err);
   free(out);
   free(err);
@@ -147,8 +148,13 @@ static void option_netlink_follows_the_build(void **state) {
   /* The demo asked for netlink: a usage error too, before anything starts. */
   char sock[300];
   in_dir("control.sock", sock, sizeof sock);
-  char *demo[] = {(char *)node_bin, "--network-monitor", "netlink", "--control-socket", sock,
-                  "--no-metrics",   NULL};
+  char *demo[] = {(char *)node_bin,
+                  "--network-monitor",
+                  "netlink",
+                  "--control-socket",
+                  sock,
+                  "--no-metrics",
+                  NULL};
   rc = run_capture(demo, 15000, NULL, &err);
   if (rc != 2 || strstr(err, FEATURE_MISSING) == NULL)
     fail_msg("demo --network-monitor netlink: exit %d, stderr: %s", rc, err);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: floods. Nothing a sender does grows a node without bound, and the
  * node keeps answering its operator.
  *
@@ -297,8 +298,8 @@ static void datagram_flood_at_a_node(void **state) {
   assert_non_null(s);
   json_int_t port = json_integer_value(json_object_get(json_object_get(s, "socket"), "port"));
   uint8_t node_pub[MRT_PROBE_KEY_LEN];
-  assert_true(hex_decode(json_string_value(json_object_get(s, "public_key")), node_pub,
-                         sizeof node_pub));
+  assert_true(
+      hex_decode(json_string_value(json_object_get(s, "public_key")), node_pub, sizeof node_pub));
   json_int_t refused0 = refused_total(s);
   json_decref(s);
 

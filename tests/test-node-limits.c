@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: the control socket under abuse, against the demo node run with a
  * descriptor limit of its own (as systemd's default soft limit of 1024):
  *
@@ -91,8 +92,8 @@ static uint64_t cpu_ticks(pid_t pid) {
   buf[n] = '\0';
   const char *p = strrchr(buf, ')'); /* the name may hold spaces */
   unsigned long long ut = 0, st = 0;
-  if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-                          &st) != 2)
+  if (p == NULL ||
+      sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
     return 0;
   return ut + st;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: meshrt-node's metrics endpoint, scraped and parsed.
  *
  * The demo runs with --metrics 127.0.0.1:0 (an ephemeral port, found through

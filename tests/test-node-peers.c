@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: a meshrt-node with 1,000 configured peers, through meshrt-ctl and
  * the metrics endpoint.
  *
@@ -75,8 +76,9 @@ static void write_config(const char *path) {
     for (size_t j = 0; j < MRT_PROBE_KEY_LEN; j++)
       snprintf(hex + 2 * j, 3, "%02x", kp.pub[j]);
     /* Ids in reverse, so the node's ordering is seen to be its own work. */
-    fprintf(f, "%s{\"id\": %d, \"name\": \"silent-%d\", \"public_key\": \"%s\","
-               " \"endpoints\": [\"127.0.0.%d:%u\"]}\n",
+    fprintf(f,
+            "%s{\"id\": %d, \"name\": \"silent-%d\", \"public_key\": \"%s\","
+            " \"endpoints\": [\"127.0.0.%d:%u\"]}\n",
             i ? "," : "", N_PEERS - i, i, hex, 2 + i % N_SILENT, ports[i % N_SILENT]);
   }
   fprintf(f, "]}\n");
@@ -183,9 +185,8 @@ static void status_json_has_every_peer(void **state) {
   int rc = ctl(&out, &err, "--json", "status", "--peers", "5", NULL);
   s = ctl_parse("status --peers 5 --json", rc, out, err);
   assert_int_equal(json_array_size(json_object_get(s, "peers")), 5);
-  assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(s, "peers"), 4),
-                                                      "id")),
-                   5);
+  assert_int_equal(
+      json_integer_value(json_object_get(json_array_get(json_object_get(s, "peers"), 4), "id")), 5);
   sum = json_object_get(s, "peer_summary");
   assert_int_equal(json_integer_value(json_object_get(sum, "total")), N_PEERS);
   assert_int_equal(json_integer_value(json_object_get(sum, "shown")), 5);

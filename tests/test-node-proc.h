@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared helpers of the tests that run the built meshrt-node and meshrt-ctl
  * (test-node-demo.c, test-node-config.c, test-node-control.c,
  * test-node-metrics.c, test-netns-node-events.c, ...): the binaries' paths
@@ -72,7 +73,9 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
   return remove(path);
 }
 
-NP void dir_remove(const char *dir) { nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
+NP void dir_remove(const char *dir) {
+  nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 /* A fresh private directory for one test (mode 0700). */
 NP const char *dir_make(void) {
@@ -403,7 +406,9 @@ NP bool status_ready(const json_t *s) {
          json_is_true(json_object_get(peer, "has_path"));
 }
 
-NP bool status_up(const json_t *s) { return json_is_object(s); }
+NP bool status_up(const json_t *s) {
+  return json_is_object(s);
+}
 
 /* cmocka setup and teardown of a test that runs nodes: a fresh test
  * directory before; after, every node the test left running is killed and

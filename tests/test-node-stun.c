@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: why a region has no latency, as a user of meshrt-node sees it.
  *
  * The node runs from a config whose DERP map has two regions on loopback: a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: node wiring on the virtual clock. mrt_node_start spawns one
  * supervisor with DirectManager, DerpLatencyMeasurer and (opt-in)
  * NetmonSupervisor; the DERP map it publishes is measured against loopback
@@ -81,9 +82,8 @@ static int setup(void **state) {
   uint64_t delays[3] = {MRT_MS(10), MRT_MS(30), MRT_MS(60)};
   for (int i = 0; i < 3; i++)
     assert_non_null(f->resp[i] = responder_on(f->rt, delays[i], &f->port[i]));
-  region_spec r[] = {{1, "ten", {f->port[0], 0}},
-                     {2, "thirty", {f->port[1], 0}},
-                     {3, "sixty", {f->port[2], 0}}};
+  region_spec r[] = {
+      {1, "ten", {f->port[0], 0}}, {2, "thirty", {f->port[1], 0}}, {3, "sixty", {f->port[2], 0}}};
   assert_non_null(f->map = derp_map_of(r, 3));
   assert_int_equal(mrt_manual_monitor_new(&f->mon), 0);
   *state = f;
@@ -260,9 +260,8 @@ static void restarted_direct_manager_keeps_the_key_and_is_found(void **state) {
   assert_int_equal(mrt_actor_kill(mrt_node_direct(f->node)), 0);
   mrt_runtime_advance(f->rt, MRT_SEC(2)); /* past the restart backoff */
   mrt_ref *dm = NULL;
-  assert_int_equal(mrt_supervisor_child_ref(mrt_node_supervisor(f->node), MRT_NODE_CHILD_DIRECT,
-                                            &dm),
-                   0);
+  assert_int_equal(
+      mrt_supervisor_child_ref(mrt_node_supervisor(f->node), MRT_NODE_CHILD_DIRECT, &dm), 0);
   assert_true(dm != mrt_node_direct(f->node));
   mrt_direct_status *ds = NULL;
   assert_int_equal(MRT_ASK_SYNC(direct_state, dm, &(mrt_none){0}, &ds, 0), 0);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests for the probe protocol codec and its replay tables (actors/probe.c):
  * a valid ping and pong (IPv4 and IPv6 observed addresses), the wrong key
  * (another sender, another recipient, a tampered header key or box), every
@@ -247,9 +248,9 @@ static void endpoint_update_formats(void **unused) {
   static mrt_probe_msg got;
   memset(plain, 0, sizeof plain);
   plain[0] = MRT_PROBE_ENDPOINTS;
-  plain[1] = 2; /* a later format */
-  plain[17] = 9;  /* seq 9 */
-  plain[18] = 1;  /* one endpoint */
+  plain[1] = 2;  /* a later format */
+  plain[17] = 9; /* seq 9 */
+  plain[18] = 1; /* one endpoint */
   plain[19 + 10] = plain[19 + 11] = 0xff;
   plain[19 + 12] = 192, plain[19 + 13] = 0, plain[19 + 14] = 2, plain[19 + 15] = 5;
   plain[19 + 17] = 80;
@@ -304,13 +305,11 @@ static void replayed_pong_and_stale_transaction(void **unused) {
   assert_int_equal(mrt_probe_pending_take(&pend, &t1, MRT_SEC(101), timeout, &sent, &tag),
                    -EALREADY);
   /* A transaction we never started. */
-  assert_int_equal(mrt_probe_pending_take(&pend, &t3, MRT_SEC(101), timeout, NULL, NULL),
-                   -ENOENT);
+  assert_int_equal(mrt_probe_pending_take(&pend, &t3, MRT_SEC(101), timeout, NULL, NULL), -ENOENT);
   /* A pong after the timeout is stale, and the ping is gone afterwards. */
   assert_int_equal(mrt_probe_pending_take(&pend, &t2, MRT_SEC(105), timeout, NULL, NULL),
                    -ETIMEDOUT);
-  assert_int_equal(mrt_probe_pending_take(&pend, &t2, MRT_SEC(105), timeout, NULL, NULL),
-                   -ENOENT);
+  assert_int_equal(mrt_probe_pending_take(&pend, &t2, MRT_SEC(105), timeout, NULL, NULL), -ENOENT);
   assert_int_equal(mrt_probe_pending_count(&pend), 0);
 
   /* Expiry drops exactly the old ones. */
@@ -321,8 +320,7 @@ static void replayed_pong_and_stale_transaction(void **unused) {
   assert_int_equal(tag, 2);
 
   mrt_probe_pending_clear(&pend);
-  assert_int_equal(mrt_probe_pending_take(&pend, &t1, MRT_SEC(101), timeout, NULL, NULL),
-                   -ENOENT);
+  assert_int_equal(mrt_probe_pending_take(&pend, &t1, MRT_SEC(101), timeout, NULL, NULL), -ENOENT);
   assert_int_equal(mrt_probe_pending_add(NULL, &t1, 0, 0), -EINVAL);
   assert_int_equal(mrt_probe_pending_take(&pend, NULL, 0, 0, NULL, NULL), -EINVAL);
 }
@@ -397,8 +395,9 @@ static void fuzz(void **unused) {
   srand(12345);
   mrt_probe_msg got;
   for (int iter = 0; iter < 20000; iter++) {
-    size_t len = iter % 3 == 0 ? MRT_PROBE_PING_LEN
-                 : iter % 3 == 1 ? MRT_PROBE_PONG_LEN : (size_t)(rand() % 200);
+    size_t len = iter % 3 == 0   ? MRT_PROBE_PING_LEN
+                 : iter % 3 == 1 ? MRT_PROBE_PONG_LEN
+                                 : (size_t)(rand() % 200);
     uint8_t *buf = malloc(len ? len : 1);
     for (size_t i = 0; i < len; i++)
       buf[i] = (uint8_t)rand();

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: the periodic reconciler, mirroring the seed boot-reconciler tests —
  * the initial pass fires at once, the next after one interval (default 30 s),
  * a failing pass does not stop the loop, stopping lets the running pass
@@ -36,9 +37,8 @@ static int pass_cb(mrt_actor *self, const mrt_reconcile_input *in, void *ud) {
   p->seen_actual = in->actual != NULL ? *(const int *)in->actual : -1;
   if (!p->async)
     return p->fail_with;
-  assert_int_equal(mrt_timer_start(self, p->async_delay, 0, finish_async,
-                                   (void *)(uintptr_t)in->pass, NULL),
-                   0);
+  assert_int_equal(
+      mrt_timer_start(self, p->async_delay, 0, finish_async, (void *)(uintptr_t)in->pass, NULL), 0);
   return MRT_RECONCILE_ASYNC;
 }
 
@@ -195,9 +195,12 @@ static void run_now_runs_at_once_and_coalesces(void **unused) {
 static void pass_gets_desired_and_actual(void **unused) {
   (void)unused;
   int desired1 = 1, desired2 = 2;
-  mrt_reconciler_config cfg = {.interval_ns = MRT_MS(10), .observe = observe_cb,
-                               .release_actual = release_cb, .pass = pass_cb,
-                               .desired = &desired1, .ud = &P};
+  mrt_reconciler_config cfg = {.interval_ns = MRT_MS(10),
+                               .observe = observe_cb,
+                               .release_actual = release_cb,
+                               .pass = pass_cb,
+                               .desired = &desired1,
+                               .ud = &P};
   mrt_ref *r;
   assert_int_equal(mrt_reconciler_spawn(rt, &cfg, NULL, &r), 0);
   mrt_runtime_run_until_idle(rt);
@@ -215,8 +218,8 @@ static void async_pass_times_out(void **unused) {
   (void)unused;
   P.async = true;
   P.async_delay = MRT_MS(100);
-  mrt_reconciler_config cfg = {.interval_ns = MRT_SEC(1), .pass_timeout_ns = MRT_MS(50),
-                               .pass = pass_cb, .ud = &P};
+  mrt_reconciler_config cfg = {
+      .interval_ns = MRT_SEC(1), .pass_timeout_ns = MRT_MS(50), .pass = pass_cb, .ud = &P};
   mrt_ref *r;
   assert_int_equal(mrt_reconciler_spawn(rt, &cfg, NULL, &r), 0);
   advance(MRT_MS(50));

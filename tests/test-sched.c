@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: scheduling across executors (runtime/executor.c) — an actor woken
  * from another executor moves to the waker's thread, a pinned actor (timers,
  * explicit executor) never does, a moved actor keeps timers, fd watches,
@@ -30,7 +31,9 @@
 
 #include "order-actor.h"
 
-static uint64_t thread_id(void) { return (uint64_t)pthread_self(); }
+static uint64_t thread_id(void) {
+  return (uint64_t)pthread_self();
+}
 
 typedef struct ball {
   mrt_ref *from; /* borrowed: the sender outlives the exchange */
@@ -74,8 +77,7 @@ static uint64_t where(mrt_ref *ref) {
 
 /* ---- anchor: a do-nothing actor to pin an executor and place others near -- */
 
-static const mrt_handler_entry anchor_handlers[] = {{&mrt_msg_where, reply_where},
-                                                    {NULL, NULL}};
+static const mrt_handler_entry anchor_handlers[] = {{&mrt_msg_where, reply_where}, {NULL, NULL}};
 static const mrt_actor_class anchor_class = {.name = "anchor", .handlers = anchor_handlers};
 
 static mrt_ref *spawn_anchor(mrt_runtime *rt, int executor) {
@@ -224,8 +226,8 @@ static int pinger_strayed(mrt_actor *self, void *state, const void *p, mrt_reply
 }
 
 static const mrt_handler_entry pinger_handlers[] = {
-    {&mrt_msg_run, pinger_run},     {&mrt_msg_go, pinger_go},
-    {&mrt_msg_pong, pinger_pong},   {&mrt_msg_where, pinger_where},
+    {&mrt_msg_run, pinger_run},         {&mrt_msg_go, pinger_go},
+    {&mrt_msg_pong, pinger_pong},       {&mrt_msg_where, pinger_where},
     {&mrt_msg_strayed, pinger_strayed}, {NULL, NULL}};
 static const mrt_actor_class pinger_class = {.name = "pinger",
                                              .state_size = sizeof(pinger_state),
@@ -255,9 +257,10 @@ static void woken_actor_moves_to_the_wakers_executor(void **unused) {
   mrt_runtime *rt = started(2);
   mrt_ref *anchor1 = spawn_anchor(rt, 1);
   mrt_ref *echo = NULL;
-  assert_int_equal(mrt_actor_spawn(rt, &echo_class, NULL, &(mrt_spawn_opts){.executor = MRT_EXECUTOR_AUTO, .near = anchor1},
-                                   &echo),
-                   0);
+  assert_int_equal(
+      mrt_actor_spawn(rt, &echo_class, NULL,
+                      &(mrt_spawn_opts){.executor = MRT_EXECUTOR_AUTO, .near = anchor1}, &echo),
+      0);
   uint64_t t1 = where(anchor1);
   assert_int_equal(where(echo), t1); /* placed near the anchor, on executor 1 */
   mrt_ref *pinger = spawn_pinger(rt, &(mrt_spawn_opts){.executor = 0}, NULL);
@@ -281,9 +284,10 @@ static void pinned_actor_never_moves(void **unused) {
   mrt_runtime *rt = started(2);
   mrt_ref *anchor1 = spawn_anchor(rt, 1);
   mrt_ref *echo = NULL;
-  assert_int_equal(mrt_actor_spawn(rt, &timed_echo_class, NULL,
-                                   &(mrt_spawn_opts){.executor = MRT_EXECUTOR_AUTO, .near = anchor1}, &echo),
-                   0);
+  assert_int_equal(
+      mrt_actor_spawn(rt, &timed_echo_class, NULL,
+                      &(mrt_spawn_opts){.executor = MRT_EXECUTOR_AUTO, .near = anchor1}, &echo),
+      0);
   uint64_t t1 = where(anchor1);
   mrt_ref *pinger = spawn_pinger(rt, &(mrt_spawn_opts){.executor = 0}, NULL);
   uint64_t t0 = 0;
@@ -310,9 +314,9 @@ enum { SEEN_TIMER = 1, SEEN_IO = 2, SEEN_REPLY = 4, SEEN_DOWN = 8, SEEN_ALL = 15
 
 typedef struct mover_state {
   echo_state echo;
-  uint64_t home;     /* the thread it ran on when armed */
-  unsigned seen;     /* SEEN_* */
-  int other_thread;  /* callbacks seen on any other thread */
+  uint64_t home;    /* the thread it ran on when armed */
+  unsigned seen;    /* SEEN_* */
+  int other_thread; /* callbacks seen on any other thread */
   int fds[2];
   mrt_reply *waiter; /* wait_all, answered once everything was seen */
 } mover_state;
@@ -374,8 +378,8 @@ static int mover_arm(mrt_actor *self, void *state, const void *p, mrt_reply *r) 
     return rc;
   if (write(st->fds[1], "x", 1) != 1)
     return -EIO;
-  if ((rc = MRT_ASK(bump, self, ((const ball *)p)->from, &(uint64_t){41}, MRT_SEC(60),
-                         mover_reply, NULL)) < 0)
+  if ((rc = MRT_ASK(bump, self, ((const ball *)p)->from, &(uint64_t){41}, MRT_SEC(60), mover_reply,
+                    NULL)) < 0)
     return rc;
   return 0;
 }
@@ -415,11 +419,13 @@ static void mover_stop(mrt_actor *self, void *state, const mrt_exit *why) {
 MRT_MESSAGE_DECLARE(, watch_it, ball, mrt_none);
 MRT_MESSAGE_DEFINE(watch_it, ball, mrt_none, NULL, NULL);
 
-static const mrt_handler_entry mover_handlers[] = {
-    {&mrt_msg_ping, echo_ping},         {&mrt_msg_where, reply_where},
-    {&mrt_msg_arm, mover_arm},          {&mrt_msg_watch_it, mover_monitor},
-    {&mrt_msg_down, mover_down},        {&mrt_msg_wait_all, mover_wait},
-    {NULL, NULL}};
+static const mrt_handler_entry mover_handlers[] = {{&mrt_msg_ping, echo_ping},
+                                                   {&mrt_msg_where, reply_where},
+                                                   {&mrt_msg_arm, mover_arm},
+                                                   {&mrt_msg_watch_it, mover_monitor},
+                                                   {&mrt_msg_down, mover_down},
+                                                   {&mrt_msg_wait_all, mover_wait},
+                                                   {NULL, NULL}};
 static const mrt_actor_class mover_class = {.name = "mover",
                                             .state_size = sizeof(mover_state),
                                             .on_stop = mover_stop,
@@ -433,8 +439,7 @@ static int server_bump(mrt_actor *self, void *state, const void *p, mrt_reply *r
   return MRT_REPLY(bump, r, &v);
 }
 
-static const mrt_handler_entry server_handlers[] = {{&mrt_msg_bump, server_bump},
-                                                    {NULL, NULL}};
+static const mrt_handler_entry server_handlers[] = {{&mrt_msg_bump, server_bump}, {NULL, NULL}};
 static const mrt_actor_class server_class = {.name = "server", .handlers = server_handlers};
 
 typedef struct watcher_state {
@@ -484,15 +489,14 @@ static void moved_actor_keeps_timers_io_asks_and_monitors(void **unused) {
   mrt_ref *anchor1 = spawn_anchor(rt, 1);
   mrt_ref *victim = spawn_anchor(rt, 1);
   mrt_ref *mover = NULL, *server = NULL, *watcher = NULL;
-  assert_int_equal(mrt_actor_spawn(rt, &mover_class, NULL, &(mrt_spawn_opts){.executor = MRT_EXECUTOR_AUTO, .near = anchor1},
-                                   &mover),
-                   0);
-  assert_int_equal(mrt_actor_spawn(rt, &server_class, NULL, &(mrt_spawn_opts){.executor = 1},
-                                   &server),
-                   0);
-  assert_int_equal(mrt_actor_spawn(rt, &watcher_class, NULL, &(mrt_spawn_opts){.executor = 1},
-                                   &watcher),
-                   0);
+  assert_int_equal(
+      mrt_actor_spawn(rt, &mover_class, NULL,
+                      &(mrt_spawn_opts){.executor = MRT_EXECUTOR_AUTO, .near = anchor1}, &mover),
+      0);
+  assert_int_equal(
+      mrt_actor_spawn(rt, &server_class, NULL, &(mrt_spawn_opts){.executor = 1}, &server), 0);
+  assert_int_equal(
+      mrt_actor_spawn(rt, &watcher_class, NULL, &(mrt_spawn_opts){.executor = 1}, &watcher), 0);
   /* Monitors set up before the move: the watcher on the mover, the mover on
    * the victim. */
   assert_int_equal(MRT_TELL(watch_it, watcher, &(ball){mover}), 0);
@@ -583,9 +587,8 @@ static void ready_work_is_donated_to_an_idle_executor(void **unused) {
   (void)unused;
   mrt_runtime *rt = started(2);
   mrt_ref *collector = NULL;
-  assert_int_equal(mrt_actor_spawn(rt, &collector_class, NULL,
-                                   &(mrt_spawn_opts){.executor = 0}, &collector),
-                   0);
+  assert_int_equal(
+      mrt_actor_spawn(rt, &collector_class, NULL, &(mrt_spawn_opts){.executor = 0}, &collector), 0);
   uint64_t t0 = where(collector);
   /* Eight independent pairs, all starting (unpinned) on executor 0. */
   mrt_ref *pingers[PAIRS], *echoes[PAIRS];
@@ -706,9 +709,9 @@ static void four_executors_tell_a_moving_actor(void **unused) {
   mrt_ref *senders[SENDERS];
   for (uint32_t i = 0; i < SENDERS; i++) {
     sender_args sa = {recv, i};
-    assert_int_equal(mrt_actor_spawn(rt, &sender_class, &sa,
-                                     &(mrt_spawn_opts){.executor = (int)i}, &senders[i]),
-                     0);
+    assert_int_equal(
+        mrt_actor_spawn(rt, &sender_class, &sa, &(mrt_spawn_opts){.executor = (int)i}, &senders[i]),
+        0);
   }
   for (uint32_t i = 0; i < SENDERS; i++)
     assert_int_equal(MRT_TELL(more, senders[i], &(mrt_none){0}), 0);
@@ -740,9 +743,8 @@ static int loop_quit(mrt_actor *self, void *state, const void *p, mrt_reply *r) 
   return event_base_loopexit(mrt_actor_event_base(self), NULL);
 }
 
-static const mrt_handler_entry quitter_handlers[] = {{&mrt_msg_quit_loop, loop_quit},
-                                                     {&mrt_msg_where, reply_where},
-                                                     {NULL, NULL}};
+static const mrt_handler_entry quitter_handlers[] = {
+    {&mrt_msg_quit_loop, loop_quit}, {&mrt_msg_where, reply_where}, {NULL, NULL}};
 static const mrt_actor_class quitter_class = {.name = "quitter", .handlers = quitter_handlers};
 
 typedef struct attached_world {
@@ -805,9 +807,8 @@ static void attached_executor_0_keeps_to_itself(void **unused) {
   attached_world w = {.loop_thread = thread_id()};
   assert_int_equal(mrt_runtime_new(&(mrt_runtime_config){.executors = 3}, &w.rt), 0);
   assert_int_equal(mrt_runtime_attach(w.rt, base), 0);
-  assert_int_equal(mrt_actor_spawn(w.rt, &quitter_class, NULL, &(mrt_spawn_opts){.executor = 0},
-                                   &w.quitter),
-                   0);
+  assert_int_equal(
+      mrt_actor_spawn(w.rt, &quitter_class, NULL, &(mrt_spawn_opts){.executor = 0}, &w.quitter), 0);
   w.anchor1 = spawn_anchor(w.rt, 1);
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, attached_client, &w), 0);
@@ -864,17 +865,22 @@ static void near_hint_places_the_actor(void **unused) {
   assert_int_equal(mrt_actor_spawn(rt, &base_class, NULL, &(mrt_spawn_opts){.executor = 2}, &a2),
                    0);
   /* Round robin would start at executor 0; near puts them on executor 2. */
-  assert_int_equal(mrt_actor_spawn(rt, &base_class, NULL, &(mrt_spawn_opts){.executor = MRT_EXECUTOR_AUTO, .near = a2}, &b), 0);
-  assert_int_equal(mrt_actor_spawn(rt, &base_class, NULL, &(mrt_spawn_opts){.executor = MRT_EXECUTOR_AUTO, .near = b}, &c), 0);
-  /* An explicit executor wins over the hint. */
   assert_int_equal(mrt_actor_spawn(rt, &base_class, NULL,
-                                   &(mrt_spawn_opts){.executor = 1, .near = a2}, &d),
+                                   &(mrt_spawn_opts){.executor = MRT_EXECUTOR_AUTO, .near = a2},
+                                   &b),
                    0);
+  assert_int_equal(mrt_actor_spawn(rt, &base_class, NULL,
+                                   &(mrt_spawn_opts){.executor = MRT_EXECUTOR_AUTO, .near = b}, &c),
+                   0);
+  /* An explicit executor wins over the hint. */
+  assert_int_equal(
+      mrt_actor_spawn(rt, &base_class, NULL, &(mrt_spawn_opts){.executor = 1, .near = a2}, &d), 0);
   assert_int_equal(mrt_actor_spawn(other, &base_class, NULL, NULL, &foreign), 0);
   mrt_ref *bad = (mrt_ref *)(uintptr_t)1;
-  assert_int_equal(mrt_actor_spawn(rt, &base_class, NULL, &(mrt_spawn_opts){.executor = MRT_EXECUTOR_AUTO, .near = foreign},
-                                   &bad),
-                   -EINVAL);
+  assert_int_equal(
+      mrt_actor_spawn(rt, &base_class, NULL,
+                      &(mrt_spawn_opts){.executor = MRT_EXECUTOR_AUTO, .near = foreign}, &bad),
+      -EINVAL);
   assert_null(bad);
   mrt_runtime_run_until_idle(rt);
   uint64_t base2 = base_of(a2);
@@ -949,13 +955,10 @@ static void idle_runtime_neither_spins_nor_wakes(void **unused) {
 static void spinning_can_be_turned_off(void **unused) {
   (void)unused;
   mrt_runtime *rt = NULL;
-  assert_int_equal(mrt_runtime_new(&(mrt_runtime_config){.executors = 2, .spin_ns = 2000000},
-                                   &rt),
+  assert_int_equal(mrt_runtime_new(&(mrt_runtime_config){.executors = 2, .spin_ns = 2000000}, &rt),
                    -EINVAL);
-  assert_int_equal(mrt_runtime_new(&(mrt_runtime_config){.executors = 2,
-                                                         .spin_ns = MRT_SPIN_OFF},
-                                   &rt),
-                   0);
+  assert_int_equal(
+      mrt_runtime_new(&(mrt_runtime_config){.executors = 2, .spin_ns = MRT_SPIN_OFF}, &rt), 0);
   assert_int_equal(mrt_runtime_start(rt), 0);
   mrt_ref *echo = NULL;
   assert_int_equal(mrt_actor_spawn(rt, &echo_class, NULL, NULL, &echo), 0);

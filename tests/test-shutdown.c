@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: shutdown of a threaded runtime with messages and asks in flight —
  * every payload's drop hook runs exactly once, every ask is answered (none
  * hangs), executors join, and valgrind finds nothing leaked. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests for the STUN binding responder actor: it answers a Binding request
  * with the client's own address XOR-mapped (IPv4 and IPv6 loopback), ignores
  * malformed datagrams and non-requests without answering, holds answers for
@@ -46,7 +47,8 @@ static int client_socket(int family, struct sockaddr_storage *local) {
 }
 
 static void send_to(int fd, const struct sockaddr_storage *to, const void *buf, size_t len) {
-  socklen_t sl = to->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+  socklen_t sl =
+      to->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
   assert_int_equal(sendto(fd, buf, len, 0, (const struct sockaddr *)to, sl), (ssize_t)len);
 }
 
@@ -125,14 +127,14 @@ static void ignores_malformed(void **unused) {
   uint8_t req[64];
   mrt_stun_txid txid = {{9, 9, 9}};
   int n = mrt_stun_build_binding_request(req, sizeof req, &txid, MRT_STUN_SOFTWARE);
-  send_to(fd, &to, "hello", 5);                  /* not STUN */
-  send_to(fd, &to, req, (size_t)n - 4);          /* truncated */
-  req[n - 1] ^= 0xff;                            /* bad FINGERPRINT */
+  send_to(fd, &to, "hello", 5);         /* not STUN */
+  send_to(fd, &to, req, (size_t)n - 4); /* truncated */
+  req[n - 1] ^= 0xff;                   /* bad FINGERPRINT */
   send_to(fd, &to, req, (size_t)n);
   uint8_t resp[128];
   int rn = mrt_stun_build_binding_response(resp, sizeof resp, &txid, (struct sockaddr *)&me);
-  send_to(fd, &to, resp, (size_t)rn);            /* a response, not a request */
-  send_to(fd, &to, "", 0);                       /* empty */
+  send_to(fd, &to, resp, (size_t)rn); /* a response, not a request */
+  send_to(fd, &to, "", 0);            /* empty */
   drive_settle(&rt, 1);
   mrt_stun_responder_info info = info_of(r);
   assert_int_equal(info.ignored, 5);
@@ -173,8 +175,8 @@ static void artificial_delay(void **unused) {
   assert_true(mrt_stun_txid_equal(&resp.txid, &txid));
 
   /* A shorter delay set later applies to new requests. */
-  assert_int_equal(MRT_ASK_SYNC(stun_responder_set_delay, r, &(uint64_t){MRT_MS(5)},
-                                &(mrt_none){0}, 0), 0);
+  assert_int_equal(
+      MRT_ASK_SYNC(stun_responder_set_delay, r, &(uint64_t){MRT_MS(5)}, &(mrt_none){0}, 0), 0);
   assert_int_equal(info_of(r).delay_ns, MRT_MS(5));
   send_request(fd, &to, &txid);
   drive_settle(&rt, 1);
@@ -260,12 +262,9 @@ static void bad_arguments(void **unused) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(answers_ipv4),
-      cmocka_unit_test(answers_ipv6),
-      cmocka_unit_test(ignores_malformed),
-      cmocka_unit_test(artificial_delay),
-      cmocka_unit_test(classic_styles),
-      cmocka_unit_test(bad_arguments),
+      cmocka_unit_test(answers_ipv4),      cmocka_unit_test(answers_ipv6),
+      cmocka_unit_test(ignores_malformed), cmocka_unit_test(artificial_delay),
+      cmocka_unit_test(classic_styles),    cmocka_unit_test(bad_arguments),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: operator control of supervised children, mirroring the seed
  * supervisor-child-control-tests — pause delivers the stop and blocks
  * restarts; remove deletes the record (with and without a running attempt);
@@ -139,8 +140,8 @@ static void repeat(mrt_ref *sup, const char *id, mrt_child_command_kind kind,
   assert_int_equal(o.operation_after, op);
   assert_false(o.idempotent);
   int stops = journal_count(sup, MRT_SUP_EV_STOP_DELIVERED, id);
-  int ops = journal_count(sup, MRT_SUP_EV_PAUSED, id) +
-            journal_count(sup, MRT_SUP_EV_QUARANTINED, id);
+  int ops =
+      journal_count(sup, MRT_SUP_EV_PAUSED, id) + journal_count(sup, MRT_SUP_EV_QUARANTINED, id);
   for (int i = 0; i < 10; i++) {
     assert_int_equal(mrt_child_command_init(&cmd, kind, id), 0);
     assert_int_equal(mrt_supervisor_control(sup, &cmd, &o, 0), 0);
@@ -173,8 +174,7 @@ static void repeated_stop_commands_are_idempotent(void **unused) {
 
 static void repeated_stop_commands_on_idle_children_are_idempotent(void **unused) {
   (void)unused;
-  mrt_child_spec ch[] = {worker("paused-idle", NOARGS),
-                         worker("quarantined-idle", NOARGS)};
+  mrt_child_spec ch[] = {worker("paused-idle", NOARGS), worker("quarantined-idle", NOARGS)};
   ch[0].restart = ch[1].restart = MRT_RESTART_TEMPORARY;
   mrt_ref *sup = boot(ch, 2);
   tell_child(sup, "paused-idle", W_EXIT);
@@ -256,7 +256,8 @@ static void ignored_grace_period_gives_stop_failure_outcome(void **unused) {
 
 static void plain_class_is_stopped_directly(void **unused) {
   (void)unused;
-  mrt_child_spec ch[] = {{.id = "plain", .cls = &plain_class, .args = &(worker_args){.name = "plain"}}};
+  mrt_child_spec ch[] = {
+      {.id = "plain", .cls = &plain_class, .args = &(worker_args){.name = "plain"}}};
   mrt_ref *sup = boot(ch, 1);
   mrt_child_command cmd;
   assert_int_equal(mrt_child_command_init(&cmd, MRT_CHILD_CMD_PAUSE, "plain"), 0);
@@ -273,8 +274,11 @@ static void plain_class_is_stopped_directly(void **unused) {
 static void restart_limit_exhaustion_visible_in_outcome(void **unused) {
   (void)unused;
   mrt_child_spec ch[] = {worker("worker", NOARGS)};
-  mrt_supervisor_spec spec = {.name = "ctl", .max_restarts = 2,
-                              .restart_window_ns = MRT_SEC(60), .children = ch, .n_children = 1};
+  mrt_supervisor_spec spec = {.name = "ctl",
+                              .max_restarts = 2,
+                              .restart_window_ns = MRT_SEC(60),
+                              .children = ch,
+                              .n_children = 1};
   mrt_ref *sup = spawn_sup(&spec);
   tell_child(sup, "worker", W_FAIL);
   advance(MRT_MS(500));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared fixture of the supervisor tests (test-supervisor-*.c): a log of what
  * the test children did, configurable child classes, a bus sink that keeps
  * every supervisor event, and helpers over the public API.
@@ -52,7 +53,9 @@ FIX int tlog_find_from(int from, const char *s) {
   return -1;
 }
 
-FIX int tlog_find(const char *s) { return tlog_find_from(0, s); }
+FIX int tlog_find(const char *s) {
+  return tlog_find_from(0, s);
+}
 
 FIX int tlog_count(const char *s) {
   int n = 0;
@@ -88,8 +91,8 @@ typedef enum stop_mode {
 
 typedef struct worker_args {
   char name[24];
-  int start_error;       /* on_start returns it */
-  int fail_attempts;     /* the first N attempts fail right after on_start */
+  int start_error;   /* on_start returns it */
+  int fail_attempts; /* the first N attempts fail right after on_start */
   bool ready_on_start;
   bool heartbeat_on_start;
   stop_mode on_request;
@@ -214,8 +217,8 @@ static int sink_on_event(mrt_actor *self, void *state, const void *p, mrt_reply 
 
 static const mrt_handler_entry sink_handlers[] = {{&mrt_msg_supervisor_event, sink_on_event},
                                                   {NULL, NULL}};
-static const mrt_actor_class sink_class __attribute__((unused)) = {.name = "sink",
-                                                                   .handlers = sink_handlers};
+static const mrt_actor_class sink_class
+    __attribute__((unused)) = {.name = "sink", .handlers = sink_handlers};
 
 FIX mrt_ref *sink_spawn(void) {
   mrt_ref *sink;
@@ -227,7 +230,8 @@ FIX mrt_ref *sink_spawn(void) {
 FIX int sink_count(mrt_supervisor_event_kind kind, const char *child) {
   int n = 0;
   for (int i = 0; i < sink_n; i++)
-    n += sink_events[i].kind == kind && (child == NULL || strcmp(sink_events[i].child_id, child) == 0);
+    n += sink_events[i].kind == kind &&
+         (child == NULL || strcmp(sink_events[i].child_id, child) == 0);
   return n;
 }
 
@@ -283,10 +287,14 @@ FIX int fixture_teardown(void **state) {
   return 0;
 }
 
-FIX uint64_t now(void) { return mrt_runtime_now(rt); }
+FIX uint64_t now(void) {
+  return mrt_runtime_now(rt);
+}
 
 /* Lets time pass: timers fire in order, the runtime runs to quiescence. */
-FIX void advance(uint64_t ns) { assert_true(mrt_runtime_advance(rt, ns) >= 0); }
+FIX void advance(uint64_t ns) {
+  assert_true(mrt_runtime_advance(rt, ns) >= 0);
+}
 
 FIX mrt_ref *spawn_sup(const mrt_supervisor_spec *spec) {
   mrt_ref *sup;
@@ -329,8 +337,7 @@ FIX int journal_count(mrt_ref *sup, mrt_supervisor_event_kind kind, const char *
   assert_int_equal(mrt_supervisor_events(sup, 0, &l), 0);
   int n = 0;
   for (size_t i = 0; i < l->n; i++)
-    n += l->events[i].kind == kind &&
-         (child == NULL || strcmp(l->events[i].child_id, child) == 0);
+    n += l->events[i].kind == kind && (child == NULL || strcmp(l->events[i].child_id, child) == 0);
   mrt_supervisor_event_list_free(l);
   return n;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: what a supervisor lets you observe — current_state records with all
  * their fields (and 20 reads in a row each under 1 ms), readiness (immediate,
  * explicit, unreported vs not ready), heartbeats (none vs stale, on the
@@ -125,8 +126,8 @@ static void heartbeat_missing_differs_from_stale(void **unused) {
 static void journal_is_bounded_and_numbered(void **unused) {
   (void)unused;
   mrt_child_spec ch[] = {worker("a", NOARGS), worker("b", NOARGS)};
-  mrt_supervisor_spec spec = {.name = "obs", .journal_capacity = 8, .children = ch,
-                              .n_children = 2};
+  mrt_supervisor_spec spec = {
+      .name = "obs", .journal_capacity = 8, .children = ch, .n_children = 2};
   mrt_ref *sup = spawn_sup(&spec);
   for (int i = 0; i < 4; i++) {
     assert_int_equal(mrt_supervisor_pause(sup, "a", NULL), 0);
@@ -160,8 +161,7 @@ static void journal_is_bounded_and_numbered(void **unused) {
 static void events_are_published_on_the_bus(void **unused) {
   (void)unused;
   mrt_ref *sink = sink_spawn();
-  mrt_child_spec ch[] = {worker("a", NOARGS), worker("b", NOARGS),
-                         worker("c", NOARGS)};
+  mrt_child_spec ch[] = {worker("a", NOARGS), worker("b", NOARGS), worker("c", NOARGS)};
   mrt_ref *sup = boot(ch, 3);
   tell_child(sup, "b", W_FAIL);
   advance(MRT_SEC(1));
@@ -177,12 +177,12 @@ static void events_are_published_on_the_bus(void **unused) {
   }
   mrt_supervisor_event_list_free(l);
   static const mrt_supervisor_event_kind expect[] = {
-      MRT_SUP_EV_FAILED, MRT_SUP_EV_BACKOFF_SCHEDULED, MRT_SUP_EV_RESTARTING,
-      MRT_SUP_EV_STARTING, MRT_SUP_EV_RUNNING, MRT_SUP_EV_READY};
+      MRT_SUP_EV_FAILED,   MRT_SUP_EV_BACKOFF_SCHEDULED, MRT_SUP_EV_RESTARTING,
+      MRT_SUP_EV_STARTING, MRT_SUP_EV_RUNNING,           MRT_SUP_EV_READY};
   int at = 0;
   for (size_t k = 0; k < sizeof expect / sizeof expect[0]; k++) {
-    while (at < sink_n && !(sink_events[at].kind == expect[k] &&
-                            strcmp(sink_events[at].child_id, "b") == 0))
+    while (at < sink_n &&
+           !(sink_events[at].kind == expect[k] && strcmp(sink_events[at].child_id, "b") == 0))
       at++;
     assert_true(at < sink_n);
   }
@@ -257,7 +257,8 @@ static void metrics_as_prometheus_text(void **unused) {
       "meshrt_supervisor_child_ready{supervisor=\"obs\",child=\"a\"} 1\n",
       "meshrt_supervisor_child_status{supervisor=\"obs\",child=\"a\",status=\"ready\"} 1\n",
       "meshrt_supervisor_child_status{supervisor=\"obs\",child=\"a\",status=\"running\"} 0\n",
-      "meshrt_supervisor_child_operation{supervisor=\"obs\",child=\"b\\\"q\\\\\",operation=\"paused\"} 1\n",
+      "meshrt_supervisor_child_operation{supervisor=\"obs\",child=\"b\\\"q\\\\\",operation="
+      "\"paused\"} 1\n",
       "meshrt_supervisor_operations_total{supervisor=\"obs\",command=\"pause\"} 1\n",
       "meshrt_supervisor_child_heartbeat_stale_total{supervisor=\"obs\",child=\"a\"} 0\n",
   };
@@ -304,8 +305,8 @@ static int orphan_start(mrt_actor *self, void *state, const void *args) {
   orphan_result = mrt_supervisor_heartbeat(self);
   return 0;
 }
-static const mrt_actor_class orphan_class = {.name = "orphan", .on_start = orphan_start,
-                                             .handlers = plain_handlers};
+static const mrt_actor_class orphan_class = {
+    .name = "orphan", .on_start = orphan_start, .handlers = plain_handlers};
 
 static void reports_need_a_supervisor(void **unused) {
   (void)unused;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: supervisor start order and restart behaviour on the virtual clock —
  * children start in spec order, each after the previous one's on_start;
  * one-for-one, one-for-all and rest-for-one with 3+ children (siblings
@@ -24,8 +25,7 @@ static unsigned long long spawned_seen_by(const char *name) {
 
 static void boot_starts_in_spec_order_each_after_previous_on_start(void **unused) {
   (void)unused;
-  mrt_child_spec ch[] = {worker("a", NOARGS), worker("b", NOARGS),
-                         worker("c", NOARGS)};
+  mrt_child_spec ch[] = {worker("a", NOARGS), worker("b", NOARGS), worker("c", NOARGS)};
   mrt_supervisor_spec spec = spec_of(MRT_STRATEGY_ONE_FOR_ONE, ch, 3);
   mrt_ref *sup = spawn_sup(&spec);
   static const char *const order[] = {"start:a", "start:b", "start:c"};
@@ -59,8 +59,7 @@ static void boot_starts_in_spec_order_each_after_previous_on_start(void **unused
 
 static void one_for_one_restarts_only_the_failed_child_after_backoff(void **unused) {
   (void)unused;
-  mrt_child_spec ch[] = {worker("a", NOARGS), worker("b", NOARGS),
-                         worker("c", NOARGS)};
+  mrt_child_spec ch[] = {worker("a", NOARGS), worker("b", NOARGS), worker("c", NOARGS)};
   mrt_supervisor_spec spec = spec_of(MRT_STRATEGY_ONE_FOR_ONE, ch, 3);
   mrt_ref *sup = spawn_sup(&spec);
   tell_child(sup, "b", W_FAIL);
@@ -93,8 +92,8 @@ static void one_for_one_restarts_only_the_failed_child_after_backoff(void **unus
 
 static void one_for_all_stops_all_in_reverse_and_restarts_in_order(void **unused) {
   (void)unused;
-  mrt_child_spec ch[] = {worker("a", NOARGS), worker("b", NOARGS),
-                         worker("c", NOARGS), worker("d", NOARGS)};
+  mrt_child_spec ch[] = {worker("a", NOARGS), worker("b", NOARGS), worker("c", NOARGS),
+                         worker("d", NOARGS)};
   mrt_supervisor_spec spec = spec_of(MRT_STRATEGY_ONE_FOR_ALL, ch, 4);
   mrt_ref *sup = spawn_sup(&spec);
   int mark = tlog_n;
@@ -125,8 +124,8 @@ static void one_for_all_stops_all_in_reverse_and_restarts_in_order(void **unused
 static void rest_for_one_stops_later_siblings_one_at_a_time(void **unused) {
   (void)unused;
   worker_args defer = {.on_request = ON_REQUEST_DEFER};
-  mrt_child_spec ch[] = {worker("a", NOARGS), worker("b", NOARGS),
-                         worker("c", defer), worker("d", defer)};
+  mrt_child_spec ch[] = {worker("a", NOARGS), worker("b", NOARGS), worker("c", defer),
+                         worker("d", defer)};
   mrt_supervisor_spec spec = spec_of(MRT_STRATEGY_REST_FOR_ONE, ch, 4);
   mrt_ref *sup = spawn_sup(&spec);
   tell_child(sup, "b", W_FAIL);
@@ -150,17 +149,16 @@ static void rest_for_one_stops_later_siblings_one_at_a_time(void **unused) {
 
 static void restart_policies_decide_on_the_exit(void **unused) {
   (void)unused;
-  mrt_child_spec ch[] = {worker("perm", NOARGS), worker("t-ok", NOARGS),
-                         worker("t-bad", NOARGS), worker("tmp-ok", NOARGS),
-                         worker("tmp-bad", NOARGS)};
+  mrt_child_spec ch[] = {worker("perm", NOARGS), worker("t-ok", NOARGS), worker("t-bad", NOARGS),
+                         worker("tmp-ok", NOARGS), worker("tmp-bad", NOARGS)};
   ch[1].restart = ch[2].restart = MRT_RESTART_TRANSIENT;
   ch[3].restart = ch[4].restart = MRT_RESTART_TEMPORARY;
   mrt_supervisor_spec spec = spec_of(MRT_STRATEGY_ONE_FOR_ONE, ch, 5);
   mrt_ref *sup = spawn_sup(&spec);
-  tell_child(sup, "perm", W_EXIT);    /* normal exit: clean, no gate */
-  tell_child(sup, "t-ok", W_EXIT);    /* normal: transient stays down */
-  tell_child(sup, "t-bad", W_FAIL);   /* abnormal: transient restarts */
-  tell_child(sup, "tmp-ok", W_EXIT);  /* temporary: never */
+  tell_child(sup, "perm", W_EXIT);   /* normal exit: clean, no gate */
+  tell_child(sup, "t-ok", W_EXIT);   /* normal: transient stays down */
+  tell_child(sup, "t-bad", W_FAIL);  /* abnormal: transient restarts */
+  tell_child(sup, "tmp-ok", W_EXIT); /* temporary: never */
   tell_child(sup, "tmp-bad", W_FAIL);
   assert_int_equal(attempts_of("perm"), 2);
   assert_int_equal(journal_count(sup, MRT_SUP_EV_EXITED, "perm"), 1);
@@ -181,8 +179,7 @@ static void restart_policies_decide_on_the_exit(void **unused) {
 
 static void on_start_failure_backs_off_and_boot_goes_on(void **unused) {
   (void)unused;
-  mrt_child_spec ch[] = {worker("a", NOARGS),
-                         worker("b", (worker_args){.start_error = -EIO}),
+  mrt_child_spec ch[] = {worker("a", NOARGS), worker("b", (worker_args){.start_error = -EIO}),
                          worker("c", NOARGS)};
   mrt_supervisor_spec spec = spec_of(MRT_STRATEGY_ONE_FOR_ONE, ch, 3);
   mrt_ref *sup = spawn_sup(&spec);
@@ -237,8 +234,7 @@ static void backoff_doubles_then_crash_loop_gate_holds_five_minutes(void **unuse
 static void restart_limit_exceeded_stops_tree_and_fails_supervisor(void **unused) {
   (void)unused;
   mrt_ref *sink = sink_spawn();
-  mrt_child_spec ch[] = {worker("a", NOARGS), worker("b", NOARGS),
-                         worker("c", NOARGS)};
+  mrt_child_spec ch[] = {worker("a", NOARGS), worker("b", NOARGS), worker("c", NOARGS)};
   mrt_supervisor_spec spec = spec_of(MRT_STRATEGY_ONE_FOR_ONE, ch, 3);
   spec.max_restarts = 2;
   spec.restart_window_ns = MRT_SEC(60);
@@ -295,8 +291,10 @@ static void restart_limit_window_slides(void **unused) {
 static void nested_supervisor_escalates_to_its_parent(void **unused) {
   (void)unused;
   mrt_child_spec inner_ch[] = {worker("x", NOARGS), worker("y", NOARGS)};
-  mrt_supervisor_spec inner = {.name = "inner", .max_restarts = 1,
-                               .restart_window_ns = MRT_SEC(60), .children = inner_ch,
+  mrt_supervisor_spec inner = {.name = "inner",
+                               .max_restarts = 1,
+                               .restart_window_ns = MRT_SEC(60),
+                               .children = inner_ch,
                                .n_children = 2};
   mrt_child_spec ch[] = {{.id = "inner", .supervisor = &inner}, worker("z", NOARGS)};
   mrt_supervisor_spec spec = spec_of(MRT_STRATEGY_ONE_FOR_ONE, ch, 2);
@@ -351,8 +349,7 @@ static void shutdown_stops_children_in_reverse_order_then_itself(void **unused) 
 
 static void runtime_shutdown_takes_the_tree_down(void **unused) {
   (void)unused;
-  mrt_child_spec ch[] = {worker("a", NOARGS), worker("b", NOARGS),
-                         worker("c", NOARGS)};
+  mrt_child_spec ch[] = {worker("a", NOARGS), worker("b", NOARGS), worker("c", NOARGS)};
   mrt_supervisor_spec spec = spec_of(MRT_STRATEGY_ONE_FOR_ALL, ch, 3);
   mrt_ref *sup = spawn_sup(&spec);
   assert_int_equal(mrt_runtime_shutdown(rt), 0);
@@ -363,7 +360,9 @@ static void runtime_shutdown_takes_the_tree_down(void **unused) {
   mrt_ref_unref(sup);
 }
 
-static void args_drop_class(void *args) { (void)args; }
+static void args_drop_class(void *args) {
+  (void)args;
+}
 static const mrt_actor_class owning_class = {.name = "owning",
                                              .args_size = sizeof(int),
                                              .args_drop = args_drop_class,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs `systemd-analyze verify` on the systemd unit as meson configured it
 # for installation (tools/node/meshrt-node.service in the build directory).
 # Exits 77 (skip) when systemd-analyze is not installed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: tell — delivery, order, type and size checks, bounded mailboxes,
  * fairness between busy actors, and 4 host threads telling one actor 1,000,000
  * messages on a threaded runtime of 2 and of 4 executors (none lost,

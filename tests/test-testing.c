@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: libmeshrt-testing's stand-ins — the fixture's virtual clock, the
  * counter, the tap (types filter, order, payload copies, times) and the
  * scripted responder (replies, errors, silence, repetition of the last step). */
@@ -23,7 +24,7 @@ static void fixture_runs_on_virtual_clock(void **unused) {
   assert_int_equal(mrt_runtime_advance(rt, MRT_SEC(3600)), 0);
   assert_int_equal(mrt_runtime_now(rt), MRT_TEST_START_NS + MRT_SEC(3600));
   assert_int_equal(mrt_runtime_advance_to_next(rt), 0); /* no timers */
-  assert_int_equal(mrt_runtime_start(rt), -EINVAL);    /* driven by hand */
+  assert_int_equal(mrt_runtime_start(rt), -EINVAL);     /* driven by hand */
   mrt_runtime_unref(rt);
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests: timers on the virtual clock — one-shot and periodic timers, cancel,
  * mrt_send_after, deadline order with ties in creation order, timers dying
  * with their actor (payload drop hooks run), a simulated hour in well under a
@@ -83,9 +84,10 @@ static int on_report(mrt_actor *self, void *state, const void *p, mrt_reply *r) 
   return MRT_REPLY(report, r, &rep);
 }
 
-static const mrt_handler_entry timer_handlers[] = {
-    {&mrt_msg_plan, on_plan}, {&mrt_msg_cancel, on_cancel}, {&mrt_msg_report, on_report},
-    {NULL, NULL}};
+static const mrt_handler_entry timer_handlers[] = {{&mrt_msg_plan, on_plan},
+                                                   {&mrt_msg_cancel, on_cancel},
+                                                   {&mrt_msg_report, on_report},
+                                                   {NULL, NULL}};
 static const mrt_actor_class timer_class = {
     .name = "timers", .state_size = sizeof(timer_state), .handlers = timer_handlers};
 
@@ -257,7 +259,8 @@ static void timers_refuse_outside_actor_context(void **unused) {
   mrt_runtime_run_until_idle(rt);
   assert_int_equal(mrt_timer_start(a, 1, 0, tagged, NULL, NULL), -EINVAL);
   assert_int_equal(mrt_timer_cancel(a, 1), -EINVAL);
-  assert_int_equal(mrt_send_after(a, a, 1, &mrt_msg_report, &(mrt_none){0}, sizeof(mrt_none), NULL), -EINVAL);
+  assert_int_equal(mrt_send_after(a, a, 1, &mrt_msg_report, &(mrt_none){0}, sizeof(mrt_none), NULL),
+                   -EINVAL);
   assert_int_equal(mrt_runtime_advance(NULL, 1), -EINVAL);
   mrt_ref_unref(a);
   mrt_runtime_unref(rt);

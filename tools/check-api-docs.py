@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Lists public declarations (MRT_API) that have no comment of their own.
 
 Every function a public header exports documents ownership, threads and

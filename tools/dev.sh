@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # meshrt developer entry point: installs what is missing, builds, and runs.
 #
 #   tools/dev.sh run   [ARGS...]  build (release) and run the main job with ARGS
@@ -39,6 +40,7 @@ packages=(
   mandoc          # lints the man pages (test man-pages)
   stress-ng       # CPU load for `dev.sh stress-test`
   clang libclang-rt-dev   # the fuzz targets (libFuzzer is in clang's runtime)
+  clang-format    # the style check (test format, .clang-format)
 )
 
 install_deps() {

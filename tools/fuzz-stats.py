@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Prints each fuzz target's executions and executions per second from a
 meson test log of `tools/dev.sh fuzz` (libFuzzer's -print_final_stats)."""
 import json

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Soak and flood: tools/dev.sh soak [SECONDS] (root; network namespaces).
 
 A meshrt-node (A) runs in one network namespace with a peer node (B) in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — growable arrays: the one growth rule every component uses.
  *
  * Private to the project (never installed): every library's build is given

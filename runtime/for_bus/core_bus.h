@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — what the runtime core gives the bus (bus/bus.c), and nothing more.
  *
  * The bus is part of libmeshrt but not of the core: it reaches actors and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the periodic reconciler actor (see <meshrt/reconciler.h>).
  *
  * A loop that must never stop because one pass failed, must not pile up
@@ -37,7 +38,7 @@ typedef struct rc_state {
   mrt_actor *self;
   const char *name;
   uint64_t interval, timeout;
-  uint64_t pass;        /* the number of the last pass begun */
+  uint64_t pass; /* the number of the last pass begun */
   bool running, rerun, stopping;
   void *actual;
   uint64_t interval_timer, timeout_timer;
@@ -284,8 +285,8 @@ int mrt_reconciler_run_now(mrt_ref *r) {
 int mrt_reconciler_run_now_sync(mrt_ref *r, mrt_reconcile_result *out, uint64_t timeout_ns) {
   if (r == NULL || out == NULL)
     return refuse("run_now_sync");
-  int rc = MRT_ASK_SYNC(reconcile_now, r, &(mrt_none){0}, out,
-                        timeout_ns ? timeout_ns : MRT_SEC(5));
+  int rc =
+      MRT_ASK_SYNC(reconcile_now, r, &(mrt_none){0}, out, timeout_ns ? timeout_ns : MRT_SEC(5));
   return rc < 0 ? rc : 0;
 }
 

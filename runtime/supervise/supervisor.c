@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the supervisor actor: starting, stopping and restarting children.
  *
  * The engine is level-triggered: every entry point (a child's DOWN, a report,
@@ -49,9 +50,13 @@ static const mrt_actor_class barrier_class = {.name = "supervisor-barrier",
 
 /* ---- records -------------------------------------------------------------------- */
 
-uint64_t mrt__sup_now(const mrt__sup *sup) { return mrt_actor_now(sup->self); }
+uint64_t mrt__sup_now(const mrt__sup *sup) {
+  return mrt_actor_now(sup->self);
+}
 
-static void *uid_ud(uint64_t uid) { return (void *)(uintptr_t)uid; }
+static void *uid_ud(uint64_t uid) {
+  return (void *)(uintptr_t)uid;
+}
 
 static mrt__child *by_uid(mrt__sup *sup, uint64_t uid) {
   for (size_t i = 0; i < sup->n; i++)
@@ -226,8 +231,8 @@ static void start_child(mrt__sup *sup, mrt__child *c) {
   uint64_t token = ++sup->await_token;
   if (c->def.nested != NULL)
     return; /* it reports BOOTED */
-  rc = mrt_ask(sup->self, sup->barrier, &barrier_msg, &(mrt_none){0}, sizeof(mrt_none),
-               MRT_SEC(60), barrier_done, (void *)(uintptr_t)token);
+  rc = mrt_ask(sup->self, sup->barrier, &barrier_msg, &(mrt_none){0}, sizeof(mrt_none), MRT_SEC(60),
+               barrier_done, (void *)(uintptr_t)token);
   if (rc < 0)
     confirm_started(sup, c); /* no barrier: do not hold the other children back */
 }
@@ -465,8 +470,7 @@ static void check_booted(mrt__sup *sup) {
   sup->boot_waiters.n = 0;
   mrt_ref *parent = mrt_actor_parent(sup->self);
   if (parent != NULL) {
-    mrt_child_report r = {.child_actor_id = mrt_ref_id(sup->self),
-                          .kind = MRT_CHILD_REPORT_BOOTED};
+    mrt_child_report r = {.child_actor_id = mrt_ref_id(sup->self), .kind = MRT_CHILD_REPORT_BOOTED};
     MRT_TELL(supervisor_report, parent, &r); /* a host parent need not handle it */
   }
 }
@@ -609,8 +613,8 @@ static int sup_on_start(mrt_actor *self, void *state, const void *args) {
     sup_free(sup); /* on_stop does not run after a failed on_start */
     return rc;
   }
-  mrt_log(MRT_LOG_DEBUG, MRT__SUP_LOG, "supervisor started name=%s children=%zu",
-          sup->def->name, sup->n);
+  mrt_log(MRT_LOG_DEBUG, MRT__SUP_LOG, "supervisor started name=%s children=%zu", sup->def->name,
+          sup->n);
   mrt__sup_drive(sup);
   return 0;
 }
@@ -627,7 +631,9 @@ static void sup_on_stop(mrt_actor *self, void *state, const mrt_exit *why) {
   sup_free(sup);
 }
 
-static void sup_args_drop(void *args) { mrt__sup_def_unref(*(mrt__sup_def **)args); }
+static void sup_args_drop(void *args) {
+  mrt__sup_def_unref(*(mrt__sup_def **)args);
+}
 
 static const mrt_handler_entry sup_handlers[] = {
     {&mrt_msg_down, mrt__sup_on_down},

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the supervisor's public surface: its message types, the blocking
  * wrappers hosts call, the helpers children call, and names for the enums.
  *
@@ -23,7 +24,9 @@
 #define QUERY_TIMEOUT MRT_SEC(5)
 #define CONTROL_TIMEOUT MRT_SEC(30)
 
-static void control_drop(void *p) { mrt_child_command_clear(p); }
+static void control_drop(void *p) {
+  mrt_child_command_clear(p);
+}
 static void state_reply_drop(void *p) {
   mrt_supervisor_state_free(((mrt_supervisor_state_reply *)p)->state);
 }
@@ -33,17 +36,18 @@ static void events_reply_drop(void *p) {
 static void metrics_reply_drop(void *p) {
   mrt_supervisor_metrics_free(((mrt_supervisor_metrics_reply *)p)->metrics);
 }
-static void child_reply_drop(void *p) { mrt_ref_unref(((mrt_supervisor_child_reply *)p)->ref); }
+static void child_reply_drop(void *p) {
+  mrt_ref_unref(((mrt_supervisor_child_reply *)p)->ref);
+}
 
 MRT_MESSAGE_DEFINE(supervisor_control, mrt_child_command, mrt_child_outcome, control_drop, NULL);
-MRT_MESSAGE_DEFINE(supervisor_state, mrt_none, mrt_supervisor_state_reply, NULL,
-                   state_reply_drop);
+MRT_MESSAGE_DEFINE(supervisor_state, mrt_none, mrt_supervisor_state_reply, NULL, state_reply_drop);
 MRT_MESSAGE_DEFINE(supervisor_events, mrt_supervisor_events_query, mrt_supervisor_events_reply,
                    NULL, events_reply_drop);
 MRT_MESSAGE_DEFINE(supervisor_metrics, mrt_none, mrt_supervisor_metrics_reply, NULL,
                    metrics_reply_drop);
-MRT_MESSAGE_DEFINE(supervisor_child, mrt_supervisor_child_query, mrt_supervisor_child_reply,
-                   NULL, child_reply_drop);
+MRT_MESSAGE_DEFINE(supervisor_child, mrt_supervisor_child_query, mrt_supervisor_child_reply, NULL,
+                   child_reply_drop);
 MRT_MESSAGE_DEFINE(supervisor_await_boot, mrt_none, mrt_none, NULL, NULL);
 MRT_MESSAGE_DEFINE(supervisor_shutdown, mrt_none, mrt_none, NULL, NULL);
 MRT_MESSAGE_DEFINE(supervisor_report, mrt_child_report, mrt_none, NULL, NULL);
@@ -232,7 +236,7 @@ int mrt_supervisor_stop_request_default(mrt_actor *self, void *state, const void
 
 /* ---- names --------------------------------------------------------------------------- */
 
-#define NAME(table, i) \
+#define NAME(table, i)                                                                             \
   ((size_t)(i) < sizeof(table) / sizeof(table)[0] && (table)[i] != NULL ? (table)[i] : "?")
 
 const char *mrt_child_status_name(mrt_child_status s) {
@@ -264,10 +268,10 @@ const char *mrt_child_command_name(mrt_child_command_kind k) {
 
 const char *mrt_supervisor_event_kind_name(mrt_supervisor_event_kind k) {
   static const char *const names[] = {
-      "starting", "running",  "ready",     "not_ready",       "failed",
-      "exited",   "backoff_scheduled", "restarting", "paused", "resumed",
-      "quarantined", "removed", "stop_delivered", "stopped", "stop_failed",
-      "heartbeat_stale", "limit_exhausted", "escalated", "added",
+      "starting",        "running",           "ready",          "not_ready", "failed",
+      "exited",          "backoff_scheduled", "restarting",     "paused",    "resumed",
+      "quarantined",     "removed",           "stop_delivered", "stopped",   "stop_failed",
+      "heartbeat_stale", "limit_exhausted",   "escalated",      "added",
   };
   _Static_assert(sizeof names / sizeof names[0] == MRT_SUP_EV_COUNT, "one name per event kind");
   return NAME(names, k);

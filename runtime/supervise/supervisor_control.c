@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — supervisor operator control and the other requests a supervisor
  * answers (child refs, boot and shutdown waits).
  *
@@ -65,8 +66,8 @@ static void set_operation(mrt__sup *sup, mrt__child *c, mrt_child_operation op,
 
 /* pause and quarantine: the attempt stops and nothing restarts it. */
 static void hold(mrt__sup *sup, mrt__child *c, mrt_child_operation op, mrt_child_outcome *o) {
-  bool already = op == MRT_OP_PAUSED ? c->operation != MRT_OP_ACTIVE
-                                     : c->operation == MRT_OP_QUARANTINED;
+  bool already =
+      op == MRT_OP_PAUSED ? c->operation != MRT_OP_ACTIVE : c->operation == MRT_OP_QUARANTINED;
   if (already) {
     o->idempotent = true;
     return;
@@ -186,8 +187,8 @@ static int dispatch(mrt__sup *sup, const mrt_child_command *cmd, mrt_child_outco
   return perform(sup, c, cmd->kind, o);
 }
 
-static void answer(mrt__sup *sup, mrt__child *c, const mrt_child_command *cmd,
-                   mrt_child_outcome *o, mrt_reply *reply) {
+static void answer(mrt__sup *sup, mrt__child *c, const mrt_child_command *cmd, mrt_child_outcome *o,
+                   mrt_reply *reply) {
   mrt__sup_fill_outcome(sup, c, o);
   if (reply == NULL)
     return;
@@ -229,8 +230,10 @@ int mrt__sup_on_control(mrt_actor *self, void *state, const void *payload, mrt_r
   }
   mrt_log(MRT_LOG_INFO, MRT__SUP_LOG, "command supervisor=%s command=%s child=%s result=%s",
           sup->def->name, mrt_child_command_name(cmd->kind), cmd->child_id,
-          rc == -ENOENT ? "no such child" : rc < 0 ? mrt_strerror(rc)
-          : o.idempotent ? "idempotent" : "done");
+          rc == -ENOENT  ? "no such child"
+          : rc < 0       ? mrt_strerror(rc)
+          : o.idempotent ? "idempotent"
+                         : "done");
   sup->cur_command = MRT_CHILD_CMD_NONE;
   sup->cur_command_id = 0;
   return 0;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — supervisor: what happens when a child's attempt ends.
  *
  * A DOWN from a child ends its attempt. If the supervisor had asked it to stop
@@ -215,4 +216,3 @@ int mrt__sup_on_down(mrt_actor *self, void *state, const void *payload, mrt_repl
   mrt__sup_drive(sup);
   return 0;
 }
-

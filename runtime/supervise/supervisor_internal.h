@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — private structures of the supervisor (supervisor*.c).
  *
  * Object map: a supervisor actor's state (mrt__sup) owns its child records
@@ -29,7 +30,7 @@ typedef struct mrt__child_def {
   void *args;                 /* cls->args_size bytes (owned), NULL if none */
   mrt__sup_def *nested;       /* nested supervisor spec (reference held) or NULL */
   mrt_restart_policy restart;
-  uint64_t grace_ns;          /* resolved: > 0, MRT_SHUTDOWN_INFINITY for no limit */
+  uint64_t grace_ns; /* resolved: > 0, MRT_SHUTDOWN_INFINITY for no limit */
   bool kill;
   mrt_backoff_config backoff; /* validated */
   mrt_readiness_policy readiness;
@@ -77,20 +78,20 @@ typedef struct mrt__waiter {
 } mrt__waiter;
 
 typedef struct mrt__child {
-  uint64_t uid;               /* unique per supervisor; timers refer to it */
+  uint64_t uid; /* unique per supervisor; timers refer to it */
   mrt__child_def def;
-  mrt_ref *ref;               /* the running attempt, or NULL */
+  mrt_ref *ref; /* the running attempt, or NULL */
   uint64_t actor_id, attempt, generation;
   mrt_child_status status;
   mrt_child_operation operation;
   mrt_readiness readiness;
-  bool boot_pending;          /* part of the initial boot, not yet attempted */
-  bool want_start;            /* start when allowed (gate, order) */
-  bool force_start;           /* operator restart: start despite operation/gate */
-  bool stop_queued;           /* a strategy stop will stop it (one at a time) */
-  bool restart_after_stop;    /* restart once the strategy stop completed */
-  uint64_t epoch;             /* restart group: gated members hold back later ones */
-  mrt_stop_cause stop_cause;  /* why the running attempt is being stopped */
+  bool boot_pending;         /* part of the initial boot, not yet attempted */
+  bool want_start;           /* start when allowed (gate, order) */
+  bool force_start;          /* operator restart: start despite operation/gate */
+  bool stop_queued;          /* a strategy stop will stop it (one at a time) */
+  bool restart_after_stop;   /* restart once the strategy stop completed */
+  uint64_t epoch;            /* restart group: gated members hold back later ones */
+  mrt_stop_cause stop_cause; /* why the running attempt is being stopped */
   mrt_stop_state stop_state;
   uint64_t grace_timer, stale_timer; /* 0: none */
   bool has_heartbeat, stale;
@@ -107,16 +108,16 @@ typedef struct mrt__child {
 
 typedef struct mrt__sup {
   mrt__sup_def *def;
-  mrt_actor *self;            /* borrowed: valid while the supervisor runs */
-  mrt_ref *barrier;           /* see supervisor.c: "waiting for on_start" */
-  mrt__child **children;      /* start order */
+  mrt_actor *self;       /* borrowed: valid while the supervisor runs */
+  mrt_ref *barrier;      /* see supervisor.c: "waiting for on_start" */
+  mrt__child **children; /* start order */
   size_t n, cap;
   mrt_supervisor_phase phase;
   uint64_t next_uid, generation, next_epoch, command_seq;
-  uint64_t awaiting_uid;      /* the child whose on_start we wait for, 0: none */
+  uint64_t awaiting_uid; /* the child whose on_start we wait for, 0: none */
   uint64_t await_token;
   uint64_t gate_timer, gate_at;
-  bool gate_unarmed;          /* a gate timer could not be started (no memory) */
+  bool gate_unarmed; /* a gate timer could not be started (no memory) */
   /* Restart limit: instants of the restarts inside the window, oldest first,
    * in a ring of max_restarts entries. */
   uint64_t *limit_at;
@@ -176,8 +177,7 @@ void mrt__sup_event_commit(mrt__sup *sup, mrt_supervisor_event *ev);
 void mrt__sup_emit(mrt__sup *sup, const mrt__child *c, mrt_supervisor_event_kind kind);
 int mrt__sup_journal_init(mrt__sup *sup);
 void mrt__sup_limit_state(mrt__sup *sup, mrt_restart_limit_state *out);
-void mrt__sup_fill_record(mrt__sup *sup, const mrt__child *c, uint64_t now,
-                          mrt_child_record *out);
+void mrt__sup_fill_record(mrt__sup *sup, const mrt__child *c, uint64_t now, mrt_child_record *out);
 int mrt__sup_on_state(mrt_actor *self, void *state, const void *payload, mrt_reply *reply);
 int mrt__sup_on_events(mrt_actor *self, void *state, const void *payload, mrt_reply *reply);
 int mrt__sup_on_metrics(mrt_actor *self, void *state, const void *payload, mrt_reply *reply);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — supervisor observability: events, restart limit, state snapshots,
  * metrics and their Prometheus rendering.
  *
@@ -119,8 +120,7 @@ void mrt__sup_limit_state(mrt__sup *sup, mrt_restart_limit_state *out) {
 
 /* ---- state ------------------------------------------------------------------------- */
 
-void mrt__sup_fill_record(mrt__sup *sup, const mrt__child *c, uint64_t now,
-                          mrt_child_record *r) {
+void mrt__sup_fill_record(mrt__sup *sup, const mrt__child *c, uint64_t now, mrt_child_record *r) {
   memset(r, 0, sizeof *r);
   snprintf(r->id, sizeof r->id, "%s", c->def.id);
   r->restart = c->def.restart;
@@ -185,7 +185,9 @@ int mrt__sup_on_state(mrt_actor *self, void *state, const void *payload, mrt_rep
   return r.state == NULL ? mrt_reply_error(reply, -ENOMEM) : MRT_REPLY(supervisor_state, reply, &r);
 }
 
-void mrt_supervisor_state_free(mrt_supervisor_state *state) { free(state); }
+void mrt_supervisor_state_free(mrt_supervisor_state *state) {
+  free(state);
+}
 
 const mrt_child_record *mrt_supervisor_state_find(const mrt_supervisor_state *state,
                                                   const char *id) {
@@ -197,7 +199,9 @@ const mrt_child_record *mrt_supervisor_state_find(const mrt_supervisor_state *st
   return NULL;
 }
 
-void mrt_supervisor_event_list_free(mrt_supervisor_event_list *list) { free(list); }
+void mrt_supervisor_event_list_free(mrt_supervisor_event_list *list) {
+  free(list);
+}
 
 /* ---- metrics ----------------------------------------------------------------------- */
 
@@ -245,7 +249,9 @@ int mrt__sup_on_metrics(mrt_actor *self, void *state, const void *payload, mrt_r
                            : MRT_REPLY(supervisor_metrics, reply, &r);
 }
 
-void mrt_supervisor_metrics_free(mrt_supervisor_metrics *m) { free(m); }
+void mrt_supervisor_metrics_free(mrt_supervisor_metrics *m) {
+  free(m);
+}
 
 /* ---- Prometheus text ---------------------------------------------------------------- */
 
@@ -303,17 +309,39 @@ static void sample(out *o, const char *name, const mrt_supervisor_metrics *m,
 typedef double (*sup_value_fn)(const mrt_supervisor_metrics *m);
 typedef double (*child_value_fn)(const mrt_child_metrics *c);
 
-static double v_restarts(const mrt_supervisor_metrics *m) { return (double)m->restarts; }
-static double v_escalations(const mrt_supervisor_metrics *m) { return (double)m->escalations; }
-static double v_events(const mrt_supervisor_metrics *m) { return (double)m->events; }
-static double v_limit(const mrt_supervisor_metrics *m) { return m->limit; }
-static double v_remaining(const mrt_supervisor_metrics *m) { return m->limit_remaining; }
-static double c_starts(const mrt_child_metrics *c) { return (double)c->starts; }
-static double c_restarts(const mrt_child_metrics *c) { return (double)c->restarts; }
-static double c_failures(const mrt_child_metrics *c) { return (double)c->failures; }
-static double c_stale(const mrt_child_metrics *c) { return (double)c->stale_heartbeats; }
-static double c_stop_failures(const mrt_child_metrics *c) { return (double)c->stop_failures; }
-static double c_ready(const mrt_child_metrics *c) { return c->ready; }
+static double v_restarts(const mrt_supervisor_metrics *m) {
+  return (double)m->restarts;
+}
+static double v_escalations(const mrt_supervisor_metrics *m) {
+  return (double)m->escalations;
+}
+static double v_events(const mrt_supervisor_metrics *m) {
+  return (double)m->events;
+}
+static double v_limit(const mrt_supervisor_metrics *m) {
+  return m->limit;
+}
+static double v_remaining(const mrt_supervisor_metrics *m) {
+  return m->limit_remaining;
+}
+static double c_starts(const mrt_child_metrics *c) {
+  return (double)c->starts;
+}
+static double c_restarts(const mrt_child_metrics *c) {
+  return (double)c->restarts;
+}
+static double c_failures(const mrt_child_metrics *c) {
+  return (double)c->failures;
+}
+static double c_stale(const mrt_child_metrics *c) {
+  return (double)c->stale_heartbeats;
+}
+static double c_stop_failures(const mrt_child_metrics *c) {
+  return (double)c->stop_failures;
+}
+static double c_ready(const mrt_child_metrics *c) {
+  return c->ready;
+}
 static double c_backoff(const mrt_child_metrics *c) {
   return (double)c->backoff_ns_total / (double)MRT_NS_PER_SEC;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — supervisor and child specs: validation and owned copies.
  *
  * A spec handed to mrt_supervisor_spawn() or to an ADD command is checked once
@@ -41,7 +42,9 @@ static bool name_valid(const char *s, size_t max) {
   return true;
 }
 
-bool mrt__child_id_valid(const char *id) { return name_valid(id, MRT_CHILD_ID_MAX); }
+bool mrt__child_id_valid(const char *id) {
+  return name_valid(id, MRT_CHILD_ID_MAX);
+}
 
 static bool class_valid(const mrt_actor_class *cls) {
   return cls->name != NULL && (cls->handlers != NULL || cls->handle_any != NULL);

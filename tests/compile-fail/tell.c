@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Compile-fail case: MRT_TELL with a payload of the wrong type.
  * It must not compile under any warning flags (the test passes -w). */
 #include "uses.h"

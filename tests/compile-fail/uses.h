@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Compile-fail tests: the correct uses every case file shares.
  *
  * Each case file is this header plus exactly one call that passes a pointer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: the node config (mn_config_parse with MN_CONFIG_NO_FILES, so
  * no key file is created and no DERP map file read, wherever the input
  * points them).
@@ -24,14 +25,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char err[MN_CONFIG_ERR_MAX];
   mn_config *c = NULL;
   memset(err, 0x55, sizeof err);
-  int rc = mn_config_parse(PATH, (const char *)data, size, MN_CONFIG_NO_FILES, &c, err,
-                           sizeof err);
+  int rc = mn_config_parse(PATH, (const char *)data, size, MN_CONFIG_NO_FILES, &c, err, sizeof err);
   if (rc < 0) {
     FUZZ_CHECK(c == NULL, "a refused config was returned");
     FUZZ_CHECK(rc == -EINVAL || rc == -ENOMEM, "rc %d", rc);
     FUZZ_CHECK(memchr(err, '\0', sizeof err) != NULL, "message not terminated");
-    FUZZ_CHECK(strncmp(err, PATH ": ", strlen(PATH) + 2) == 0, "message without the path: %s",
-               err);
+    FUZZ_CHECK(strncmp(err, PATH ": ", strlen(PATH) + 2) == 0, "message without the path: %s", err);
     FUZZ_CHECK(fuzz_clean_text(err, strlen(err)), "message not clean: %s", err);
     return 0;
   }
@@ -45,15 +44,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     json_decref(j);
   }
   mn_config *again = NULL;
-  rc = mn_config_parse(PATH, (const char *)data, size, MN_CONFIG_NO_FILES, &again, err,
-                       sizeof err);
+  rc = mn_config_parse(PATH, (const char *)data, size, MN_CONFIG_NO_FILES, &again, err, sizeof err);
   FUZZ_CHECK(rc == 0, "accepted once, refused the next time: %s", err);
   FUZZ_CHECK(strcmp(c->derp_canon, again->derp_canon) == 0 &&
                  strcmp(c->peers_canon, again->peers_canon) == 0 &&
                  c->listen_port == again->listen_port &&
                  memcmp(&c->listen_addr, &again->listen_addr, sizeof c->listen_addr) == 0 &&
-                 c->network_monitor == again->network_monitor &&
-                 c->log_level == again->log_level && c->log_format == again->log_format,
+                 c->network_monitor == again->network_monitor && c->log_level == again->log_level &&
+                 c->log_format == again->log_format,
              "not deterministic");
   mn_config_free(again);
   mn_config_free(c);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: control requests (one line from a client of the control
  * socket) through mn_request_parse, the node's parser and validator.
  *
@@ -23,11 +24,12 @@ static void check_error(const uint8_t *data, size_t size, json_t *err) {
   json_t *e = json_object_get(err, "error");
   const char *code = json_string_value(json_object_get(e, "code"));
   const char *msg = json_string_value(json_object_get(e, "message"));
-  FUZZ_CHECK(code != NULL && (strcmp(code, "parse_error") == 0 || strcmp(code, "bad_request") == 0 ||
-                              strcmp(code, "unknown_command") == 0),
+  FUZZ_CHECK(code != NULL &&
+                 (strcmp(code, "parse_error") == 0 || strcmp(code, "bad_request") == 0 ||
+                  strcmp(code, "unknown_command") == 0),
              "code %s", code ? code : "(none)");
-  FUZZ_CHECK(msg != NULL && fuzz_clean_text(msg, strlen(msg)) && strlen(msg) <= 511,
-             "message %s", msg ? msg : "(none)");
+  FUZZ_CHECK(msg != NULL && fuzz_clean_text(msg, strlen(msg)) && strlen(msg) <= 511, "message %s",
+             msg ? msg : "(none)");
   /* The id is echoed whenever the input was an object that had one. */
   json_t *req = json_loadb((const char *)data, size, JSON_DECODE_ANY, NULL);
   json_t *id = json_is_object(req) ? json_object_get(req, "id") : NULL;
@@ -45,8 +47,8 @@ static void check_same(const mn_request *a, const mn_request *b) {
                  a->flags == b->flags && a->described == b->described &&
                  memcmp(&a->where, &b->where, sizeof a->where) == 0,
              "round trip changed the request");
-  FUZZ_CHECK((a->id == NULL && b->id == NULL) || (a->id != NULL && b->id != NULL &&
-                                                    json_equal(a->id, b->id)),
+  FUZZ_CHECK((a->id == NULL && b->id == NULL) ||
+                 (a->id != NULL && b->id != NULL && json_equal(a->id, b->id)),
              "round trip changed the id");
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: the DERP map (mrt_derp_map_parse), as a node gets it from its
  * config, a file or control.
  *
@@ -36,13 +37,13 @@ static char *write_map(const mrt_derp_map *map) {
     json_t *nodes = json_array();
     for (size_t j = 0; j < r->n_nodes; j++) {
       const mrt_derp_node *n = &r->nodes[j];
-      json_array_append_new(
-          nodes, json_pack("{s:s, s:i, s:s, s:o, s:o, s:i, s:b, s:i}", "Name", n->name,
-                           "RegionID", n->region_id, "HostName", n->host_name, "IPv4",
-                           addr_json(n->ipv4_mode, AF_INET, &n->ipv4), "IPv6",
-                           addr_json(n->ipv6_mode, AF_INET6, &n->ipv6), "STUNPort",
-                           n->stun_port == 0 ? -1 : (int)n->stun_port, "STUNOnly", n->stun_only,
-                           "DERPPort", (int)n->derp_port));
+      json_array_append_new(nodes,
+                            json_pack("{s:s, s:i, s:s, s:o, s:o, s:i, s:b, s:i}", "Name", n->name,
+                                      "RegionID", n->region_id, "HostName", n->host_name, "IPv4",
+                                      addr_json(n->ipv4_mode, AF_INET, &n->ipv4), "IPv6",
+                                      addr_json(n->ipv6_mode, AF_INET6, &n->ipv6), "STUNPort",
+                                      n->stun_port == 0 ? -1 : (int)n->stun_port, "STUNOnly",
+                                      n->stun_only, "DERPPort", (int)n->derp_port));
     }
     char key[16];
     snprintf(key, sizeof key, "%d", r->region_id);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: the node's log sink (mn_log_render), human and JSON, for a
  * record with any level, component and text bytes (the library sanitizes
  * text before a sink sees it; the sink does not rely on that).

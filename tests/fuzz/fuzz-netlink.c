@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: rtnetlink messages into the link monitor's interface
  * snapshot (netmon/link_snapshot.c, link_parse.c), as the netlink monitor
  * hands it every buffer it receives, with resyncs in between.
@@ -27,8 +28,8 @@
 #include "fuzz.h"
 #include "link_snapshot.h"
 
-#define KINDS                                                                                    \
-  (MRT_LINK_CHANGE_LINK_UP | MRT_LINK_CHANGE_LINK_DOWN | MRT_LINK_CHANGE_ADDR_ADDED |           \
+#define KINDS                                                                                      \
+  (MRT_LINK_CHANGE_LINK_UP | MRT_LINK_CHANGE_LINK_DOWN | MRT_LINK_CHANGE_ADDR_ADDED |              \
    MRT_LINK_CHANGE_ADDR_REMOVED | MRT_LINK_CHANGE_DEFAULT_ROUTE)
 
 static void check_changes(const mrt__link_changes *c, uint32_t flags) {
@@ -45,15 +46,16 @@ static void check_changes(const mrt__link_changes *c, uint32_t flags) {
     mrt_link_change_item_str(it, text, sizeof text);
     FUZZ_CHECK(fuzz_clean_text(text, strlen(text)), "change text not clean: %s", text);
   }
-  mrt_link_change ev = {.flags = flags, .n_changes = c->n, .more_changes = c->more,
+  mrt_link_change ev = {.flags = flags,
+                        .n_changes = c->n,
+                        .more_changes = c->more,
                         .changes = (mrt_link_change_item *)c->items};
   char list[2048];
   mrt_link_change_list_str(&ev, list, sizeof list);
   FUZZ_CHECK(fuzz_clean_text(list, strlen(list)), "list text not clean: %s", list);
 }
 
-static void apply(mrt__link_snapshot *a, mrt__link_snapshot *b, const uint8_t *data,
-                  size_t len) {
+static void apply(mrt__link_snapshot *a, mrt__link_snapshot *b, const uint8_t *data, size_t len) {
   static uint32_t buf[65536 / 4 + 1]; /* recv() buffers are 4-byte aligned */
   memcpy(buf, data, len);
   mrt__link_stats before, after;
@@ -73,8 +75,8 @@ static void apply(mrt__link_snapshot *a, mrt__link_snapshot *b, const uint8_t *d
   if (!resyncing && rc != -ENOMEM) {
     uint32_t diff = 0;
     FUZZ_CHECK(mrt__link_snapshot_diff(b, a, &diff, NULL) == 0, "diff");
-    FUZZ_CHECK((diff & ~fa) == 0, "changes %x happened but were not reported (reported %x)",
-               diff, fa);
+    FUZZ_CHECK((diff & ~fa) == 0, "changes %x happened but were not reported (reported %x)", diff,
+               fa);
   }
   if (after.messages == before.messages && !resyncing)
     FUZZ_CHECK(mrt__link_snapshot_equal(a, b), "nothing accepted, yet the state changed");
@@ -91,8 +93,7 @@ static void finish(mrt__link_snapshot *a, mrt__link_snapshot *b) {
   bool was = mrt__link_snapshot_resyncing(a);
   int rc = mrt__link_snapshot_finish_resync(a, &fa, &ca);
   int rc2 = mrt__link_snapshot_finish_resync(b, &fb, &cb);
-  FUZZ_CHECK(was ? (rc == 0 || rc == MRT__LINK_RESYNC_INCONSISTENT) : rc == -EINVAL, "rc %d",
-             rc);
+  FUZZ_CHECK(was ? (rc == 0 || rc == MRT__LINK_RESYNC_INCONSISTENT) : rc == -EINVAL, "rc %d", rc);
   FUZZ_CHECK(rc == rc2 && fa == fb, "the same resync, another outcome");
   if (rc >= 0) {
     check_changes(&ca, fa);

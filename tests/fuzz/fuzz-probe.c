@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: path probe datagrams (pings, pongs, endpoint updates), as
  * DirectManager opens them from the UDP socket.
  *

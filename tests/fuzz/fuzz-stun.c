@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: STUN datagrams, as both STUN clients (DirectManager,
  * DerpLatencyMeasurer) read responses and the responder reads requests.
  *
@@ -49,12 +50,11 @@ static void response(const uint8_t *data, size_t size) {
     return;
   }
   FUZZ_CHECK((r.mapped.ss_family == AF_INET && r.mapped_len == sizeof(struct sockaddr_in)) ||
-                 (r.mapped.ss_family == AF_INET6 &&
-                  r.mapped_len == sizeof(struct sockaddr_in6)),
+                 (r.mapped.ss_family == AF_INET6 && r.mapped_len == sizeof(struct sockaddr_in6)),
              "mapped address");
   uint8_t buf[MRT_STUN_RESPONSE_MAX_LEN];
-  int n = mrt_stun_build_binding_response(buf, sizeof buf, &r.txid,
-                                          (const struct sockaddr *)&r.mapped);
+  int n =
+      mrt_stun_build_binding_response(buf, sizeof buf, &r.txid, (const struct sockaddr *)&r.mapped);
   FUZZ_CHECK(n > 0, "cannot write the response back: %d", n);
   mrt_stun_response back;
   FUZZ_CHECK(mrt_stun_parse_binding_response(buf, (size_t)n, &back) == 0, "our own response");

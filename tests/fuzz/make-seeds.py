@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes the fuzz targets' seed corpora (tests/fuzz/corpus/NAME/seed-*) from
 the tests' canned inputs: the RFC 5769 and classic STUN messages of
 test-stun.c, the DERP map of test-derp-map.c, the example config and the

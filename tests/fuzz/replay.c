@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Replays fuzz inputs through a target once: each argument is a file or a
  * directory of files (a corpus). The ordinary builds link every fuzz target
  * with this main(), so the committed corpus (seeds and minimised findings)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Install test (tests/test-install.sh): a host of libmeshrt-mesh, built
  * against the installed pkg-config file `meshrt-mesh` as strict C11 (the
  * installed embedding example runs a whole node; this checks the codecs):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Install test (tests/test-install.sh): a host of libmeshrt alone, built
  * against the installed pkg-config file `meshrt` as strict C11. It is the
  * README's "Using the runtime" example: an actor that adds, a tell and an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Install test (tests/test-install.sh): a host of libmeshrt-netmon, built
  * against the installed pkg-config file `meshrt-netmon` as strict C11. A
  * manual link monitor is watched by an actor on the virtual clock; one
@@ -30,7 +31,8 @@ int main(void) {
   mrt_link_monitor *mon;
   mrt_link_watch *watch;
   mrt_runtime_config cfg = {.virtual_clock = true, .virtual_start_ns = MRT_SEC(1000)};
-  if (mrt_runtime_new(&cfg, &rt) < 0 || mrt_actor_spawn(rt, &watcher_class, NULL, NULL, &target) < 0 ||
+  if (mrt_runtime_new(&cfg, &rt) < 0 ||
+      mrt_actor_spawn(rt, &watcher_class, NULL, NULL, &target) < 0 ||
       mrt_manual_monitor_new(&mon) < 0 ||
       mrt_link_monitor_watch(mon, rt, target, NULL, &watch) < 0) {
     fprintf(stderr, "install-netmon: setup failed\n");
@@ -48,8 +50,7 @@ int main(void) {
   mrt_ref_unref(target);
   mrt_runtime_unref(rt);
   if (changes != 1 || last_flags != MRT_LINK_CHANGE_LINK_UP) {
-    fprintf(stderr, "install-netmon: %u changes, flags %s; expected one link-up\n", changes,
-            flags);
+    fprintf(stderr, "install-netmon: %u changes, flags %s; expected one link-up\n", changes, flags);
     return 1;
   }
   printf("install-netmon: one change: %s\n", flags);

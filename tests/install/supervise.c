@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Install test (tests/test-install.sh): a host of libmeshrt-supervise, built
  * against the installed pkg-config file `meshrt-supervise` as strict C11. A
  * supervisor starts one child on a hand-driven runtime (the calls below
@@ -11,13 +12,13 @@
 static const mrt_handler_entry idle_handlers[] = {{NULL, NULL}};
 static const mrt_actor_class idle_class = {.name = "idle", .handlers = idle_handlers};
 
-#define CHECK(expr)                                                                     \
-  do {                                                                                  \
-    int rc_ = (expr);                                                                   \
-    if (rc_ < 0) {                                                                      \
-      fprintf(stderr, "install-supervise: %s: %s\n", #expr, mrt_strerror(rc_));         \
-      return 1;                                                                         \
-    }                                                                                   \
+#define CHECK(expr)                                                                                \
+  do {                                                                                             \
+    int rc_ = (expr);                                                                              \
+    if (rc_ < 0) {                                                                                 \
+      fprintf(stderr, "install-supervise: %s: %s\n", #expr, mrt_strerror(rc_));                    \
+      return 1;                                                                                    \
+    }                                                                                              \
   } while (0)
 
 int main(void) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Install test (tests/test-install.sh): a host's own test on
  * libmeshrt-testing, built against the installed pkg-config file
  * `meshrt-testing` as strict C11: a counter stand-in on the fixture's

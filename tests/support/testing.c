@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-testing — fixture and stand-in actors (see <meshrt/testing.h>).
  *
  * Each stand-in is an ordinary actor class; queries are asks of private
@@ -164,8 +165,7 @@ static const mrt_actor_class tap_class = {
     .handle_any = tap_any,
 };
 
-int mrt_test_tap_spawn(mrt_runtime *rt, const mrt_msg_type *const *types, size_t n,
-                       mrt_ref **out) {
+int mrt_test_tap_spawn(mrt_runtime *rt, const mrt_msg_type *const *types, size_t n, mrt_ref **out) {
   if (n > MRT_TEST_TAP_TYPES_MAX || (n > 0 && types == NULL))
     return -EINVAL;
   tap_args args = {.n = n};
@@ -285,10 +285,8 @@ static int responder_any(mrt_actor *self, void *state, const void *payload, mrt_
     return 0;
   const responder_step *rs = nth_step(st, first, st->played[first]++);
   switch (rs->step.action) {
-  case MRT_TEST_REPLY:
-    return mrt_reply_send(reply, rs->reply_copy, rs->step.type->reply_size);
-  case MRT_TEST_ERROR:
-    return mrt_reply_error(reply, rs->step.error);
+  case MRT_TEST_REPLY: return mrt_reply_send(reply, rs->reply_copy, rs->step.type->reply_size);
+  case MRT_TEST_ERROR: return mrt_reply_error(reply, rs->step.error);
   case MRT_TEST_SILENCE:
     mrt_reply_defer(reply); /* held until the responder stops */
     return 0;
@@ -324,8 +322,7 @@ static const mrt_actor_class responder_class = {
     .handle_any = responder_any,
 };
 
-int mrt_test_responder_spawn(mrt_runtime *rt, const mrt_test_step *steps, size_t n,
-                             mrt_ref **out) {
+int mrt_test_responder_spawn(mrt_runtime *rt, const mrt_test_step *steps, size_t n, mrt_ref **out) {
   if (n == 0 || n > RESPONDER_STEPS_MAX || steps == NULL)
     return -EINVAL;
   responder_args args = {.n = n};

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-bench — declarations shared by the benchmark tool's files.
  *
  * A benchmark is one function that builds a fresh started runtime, times one
@@ -40,9 +41,9 @@ void bench_check(int rc, const char *expr, const char *file, int line);
 #define BENCH_CHECK(expr) bench_check((expr), #expr, __FILE__, __LINE__)
 
 /* ---- measuring ----------------------------------------------------------- */
-uint64_t bench_now_ns(void);     /* CLOCK_MONOTONIC */
-uint64_t bench_rss_bytes(void);  /* resident set size now, from /proc/self/statm */
-long bench_peak_rss_kb(void);    /* getrusage(RUSAGE_SELF).ru_maxrss */
+uint64_t bench_now_ns(void);    /* CLOCK_MONOTONIC */
+uint64_t bench_rss_bytes(void); /* resident set size now, from /proc/self/statm */
+long bench_peak_rss_kb(void);   /* getrusage(RUSAGE_SELF).ru_maxrss */
 /* Gives freed heap memory back to the kernel, so that RSS deltas measure what
  * a run allocates and not what an earlier run left cached. */
 void bench_trim_heap(void);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-bench — bus fan-out: one publisher actor, 100 subscribers.
  *
  * The publisher publishes in chunks of 64 (the runtime's batch) with two
@@ -29,8 +30,8 @@ MRT_MESSAGE_DEFINE(fanout_go, mrt_none, mrt_none, NULL, NULL);
 #define IN_FLIGHT 2 /* chunks */
 
 typedef struct fanout_shared {
-  uint64_t per_subscriber;   /* publishes each subscriber must see */
-  atomic_uint finished;      /* subscribers that saw them all */
+  uint64_t per_subscriber;           /* publishes each subscriber must see */
+  atomic_uint finished;              /* subscribers that saw them all */
   atomic_uint chunk_done[IN_FLIGHT]; /* subscribers done with a chunk slot */
   mrt_ref *publisher;
   bench_latch latch;
@@ -67,9 +68,8 @@ static int sub_item(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   return 0;
 }
 
-static const mrt_handler_entry sub_handlers[] = {{&mrt_msg_fanout_item, sub_item},
-                                                 {&mrt_msg_bench_ready, bench_on_ready},
-                                                 {NULL, NULL}};
+static const mrt_handler_entry sub_handlers[] = {
+    {&mrt_msg_fanout_item, sub_item}, {&mrt_msg_bench_ready, bench_on_ready}, {NULL, NULL}};
 static const mrt_actor_class sub_class = {.name = "fanout-sub",
                                           .state_size = sizeof(sub_state),
                                           .args_size = sizeof(fanout_shared *),
@@ -100,9 +100,8 @@ static int pub_go(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   return 0;
 }
 
-static const mrt_handler_entry pub_handlers[] = {{&mrt_msg_fanout_go, pub_go},
-                                                 {&mrt_msg_bench_ready, bench_on_ready},
-                                                 {NULL, NULL}};
+static const mrt_handler_entry pub_handlers[] = {
+    {&mrt_msg_fanout_go, pub_go}, {&mrt_msg_bench_ready, bench_on_ready}, {NULL, NULL}};
 static const mrt_actor_class pub_class = {.name = "fanout-pub",
                                           .state_size = sizeof(pub_state),
                                           .args_size = sizeof(fanout_shared *),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-bench — host threads talking to actors: ask_sync (a blocking round
  * trip from a host thread) and xthread (a host thread streaming tells).
  *
@@ -75,8 +76,7 @@ void bench_ask_sync(const bench_cfg *cfg, bench_sample *out) {
     uint64_t reply = 0;
     BENCH_CHECK(MRT_ASK_SYNC(host_inc, sink, &i, &reply, MRT_SEC(10)));
     if (reply != i + 1)
-      bench_die("ask_sync: reply %llu to %llu", (unsigned long long)reply,
-                (unsigned long long)i);
+      bench_die("ask_sync: reply %llu to %llu", (unsigned long long)reply, (unsigned long long)i);
   }
   out->elapsed_ns = bench_now_ns() - t0;
   mrt_ref_unref(sink);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-bench — idle_cpu: what a runtime at rest costs in CPU time.
  *
  * A mesh node often runs on a laptop or a router, so a runtime with nothing
@@ -34,9 +35,8 @@ static int idle_on_note(mrt_actor *self, void *state, const void *payload, mrt_r
   return 0;
 }
 
-static const mrt_handler_entry resting_handlers[] = {{&mrt_msg_idle_note, idle_on_note},
-                                                     {&mrt_msg_bench_ready, bench_on_ready},
-                                                     {NULL, NULL}};
+static const mrt_handler_entry resting_handlers[] = {
+    {&mrt_msg_idle_note, idle_on_note}, {&mrt_msg_bench_ready, bench_on_ready}, {NULL, NULL}};
 static const mrt_actor_class resting_class = {.name = "bench-resting",
                                               .handlers = resting_handlers};
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-bench — actor-to-actor messaging: pingpong, counting, threadring
  * and ask (Savina-style workloads).
  *
@@ -89,8 +90,7 @@ static const mrt_actor_class pinger_class = {.name = "bench-pinger",
 
 static const mrt_handler_entry ponger_handlers[] = {
     {&mrt_msg_pp_ping, ponger_on_ping}, {&mrt_msg_bench_ready, bench_on_ready}, {NULL, NULL}};
-static const mrt_actor_class ponger_class = {
-    .name = "bench-ponger", .handlers = ponger_handlers};
+static const mrt_actor_class ponger_class = {.name = "bench-ponger", .handlers = ponger_handlers};
 
 void bench_pingpong(const bench_cfg *cfg, bench_sample *out) {
   mrt_runtime *rt = bench_runtime_start(cfg);
@@ -223,10 +223,11 @@ static const mrt_actor_class producer_class = {.name = "bench-producer",
                                                .on_stop = producer_stop,
                                                .handlers = producer_handlers};
 
-static const mrt_handler_entry counter_handlers[] = {
-    {&mrt_msg_cnt_inc, counter_on_inc},       {&mrt_msg_cnt_credit, counter_on_credit},
-    {&mrt_msg_cnt_finish, counter_on_finish}, {&mrt_msg_bench_ready, bench_on_ready},
-    {NULL, NULL}};
+static const mrt_handler_entry counter_handlers[] = {{&mrt_msg_cnt_inc, counter_on_inc},
+                                                     {&mrt_msg_cnt_credit, counter_on_credit},
+                                                     {&mrt_msg_cnt_finish, counter_on_finish},
+                                                     {&mrt_msg_bench_ready, bench_on_ready},
+                                                     {NULL, NULL}};
 static const mrt_actor_class counter_class = {.name = "bench-counter",
                                               .state_size = sizeof(counter_state),
                                               .args_size = sizeof(bench_latch *),
@@ -415,8 +416,7 @@ static int asker_on_go(mrt_actor *self, void *state, const void *payload, mrt_re
 
 static const mrt_handler_entry server_handlers[] = {
     {&mrt_msg_ask_inc, server_on_inc}, {&mrt_msg_bench_ready, bench_on_ready}, {NULL, NULL}};
-static const mrt_actor_class server_class = {.name = "bench-server",
-                                             .handlers = server_handlers};
+static const mrt_actor_class server_class = {.name = "bench-server", .handlers = server_handlers};
 
 static const mrt_handler_entry asker_handlers[] = {
     {&mrt_msg_ask_go, asker_on_go}, {&mrt_msg_bench_ready, bench_on_ready}, {NULL, NULL}};

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-bench — netmon_storm: the netlink link monitor under a burst of
  * address changes, in a private network namespace (needs root).
  *

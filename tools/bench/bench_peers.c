@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-bench — peers_1000: the standing cost of a large peer table, as a
  * node with 1,000 configured peers that never answer pays it.
  *

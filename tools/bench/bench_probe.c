@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-bench — probe_rtt: authenticated ping/pong round trips between two
  * DirectManagers on loopback.
  *
@@ -55,8 +56,8 @@ static int on_pong(mrt_actor *self, void *state, int status, const void *reply, 
 }
 
 static int ping_once(mrt_actor *self, driver_state *st) {
-  return MRT_ASK(direct_ping_peer, self, st->a.dm, &(mrt_ping_peer_req){st->a.peer}, MRT_SEC(5), on_pong,
-                 NULL);
+  return MRT_ASK(direct_ping_peer, self, st->a.dm, &(mrt_ping_peer_req){st->a.peer}, MRT_SEC(5),
+                 on_pong, NULL);
 }
 
 static int driver_start(mrt_actor *self, void *state, const void *args) {
@@ -71,9 +72,8 @@ static int driver_go(mrt_actor *self, void *state, const void *p, mrt_reply *r) 
   return ping_once(self, state);
 }
 
-static const mrt_handler_entry driver_handlers[] = {{&mrt_msg_probe_go, driver_go},
-                                                    {&mrt_msg_bench_ready, bench_on_ready},
-                                                    {NULL, NULL}};
+static const mrt_handler_entry driver_handlers[] = {
+    {&mrt_msg_probe_go, driver_go}, {&mrt_msg_bench_ready, bench_on_ready}, {NULL, NULL}};
 static const mrt_actor_class driver_class = {.name = "bench-probe-driver",
                                              .state_size = sizeof(driver_state),
                                              .args_size = sizeof(driver_args),
@@ -165,8 +165,7 @@ void bench_probe_rtt(const bench_cfg *cfg, bench_sample *out) {
   bench_latch_init(&latch);
   driver_args args = {.dm = a.dm, .peer = 2, .n = cfg->ops, .latch = &latch};
   mrt_ref *driver = NULL;
-  BENCH_CHECK(mrt_actor_spawn(rt, &driver_class, &args, &(mrt_spawn_opts){.executor = 0},
-                              &driver));
+  BENCH_CHECK(mrt_actor_spawn(rt, &driver_class, &args, &(mrt_spawn_opts){.executor = 0}, &driver));
   bench_wait_ready(driver);
   uint64_t t0 = bench_now_ns();
   BENCH_CHECK(MRT_TELL(probe_go, driver, &(mrt_none){0}));

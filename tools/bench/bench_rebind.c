@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-bench — rebind_recover and rebind_recover_newport: how soon a direct
  * path is confirmed again after a rebind, between two DirectManagers A and B
  * on loopback (real clock, real UDP sockets, threaded runtime).

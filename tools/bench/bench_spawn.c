@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-bench — actor lifecycle: fjcreate (spawn, one message, stop) and
  * idle_actor_bytes (what an idle actor costs in resident memory).
  *
@@ -58,8 +59,7 @@ static int worker_on_work(mrt_actor *self, void *state, const void *payload, mrt
 
 static const mrt_handler_entry worker_handlers[] = {{&mrt_msg_fj_work, worker_on_work},
                                                     {NULL, NULL}};
-static const mrt_actor_class worker_class = {.name = "bench-worker",
-                                             .handlers = worker_handlers};
+static const mrt_actor_class worker_class = {.name = "bench-worker", .handlers = worker_handlers};
 
 static int forker_start(mrt_actor *self, void *state, const void *args) {
   (void)self;

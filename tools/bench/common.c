@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-bench — helpers shared by the benchmarks: failure reporting, the
  * clock, RSS readings, runtime setup/teardown, the completion latch and the
  * "ready" ask.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-bench — the benchmark tool's command line, statistics and output.
  *
  * Each selected benchmark runs --runs times (every run on a fresh runtime) and
@@ -64,7 +65,8 @@ static const bench_def benches[] = {
     {"bus_fanout", 10000000, bench_bus_fanout, NULL,
      "1 publisher, 100 subscribers, 100,000 publishes; ns per delivery", NULL},
     {"netmon_storm", 10000, bench_netmon_storm, "events",
-     "(root) 10,000 address changes in a netns; CPU ns per raw netlink message", netmon_storm_unavailable},
+     "(root) 10,000 address changes in a netns; CPU ns per raw netlink message",
+     netmon_storm_unavailable},
     {"probe_rtt", 10000, bench_probe_rtt, "crypto_pct",
      "2 DirectManagers on loopback, direct_ping_peer; ns per authenticated round trip", NULL},
     {"peers_1000", 10000, bench_peers_1000, "cpu_ms_per_s",
@@ -74,8 +76,7 @@ static const bench_def benches[] = {
     {"rebind_recover_newport", 50, bench_rebind_recover_newport, NULL,
      "A restarts on another port (same key): ns until B's path points at it", NULL},
     {"idle_cpu", 10000, bench_idle_cpu, "cpu_pct",
-     "1,000 idle actors, a host tell every 100 ms, for ops ms; CPU ns per ms of wall time",
-     NULL},
+     "1,000 idle actors, a host tell every 100 ms, for ops ms; CPU ns per ms of wall time", NULL},
 };
 #define N_BENCHES (sizeof benches / sizeof benches[0])
 
@@ -121,24 +122,23 @@ typedef struct summary {
 /* ---- command line ---------------------------------------------------------- */
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "Usage: meshrt-bench [OPTIONS]\n"
-          "Runs meshrt runtime benchmarks and reports the median time per operation.\n"
-          "\n"
-          "  --bench NAME[,NAME...]  run only these benchmarks (repeatable; default all)\n"
-          "  --threads N             executors per runtime (default 1)\n"
-          "  --matrix                every benchmark at 1, 2 and (with 4 CPUs or more) 4\n"
-          "                          executors, one table with the 2/1 ratio\n"
-          "  --spin-ns N|off         how long an idle executor, or a host thread waiting in\n"
-          "                          mrt_ask_sync, spins before sleeping (default: the\n"
-          "                          runtime's, 10000; at most 1000000)\n"
-          "  --runs N                runs per benchmark; the median is reported (default 5)\n"
-          "  --ops N                 operations per run instead of each benchmark's default\n"
-          "  --json                  one JSON object per benchmark per line\n"
-          "  --no-fork               run benchmarks in this process (for profilers);\n"
-          "                          peak_rss_kb is then the process-wide high-water mark\n"
-          "  --list                  list the benchmarks and exit\n"
-          "  --help                  show this help and exit\n");
+  fprintf(f, "Usage: meshrt-bench [OPTIONS]\n"
+             "Runs meshrt runtime benchmarks and reports the median time per operation.\n"
+             "\n"
+             "  --bench NAME[,NAME...]  run only these benchmarks (repeatable; default all)\n"
+             "  --threads N             executors per runtime (default 1)\n"
+             "  --matrix                every benchmark at 1, 2 and (with 4 CPUs or more) 4\n"
+             "                          executors, one table with the 2/1 ratio\n"
+             "  --spin-ns N|off         how long an idle executor, or a host thread waiting in\n"
+             "                          mrt_ask_sync, spins before sleeping (default: the\n"
+             "                          runtime's, 10000; at most 1000000)\n"
+             "  --runs N                runs per benchmark; the median is reported (default 5)\n"
+             "  --ops N                 operations per run instead of each benchmark's default\n"
+             "  --json                  one JSON object per benchmark per line\n"
+             "  --no-fork               run benchmarks in this process (for profilers);\n"
+             "                          peak_rss_kb is then the process-wide high-water mark\n"
+             "  --list                  list the benchmarks and exit\n"
+             "  --help                  show this help and exit\n");
 }
 
 static _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -155,8 +155,8 @@ static _Noreturn void usage_error(const char *fmt, ...) {
 
 static void list_benches(void) {
   for (size_t i = 0; i < N_BENCHES; i++)
-    printf("%-22s %9llu ops  %s\n", benches[i].name,
-           (unsigned long long)benches[i].default_ops, benches[i].what);
+    printf("%-22s %9llu ops  %s\n", benches[i].name, (unsigned long long)benches[i].default_ops,
+           benches[i].what);
 }
 
 /* Parses a decimal count in [1, max]; anything else is a usage error. */
@@ -165,8 +165,8 @@ static uint64_t parse_count(const char *opt, const char *s, uint64_t max) {
   errno = 0;
   unsigned long long v = (s[0] >= '0' && s[0] <= '9') ? strtoull(s, &end, 10) : 0;
   if (end == NULL || *end != '\0' || errno != 0 || v < 1 || v > max)
-    usage_error("%s wants a whole number from 1 to %llu, not '%s'", opt,
-                (unsigned long long)max, s);
+    usage_error("%s wants a whole number from 1 to %llu, not '%s'", opt, (unsigned long long)max,
+                s);
   return v;
 }
 
@@ -198,8 +198,18 @@ static void select_list(options *o, const char *list) {
   }
 }
 
-enum { OPT_BENCH = 256, OPT_THREADS, OPT_RUNS, OPT_OPS, OPT_JSON, OPT_NO_FORK, OPT_LIST,
-       OPT_HELP, OPT_MATRIX, OPT_SPIN };
+enum {
+  OPT_BENCH = 256,
+  OPT_THREADS,
+  OPT_RUNS,
+  OPT_OPS,
+  OPT_JSON,
+  OPT_NO_FORK,
+  OPT_LIST,
+  OPT_HELP,
+  OPT_MATRIX,
+  OPT_SPIN
+};
 
 static const struct option long_opts[] = {
     {"bench", required_argument, NULL, OPT_BENCH},
@@ -280,8 +290,8 @@ static double median(double *v, unsigned n) {
 }
 
 static void run_in_process(const bench_def *b, const options *o, unsigned threads, summary *s) {
-  bench_cfg cfg = {.threads = threads, .ops = o->ops ? o->ops : b->default_ops,
-                   .spin_ns = o->spin_ns};
+  bench_cfg cfg = {
+      .threads = threads, .ops = o->ops ? o->ops : b->default_ops, .spin_ns = o->spin_ns};
   double *ns = calloc(o->runs, sizeof *ns);
   double *extra = calloc(o->runs, sizeof *extra);
   double *extra2 = calloc(o->runs, sizeof *extra2);
@@ -361,21 +371,20 @@ static void print_json(const bench_def *b, unsigned threads, const summary *s) {
     printf("\"%s\":%.1f,", extra2_key(b), s->extra2);
   printf("\"ns_per_op\":%.2f,\"ops_per_sec\":%.0f,\"peak_rss_kb\":%ld,"
          "\"runs\":%u,\"min_ns_per_op\":%.2f,\"max_ns_per_op\":%.2f,\"threads\":%u}\n",
-         s->median_ns, ops_per_sec(s->median_ns), s->peak_rss_kb, s->runs, s->min_ns,
-         s->max_ns, threads);
+         s->median_ns, ops_per_sec(s->median_ns), s->peak_rss_kb, s->runs, s->min_ns, s->max_ns,
+         threads);
 }
 
 static void print_table_header(const options *o) {
   printf("meshrt-bench: %u executor%s, median of %u run%s\n\n", o->threads,
          o->threads == 1 ? "" : "s", o->runs, o->runs == 1 ? "" : "s");
-  printf("%-22s %9s %11s %11s %11s %13s %11s  %s\n", "benchmark", "ops", "ns/op", "min",
-         "max", "ops/s", "peak RSS kB", "other");
+  printf("%-22s %9s %11s %11s %11s %13s %11s  %s\n", "benchmark", "ops", "ns/op", "min", "max",
+         "ops/s", "peak RSS kB", "other");
 }
 
 static void print_table_row(const bench_def *b, const summary *s) {
-  printf("%-22s %9llu %11.2f %11.2f %11.2f %13.0f %11ld", b->name,
-         (unsigned long long)s->ops, s->median_ns, s->min_ns, s->max_ns,
-         ops_per_sec(s->median_ns), s->peak_rss_kb);
+  printf("%-22s %9llu %11.2f %11.2f %11.2f %13.0f %11ld", b->name, (unsigned long long)s->ops,
+         s->median_ns, s->min_ns, s->max_ns, ops_per_sec(s->median_ns), s->peak_rss_kb);
   if (b->extra_key != NULL)
     printf("  %s=%.1f", b->extra_key, s->extra);
   if (extra2_key(b) != NULL)

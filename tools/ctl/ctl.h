@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-ctl — shared declarations of the client (main.c) and its
  * human-readable output (render.c, table.c). */
 #ifndef MESHRT_TOOLS_CTL_H

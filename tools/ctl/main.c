@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-ctl — talks to a running meshrt-node over its control socket.
  *
  *   meshrt-ctl [--socket PATH] [--json] [--timeout S] COMMAND [ARGS]
@@ -179,8 +180,10 @@ static json_t *call(conn *c, json_t *req, int timeout_ms) {
   if (rc == 0)
     rc = read_line(c, timeout_ms, &line);
   if (rc == -EMSGSIZE) {
-    fprintf(stderr, "meshrt-ctl: the node's reply is longer than %u MiB, the most meshrt-ctl "
-                    "reads; not a reply it understands\n", REPLY_MAX >> 20);
+    fprintf(stderr,
+            "meshrt-ctl: the node's reply is longer than %u MiB, the most meshrt-ctl "
+            "reads; not a reply it understands\n",
+            REPLY_MAX >> 20);
     return NULL;
   }
   if (rc < 0) {
@@ -217,7 +220,9 @@ static void print_json(const json_t *v, bool compact) {
 
 /* ---- commands ---------------------------------------------------------------------------- */
 
-static uint64_t now_ms(void) { return mn_now_ns() / 1000000u; }
+static uint64_t now_ms(void) {
+  return mn_now_ns() / 1000000u;
+}
 
 /* measure: ask for a round, then wait for it to show up in status. */
 static int cmd_measure(conn *c, const opts *o) {
@@ -263,11 +268,15 @@ static int cmd_events(conn *c, const opts *o) {
   else if (o->json) {
     size_t i;
     const json_t *ev;
-    json_array_foreach(events, i, ev) { print_json(ev, true); }
+    json_array_foreach(events, i, ev) {
+      print_json(ev, true);
+    }
   } else if (o->follow) {
     size_t i;
     const json_t *ev;
-    json_array_foreach(events, i, ev) { ctl_render_event_line(ev, stdout); }
+    json_array_foreach(events, i, ev) {
+      ctl_render_event_line(ev, stdout);
+    }
   } else {
     ctl_render_events(events, stdout);
   }
@@ -375,31 +384,20 @@ static int check_command(opts *o, int argc, char **argv) {
 }
 
 static int parse_args(int argc, char **argv, opts *o) {
-  static const struct option lopts[] = {{"socket", required_argument, NULL, 's'},
-                                        {"json", no_argument, NULL, 'j'},
-                                        {"timeout", required_argument, NULL, 't'},
-                                        {"follow", no_argument, NULL, 'f'},
-                                        {"after", required_argument, NULL, 'a'},
-                                        {"limit", required_argument, NULL, 'l'},
-                                        {"peers", required_argument, NULL, 'p'},
-                                        {"interface", required_argument, NULL, 'i'},
-                                        {"address", required_argument, NULL, 'A'},
-                                        {"help", no_argument, NULL, 'h'},
-                                        {"version", no_argument, NULL, 'V'},
-                                        {NULL, 0, NULL, 0}};
+  static const struct option lopts[] = {
+      {"socket", required_argument, NULL, 's'},  {"json", no_argument, NULL, 'j'},
+      {"timeout", required_argument, NULL, 't'}, {"follow", no_argument, NULL, 'f'},
+      {"after", required_argument, NULL, 'a'},   {"limit", required_argument, NULL, 'l'},
+      {"peers", required_argument, NULL, 'p'},   {"interface", required_argument, NULL, 'i'},
+      {"address", required_argument, NULL, 'A'}, {"help", no_argument, NULL, 'h'},
+      {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
   int ch;
   long long v;
   while ((ch = getopt_long(argc, argv, "s:jt:fhV", lopts, NULL)) != -1) {
     switch (ch) {
-    case 's':
-      o->socket = optarg;
-      break;
-    case 'j':
-      o->json = true;
-      break;
-    case 'f':
-      o->follow = true;
-      break;
+    case 's': o->socket = optarg; break;
+    case 'j': o->json = true; break;
+    case 'f': o->follow = true; break;
     case 't':
       if (parse_number(optarg, &v) < 0 || v == 0 || v > 3600)
         return fprintf(stderr, "meshrt-ctl: --timeout: expected seconds, 1-3600\n"), 2;
@@ -418,21 +416,11 @@ static int parse_args(int argc, char **argv, opts *o) {
       else if (parse_number(optarg, &o->peers) < 0)
         return fprintf(stderr, "meshrt-ctl: --peers: expected all or a number\n"), 2;
       break;
-    case 'i':
-      o->interface = optarg;
-      break;
-    case 'A':
-      o->address = optarg;
-      break;
-    case 'h':
-      usage(stdout);
-      return 1;
-    case 'V':
-      printf("meshrt-ctl %s\n", CTL_VERSION);
-      return 1;
-    default:
-      usage(stderr);
-      return 2;
+    case 'i': o->interface = optarg; break;
+    case 'A': o->address = optarg; break;
+    case 'h': usage(stdout); return 1;
+    case 'V': printf("meshrt-ctl %s\n", CTL_VERSION); return 1;
+    default: usage(stderr); return 2;
     }
   }
   return check_command(o, argc, argv);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-ctl — human-readable output of the control commands' results.
  *
  * The node's replies are JSON (see meshrt-ctl(1)); this file only formats
@@ -105,7 +106,9 @@ static long long render_peer_summary(const json_t *r, FILE *out) {
   } else {
     size_t i;
     const json_t *p;
-    json_array_foreach(peers, i, p) { with += json_is_true(json_object_get(p, "has_path")); }
+    json_array_foreach(peers, i, p) {
+      with += json_is_true(json_object_get(p, "has_path"));
+    }
   }
   if (total > 0)
     field(out, "peers", "%lld: %lld with a direct path, %lld without", total, with, total - with);
@@ -138,8 +141,7 @@ static void render_peers(const json_t *r, FILE *out) {
   }
   long long hidden = total - (long long)json_array_size(peers);
   if (hidden > 0)
-    fprintf(out, "(%lld more not shown; meshrt-ctl status --peers all lists every peer)\n",
-            hidden);
+    fprintf(out, "(%lld more not shown; meshrt-ctl status --peers all lists every peer)\n", hidden);
 }
 
 /* What DirectManager refused and learned from peers. */
@@ -153,16 +155,16 @@ static void render_probes(const json_t *p, FILE *out) {
   field(out, "learned", "%lld candidates (%lld evicted), %lld own addresses from pongs",
         ctl_int(p, "candidates_learned"), ctl_int(p, "candidates_evicted"),
         ctl_int(p, "observed_learned"));
-  field(out, "endpoint updates", "sent %lld, received %lld, refused %lld",
-        ctl_int(u, "sent"), ctl_int(u, "received"),
-        ctl_int(u, "rejected_replayed") + ctl_int(u, "rejected_unusable"));
+  field(out, "endpoint updates", "sent %lld, received %lld, refused %lld", ctl_int(u, "sent"),
+        ctl_int(u, "received"), ctl_int(u, "rejected_replayed") + ctl_int(u, "rejected_unusable"));
 }
 
 /* Past this many rows the STUN table shows only the servers worth a look. */
 #define STUN_ROWS_ALL 20
 
 static bool stun_row_wanted(const json_t *g, bool all) {
-  return all || ctl_int(g, "rejected") > 0 || (ctl_int(g, "sent") > 0 && ctl_int(g, "answered") == 0);
+  return all || ctl_int(g, "rejected") > 0 ||
+         (ctl_int(g, "sent") > 0 && ctl_int(g, "answered") == 0);
 }
 
 /* Per-server STUN statistics: every server when there are few, else those

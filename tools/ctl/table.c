@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-ctl — aligned text tables for the human-readable output.
  *
  * Rows are collected first so every column can be as wide as its widest

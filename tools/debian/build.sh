@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds meshrt's Debian packages (libmeshrt0, libmeshrt-dev, meshrt-node)
 # from this checkout: copies the tree to a temporary folder, lays
 # tools/debian/ out as debian/ there, runs dpkg-buildpackage -us -uc -b and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs the Debian packages in DEBDIR with apt-get (so their dependencies
 # come along) and checks what a user meets first: meshrt-node accepts the
 # installed example config, the man page is there, and pkg-config finds each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt embedding example: a host program that owns its libevent loop.
  *
  * This is the documented way to put a meshrt node inside an existing

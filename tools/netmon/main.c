@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-netmon — watch the real link monitor and print what changes.
  *
  * One line per coalesced event: a UTC timestamp, the flags, how many raw
@@ -77,10 +78,12 @@ static int parse_ms(const char *s, uint64_t *out) {
 }
 
 int main(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"raw", no_argument, NULL, 'r'},       {"settle", required_argument, NULL, 's'},
-      {"max-wait", required_argument, NULL, 'm'}, {"ignore", required_argument, NULL, 'i'},
-      {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
+  static const struct option opts[] = {{"raw", no_argument, NULL, 'r'},
+                                       {"settle", required_argument, NULL, 's'},
+                                       {"max-wait", required_argument, NULL, 'm'},
+                                       {"ignore", required_argument, NULL, 'i'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
   mrt_debounce_config deb = {0};
   const char *ignored[MAX_IGNORED + 1] = {0};
   int n_ignored = 0, c;
@@ -90,13 +93,15 @@ int main(int argc, char **argv) {
     case 'r': raw = true; break;
     case 's':
       if (parse_ms(optarg, &deb.settle_ns) < 0) {
-        fprintf(stderr, "meshrt-netmon: --settle wants milliseconds (1..3600000), got '%s'\n", optarg);
+        fprintf(stderr, "meshrt-netmon: --settle wants milliseconds (1..3600000), got '%s'\n",
+                optarg);
         return 2;
       }
       break;
     case 'm':
       if (parse_ms(optarg, &deb.max_wait_ns) < 0) {
-        fprintf(stderr, "meshrt-netmon: --max-wait wants milliseconds (1..3600000), got '%s'\n", optarg);
+        fprintf(stderr, "meshrt-netmon: --max-wait wants milliseconds (1..3600000), got '%s'\n",
+                optarg);
         return 2;
       }
       break;
@@ -146,8 +151,10 @@ int main(int argc, char **argv) {
   }
   print_stamp(stdout);
   printf(" watching (settle %llu ms, max wait %llu ms)\n",
-         (unsigned long long)((deb.settle_ns ? deb.settle_ns : MRT_DEBOUNCE_SETTLE_DEFAULT) / MRT_NS_PER_MS),
-         (unsigned long long)((deb.max_wait_ns ? deb.max_wait_ns : MRT_DEBOUNCE_MAX_WAIT_DEFAULT) / MRT_NS_PER_MS));
+         (unsigned long long)((deb.settle_ns ? deb.settle_ns : MRT_DEBOUNCE_SETTLE_DEFAULT) /
+                              MRT_NS_PER_MS),
+         (unsigned long long)((deb.max_wait_ns ? deb.max_wait_ns : MRT_DEBOUNCE_MAX_WAIT_DEFAULT) /
+                              MRT_NS_PER_MS));
   fflush(stdout);
   int sig;
   sigwait(&sigs, &sig);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — pausing a listener while descriptors run out (see
  * accept_guard.h).
  *
@@ -129,13 +130,21 @@ void mn_accept_guard_ok(mn_accept_guard *g) {
     g->delay_ms = 0;
 }
 
-uint64_t mn_accept_guard_pauses(const mn_accept_guard *g) { return g != NULL ? g->pauses : 0; }
+uint64_t mn_accept_guard_pauses(const mn_accept_guard *g) {
+  return g != NULL ? g->pauses : 0;
+}
 
-void mn_accept_guard_set_cap(mn_accept_guard *g, size_t cap) { g->cap = cap; }
+void mn_accept_guard_set_cap(mn_accept_guard *g, size_t cap) {
+  g->cap = cap;
+}
 
-size_t mn_accept_guard_cap(const mn_accept_guard *g) { return g->cap; }
+size_t mn_accept_guard_cap(const mn_accept_guard *g) {
+  return g->cap;
+}
 
-bool mn_accept_guard_full(const mn_accept_guard *g) { return g->cap != 0 && g->open >= g->cap; }
+bool mn_accept_guard_full(const mn_accept_guard *g) {
+  return g->cap != 0 && g->open >= g->cap;
+}
 
 bool mn_accept_guard_admit(mn_accept_guard *g) {
   if (!mn_accept_guard_full(g)) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — listeners that survive descriptor exhaustion.
  *
  * When accept() fails with EMFILE or ENFILE (or the kernel is short of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — the program's state, shared by its parts.
  *
  * main.c builds it at start-up and tears it down at exit; everything the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — the control commands.
  *
  * A request is a JSON object {"cmd": NAME, ...arguments, "id": optional}; the
@@ -32,7 +33,9 @@
 
 typedef json_t *(*cmd_fn)(mn_app *app, const mn_request *req, bool *follow, uint64_t *after);
 
-static json_t *ok(json_t *result) { return mn_reply_ok(result); }
+static json_t *ok(json_t *result) {
+  return mn_reply_ok(result);
+}
 
 /* An error reply for a meshrt error code. */
 static json_t *errno_reply(int err, const char *what) {
@@ -47,7 +50,7 @@ static json_t *errno_reply(int err, const char *what) {
                                          : "failed";
   /* -EAGAIN: an actor's bounded mailbox was full; it drains in moments. */
   return mn_reply_error(code, "%s: %s%s", what, mrt_strerror(err),
-                          err == -EAGAIN ? "; try again" : "");
+                        err == -EAGAIN ? "; try again" : "");
 }
 
 /* ---- rebind, measure, link-change ---------------------------------------------------- */
@@ -74,8 +77,8 @@ static json_t *cmd_measure(mn_app *app, const mn_request *req, bool *follow, uin
   mrt_ref *dl = NULL;
   mrt_derp_latency_stats st;
   memset(&st, 0, sizeof st);
-  int rc = mrt_supervisor_child_ref(mrt_node_supervisor(app->node), MRT_NODE_CHILD_DERP_LATENCY,
-                                    &dl);
+  int rc =
+      mrt_supervisor_child_ref(mrt_node_supervisor(app->node), MRT_NODE_CHILD_DERP_LATENCY, &dl);
   if (rc == 0)
     rc = MRT_ASK_SYNC(derp_latency_stats, dl, &(mrt_none){0}, &st, MRT_SEC(2));
   mrt_ref_unref(dl);
@@ -116,8 +119,7 @@ static size_t items_of(uint32_t flags, const mrt_link_change_item *tmpl,
   return n;
 }
 
-static json_t *cmd_link_change(mn_app *app, const mn_request *req, bool *follow,
-                               uint64_t *after) {
+static json_t *cmd_link_change(mn_app *app, const mn_request *req, bool *follow, uint64_t *after) {
   (void)follow;
   (void)after;
   uint32_t flags = req->flags;
@@ -234,11 +236,11 @@ static int page_peers(json_t *status, size_t limit) {
   for (size_t i = 0; rc == 0 && i < n && i < limit; i++)
     rc = json_array_append(page, v[i]);
   free(v);
-  json_t *summary = rc == 0 ? json_pack("{s:I, s:I, s:I, s:I}", "total", (json_int_t)n,
-                                        "with_path", (json_int_t)with_path, "without_path",
-                                        (json_int_t)(n - with_path), "shown",
-                                        (json_int_t)json_array_size(page))
-                            : NULL;
+  json_t *summary =
+      rc == 0 ? json_pack("{s:I, s:I, s:I, s:I}", "total", (json_int_t)n, "with_path",
+                          (json_int_t)with_path, "without_path", (json_int_t)(n - with_path),
+                          "shown", (json_int_t)json_array_size(page))
+              : NULL;
   /* json_object_set_new takes its value even when it fails. */
   if (summary == NULL || json_object_set_new(status, "peer_summary", summary) < 0) {
     json_decref(page);
@@ -291,17 +293,20 @@ static json_t *cmd_events(mn_app *app, const mn_request *req, bool *follow, uint
  */
 
 static const cmd_fn commands[MN_CMD_COUNT] = {
-    [MN_CMD_STATUS] = cmd_status,   [MN_CMD_CHILDREN] = cmd_children,
-    [MN_CMD_REBIND] = cmd_rebind,   [MN_CMD_MEASURE] = cmd_measure,
-    [MN_CMD_PAUSE] = cmd_pause,     [MN_CMD_RESUME] = cmd_resume,
-    [MN_CMD_RESTART] = cmd_restart, [MN_CMD_EVENTS] = cmd_events,
+    [MN_CMD_STATUS] = cmd_status,
+    [MN_CMD_CHILDREN] = cmd_children,
+    [MN_CMD_REBIND] = cmd_rebind,
+    [MN_CMD_MEASURE] = cmd_measure,
+    [MN_CMD_PAUSE] = cmd_pause,
+    [MN_CMD_RESUME] = cmd_resume,
+    [MN_CMD_RESTART] = cmd_restart,
+    [MN_CMD_EVENTS] = cmd_events,
     [MN_CMD_LINK_CHANGE] = cmd_link_change,
 };
 
 json_t *mn_command_exec(mn_app *app, const mn_request *req, bool *follow, uint64_t *after) {
-  json_t *reply = (unsigned)req->cmd < MN_CMD_COUNT
-                      ? commands[req->cmd](app, req, follow, after)
-                      : mn_reply_error("internal", "no such command");
+  json_t *reply = (unsigned)req->cmd < MN_CMD_COUNT ? commands[req->cmd](app, req, follow, after)
+                                                    : mn_reply_error("internal", "no such command");
   return mn_reply_finish(reply, req->id);
 }
 

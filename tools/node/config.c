@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — loading the JSON config (see config.h).
  *
  * Each field has a small parser that either stores the value or writes
@@ -321,8 +322,8 @@ static int check_peer_fields(ectx *e, json_t *p, size_t i) {
   const char *key;
   json_t *val;
   json_object_foreach(p, key, val) {
-    if (strcmp(key, "id") != 0 && strcmp(key, "public_key") != 0 &&
-        strcmp(key, "endpoints") != 0 && strcmp(key, "name") != 0) {
+    if (strcmp(key, "id") != 0 && strcmp(key, "public_key") != 0 && strcmp(key, "endpoints") != 0 &&
+        strcmp(key, "name") != 0) {
       char field[96];
       snprintf(field, sizeof field, "peers[%zu].%s", i, key);
       return bad(e, field, NULL, "unknown field (expected id, public_key, endpoints, name)");
@@ -541,8 +542,8 @@ int mn_config_load(const char *path, unsigned flags, mn_config **out, char *err,
   return load_root(&e, root, out);
 }
 
-int mn_config_parse(const char *path, const char *text, size_t len, unsigned flags,
-                    mn_config **out, char *err, size_t errlen) {
+int mn_config_parse(const char *path, const char *text, size_t len, unsigned flags, mn_config **out,
+                    char *err, size_t errlen) {
   ectx e = {path, err, errlen, flags};
   *out = NULL;
   json_error_t jerr;

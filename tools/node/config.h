@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — the JSON config file.
  *
  * A config is loaded completely or not at all: every field is checked before
@@ -27,8 +28,8 @@ typedef enum mn_monitor_kind {
 
 /* Why "netlink" is refused in a build without the network_monitor feature
  * (the netlink link monitor): config.c and the command line say the same. */
-#define MN_NO_NETLINK_FEATURE                                                                     \
-  "this meshrt-node was built without the network_monitor feature (the netlink link monitor): " \
+#define MN_NO_NETLINK_FEATURE                                                                      \
+  "this meshrt-node was built without the network_monitor feature (the netlink link monitor): "    \
   "use \"manual\" or \"off\", or rebuild with -Dnetwork_monitor=enabled"
 
 /* "off"/"none"/"false", "netlink"/"true", "manual". -EINVAL otherwise. */
@@ -75,8 +76,8 @@ int mn_config_load(const char *path, unsigned flags, mn_config **out, char *err,
 /* As mn_config_load, from `len` bytes of JSON text; `path` names the config
  * in messages and anchors its relative paths. Any thread when
  * MN_CONFIG_NO_FILES is given; else as mn_config_load. */
-int mn_config_parse(const char *path, const char *text, size_t len, unsigned flags,
-                    mn_config **out, char *err, size_t errlen);
+int mn_config_parse(const char *path, const char *text, size_t len, unsigned flags, mn_config **out,
+                    char *err, size_t errlen);
 
 void mn_config_free(mn_config *c);
 

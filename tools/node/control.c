@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — the control socket: a Unix stream socket speaking
  * newline-delimited JSON (one request per line, one reply per line; see
  * request.c and commands.c for the requests and meshrt-ctl(1) for the
@@ -81,7 +82,7 @@ struct mn_control {
   struct evconnlistener *listener;
   mn_accept_guard *guard;
   struct event *follow_timer;
-  client *head, *tail; /* most recently active first */
+  client *head, *tail;                                  /* most recently active first */
   uint64_t evicted_idle, dropped_unread, dropped_input; /* counts, for the log */
   mn_ratelimit rl_dropped, rl_input;
 };

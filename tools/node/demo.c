@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — the built-in demo's world (see demo.h).
  *
  * The regions are deliberately far apart in latency (8, 25 and 60 ms) so the

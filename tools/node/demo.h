@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — the built-in demo's world: what a node needs around it to
  * show its work on one machine alone. Three DERP regions whose STUN servers
  * are in-process responders on 127.0.0.1 with different artificial delays,

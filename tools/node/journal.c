@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — the event journal (see journal.h).
  *
  * A ring of jansson objects under one mutex. Jansson values are not safe to

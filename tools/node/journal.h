@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — the node's event journal: supervision events, link changes,
  * the rebinds that answered them, home-region and path changes, config
  * reloads. A bounded ring of JSON objects with sequence numbers, readable

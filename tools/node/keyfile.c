@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — the key file, written atomically (see keyfile.h).
  *
  * Why link(2) and not rename(2): rename replaces an existing file, so two

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — creating the node's key file so that it appears whole or not
  * at all.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — log sink: human lines (the default) or JSON for machines.
  *
  * meshrt records read "what happened key=value key=value". The human format
@@ -58,7 +59,9 @@ int mn_log_format_parse(const char *name) {
   return -EINVAL;
 }
 
-const char *mn_log_format_name(mn_log_format f) { return f == MN_LOG_JSON ? "json" : "human"; }
+const char *mn_log_format_name(mn_log_format f) {
+  return f == MN_LOG_JSON ? "json" : "human";
+}
 
 static void format_time(uint64_t wall_ns, char *buf, size_t len) {
   time_t secs = (time_t)(wall_ns / 1000000000u);
@@ -144,8 +147,8 @@ static json_t *json_record(const mrt_log_record *rec, const char *text) {
   format_time(rec->wall_time_ns, stamp, sizeof stamp);
   const char *comp = rec->component ? rec->component : "-";
   mn_text_clean(comp, strlen(comp), component, sizeof component);
-  json_t *o = json_pack("{s:s, s:s, s:s}", "time", stamp, "level",
-                        mrt_log_level_name(rec->level), "component", component);
+  json_t *o = json_pack("{s:s, s:s, s:s}", "time", stamp, "level", mrt_log_level_name(rec->level),
+                        "component", component);
   json_t *fields = json_object();
   if (o == NULL || fields == NULL) {
     json_decref(o);
@@ -186,8 +189,8 @@ char *mn_log_render(mn_log_format f, const mrt_log_record *rec) {
     format_time(rec->wall_time_ns, stamp, sizeof stamp);
     const char *comp = rec->component ? rec->component : "-";
     mn_text_clean(comp, strlen(comp), component, sizeof component);
-    if (asprintf(&line, "%s %-5s %s: %s", stamp, mrt_log_level_name(rec->level), component,
-                 text) < 0)
+    if (asprintf(&line, "%s %-5s %s: %s", stamp, mrt_log_level_name(rec->level), component, text) <
+        0)
       line = NULL;
   }
   free(text);
@@ -215,7 +218,9 @@ void mn_log_install(mn_log_format f, FILE *out) {
   mrt_log_set_sink(sink, s);
 }
 
-void mn_log_uninstall(void) { mrt_log_set_sink(NULL, NULL); }
+void mn_log_uninstall(void) {
+  mrt_log_set_sink(NULL, NULL);
+}
 
 /* libevent may warn from any thread that runs a loop: the limiter is shared
  * under a mutex. */
@@ -236,4 +241,6 @@ static void on_libevent_log(int severity, const char *msg) {
   mrt_log(level, "libevent", "%s held_back=%" PRIu64, msg != NULL ? msg : "?", held);
 }
 
-void mn_log_route_libevent(void) { event_set_log_callback(on_libevent_log); }
+void mn_log_route_libevent(void) {
+  event_set_log_callback(on_libevent_log);
+}

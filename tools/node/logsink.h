@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — the log sink: human-readable lines or JSON objects, one per
  * record, on stderr. Installed once at start-up through mrt_log_set_sink, so
  * the library's own records and the tool's go the same way. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — the host program: a meshrt node from a config file, or the
  * built-in demo when there is none.
  *
@@ -73,26 +74,16 @@ static int parse_option(int c, const char *arg, mn_options *o) {
   struct sockaddr_storage ss;
   char *end;
   switch (c) {
-  case 'c':
-    o->config_path = arg;
-    return 0;
-  case 'k':
-    o->check = true;
-    return 0;
-  case 's':
-    o->control_path = arg;
-    return 0;
-  case 'S':
-    o->no_control = true;
-    return 0;
+  case 'c': o->config_path = arg; return 0;
+  case 'k': o->check = true; return 0;
+  case 's': o->control_path = arg; return 0;
+  case 'S': o->no_control = true; return 0;
   case 'm':
     o->metrics = arg;
     return mn_metrics_addr_parse(arg, &ss) < 0
                ? bad_usage("--metrics %s: expected [ADDR:]PORT", arg)
                : 0;
-  case 'M':
-    o->no_metrics = true;
-    return 0;
+  case 'M': o->no_metrics = true; return 0;
   case 'n':
     o->network_monitor = mn_monitor_kind_parse(arg);
     if (o->network_monitor < 0)
@@ -123,15 +114,9 @@ static int parse_option(int c, const char *arg, mn_options *o) {
     o->journal_size = (size_t)n;
     return 0;
   }
-  case 'h':
-    usage(stdout);
-    return 1;
-  case 'V':
-    printf("meshrt-node %s\n", MN_VERSION);
-    return 1;
-  default:
-    usage(stderr);
-    return -1;
+  case 'h': usage(stdout); return 1;
+  case 'V': printf("meshrt-node %s\n", MN_VERSION); return 1;
+  default: usage(stderr); return -1;
   }
 }
 
@@ -243,7 +228,8 @@ static int start_node(mn_app *app, mrt_derp_map *demo_map, mrt_peer_map *demo_pe
 static int introduce_to_peer(mn_app *app) {
   mrt_sock_info si;
   memset(&si, 0, sizeof si);
-  int rc = MRT_ASK_SYNC(direct_sock_info, mrt_node_direct(app->node), &(mrt_none){0}, &si, MRT_SEC(2));
+  int rc =
+      MRT_ASK_SYNC(direct_sock_info, mrt_node_direct(app->node), &(mrt_none){0}, &si, MRT_SEC(2));
   if (rc == 0)
     rc = mn_demo_set_node(app->world, app->public_key, si.port);
   return rc;
@@ -423,8 +409,8 @@ int main(int argc, char **argv) {
     char key[PATH_MAX + 8];
     if (app.config->key_missing)
       mn_text_clean(app.config->key_file, strlen(app.config->key_file), key, sizeof key);
-    printf("%s: OK%s%s%s\n", app.opt.config_path,
-           app.config->key_missing ? " (the key file " : "", app.config->key_missing ? key : "",
+    printf("%s: OK%s%s%s\n", app.opt.config_path, app.config->key_missing ? " (the key file " : "",
+           app.config->key_missing ? key : "",
            app.config->key_missing ? " does not exist: a start will create it)" : "");
     mn_config_free(app.config);
     return 0;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — the metrics endpoint: GET /metrics in the Prometheus text
  * exposition format (version 0.0.4), served by libevent's HTTP server.
  *
@@ -54,8 +55,8 @@ typedef struct fresh {
 
 struct mn_metrics {
   struct evhttp *http;
-  mn_accept_guard *guard; /* caps connections, pauses accepting while descriptors run out */
-  struct event *adopt;    /* admits the fresh connections */
+  mn_accept_guard *guard;    /* caps connections, pauses accepting while descriptors run out */
+  struct event *adopt;       /* admits the fresh connections */
   fresh *fresh, **fresh_end; /* in accept order, so the first ones get the places */
 };
 
@@ -145,8 +146,8 @@ static void render_runtime(FILE *f, mn_app *app) {
   if (mrt_runtime_mailbox_depth(app->rt, &queued, &deepest) == 0) {
     sample(f, "meshrt_runtime_mailbox_messages", "gauge",
            "Messages waiting in actors' mailboxes (total mailbox depth).", (double)queued);
-    sample(f, "meshrt_runtime_mailbox_deepest", "gauge",
-           "Messages waiting in the fullest mailbox.", (double)deepest);
+    sample(f, "meshrt_runtime_mailbox_deepest", "gauge", "Messages waiting in the fullest mailbox.",
+           (double)deepest);
   }
 }
 
@@ -185,8 +186,7 @@ static void render_links(FILE *f, mn_app *app, const mn_view_data *v) {
   sample(f, "meshrt_rebind_failures_total", "counter",
          "Link-change reactions that did not get a new socket.", (double)v->rebind_failures);
   sample(f, "meshrt_rebind_busy_retries_total", "counter",
-         "Rebinds asked again because DirectManager's mailbox was full.",
-         (double)st.busy_retries);
+         "Rebinds asked again because DirectManager's mailbox was full.", (double)st.busy_retries);
   sample(f, "meshrt_link_changes_dropped_total", "counter",
          "Raw link changes the node's observer refused with a full mailbox.",
          (double)v->link_changes_dropped);
@@ -305,8 +305,9 @@ static void render_stun(FILE *f, mn_app *app) {
     mrt_ref *ref = NULL;
     if (mrt_supervisor_child_ref(mrt_node_supervisor(app->node), ids[i], &ref) != 0)
       continue;
-    int rc = i == 0 ? MRT_ASK_SYNC(derp_latency_servers, ref, &(mrt_none){0}, &lists[i], ASK_TIMEOUT)
-                    : MRT_ASK_SYNC(direct_stun_servers, ref, &(mrt_none){0}, &lists[i], ASK_TIMEOUT);
+    int rc = i == 0
+                 ? MRT_ASK_SYNC(derp_latency_servers, ref, &(mrt_none){0}, &lists[i], ASK_TIMEOUT)
+                 : MRT_ASK_SYNC(direct_stun_servers, ref, &(mrt_none){0}, &lists[i], ASK_TIMEOUT);
     mrt_ref_unref(ref);
     if (rc < 0)
       memset(&lists[i], 0, sizeof lists[i]);

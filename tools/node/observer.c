@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — the observer actor (see observer.h).
  *
  * Why an actor: everything it watches is actor state or bus traffic, and as
@@ -48,8 +49,12 @@ typedef struct obs_link {
   char source[16];
 } obs_link;
 
-static void attach_drop(void *p) { mrt_ref_unref(((obs_attach *)p)->sup); }
-static void link_drop(void *p) { mrt_link_change_release(&((obs_link *)p)->change); }
+static void attach_drop(void *p) {
+  mrt_ref_unref(((obs_attach *)p)->sup);
+}
+static void link_drop(void *p) {
+  mrt_link_change_release(&((obs_link *)p)->change);
+}
 
 MRT_MESSAGE_DECLARE(, obs_attach, obs_attach, mrt_none);
 MRT_MESSAGE_DECLARE(, obs_link, obs_link, mrt_none);
@@ -91,7 +96,9 @@ void mn_view_init(mn_view *v) {
   pthread_mutex_init(&v->mu, NULL);
 }
 
-void mn_view_destroy(mn_view *v) { pthread_mutex_destroy(&v->mu); }
+void mn_view_destroy(mn_view *v) {
+  pthread_mutex_destroy(&v->mu);
+}
 
 void mn_view_note_dropped_link(mn_view *v) {
   pthread_mutex_lock(&v->mu);
@@ -105,7 +112,9 @@ void mn_view_get(mn_view *v, mn_view_data *out) {
   pthread_mutex_unlock(&v->mu);
 }
 
-static double ms_of(uint64_t ns) { return (double)ns / 1e6; }
+static double ms_of(uint64_t ns) {
+  return (double)ns / 1e6;
+}
 
 static void journal(obs *o, const char *kind, json_t *fields) {
   mn_journal_append(o->a.journal, kind, fields);
@@ -144,8 +153,7 @@ static json_t *pending_links(obs *o) {
 
 void mn_port_note(const mrt_sock_info *si, uint16_t old_port, char *buf, size_t len) {
   if (si->port_outcome == MRT_PORT_CHANGED && si->port_error != 0)
-    snprintf(buf, len, "changed: port %u unavailable (%s)", old_port,
-             mrt_strerror(si->port_error));
+    snprintf(buf, len, "changed: port %u unavailable (%s)", old_port, mrt_strerror(si->port_error));
   else
     snprintf(buf, len, "%s", mrt_port_outcome_name(si->port_outcome));
 }
@@ -232,9 +240,9 @@ static int on_op_sock(mrt_actor *self, void *state, int status, const void *repl
   obs *o = state;
   if (status >= 0 && reply != NULL)
     note_new_direct(o, mrt_ref_id(o->direct), reply);
-  int rc = status < 0
-               ? status
-               : MRT_ASK(direct_rebind, self, o->direct, &(mrt_none){0}, ASK_TIMEOUT, on_op_rebound, NULL);
+  int rc = status < 0 ? status
+                      : MRT_ASK(direct_rebind, self, o->direct, &(mrt_none){0}, ASK_TIMEOUT,
+                                on_op_rebound, NULL);
   if (rc < 0)
     on_op_rebound(self, o, rc, NULL, NULL);
   return 0;
@@ -266,9 +274,10 @@ static void note_reconfirm(obs *o, peer_track *t, const mrt_direct_peer_status *
   double s = (double)p->reconfirm_ns / 1e9;
   mrt_log(MRT_LOG_INFO, MN_LOG, "peer %llu: re-confirmed %.3f ms after rebind via %s",
           (unsigned long long)p->id, s * 1e3, p->has_path ? a : "-");
-  journal(o, "path", json_pack("{s:I, s:s, s:s, s:f, s:f}", "peer", (json_int_t)p->id, "state",
-                               "re-confirmed", "addr", p->has_path ? a : "-", "after_rebind_s", s,
-                               "rtt_ms", p->has_path ? ms_of(p->best_rtt_ns) : 0.0));
+  journal(o, "path",
+          json_pack("{s:I, s:s, s:s, s:f, s:f}", "peer", (json_int_t)p->id, "state", "re-confirmed",
+                    "addr", p->has_path ? a : "-", "after_rebind_s", s, "rtt_ms",
+                    p->has_path ? ms_of(p->best_rtt_ns) : 0.0));
 }
 
 static void note_peer(obs *o, const mrt_direct_peer_status *p) {
@@ -548,8 +557,8 @@ static int on_link(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
   mrt_log(MRT_LOG_INFO, MN_LOG, "link change: %s%s%s%s", list[0] ? list : flags,
           l->what[0] ? " (" : "", l->what, l->what[0] ? ")" : "");
   json_t *ev = json_pack("{s:s, s:s, s:s, s:o, s:I, s:s}", "flags", flags, "what", l->what,
-                         "source", l->source, "changes", changes_json(&l->change),
-                         "more_changes", (json_int_t)l->change.more_changes, "summary", list);
+                         "source", l->source, "changes", changes_json(&l->change), "more_changes",
+                         (json_int_t)l->change.more_changes, "summary", list);
   uint64_t seq = mn_journal_append(o->a.journal, "link-change", ev);
   if (seq != 0 && o->n_pending < PENDING_LINKS)
     o->pending[o->n_pending++] = seq;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — the observer: an actor that watches the node and tells
  * people what happens.
  *
@@ -60,9 +61,9 @@ typedef struct mn_view_data {
   mn_region_view regions[MN_VIEW_REGIONS_MAX];
   int home_region; /* 0: none yet */
   uint64_t home_changes;
-  uint64_t link_changes; /* raw link changes */
+  uint64_t link_changes;         /* raw link changes */
   uint64_t link_changes_dropped; /* raw link changes refused by a full observer mailbox */
-  uint64_t rebinds_link; /* rebinds that answered link changes */
+  uint64_t rebinds_link;         /* rebinds that answered link changes */
   uint64_t rebinds_operator;
   uint64_t rebind_failures; /* link-change reactions that did not get a new socket */
   uint64_t path_changes;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — rate-limited log lines.
  *
  * A condition that can repeat as fast as the loop spins (accept failing with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — config reload on SIGHUP, through a periodic reconciler.
  *
  * The desired state is a loaded config (mn_config); the reconciler's pass
@@ -185,10 +186,9 @@ void mn_reload_request(mn_app *app) {
   int rc = mn_config_load(app->config->path, 0, &c, err, sizeof err);
   if (rc < 0) {
     mrt_log(MRT_LOG_ERROR, MN_LOG, "config reload refused, the config in force stays: %s", err);
-    mn_journal_append(
-        app->journal, "config",
-        json_pack("{s:b, s:o, s:o}", "ok", 0, "path", mn_json_text(app->config->path), "error",
-                  mn_json_text(err)));
+    mn_journal_append(app->journal, "config",
+                      json_pack("{s:b, s:o, s:o}", "ok", 0, "path", mn_json_text(app->config->path),
+                                "error", mn_json_text(err)));
     return;
   }
   rc = mrt_reconciler_set_desired(r->reconciler, c);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — control requests: parsing, validation, canonical form, and
  * the reply envelopes (see request.h).
  *
@@ -29,9 +30,15 @@
 #define QUOTE_MAX 64
 
 static const char *const cmd_names[MN_CMD_COUNT] = {
-    [MN_CMD_STATUS] = "status",   [MN_CMD_CHILDREN] = "children", [MN_CMD_REBIND] = "rebind",
-    [MN_CMD_MEASURE] = "measure", [MN_CMD_PAUSE] = "pause",       [MN_CMD_RESUME] = "resume",
-    [MN_CMD_RESTART] = "restart", [MN_CMD_EVENTS] = "events",     [MN_CMD_LINK_CHANGE] = "link-change",
+    [MN_CMD_STATUS] = "status",
+    [MN_CMD_CHILDREN] = "children",
+    [MN_CMD_REBIND] = "rebind",
+    [MN_CMD_MEASURE] = "measure",
+    [MN_CMD_PAUSE] = "pause",
+    [MN_CMD_RESUME] = "resume",
+    [MN_CMD_RESTART] = "restart",
+    [MN_CMD_EVENTS] = "events",
+    [MN_CMD_LINK_CHANGE] = "link-change",
 };
 
 /* link-change's flag names, in flag order (the canonical order). */
@@ -92,8 +99,8 @@ static json_t *parse_status(json_t *r, mn_request *req) {
   json_t *p = json_object_get(r, "peers");
   req->peers = SIZE_MAX;
   if (json_is_integer(p) && json_integer_value(p) >= 0)
-    req->peers = (uint64_t)json_integer_value(p) < SIZE_MAX ? (size_t)json_integer_value(p)
-                                                            : SIZE_MAX - 1;
+    req->peers =
+        (uint64_t)json_integer_value(p) < SIZE_MAX ? (size_t)json_integer_value(p) : SIZE_MAX - 1;
   else if (p != NULL && !(json_is_string(p) && strcmp(json_string_value(p), "all") == 0 &&
                           json_string_length(p) == 3))
     return mn_reply_error("bad_request",
@@ -145,8 +152,8 @@ static int parse_flags(const json_t *v, uint32_t *out) {
       j++;
     if (j > i) {
       size_t k = 0;
-      while (k < N_FLAGS &&
-             !(strlen(flag_names[k].name) == j - i && memcmp(flag_names[k].name, text + i, j - i) == 0))
+      while (k < N_FLAGS && !(strlen(flag_names[k].name) == j - i &&
+                              memcmp(flag_names[k].name, text + i, j - i) == 0))
         k++;
       if (k == N_FLAGS)
         return -EINVAL;
@@ -213,18 +220,13 @@ static json_t *parse_link_change(json_t *r, mn_request *req) {
 /* The arguments of req->cmd from r; NULL, or the error reply. */
 static json_t *parse_args(json_t *r, mn_request *req) {
   switch (req->cmd) {
-  case MN_CMD_STATUS:
-    return parse_status(r, req);
+  case MN_CMD_STATUS: return parse_status(r, req);
   case MN_CMD_PAUSE:
   case MN_CMD_RESUME:
-  case MN_CMD_RESTART:
-    return parse_child(r, req);
-  case MN_CMD_EVENTS:
-    return parse_events(r, req);
-  case MN_CMD_LINK_CHANGE:
-    return parse_link_change(r, req);
-  default:
-    return NULL; /* children, rebind, measure take no arguments */
+  case MN_CMD_RESTART: return parse_child(r, req);
+  case MN_CMD_EVENTS: return parse_events(r, req);
+  case MN_CMD_LINK_CHANGE: return parse_link_change(r, req);
+  default: return NULL; /* children, rebind, measure take no arguments */
   }
 }
 
@@ -324,8 +326,7 @@ static int args_json(const mn_request *req, json_t *o) {
     if (req->described && req->where.family != 0)
       rc |= json_object_set_new(o, "address", address_json(&req->where));
     break;
-  default:
-    break;
+  default: break;
   }
   return rc;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — control requests: parsing and validation, apart from running.
  *
  * A control request is one line of JSON, {"cmd": NAME, ...arguments, "id":

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — the service thread (see service.h).
  *
  * libevent is used here without its threading support, so the event_base is

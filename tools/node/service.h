@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — the service thread: one libevent loop, on a thread of its own,
  * that serves the control socket and the metrics endpoint. It is a host
  * thread (not an executor), so its handlers may use mrt_ask_sync(). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — the `status` and `children` replies.
  *
  * status gathers the node at a glance: our socket and endpoints (DirectManager),
@@ -20,7 +21,9 @@
 
 #define ASK_TIMEOUT MRT_SEC(2)
 
-static double ms_of(uint64_t ns) { return (double)ns / 1e6; }
+static double ms_of(uint64_t ns) {
+  return (double)ns / 1e6;
+}
 
 static json_t *addr_json(const struct sockaddr_storage *ss) {
   char a[MN_ADDR_STR_MAX];
@@ -45,11 +48,11 @@ static json_t *peer_json(const mrt_direct_peer_status *p, uint64_t now_ns) {
   json_t *cands = json_array();
   for (size_t i = 0; i < p->n_candidates; i++) {
     const mrt_direct_candidate_status *c = &p->candidates[i];
-    json_array_append_new(cands, json_pack("{s:o, s:b, s:f, s:I, s:I, s:b}", "addr",
-                                           addr_json(&c->addr), "confirmed", c->confirmed,
-                                           "rtt_ms", ms_of(c->rtt_ns), "pings_sent",
-                                           (json_int_t)c->pings_sent, "pongs_received",
-                                           (json_int_t)c->pongs_received, "learned", c->learned));
+    json_array_append_new(cands,
+                          json_pack("{s:o, s:b, s:f, s:I, s:I, s:b}", "addr", addr_json(&c->addr),
+                                    "confirmed", c->confirmed, "rtt_ms", ms_of(c->rtt_ns),
+                                    "pings_sent", (json_int_t)c->pings_sent, "pongs_received",
+                                    (json_int_t)c->pongs_received, "learned", c->learned));
   }
   double trust =
       p->has_path && p->trust_until_ns > now_ns ? (double)(p->trust_until_ns - now_ns) / 1e9 : 0.0;
@@ -67,8 +70,8 @@ static json_t *peer_json(const mrt_direct_peer_status *p, uint64_t now_ns) {
  * does not come back. */
 static json_t *probes_json(const mrt_direct_counters *c) {
   return json_pack(
-      "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}",
-      "pongs_withheld", (json_int_t)c->pongs_withheld, "rejected_unauthenticated",
+      "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "pongs_withheld",
+      (json_int_t)c->pongs_withheld, "rejected_unauthenticated",
       (json_int_t)c->probe_unauthenticated, "rejected_replayed", (json_int_t)c->probe_replayed,
       "rejected_malformed", (json_int_t)c->probe_malformed, "rejected_unknown_peer",
       (json_int_t)c->probe_unknown_peer, "challenges_sent", (json_int_t)c->challenges_sent,
@@ -195,11 +198,11 @@ static void add_stun_rows(json_t *s, const char *client, const mrt_stun_server_l
   for (size_t i = 0; i < l->n; i++) {
     const mrt_stun_server_stats *st = &l->servers[i];
     json_array_append_new(
-        rows, json_pack("{s:s, s:i, s:o, s:I, s:I, s:I, s:o}", "client", client, "region",
-                        st->region_id, "server", addr_json(&st->server), "sent",
-                        (json_int_t)st->sent, "answered", (json_int_t)st->answered, "rejected",
-                        (json_int_t)st->rejected, "last_rejection",
-                        st->last_reason[0] ? json_string(st->last_reason) : json_null()));
+        rows,
+        json_pack("{s:s, s:i, s:o, s:I, s:I, s:I, s:o}", "client", client, "region", st->region_id,
+                  "server", addr_json(&st->server), "sent", (json_int_t)st->sent, "answered",
+                  (json_int_t)st->answered, "rejected", (json_int_t)st->rejected, "last_rejection",
+                  st->last_reason[0] ? json_string(st->last_reason) : json_null()));
   }
   if (l->other_rejected > 0)
     json_array_append_new(json_object_get(s, "stun_rejected_elsewhere"),
@@ -234,15 +237,14 @@ json_t *mn_status_json(mn_app *app) {
   mn_view_data v;
   mn_view_get(&app->view, &v);
   snprintf(url, sizeof url, "http://%s/metrics", app->metrics_addr);
-  json_t *s =
-      json_pack("{s:s, s:s, s:i, s:f, s:s, s:o, s:o, s:o, s:I}", "mode",
-                app->demo ? "demo" : "config", "version", MN_VERSION, "pid", (int)getpid(),
-                "uptime_s", (double)(mn_now_ns() - app->started_ns) / 1e9, "public_key",
-                mn_hex(app->public_key, sizeof app->public_key, hex, sizeof hex), "config",
-                app->config ? mn_json_text(app->config->path) : json_null(), "control_socket",
-                mn_json_text(app->control_path), "metrics",
-                app->metrics_addr[0] ? json_string(url) : json_null(),
-                "journal_last_seq", (json_int_t)mn_journal_last_seq(app->journal));
+  json_t *s = json_pack("{s:s, s:s, s:i, s:f, s:s, s:o, s:o, s:o, s:I}", "mode",
+                        app->demo ? "demo" : "config", "version", MN_VERSION, "pid", (int)getpid(),
+                        "uptime_s", (double)(mn_now_ns() - app->started_ns) / 1e9, "public_key",
+                        mn_hex(app->public_key, sizeof app->public_key, hex, sizeof hex), "config",
+                        app->config ? mn_json_text(app->config->path) : json_null(),
+                        "control_socket", mn_json_text(app->control_path), "metrics",
+                        app->metrics_addr[0] ? json_string(url) : json_null(), "journal_last_seq",
+                        (json_int_t)mn_journal_last_seq(app->journal));
   if (s != NULL)
     json_object_set_new(s, "measurements", json_integer((json_int_t)v.rounds));
   if (s == NULL)

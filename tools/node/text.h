@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node — text that quotes untrusted input, made safe to show.
  *
  * Config errors, control-protocol errors, log records and journal events

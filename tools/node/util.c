@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node / meshrt-ctl — shared helpers (see util.h).
  *
  * The default control socket path lives here, and only here, so the node and

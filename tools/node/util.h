@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-node / meshrt-ctl — small helpers both tools share: the default
  * control socket path, socket address text in both directions, hex keys and
  * the monotonic clock. Everything here is reentrant and allocation-free, so

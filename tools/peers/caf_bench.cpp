@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // caf_bench — meshrt-bench's actor workloads written for the C++ Actor
 // Framework (CAF 0.17, Debian's libcaf-dev), so meshrt can be compared with a
 // peer framework on the same machine in the same run (tools/peers/run.sh).

@@ -1,3 +1,4 @@
+%% SPDX-License-Identifier: MIT
 %% erl_bench — meshrt-bench's actor workloads written with Erlang processes
 %% (Erlang/OTP 25, Debian's erlang-base), so meshrt can be compared with the
 %% BEAM's schedulers on the same machine in the same run (tools/peers/run.sh).

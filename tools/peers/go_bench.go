@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // go_bench — meshrt-bench's actor workloads written with goroutines and
 // channels (Go, Debian's golang-go), so meshrt can be compared with Go's
 // scheduler on the same machine in the same run (tools/peers/run.sh).

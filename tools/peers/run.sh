@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Peer comparison: runs meshrt-bench, caf_bench (the same workloads on the C++
 # Actor Framework), go_bench (the same workloads on goroutines and channels)
 # and erl_bench (the same workloads on Erlang processes) interleaved on this
@@ -32,7 +33,7 @@ threads=1,2
 benches=pingpong,counting,threadring,fjcreate,ask
 
 usage() {
-  sed -n '2,/^set -e/p' "$self" | grep '^#' | sed 's/^# \{0,1\}//'
+  sed -n '2,/^set -e/p' "$self" | grep '^#' | grep -v SPDX-License | sed 's/^# \{0,1\}//'
 }
 
 die() {

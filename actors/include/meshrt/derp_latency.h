@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — DerpLatencyMeasurer: how far is every DERP region, and which is home.
  *
  * The measurer is an actor that
@@ -101,21 +102,21 @@ MRT_API int mrt_derp_latency_spawn(mrt_runtime *rt, const mrt_derp_latency_confi
 
 /* What the measurer has done (for status output and tests). */
 typedef struct mrt_derp_latency_stats {
-  bool have_map;            /* a DERP map is cached */
-  bool measuring;           /* a round is running */
-  bool follow_up;           /* another round is owed after this one */
-  int home_region;          /* 0: none */
-  uint64_t maps;            /* DERP map updates received */
-  uint64_t measure_now;     /* MeasureNow received */
-  uint64_t ignored;         /* MeasureNow without a map (no-op) */
-  uint64_t folded;          /* MeasureNow/maps folded into a pending follow-up */
-  uint64_t rounds;          /* rounds completed (= measurements published) */
+  bool have_map;        /* a DERP map is cached */
+  bool measuring;       /* a round is running */
+  bool follow_up;       /* another round is owed after this one */
+  int home_region;      /* 0: none */
+  uint64_t maps;        /* DERP map updates received */
+  uint64_t measure_now; /* MeasureNow received */
+  uint64_t ignored;     /* MeasureNow without a map (no-op) */
+  uint64_t folded;      /* MeasureNow/maps folded into a pending follow-up */
+  uint64_t rounds;      /* rounds completed (= measurements published) */
   uint64_t requests_sent, responses, failovers, timeouts, send_errors;
-  uint64_t stale;           /* STUN datagrams matching no live request */
-  uint64_t garbage;         /* datagrams that were not STUN responses */
-  uint64_t home_changes;    /* home_region_changed published */
-  uint64_t last_round_ns;   /* runtime clock when the last round ended; 0: never */
-  size_t last_results;      /* regions in the last measurement */
+  uint64_t stale;         /* STUN datagrams matching no live request */
+  uint64_t garbage;       /* datagrams that were not STUN responses */
+  uint64_t home_changes;  /* home_region_changed published */
+  uint64_t last_round_ns; /* runtime clock when the last round ended; 0: never */
+  size_t last_results;    /* regions in the last measurement */
 } mrt_derp_latency_stats;
 
 MRT_MESSAGE_DECLARE(MRT_API, derp_latency_stats, mrt_none, mrt_derp_latency_stats);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the DERP map: relay regions, their servers, and their STUN ports.
  *
  * Control sends the node a DERP map in Tailscale's DERPMap JSON format:
@@ -67,33 +68,33 @@ extern "C" {
 
 /* How a node's address of one family is found. */
 typedef enum mrt_derp_addr_mode {
-    MRT_DERP_ADDR_DNS = 0,  /* absent or "": resolve HostName */
-    MRT_DERP_ADDR_FIXED,    /* a literal address, in ipv4 / ipv6 */
-    MRT_DERP_ADDR_DISABLED, /* "none": never use this family for the node */
+  MRT_DERP_ADDR_DNS = 0,  /* absent or "": resolve HostName */
+  MRT_DERP_ADDR_FIXED,    /* a literal address, in ipv4 / ipv6 */
+  MRT_DERP_ADDR_DISABLED, /* "none": never use this family for the node */
 } mrt_derp_addr_mode;
 
 /* One DERP (or STUN-only) server. Read-only; owned by its map. String fields are
  * never NULL ("" when absent). Ports are the effective ones: defaults applied. */
 typedef struct mrt_derp_node {
-    char *name;
-    char *host_name;
-    int region_id;
-    mrt_derp_addr_mode ipv4_mode;
-    mrt_derp_addr_mode ipv6_mode;
-    struct in_addr ipv4;    /* meaningful when ipv4_mode == MRT_DERP_ADDR_FIXED */
-    struct in6_addr ipv6;   /* meaningful when ipv6_mode == MRT_DERP_ADDR_FIXED */
-    uint16_t stun_port;     /* 0 when STUN is disabled (JSON -1); JSON 0 -> 3478 */
-    uint16_t derp_port;     /* JSON 0 -> 443 */
-    bool stun_only;         /* serves STUN only, no DERP relay */
+  char *name;
+  char *host_name;
+  int region_id;
+  mrt_derp_addr_mode ipv4_mode;
+  mrt_derp_addr_mode ipv6_mode;
+  struct in_addr ipv4;  /* meaningful when ipv4_mode == MRT_DERP_ADDR_FIXED */
+  struct in6_addr ipv6; /* meaningful when ipv6_mode == MRT_DERP_ADDR_FIXED */
+  uint16_t stun_port;   /* 0 when STUN is disabled (JSON -1); JSON 0 -> 3478 */
+  uint16_t derp_port;   /* JSON 0 -> 443 */
+  bool stun_only;       /* serves STUN only, no DERP relay */
 } mrt_derp_node;
 
 /* One region. Read-only; owned by its map. n_nodes may be 0 (nodes is then NULL). */
 typedef struct mrt_derp_region {
-    int region_id;
-    char *region_code;
-    char *region_name;
-    size_t n_nodes;
-    mrt_derp_node *nodes;
+  int region_id;
+  char *region_code;
+  char *region_name;
+  size_t n_nodes;
+  mrt_derp_node *nodes;
 } mrt_derp_region;
 
 typedef struct mrt_derp_map mrt_derp_map;
@@ -102,13 +103,12 @@ typedef struct mrt_derp_map mrt_derp_map;
  * a new map with one reference in *out and returns 0. On failure *out is set to
  * NULL, a message is written to err (if err != NULL and errlen > 0; always
  * NUL-terminated) and a negative errno is returned. Any thread. */
-MRT_API int mrt_derp_map_parse(const char *json, size_t len, mrt_derp_map **out,
-                               char *err, size_t errlen);
+MRT_API int mrt_derp_map_parse(const char *json, size_t len, mrt_derp_map **out, char *err,
+                               size_t errlen);
 
 /* As mrt_derp_map_parse(), reading the file at `path`. Blocking I/O: call it
  * from a host thread or at startup, not from an actor handler. */
-MRT_API int mrt_derp_map_parse_file(const char *path, mrt_derp_map **out,
-                                    char *err, size_t errlen);
+MRT_API int mrt_derp_map_parse_file(const char *path, mrt_derp_map **out, char *err, size_t errlen);
 
 /* Deep copy: a new, independent map (refcount 1) equal to src, in *out.
  * Returns 0, -EINVAL or -ENOMEM (then *out is NULL). Any thread. */
@@ -128,8 +128,7 @@ MRT_API size_t mrt_derp_map_region_count(const mrt_derp_map *map);
 MRT_API const mrt_derp_region *mrt_derp_map_region_at(const mrt_derp_map *map, size_t i);
 
 /* The region with this id, or NULL. O(log n). */
-MRT_API const mrt_derp_region *mrt_derp_map_find_region(const mrt_derp_map *map,
-                                                        int region_id);
+MRT_API const mrt_derp_region *mrt_derp_map_find_region(const mrt_derp_map *map, int region_id);
 
 /* The node's STUN server address of `family` (AF_INET or AF_INET6) with its
  * effective STUN port, in *out. Returns 0, -ENOENT if the node has STUN disabled

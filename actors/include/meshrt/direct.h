@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — DirectManager: the UDP underlay socket, direct paths to peers, STUN.
  *
  * DirectManager is the actor that owns the node's UDP socket. It
@@ -148,10 +149,10 @@ typedef struct mrt_direct_config {
   /* Address to bind: AF_UNSPEC (all zero) for the wildcard, else an AF_INET
    * or AF_INET6 address (its port field is ignored). */
   struct sockaddr_storage listen_addr;
-  uint16_t listen_port;     /* 0: ephemeral; else pinned (ephemeral if taken) */
-  bool disable_ipv6;        /* wildcard: bind 0.0.0.0 only */
-  bool advertise_local;     /* advertise interface addresses too (default true) */
-  mrt_probe_keypair key;    /* all zero: a fresh key pair is generated */
+  uint16_t listen_port;  /* 0: ephemeral; else pinned (ephemeral if taken) */
+  bool disable_ipv6;     /* wildcard: bind 0.0.0.0 only */
+  bool advertise_local;  /* advertise interface addresses too (default true) */
+  mrt_probe_keypair key; /* all zero: a fresh key pair is generated */
   mrt_direct_timing timing;
 } mrt_direct_config;
 
@@ -197,8 +198,8 @@ typedef struct mrt_sock_info {
 } mrt_sock_info;
 
 typedef struct mrt_restun_result {
-  uint32_t sent;  /* binding requests sent by this sweep */
-  bool gated;     /* no sweep: no peer, no DERP map, or inert */
+  uint32_t sent; /* binding requests sent by this sweep */
+  bool gated;    /* no sweep: no peer, no DERP map, or inert */
 } mrt_restun_result;
 
 typedef struct mrt_best_addr {
@@ -250,64 +251,64 @@ typedef struct mrt_direct_counters {
   uint64_t probe_replayed;        /* a ping or pong id seen before */
   uint64_t probe_stale;           /* a pong for no live ping (unknown or expired) */
   uint64_t ping_timeouts;
-  uint64_t path_changes;          /* a peer's best path changed (or was lost) */
+  uint64_t path_changes; /* a peer's best path changed (or was lost) */
   uint64_t stun_sent, stun_responses, stun_rejected, stun_expired;
   uint64_t stun_sweeps, stun_sweeps_gated, stun_cycles;
   uint64_t rebinds, rebind_failures, rebinds_port_kept;
   uint64_t adverts_published;
-  uint64_t challenges_sent;       /* pings to a new source a peer pinged us from */
-  uint64_t candidates_learned;    /* from an answered challenge or an update */
-  uint64_t candidates_evicted;    /* learned ones, least recently heard first */
+  uint64_t challenges_sent;    /* pings to a new source a peer pinged us from */
+  uint64_t candidates_learned; /* from an answered challenge or an update */
+  uint64_t candidates_evicted; /* learned ones, least recently heard first */
   uint64_t updates_sent, updates_received;
-  uint64_t updates_replayed;      /* not newer than the last accepted from that peer */
-  uint64_t updates_rejected;      /* authentic but unusable (no usable endpoint) */
-  uint64_t observed_learned;      /* reflexive addresses from peers' pongs */
-  uint64_t pongs_withheld;        /* pings from non-candidate sources past 8/s per peer */
+  uint64_t updates_replayed; /* not newer than the last accepted from that peer */
+  uint64_t updates_rejected; /* authentic but unusable (no usable endpoint) */
+  uint64_t observed_learned; /* reflexive addresses from peers' pongs */
+  uint64_t pongs_withheld;   /* pings from non-candidate sources past 8/s per peer */
 } mrt_direct_counters;
 
 typedef struct mrt_direct_candidate_status {
   struct sockaddr_storage addr;
-  bool pinged;             /* pinged since the last rebind */
+  bool pinged; /* pinged since the last rebind */
   uint64_t last_ping_ns;
-  bool confirmed;          /* answered since the last rebind */
+  bool confirmed; /* answered since the last rebind */
   uint64_t last_pong_ns;
-  uint64_t rtt_ns;         /* latest round trip */
+  uint64_t rtt_ns; /* latest round trip */
   uint64_t pings_sent, pongs_received;
-  bool learned;            /* not configured: the peer taught it */
-  uint64_t last_heard_ns;  /* last authenticated traffic from or about it */
+  bool learned;           /* not configured: the peer taught it */
+  uint64_t last_heard_ns; /* last authenticated traffic from or about it */
 } mrt_direct_candidate_status;
 
 typedef struct mrt_direct_peer_status {
   uint64_t id;
   uint8_t key[MRT_PROBE_KEY_LEN];
-  bool has_path;                 /* trusted best path now */
-  struct sockaddr_storage best;  /* AF_UNSPEC without a best path */
+  bool has_path;                /* trusted best path now */
+  struct sockaddr_storage best; /* AF_UNSPEC without a best path */
   uint64_t best_rtt_ns;
   uint64_t trust_until_ns;
   uint32_t pings_in_flight;
-  size_t n_learned;              /* of n_candidates */
-  uint64_t reconfirm_ns;         /* our last rebind -> the path confirmed again */
-  uint64_t reconfirms;           /* how many such recoveries were measured */
-  uint64_t updates_received;     /* endpoint updates accepted from the peer */
+  size_t n_learned;          /* of n_candidates */
+  uint64_t reconfirm_ns;     /* our last rebind -> the path confirmed again */
+  uint64_t reconfirms;       /* how many such recoveries were measured */
+  uint64_t updates_received; /* endpoint updates accepted from the peer */
   size_t n_candidates;
   mrt_direct_candidate_status candidates[MRT_DIRECT_MAX_CANDIDATES + MRT_DIRECT_MAX_LEARNED];
 } mrt_direct_peer_status;
 
 typedef struct mrt_direct_status {
-  uint64_t now_ns;                 /* runtime clock when taken */
+  uint64_t now_ns; /* runtime clock when taken */
   mrt_sock_info sock;
   uint8_t public_key[MRT_PROBE_KEY_LEN];
   bool have_peer_map;
   bool have_derp_map;
   size_t n_stun_servers;
   size_t n_peers;
-  mrt_direct_peer_status *peers;   /* ascending id */
+  mrt_direct_peer_status *peers; /* ascending id */
   size_t n_reflexive;
   struct sockaddr_storage reflexive[MRT_DIRECT_MAX_REFLEXIVE]; /* oldest first */
   size_t stun_in_flight;
-  uint64_t last_stun_delay_ns;     /* the prober's current cycle length */
-  uint64_t next_stun_ns;           /* when that cycle ends */
-  uint64_t last_stun_sweep_ns;     /* 0: never */
+  uint64_t last_stun_delay_ns;           /* the prober's current cycle length */
+  uint64_t next_stun_ns;                 /* when that cycle ends */
+  uint64_t last_stun_sweep_ns;           /* 0: never */
   mrt_endpoint_advertisement advertised; /* the last one published */
   mrt_direct_counters counters;
 } mrt_direct_status;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — home (preferred) DERP region selection.
  *
  * After each latency measurement round, DerpLatencyMeasurer asks this selector
@@ -49,19 +50,19 @@ extern "C" {
 
 /* One region's latency in one round. */
 typedef struct mrt_region_latency {
-    int region_id;        /* > 0 */
-    uint64_t latency_ns;
+  int region_id; /* > 0 */
+  uint64_t latency_ns;
 } mrt_region_latency;
 
 /* Tunables. Start from mrt_home_region_config_default() and change single
  * fields, so fields added later keep sensible values. */
 typedef struct mrt_home_region_config {
-    uint64_t window_ns;        /* history window for scores, > 0; 5 min */
-    uint64_t min_gain_ns;      /* keep the home unless best beats it by at least this; 10 ms */
-    uint32_t keep_ratio_num;   /* keep the home if best > old / den * num; */
-    uint32_t keep_ratio_den;   /*   1 <= num <= den; 2 and 3 */
-    uint64_t no_data_keep_ns;  /* keep the home this long through empty rounds; 120 s */
-    size_t max_samples;        /* history bound (region results), 1..LIMIT; 16384 */
+  uint64_t window_ns;       /* history window for scores, > 0; 5 min */
+  uint64_t min_gain_ns;     /* keep the home unless best beats it by at least this; 10 ms */
+  uint32_t keep_ratio_num;  /* keep the home if best > old / den * num; */
+  uint32_t keep_ratio_den;  /*   1 <= num <= den; 2 and 3 */
+  uint64_t no_data_keep_ns; /* keep the home this long through empty rounds; 120 s */
+  size_t max_samples;       /* history bound (region results), 1..LIMIT; 16384 */
 } mrt_home_region_config;
 
 struct mrt_home_region_sample; /* private to home_region.c */
@@ -70,14 +71,14 @@ struct mrt_home_region_sample; /* private to home_region.c */
  * belong to home_region.c. A zero-filled selector is not initialised and every
  * function rejects it with -EINVAL. */
 typedef struct mrt_home_region {
-    uint32_t magic;                          /* set by init, cleared by fini */
-    mrt_home_region_config cfg;              /* validated copy */
-    struct mrt_home_region_sample *samples;  /* history, oldest first, from start */
-    size_t start, len, cap;
-    int home;                                /* 0 = none */
-    bool seen_round;                         /* last_round_ns is meaningful */
-    uint64_t last_round_ns;                  /* latest now_ns accepted */
-    uint64_t last_data_ns;                   /* latest round that had results */
+  uint32_t magic;                         /* set by init, cleared by fini */
+  mrt_home_region_config cfg;             /* validated copy */
+  struct mrt_home_region_sample *samples; /* history, oldest first, from start */
+  size_t start, len, cap;
+  int home;               /* 0 = none */
+  bool seen_round;        /* last_round_ns is meaningful */
+  uint64_t last_round_ns; /* latest now_ns accepted */
+  uint64_t last_data_ns;  /* latest round that had results */
 } mrt_home_region;
 
 /* The documented defaults (see mrt_home_region_config). Any thread. */
@@ -102,8 +103,8 @@ MRT_API void mrt_home_region_fini(mrt_home_region *sel);
  * argument, duplicate or non-positive id, now_ns before the previous round),
  * -E2BIG (n > cfg.max_samples) or -ENOMEM. */
 MRT_API int mrt_home_region_observe(mrt_home_region *sel, uint64_t now_ns,
-                                    const mrt_region_latency *results, size_t n,
-                                    int *home_out, bool *changed_out);
+                                    const mrt_region_latency *results, size_t n, int *home_out,
+                                    bool *changed_out);
 
 /* The current home region (0 = none), or -EINVAL. */
 MRT_API int mrt_home_region_home(const mrt_home_region *sel);
@@ -111,8 +112,8 @@ MRT_API int mrt_home_region_home(const mrt_home_region *sel);
 /* A region's score as of now_ns: its best latency among recorded rounds no older
  * than window_ns, in *score_ns. Returns 0, -ENOENT if it has none, or -EINVAL.
  * For metrics and tests; does not modify the selector. */
-MRT_API int mrt_home_region_score(const mrt_home_region *sel, uint64_t now_ns,
-                                  int region_id, uint64_t *score_ns);
+MRT_API int mrt_home_region_score(const mrt_home_region *sel, uint64_t now_ns, int region_id,
+                                  uint64_t *score_ns);
 
 #ifdef __cplusplus
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — umbrella header of libmeshrt-mesh (pkg-config meshrt-mesh):
  * DirectManager, DerpLatencyMeasurer, NetmonSupervisor, the STUN codec and
  * responder, the DERP map, home-region selection, the probe protocol and the

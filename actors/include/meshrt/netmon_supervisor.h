@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — NetmonSupervisor: link changes -> rebind, re-probe, re-measure.
  *
  * The actor watches a link monitor (<meshrt/netmon.h>) and turns every
@@ -96,8 +97,7 @@ MRT_API mrt_netmon_supervisor_config mrt_netmon_supervisor_config_default(void);
  * -ENOTSUP (`direct` does not handle mrt_msg_direct_rebind_and_reprobe), or
  * mrt_actor_spawn's errors. Any thread. */
 MRT_API int mrt_netmon_supervisor_spawn(mrt_runtime *rt, const mrt_netmon_supervisor_config *cfg,
-                                        mrt_ref *direct, const mrt_spawn_opts *opts,
-                                        mrt_ref **out);
+                                        mrt_ref *direct, const mrt_spawn_opts *opts, mrt_ref **out);
 
 /* For supervisor child specs (plain-data args): the actor finds its
  * DirectManager by asking its parent supervisor (<meshrt/supervisor.h>) for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — a node: DirectManager, DerpLatencyMeasurer and NetmonSupervisor
  * wired together under one supervisor.
  *
@@ -81,9 +82,9 @@ typedef struct mrt_node_config {
   /* DirectManager's UDP socket: AF_UNSPEC (all zero) for the wildcard, else
    * an AF_INET/AF_INET6 address (its port field is ignored). */
   struct sockaddr_storage listen_addr;
-  uint16_t listen_port;            /* 0: ephemeral; else pinned (ephemeral if taken) */
+  uint16_t listen_port; /* 0: ephemeral; else pinned (ephemeral if taken) */
   bool disable_ipv6;
-  bool advertise_local;            /* advertise interface addresses too (default true) */
+  bool advertise_local; /* advertise interface addresses too (default true) */
   /* The node's key pair. All zero: one is generated at start and kept across
    * DirectManager restarts. */
   mrt_probe_keypair key;
@@ -92,7 +93,7 @@ typedef struct mrt_node_config {
   mrt_peer_map *peers;
   /* DerpLatencyMeasurer's socket (see mrt_derp_latency_config.listen_addr). */
   struct sockaddr_storage measure_addr;
-  bool network_monitor;            /* spawn NetmonSupervisor (default false) */
+  bool network_monitor; /* spawn NetmonSupervisor (default false) */
   /* Interfaces the netlink monitor ignores (exact names or "prefix*"),
    * NULL-terminated; copied at start. */
   const char *const *ignored_interfaces;
@@ -100,7 +101,7 @@ typedef struct mrt_node_config {
    * shutdown). NULL: the node creates and owns a netlink monitor. */
   mrt_link_monitor *monitor;
   mrt_node_timing timing;
-  uint64_t boot_timeout_ns;        /* start waits this long for the children: 5 s */
+  uint64_t boot_timeout_ns; /* start waits this long for the children: 5 s */
 } mrt_node_config;
 
 typedef struct mrt_node mrt_node;

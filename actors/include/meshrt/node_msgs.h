@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the bus messages a node's actors share.
  *
  * DirectManager, DerpLatencyMeasurer and NetmonSupervisor never call each
@@ -59,8 +60,8 @@ typedef struct mrt_peer_map mrt_peer_map;
 
 /* One peer as control describes it. Read-only; owned by its map. */
 typedef struct mrt_peer {
-  uint64_t id;                       /* unique in the map */
-  uint8_t key[MRT_PROBE_KEY_LEN];    /* its public probe key */
+  uint64_t id;                    /* unique in the map */
+  uint8_t key[MRT_PROBE_KEY_LEN]; /* its public probe key */
   size_t n_endpoints;
   const struct sockaddr_storage *endpoints; /* candidate UDP endpoints, in order */
 } mrt_peer;
@@ -121,15 +122,15 @@ typedef struct mrt_measure_now {
 #define MRT_REGION_CODE_MAX 32
 typedef struct mrt_derp_region_result {
   int region_id;
-  char region_code[MRT_REGION_CODE_MAX];   /* NUL-terminated, possibly shortened */
+  char region_code[MRT_REGION_CODE_MAX]; /* NUL-terminated, possibly shortened */
   uint64_t latency_ns;
-  struct sockaddr_storage probed;          /* the STUN server that answered */
+  struct sockaddr_storage probed; /* the STUN server that answered */
 } mrt_derp_region_result;
 
 /* One measurement round, sorted by latency then region id. Owns `results`
  * (malloc'd; freed by the drop hook). */
 typedef struct mrt_derp_latency_measurement {
-  uint64_t at_ns;  /* runtime clock when the round ended */
+  uint64_t at_ns; /* runtime clock when the round ended */
   size_t n;
   mrt_derp_region_result *results;
 } mrt_derp_latency_measurement;

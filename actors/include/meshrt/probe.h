@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the path probe protocol: authenticated ping/pong datagrams.
  *
  * DirectManager confirms a direct UDP path to a peer by sending it a ping and
@@ -62,8 +63,8 @@
 extern "C" {
 #endif
 
-#define MRT_PROBE_KEY_LEN 32      /* crypto_box_PUBLICKEYBYTES */
-#define MRT_PROBE_SECRET_LEN 32   /* crypto_box_SECRETKEYBYTES */
+#define MRT_PROBE_KEY_LEN 32    /* crypto_box_PUBLICKEYBYTES */
+#define MRT_PROBE_SECRET_LEN 32 /* crypto_box_SECRETKEYBYTES */
 #define MRT_PROBE_TXID_LEN 12
 #define MRT_PROBE_HEADER_LEN 61
 #define MRT_PROBE_PING_LEN 90
@@ -193,8 +194,8 @@ MRT_API void mrt_probe_pending_clear(mrt_probe_pending *p);
 
 /* Records a ping sent at now_ns. Returns 0, 1 if the oldest entry was
  * evicted to make room, or -EINVAL. */
-MRT_API int mrt_probe_pending_add(mrt_probe_pending *p, const mrt_probe_txid *txid,
-                                  uint64_t now_ns, uint32_t tag);
+MRT_API int mrt_probe_pending_add(mrt_probe_pending *p, const mrt_probe_txid *txid, uint64_t now_ns,
+                                  uint32_t tag);
 
 /* Takes the ping a pong with `txid` answers. Returns 0 with *sent_ns and *tag
  * (either may be NULL) when it is outstanding and younger than timeout_ns
@@ -207,8 +208,7 @@ MRT_API int mrt_probe_pending_take(mrt_probe_pending *p, const mrt_probe_txid *t
 
 /* Drops outstanding pings older than timeout_ns; returns how many (0 for
  * NULL). */
-MRT_API size_t mrt_probe_pending_expire(mrt_probe_pending *p, uint64_t now_ns,
-                                        uint64_t timeout_ns);
+MRT_API size_t mrt_probe_pending_expire(mrt_probe_pending *p, uint64_t now_ns, uint64_t timeout_ns);
 
 /* Outstanding pings now (0 for NULL). */
 MRT_API size_t mrt_probe_pending_count(const mrt_probe_pending *p);

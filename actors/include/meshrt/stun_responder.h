@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — a small STUN (RFC 5389) Binding responder actor.
  *
  * Answers every well-formed Binding request on its UDP socket with a success
@@ -47,8 +48,8 @@ typedef struct mrt_stun_responder_config {
   /* AF_UNSPEC (all zero): the wildcard, dual-stack if possible; else an
    * AF_INET / AF_INET6 address (its port field is ignored). */
   struct sockaddr_storage listen_addr;
-  uint16_t listen_port;  /* 0: ephemeral */
-  uint64_t delay_ns;     /* artificial delay before each answer */
+  uint16_t listen_port; /* 0: ephemeral */
+  uint64_t delay_ns;    /* artificial delay before each answer */
   /* The classic styles give SOURCE-ADDRESS as the bound address and
    * CHANGED-ADDRESS as the same address one port up (where such a server
    * keeps its alternate socket; nothing listens there). */
@@ -59,10 +60,10 @@ typedef struct mrt_stun_responder_info {
   struct sockaddr_storage local; /* bound address */
   uint16_t port;
   uint64_t delay_ns;
-  uint64_t requests;  /* well-formed Binding requests received */
-  uint64_t answered;  /* responses sent */
-  uint64_t ignored;   /* malformed or not a Binding request */
-  uint64_t dropped;   /* queue full, or the send failed */
+  uint64_t requests; /* well-formed Binding requests received */
+  uint64_t answered; /* responses sent */
+  uint64_t ignored;  /* malformed or not a Binding request */
+  uint64_t dropped;  /* queue full, or the send failed */
 } mrt_stun_responder_info;
 
 /* Spawns a responder. Its on_start fails (the actor stops, asks to it fail)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — per-server statistics of meshrt's STUN clients.
  *
  * DerpLatencyMeasurer and DirectManager both send STUN Binding requests to
@@ -49,8 +50,8 @@ typedef struct mrt_stun_server_stats {
 
 typedef struct mrt_stun_server_list {
   size_t n;
-  mrt_stun_server_stats *servers; /* malloc'd; DERP map order (regions by id) */
-  uint64_t other_rejected;        /* refused STUN datagrams from other addresses */
+  mrt_stun_server_stats *servers;              /* malloc'd; DERP map order (regions by id) */
+  uint64_t other_rejected;                     /* refused STUN datagrams from other addresses */
   char other_last_reason[MRT_STUN_REASON_MAX]; /* as last_reason */
 } mrt_stun_server_list;
 

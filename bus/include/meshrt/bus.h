@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the typed publish/subscribe bus.
  *
  * One bus per runtime, keyed by message type. Actors subscribe to a type;
@@ -116,15 +117,13 @@ MRT_API int mrt_bus_stats_get(mrt_bus *bus, const mrt_msg_type *type, mrt_bus_st
  * thread, with a snapshot of its counters (borrowed for the call) and no bus
  * lock held, so fn may call the bus. Any thread. Returns 0, -EINVAL (NULL bus
  * or fn), -ENOMEM (fn was not called). */
-MRT_API int mrt_bus_foreach_type(mrt_bus *bus,
-                                 void (*fn)(const mrt_msg_type *type, const mrt_bus_stats *s,
-                                            void *ud),
-                                 void *ud);
+MRT_API int mrt_bus_foreach_type(
+    mrt_bus *bus, void (*fn)(const mrt_msg_type *type, const mrt_bus_stats *s, void *ud), void *ud);
 
-#define MRT_BUS_TYPED(name, payload_t)                                                 \
+#define MRT_BUS_TYPED(name, payload_t)                                                             \
   static inline __attribute__((unused)) int mrt_publish_##name(mrt_bus *bus, payload_t const *p) { \
-    return mrt_bus_publish(bus, &mrt_msg_##name, p, sizeof *p);                        \
-  }                                                                                    \
+    return mrt_bus_publish(bus, &mrt_msg_##name, p, sizeof *p);                                    \
+  }                                                                                                \
   typedef int mrt_bus_##name##_typed_
 
 #ifdef __cplusplus

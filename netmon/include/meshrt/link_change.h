@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — what a link-change event says changed, and where.
  *
  * A link monitor turns raw OS notifications into "interesting" changes and the
@@ -23,23 +24,23 @@ extern "C" {
 
 /* An interesting interface became more usable: administratively up, or it
  * gained carrier while up. */
-#define MRT_LINK_CHANGE_LINK_UP       (UINT32_C(1) << 0)
+#define MRT_LINK_CHANGE_LINK_UP (UINT32_C(1) << 0)
 /* An interesting interface became less usable: carrier lost, set down, or
  * removed. */
-#define MRT_LINK_CHANGE_LINK_DOWN     (UINT32_C(1) << 1)
+#define MRT_LINK_CHANGE_LINK_DOWN (UINT32_C(1) << 1)
 /* A routable address appeared on an interesting interface. */
-#define MRT_LINK_CHANGE_ADDR_ADDED    (UINT32_C(1) << 2)
+#define MRT_LINK_CHANGE_ADDR_ADDED (UINT32_C(1) << 2)
 /* A routable address disappeared from an interesting interface. */
-#define MRT_LINK_CHANGE_ADDR_REMOVED  (UINT32_C(1) << 3)
+#define MRT_LINK_CHANGE_ADDR_REMOVED (UINT32_C(1) << 3)
 /* The interface carrying the IPv4 or IPv6 default route changed (including
  * appearing or disappearing). */
 #define MRT_LINK_CHANGE_DEFAULT_ROUTE (UINT32_C(1) << 4)
 /* Notifications were lost (the kernel reported ENOBUFS) and a fresh dump
  * differed from what the monitor believed; the other bits say how. */
-#define MRT_LINK_CHANGE_RESYNC        (UINT32_C(1) << 5)
+#define MRT_LINK_CHANGE_RESYNC (UINT32_C(1) << 5)
 
 /* Every flag defined above; bits outside it are never set by meshrt. */
-#define MRT_LINK_CHANGE_ALL           (UINT32_C(0x3f))
+#define MRT_LINK_CHANGE_ALL (UINT32_C(0x3f))
 
 /* At most this many individual changes are listed in one event; further ones
  * are only counted (more_changes). */
@@ -49,30 +50,30 @@ extern "C" {
 #define MRT_LINK_IFNAME_MAX 16
 
 /* How usable a link is after a LINK_UP / LINK_DOWN change. */
-#define MRT_LINK_LEVEL_DOWN       0 /* administratively down (or gone) */
+#define MRT_LINK_LEVEL_DOWN 0       /* administratively down (or gone) */
 #define MRT_LINK_LEVEL_NO_CARRIER 1 /* up, without carrier */
-#define MRT_LINK_LEVEL_UP         2 /* up, with carrier */
+#define MRT_LINK_LEVEL_UP 2         /* up, with carrier */
 
 /* One individual change. Plain data (no pointers), so it can be copied freely.
  * Names are exactly what the OS reported and may hold any byte but NUL: they
  * are hostile input, so print them only through mrt_link_change_item_str or
  * mrt_link_ifname_str, which escape what is not printable ASCII. */
 typedef struct mrt_link_change_item {
-    /* Exactly one of LINK_UP, LINK_DOWN, ADDR_ADDED, ADDR_REMOVED and
+  /* Exactly one of LINK_UP, LINK_DOWN, ADDR_ADDED, ADDR_REMOVED and
      * DEFAULT_ROUTE, plus RESYNC when a resync's diff found the change. */
-    uint32_t flags;
-    int32_t ifindex;                  /* the interface (DEFAULT_ROUTE: the new
+  uint32_t flags;
+  int32_t ifindex;                  /* the interface (DEFAULT_ROUTE: the new
                                          one); 0 when none or unknown */
-    char ifname[MRT_LINK_IFNAME_MAX]; /* its name, NUL-terminated; "" if none */
-    uint8_t family;    /* AF_INET or AF_INET6 (addresses, default routes); 0 otherwise
+  char ifname[MRT_LINK_IFNAME_MAX]; /* its name, NUL-terminated; "" if none */
+  uint8_t family;                   /* AF_INET or AF_INET6 (addresses, default routes); 0 otherwise
                           (an address item with family 0 names no address) */
-    uint8_t prefixlen; /* address items */
-    uint8_t level;     /* link items: MRT_LINK_LEVEL_* after the change */
-    uint8_t gone;      /* LINK_DOWN: the interface vanished (deleted, or no longer
+  uint8_t prefixlen;                /* address items */
+  uint8_t level;                    /* link items: MRT_LINK_LEVEL_* after the change */
+  uint8_t gone;                     /* LINK_DOWN: the interface vanished (deleted, or no longer
                           watched) */
-    uint8_t addr[16];  /* address items: network byte order, IPv4 in the first 4 */
-    int32_t old_ifindex;                  /* DEFAULT_ROUTE: the interface it left, 0: none */
-    char old_ifname[MRT_LINK_IFNAME_MAX]; /* its name; "" if none */
+  uint8_t addr[16];                 /* address items: network byte order, IPv4 in the first 4 */
+  int32_t old_ifindex;              /* DEFAULT_ROUTE: the interface it left, 0: none */
+  char old_ifname[MRT_LINK_IFNAME_MAX]; /* its name; "" if none */
 } mrt_link_change_item;
 
 /* The payload of mrt_msg_link_change (see <meshrt/netmon.h>).
@@ -85,11 +86,11 @@ typedef struct mrt_link_change_item {
  * `{flags, raw_events}` with the rest zero is a valid event that lists
  * nothing. */
 typedef struct mrt_link_change {
-    uint32_t flags;        /* OR of MRT_LINK_CHANGE_* */
-    uint32_t raw_events;   /* raw changes folded into this event, >= 1 */
-    uint32_t n_changes;    /* entries in `changes`, <= MRT_LINK_CHANGE_LIST_MAX */
-    uint32_t more_changes; /* further individual changes folded in, not listed */
-    mrt_link_change_item *changes; /* n_changes entries, oldest first, or NULL */
+  uint32_t flags;                /* OR of MRT_LINK_CHANGE_* */
+  uint32_t raw_events;           /* raw changes folded into this event, >= 1 */
+  uint32_t n_changes;            /* entries in `changes`, <= MRT_LINK_CHANGE_LIST_MAX */
+  uint32_t more_changes;         /* further individual changes folded in, not listed */
+  mrt_link_change_item *changes; /* n_changes entries, oldest first, or NULL */
 } mrt_link_change;
 
 /* Deep-copies `src` into `*dst` (its own `changes` array), for a handler

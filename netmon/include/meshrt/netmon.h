@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — link-change monitors.
  *
  * A link monitor (mrt_link_monitor) is an interface with several
@@ -42,8 +43,8 @@ extern "C" {
 MRT_MESSAGE_DECLARE(MRT_API, link_change, mrt_link_change, mrt_none);
 
 typedef struct mrt_debounce_config {
-  uint64_t settle_ns;    /* 0: 250 ms */
-  uint64_t max_wait_ns;  /* 0: 1 s */
+  uint64_t settle_ns;   /* 0: 250 ms */
+  uint64_t max_wait_ns; /* 0: 1 s */
 } mrt_debounce_config;
 
 #define MRT_DEBOUNCE_SETTLE_DEFAULT MRT_MS(250)
@@ -99,8 +100,7 @@ MRT_API bool mrt_manual_monitor_trigger(mrt_link_monitor *m, uint32_t flags);
  * RESYNC) are the raw change's flags. The coalesced event lists it. Returns
  * false for a NULL or malformed item, a full queue or a closed monitor. Any
  * thread. */
-MRT_API bool mrt_manual_monitor_trigger_item(mrt_link_monitor *m,
-                                             const mrt_link_change_item *item);
+MRT_API bool mrt_manual_monitor_trigger_item(mrt_link_monitor *m, const mrt_link_change_item *item);
 /* Closes the raw source: a pending change is flushed, then the watcher ends.
  * Later triggers return false. Idempotent. Any thread. */
 MRT_API void mrt_manual_monitor_close(mrt_link_monitor *m);
@@ -118,7 +118,7 @@ typedef struct mrt_netlink_monitor_config {
   /* Interfaces the host calls its own (e.g. its tunnel): exact names, or
    * prefixes ending in '*' ("tailscale*"). NULL-terminated; copied. */
   const char *const *ignored_interfaces;
-  int rcvbuf_bytes;          /* socket receive buffer; 0: 4 MiB */
+  int rcvbuf_bytes; /* socket receive buffer; 0: 4 MiB */
   /* Optional: called in the watcher's context for every raw netlink change
    * that passed the filters (for tools that print raw events). `raw` is
    * borrowed for the call: its flags, raw_events 1, and the changes it made
@@ -135,8 +135,7 @@ typedef struct mrt_netlink_monitor_config {
  * says why it failed. Any thread. Returns 0, -EINVAL (NULL out, a negative
  * rcvbuf_bytes, a bad ignore pattern), -ENOMEM, or -ENOTSUP when meshrt was
  * built without the network_monitor feature. */
-MRT_API int mrt_netlink_monitor_new(const mrt_netlink_monitor_config *cfg,
-                                    mrt_link_monitor **out);
+MRT_API int mrt_netlink_monitor_new(const mrt_netlink_monitor_config *cfg, mrt_link_monitor **out);
 
 /* Counters of a monitor: `events` for every kind, the rest for netlink only
  * (zero for other kinds). Any thread. */

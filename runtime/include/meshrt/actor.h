@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — actors: classes, spawn, lifecycle, monitors and links.
  *
  * An actor class is a static descriptor: name, state size, on_start, on_stop
@@ -66,8 +67,8 @@ typedef struct mrt_handler_entry {
 
 typedef struct mrt_actor_class {
   const char *name;
-  size_t state_size;  /* zeroed state allocated at spawn, freed at stop */
-  size_t args_size;   /* bytes copied from spawn's args (0: args ignored) */
+  size_t state_size; /* zeroed state allocated at spawn, freed at stop */
+  size_t args_size;  /* bytes copied from spawn's args (0: args ignored) */
   /* Runs before any message, in the actor's context. A negative return stops
    * the actor (kind FAILED). Optional. */
   int (*on_start)(mrt_actor *self, void *state, const void *args);
@@ -98,11 +99,11 @@ typedef struct mrt_spawn_opts {
                                 beyond it get -EAGAIN (runtime notices, replies and
                                 the STOP of a graceful shutdown are never refused) */
   bool trap_exits;
-  mrt_ref *link_to;          /* link to this actor right away (atomically with spawn:
+  mrt_ref *link_to; /* link to this actor right away (atomically with spawn:
                                 if the link cannot be made, nothing is spawned) */
-  mrt_ref *parent;           /* recorded for mrt_actor_parent (e.g. a supervisor); a
+  mrt_ref *parent;  /* recorded for mrt_actor_parent (e.g. a supervisor); a
                                 reference is held while the actor lives */
-  mrt_ref *near;             /* with MRT_EXECUTOR_AUTO: start on the executor this actor
+  mrt_ref *near;    /* with MRT_EXECUTOR_AUTO: start on the executor this actor
                                 is on now, unpinned (a hint for host threads spawning
                                 actors that will talk); borrowed; same runtime */
 } mrt_spawn_opts;

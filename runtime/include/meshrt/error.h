@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — error codes.
  *
  * Every meshrt function that can fail returns an int: >= 0 on success, a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — symbol visibility.
  *
  * Every meshrt library (libmeshrt, -supervise, -netmon, -mesh, -testing) is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — file descriptors watched by an actor.
  *
  * An actor that owns a socket (a UDP underlay, a netlink socket) registers it
@@ -21,7 +22,7 @@
 extern "C" {
 #endif
 
-#define MRT_IO_READ 0x02  /* same values as libevent's EV_READ / EV_WRITE */
+#define MRT_IO_READ 0x02 /* same values as libevent's EV_READ / EV_WRITE */
 #define MRT_IO_WRITE 0x04
 
 /* Called when fd is ready for `what` (MRT_IO_READ / MRT_IO_WRITE bits). */

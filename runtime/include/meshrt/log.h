@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — logging.
  *
  * Log lines have a level, a component ("runtime", "direct", "netmon", ...) and a
@@ -30,7 +31,7 @@ typedef struct mrt_log_record {
   mrt_log_level level;
   uint64_t wall_time_ns; /* CLOCK_REALTIME, for display */
   const char *component;
-  const char *text;      /* "message key=value ..." (valid during the call):
+  const char *text; /* "message key=value ..." (valid during the call):
                           * valid UTF-8 without control characters, at most
                           * 1023 bytes, "..." at the end if it was cut */
 } mrt_log_record;
@@ -79,7 +80,6 @@ MRT_API void mrt_logv(mrt_log_level level, const char *component, const char *fm
  * length written. mrt_log applies it to every record, whose text is at most
  * 1023 bytes. Reentrant; any thread. */
 MRT_API size_t mrt_log_sanitize(char *out, size_t cap, const char *in, size_t len);
-
 
 #ifdef __cplusplus
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — umbrella header of libmeshrt (pkg-config meshrt): the actor
  * runtime and the bus, all an embedder needs for actors alone. The layers
  * above have their own: <meshrt/supervise.h> (libmeshrt-supervise),

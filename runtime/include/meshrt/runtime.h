@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the runtime: executors, clock, driving modes, shutdown.
  *
  * A runtime owns 1..N executors. Each executor is a libevent event_base plus a
@@ -30,9 +31,9 @@ extern "C" {
  * polls its queues this long before it sleeps in epoll, and a host thread in
  * mrt_ask_sync polls for its reply this long before it sleeps; a message that
  * arrives meanwhile costs no wake-up. An idle runtime never spins. */
-#define MRT_SPIN_DEFAULT_NS 10000u   /* 10 us */
-#define MRT_SPIN_MAX_NS 1000000u     /* 1 ms */
-#define MRT_SPIN_OFF UINT32_MAX      /* never spin (battery-powered hosts) */
+#define MRT_SPIN_DEFAULT_NS 10000u /* 10 us */
+#define MRT_SPIN_MAX_NS 1000000u   /* 1 ms */
+#define MRT_SPIN_OFF UINT32_MAX    /* never spin (battery-powered hosts) */
 
 typedef struct mrt_runtime_config {
   unsigned executors;        /* 0 means 1 */
@@ -122,11 +123,11 @@ typedef struct mrt_runtime_stats {
   uint64_t actors_stopped;
   uint64_t messages_handled;
   /* Scheduling across executors (see mrt_spawn_opts in <meshrt/actor.h>). */
-  uint64_t moves;            /* actors taken by the executor of the actor that woke them */
-  uint64_t donations;        /* ready actors handed to an idle executor */
-  uint64_t spins;            /* times an executor spun before sleeping */
-  uint64_t spin_ns;          /* total time executors spent spinning */
-  uint64_t wakeups;          /* times a sleeping executor had to be woken (eventfd) */
+  uint64_t moves;     /* actors taken by the executor of the actor that woke them */
+  uint64_t donations; /* ready actors handed to an idle executor */
+  uint64_t spins;     /* times an executor spun before sleeping */
+  uint64_t spin_ns;   /* total time executors spent spinning */
+  uint64_t wakeups;   /* times a sleeping executor had to be woken (eventfd) */
 } mrt_runtime_stats;
 /* Fills *out (caller's storage) with the counters: relaxed reads of counters
  * each executor writes, so a snapshot, not a consistent cut. Does nothing for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — tell, ask and reply.
  *
  * tell: fire and forget, from any thread. ask: a request whose reply (or error)
@@ -32,8 +33,7 @@ extern "C" {
  * drop hook releases it once, after the handler or when the message is
  * discarded); on failure the caller keeps it. Per sender, messages arrive in
  * send order. */
-MRT_API int mrt_tell(mrt_ref *to, const mrt_msg_type *type, const void *payload,
-                     size_t size);
+MRT_API int mrt_tell(mrt_ref *to, const mrt_msg_type *type, const void *payload, size_t size);
 
 /* Asks `to` from actor `self` (must be called in self's context: a handler,
  * timer, continuation or on_start). `cb` runs exactly once, later, in self's
@@ -45,9 +45,8 @@ MRT_API int mrt_tell(mrt_ref *to, const mrt_msg_type *type, const void *payload,
  * bounded mailbox fails the ask at once with -EAGAIN (asks never wait for
  * room); the reply coming back never counts against the asker's own bound.
  * Every ask arms a timeout timer, which pins self to its executor. */
-MRT_API int mrt_ask(mrt_actor *self, mrt_ref *to, const mrt_msg_type *type,
-                    const void *payload, size_t size, uint64_t timeout_ns,
-                    mrt_ask_fn cb, void *ud);
+MRT_API int mrt_ask(mrt_actor *self, mrt_ref *to, const mrt_msg_type *type, const void *payload,
+                    size_t size, uint64_t timeout_ns, mrt_ask_fn cb, void *ud);
 
 /* Asks from a thread that is not an executor and waits for the answer, up to
  * timeout_ns (0: MRT_ASK_DEFAULT_TIMEOUT; measured on the runtime clock). The
@@ -62,9 +61,8 @@ MRT_API int mrt_ask(mrt_actor *self, mrt_ref *to, const mrt_msg_type *type,
  * runtime driven by hand (neither started nor attached) the calling thread
  * drives the runtime while it waits; with the virtual clock it advances time to
  * the next timer when idle, so a silent target times out deterministically. */
-MRT_API int mrt_ask_sync(mrt_ref *to, const mrt_msg_type *type, const void *payload,
-                         size_t size, void *reply_out, size_t reply_size,
-                         uint64_t timeout_ns);
+MRT_API int mrt_ask_sync(mrt_ref *to, const mrt_msg_type *type, const void *payload, size_t size,
+                         void *reply_out, size_t reply_size, uint64_t timeout_ns);
 
 /* Answers an ask with a reply of exactly type->reply_size bytes (copied; what
  * it points to passes to the asker, or to the type's reply_drop hook if the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — timers on the runtime clock.
  *
  * Timers belong to an actor: they run in its context, and they die with it. All
@@ -25,8 +26,8 @@ extern "C" {
  * on). Writes its id to *id_out if not NULL. Starting a timer pins self to
  * its executor. Returns 0, -EINVAL (NULL fn, not in self's context, actor
  * stopping), -ENOMEM. */
-MRT_API int mrt_timer_start(mrt_actor *self, uint64_t delay_ns, uint64_t period_ns,
-                            mrt_timer_fn fn, void *ud, uint64_t *id_out);
+MRT_API int mrt_timer_start(mrt_actor *self, uint64_t delay_ns, uint64_t period_ns, mrt_timer_fn fn,
+                            void *ud, uint64_t *id_out);
 
 /* Cancels a timer of self (a send_after's payload is dropped with its hook).
  * Returns 0, or -ENOENT if it fired (one-shot) or never existed, -EINVAL

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — restart backoff tracker with crash-loop gate.
  *
  * One tracker per supervised child decides when that child may be restarted.
@@ -33,28 +34,28 @@ extern "C" {
 /* Tunables. mrt_backoff_config_default() gives the documented defaults; start
  * from it and change single fields so new fields keep sensible values. */
 typedef struct mrt_backoff_config {
-    uint64_t initial_ns;              /* gate after the first crash; 500 ms */
-    double factor;                    /* growth per further crash, >= 1; 2.0 */
-    uint64_t max_ns;                  /* cap on the gate, >= initial_ns; 60 s */
-    uint32_t crash_loop_threshold;    /* crashes in the window that trip the
+  uint64_t initial_ns;              /* gate after the first crash; 500 ms */
+  double factor;                    /* growth per further crash, >= 1; 2.0 */
+  uint64_t max_ns;                  /* cap on the gate, >= initial_ns; 60 s */
+  uint32_t crash_loop_threshold;    /* crashes in the window that trip the
                                          crash-loop gate, 1..MRT_BACKOFF_HISTORY_MAX; 5 */
-    uint64_t crash_loop_window_ns;    /* rolling window for that count; 60 s */
-    uint64_t crash_loop_cooldown_ns;  /* how long the crash-loop gate holds; 5 min */
-    uint64_t stable_run_threshold_ns; /* a run at least this long resets the
+  uint64_t crash_loop_window_ns;    /* rolling window for that count; 60 s */
+  uint64_t crash_loop_cooldown_ns;  /* how long the crash-loop gate holds; 5 min */
+  uint64_t stable_run_threshold_ns; /* a run at least this long resets the
                                          backoff and the crash count; 60 s */
 } mrt_backoff_config;
 
 typedef enum mrt_backoff_phase {
-    MRT_BACKOFF_IDLE = 0,         /* no gate: a restart is admissible now */
-    MRT_BACKOFF_BACKING_OFF,      /* ordinary backoff gate until until_ns */
-    MRT_BACKOFF_CRASH_LOOPING,    /* crash-loop gate until until_ns */
+  MRT_BACKOFF_IDLE = 0,      /* no gate: a restart is admissible now */
+  MRT_BACKOFF_BACKING_OFF,   /* ordinary backoff gate until until_ns */
+  MRT_BACKOFF_CRASH_LOOPING, /* crash-loop gate until until_ns */
 } mrt_backoff_phase;
 
 /* A snapshot of the gate. until_ns is the earliest instant a restart may be
  * admitted (the gate is open at until_ns itself); it is 0 when phase is IDLE. */
 typedef struct mrt_backoff_status {
-    mrt_backoff_phase phase;
-    uint64_t until_ns;
+  mrt_backoff_phase phase;
+  uint64_t until_ns;
 } mrt_backoff_status;
 
 /* The tracker. Its definition is public only so that a supervisor can embed it
@@ -62,14 +63,14 @@ typedef struct mrt_backoff_status {
  * read and changed through the functions below. A zero-filled tracker is not
  * initialised and every function rejects it with -EINVAL. */
 typedef struct mrt_backoff {
-    mrt_backoff_config cfg;  /* validated copy of the configuration */
-    uint64_t next_ns;        /* gate length the next ordinary crash applies */
-    uint64_t started_ns;     /* start of the current run, if run_open */
-    bool run_open;           /* a start was observed and its end not yet */
-    mrt_backoff_phase phase; /* gate as last set; may have expired since */
-    uint64_t until_ns;       /* gate deadline, 0 when IDLE */
-    uint32_t crash_count;    /* live entries in crashes[], < threshold */
-    uint64_t crashes[MRT_BACKOFF_HISTORY_MAX]; /* recent crashes, oldest first */
+  mrt_backoff_config cfg;                    /* validated copy of the configuration */
+  uint64_t next_ns;                          /* gate length the next ordinary crash applies */
+  uint64_t started_ns;                       /* start of the current run, if run_open */
+  bool run_open;                             /* a start was observed and its end not yet */
+  mrt_backoff_phase phase;                   /* gate as last set; may have expired since */
+  uint64_t until_ns;                         /* gate deadline, 0 when IDLE */
+  uint32_t crash_count;                      /* live entries in crashes[], < threshold */
+  uint64_t crashes[MRT_BACKOFF_HISTORY_MAX]; /* recent crashes, oldest first */
 } mrt_backoff;
 
 /* The documented defaults: 500 ms doubling to 60 s; 5 crashes in 60 s trip a
@@ -106,8 +107,7 @@ MRT_API int mrt_backoff_observe_crash(mrt_backoff *bt, uint64_t now_ns);
  * IDLE even before mrt_backoff_release_expired() commits it. Does not modify the
  * tracker. A restart is admissible exactly when out->phase is IDLE.
  * Returns 0 or -EINVAL. */
-MRT_API int mrt_backoff_state(const mrt_backoff *bt, uint64_t now_ns,
-                              mrt_backoff_status *out);
+MRT_API int mrt_backoff_state(const mrt_backoff *bt, uint64_t now_ns, mrt_backoff_status *out);
 
 /* Commit an expired gate (called from the supervisor's periodic tick, so it can
  * report the release once). Returns 1 if a gate was set and its deadline is

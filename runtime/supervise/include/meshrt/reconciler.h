@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — the periodic reconciler: an actor that keeps converging actual
  * state towards desired state.
  *
@@ -72,10 +73,10 @@ typedef struct mrt_reconcile_result {
 } mrt_reconcile_result;
 
 typedef struct mrt_reconciler_stats {
-  uint64_t passes;      /* passes finished */
-  uint64_t failures;    /* of which failed (including timeouts) */
+  uint64_t passes;   /* passes finished */
+  uint64_t failures; /* of which failed (including timeouts) */
   uint64_t timeouts;
-  uint64_t coalesced;   /* run-now requests folded into a pending pass */
+  uint64_t coalesced; /* run-now requests folded into a pending pass */
   uint64_t last_pass_end_ns;
   int last_status;
   bool running;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — umbrella header of libmeshrt-supervise (pkg-config meshrt-supervise):
  * the runtime (<meshrt/meshrt.h>) plus supervisors, the restart backoff
  * tracker and the reconciler. */

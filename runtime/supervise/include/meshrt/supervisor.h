@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt — supervisors: child specs, restart strategies, backoff, restart
  * limits, operator control, runtime state, events and metrics.
  *
@@ -116,7 +117,7 @@ typedef struct mrt_supervisor_spec mrt_supervisor_spec;
 
 /* One child. Everything is copied when the spec is accepted. */
 typedef struct mrt_child_spec {
-  const char *id;               /* unique within the supervisor, 1..63 bytes */
+  const char *id; /* unique within the supervisor, 1..63 bytes */
   /* The actor class (static) and its start args: cls->args_size bytes copied
    * once and passed to every attempt, so they must be plain data — a class
    * with args_drop is refused (-EINVAL). */
@@ -130,22 +131,22 @@ typedef struct mrt_child_spec {
    * before it is killed. 0: MRT_CHILD_DEFAULT_GRACE for actors,
    * MRT_SHUTDOWN_INFINITY for nested supervisors. */
   uint64_t shutdown_grace_ns;
-  bool shutdown_kill;           /* no stop request, no grace: kill at once */
+  bool shutdown_kill;                /* no stop request, no grace: kill at once */
   const mrt_backoff_config *backoff; /* NULL: mrt_backoff_config_default() */
   mrt_readiness_policy readiness;
   /* A child that reported a heartbeat and then stays silent this long is
    * "stale" (state, event, metric). 0: heartbeats are recorded, never stale. */
   uint64_t heartbeat_stale_ns;
-  uint32_t mailbox_capacity;    /* the child's mailbox; 0: unbounded */
+  uint32_t mailbox_capacity; /* the child's mailbox; 0: unbounded */
 } mrt_child_spec;
 
 struct mrt_supervisor_spec {
-  const char *name;             /* for logs, events and metric labels; 1..47 bytes */
+  const char *name; /* for logs, events and metric labels; 1..47 bytes */
   mrt_supervisor_strategy strategy;
-  uint32_t max_restarts;        /* restart limit; 0: MRT_SUPERVISOR_DEFAULT_MAX_RESTARTS
+  uint32_t max_restarts;      /* restart limit; 0: MRT_SUPERVISOR_DEFAULT_MAX_RESTARTS
                                    (children that must never restart are temporary) */
-  uint64_t restart_window_ns;   /* 0: MRT_SUPERVISOR_DEFAULT_WINDOW */
-  uint32_t journal_capacity;    /* events kept; 0: MRT_SUPERVISOR_DEFAULT_JOURNAL */
+  uint64_t restart_window_ns; /* 0: MRT_SUPERVISOR_DEFAULT_WINDOW */
+  uint32_t journal_capacity;  /* events kept; 0: MRT_SUPERVISOR_DEFAULT_JOURNAL */
   const mrt_child_spec *children;
   size_t n_children;
 };
@@ -219,10 +220,10 @@ typedef struct mrt_child_failure {
 
 /* The supervisor's restart limit as of the read. */
 typedef struct mrt_restart_limit_state {
-  uint32_t limit;      /* restarts allowed per window */
-  uint32_t used;       /* restarts inside the window ending now */
-  uint32_t remaining;  /* limit - used */
-  bool exhausted;      /* remaining == 0: the next automatic restart escalates */
+  uint32_t limit;     /* restarts allowed per window */
+  uint32_t used;      /* restarts inside the window ending now */
+  uint32_t remaining; /* limit - used */
+  bool exhausted;     /* remaining == 0: the next automatic restart escalates */
   uint64_t window_ns;
   uint64_t updated_at_ns; /* last change (a restart counted), 0 if none */
 } mrt_restart_limit_state;
@@ -231,21 +232,21 @@ typedef struct mrt_restart_limit_state {
 typedef struct mrt_child_record {
   char id[MRT_CHILD_ID_MAX];
   mrt_restart_policy restart;
-  bool active;           /* an attempt is running (or starting, or stopping) */
-  uint64_t actor_id;     /* the running attempt's actor id, 0 if none */
-  uint64_t attempt;      /* 1-based start count of the running attempt; 0 if none */
-  uint64_t generation;   /* supervisor restart generation the attempt started in; 0 if none */
+  bool active;         /* an attempt is running (or starting, or stopping) */
+  uint64_t actor_id;   /* the running attempt's actor id, 0 if none */
+  uint64_t attempt;    /* 1-based start count of the running attempt; 0 if none */
+  uint64_t generation; /* supervisor restart generation the attempt started in; 0 if none */
   mrt_child_status status;
   mrt_child_operation operation;
   mrt_readiness readiness;
-  bool has_heartbeat;    /* a heartbeat arrived during the running attempt */
+  bool has_heartbeat; /* a heartbeat arrived during the running attempt */
   uint64_t last_heartbeat_ns;
   uint64_t heartbeat_age_ns;
-  bool heartbeat_stale;  /* active, has_heartbeat, threshold > 0 and age >= threshold */
+  bool heartbeat_stale; /* active, has_heartbeat, threshold > 0 and age >= threshold */
   uint64_t heartbeat_stale_threshold_ns;
   mrt_restart_limit_state restart_limit;
-  mrt_backoff_status backoff;   /* gate as of now (IDLE / BACKING_OFF / CRASH_LOOPING until) */
-  uint64_t next_backoff_ns;     /* gate the next crash would apply */
+  mrt_backoff_status backoff; /* gate as of now (IDLE / BACKING_OFF / CRASH_LOOPING until) */
+  uint64_t next_backoff_ns;   /* gate the next crash would apply */
   mrt_stop_state stop_state;
   bool has_stop_failure;
   mrt_child_failure stop_failure;
@@ -255,7 +256,7 @@ typedef struct mrt_child_record {
 } mrt_child_record;
 
 typedef enum mrt_supervisor_phase {
-  MRT_SUPERVISOR_BOOTING = 0,    /* initial children still starting */
+  MRT_SUPERVISOR_BOOTING = 0, /* initial children still starting */
   MRT_SUPERVISOR_RUNNING = 1,
   MRT_SUPERVISOR_STOPPING = 2,   /* shutting its tree down */
   MRT_SUPERVISOR_ESCALATING = 3, /* restart limit exceeded; stopping, then failing */
@@ -266,8 +267,8 @@ typedef struct mrt_supervisor_state {
   uint64_t actor_id;
   mrt_supervisor_strategy strategy;
   mrt_supervisor_phase phase;
-  uint64_t now_ns;          /* runtime clock at the read */
-  uint64_t generation;      /* restarts so far (automatic and operator) */
+  uint64_t now_ns;     /* runtime clock at the read */
+  uint64_t generation; /* restarts so far (automatic and operator) */
   uint64_t last_event_seq;
   mrt_restart_limit_state restart_limit;
   size_t n_children;
@@ -322,16 +323,16 @@ typedef enum mrt_child_command_kind {
 typedef struct mrt_child_outcome {
   char child_id[MRT_CHILD_ID_MAX];
   mrt_child_command_kind command;
-  uint64_t command_id;        /* unique per supervisor, > 0 */
+  uint64_t command_id; /* unique per supervisor, > 0 */
   mrt_child_operation operation_before, operation_after;
-  bool stop_delivered;        /* this command sent a stop to a running attempt */
-  bool idempotent;            /* the child already was as asked: nothing changed */
+  bool stop_delivered; /* this command sent a stop to a running attempt */
+  bool idempotent;     /* the child already was as asked: nothing changed */
   /* The attempt as of the reply (with wait: after the stop completed). */
   bool active;
   uint64_t attempt, generation; /* the attempt targeted (0 when none was running) */
   mrt_child_status status;
   mrt_stop_state stop_state;
-  bool has_failure;           /* a stop of this child failed (grace ignored) */
+  bool has_failure; /* a stop of this child failed (grace ignored) */
   mrt_child_failure failure;
   mrt_restart_limit_state restart_limit;
 } mrt_child_outcome;
@@ -372,8 +373,8 @@ MRT_API void mrt_child_command_clear(mrt_child_command *cmd);
  * cmd->add passes to the call in every case. Host thread. timeout_ns 0: 30 s.
  * Returns 0, or -ENOENT, -EEXIST (ADD of an id that exists with another
  * class), -ESHUTDOWN, -EINVAL, -ESRCH, -ETIMEDOUT, -EDEADLK, -ENOMEM. */
-MRT_API int mrt_supervisor_control(mrt_ref *sup, mrt_child_command *cmd,
-                                   mrt_child_outcome *out, uint64_t timeout_ns);
+MRT_API int mrt_supervisor_control(mrt_ref *sup, mrt_child_command *cmd, mrt_child_outcome *out,
+                                   uint64_t timeout_ns);
 
 /* Shorthands for mrt_supervisor_control without wait (the outcome is the
  * supervisor's answer when the command was applied, before a stop it sent
@@ -438,20 +439,20 @@ typedef struct mrt_stop_request {
 /* A handler for mrt_msg_supervisor_stop_request that stops the actor at once
  * (for handler tables); runs in the child's context like any handler.
  * Returns 0. */
-MRT_API int mrt_supervisor_stop_request_default(mrt_actor *self, void *state,
-                                                const void *payload, mrt_reply *reply);
+MRT_API int mrt_supervisor_stop_request_default(mrt_actor *self, void *state, const void *payload,
+                                                mrt_reply *reply);
 
 /* ---- events ------------------------------------------------------------------ */
 
 typedef enum mrt_supervisor_event_kind {
-  MRT_SUP_EV_STARTING = 0,        /* an attempt was spawned */
-  MRT_SUP_EV_RUNNING = 1,         /* its on_start ran */
+  MRT_SUP_EV_STARTING = 0, /* an attempt was spawned */
+  MRT_SUP_EV_RUNNING = 1,  /* its on_start ran */
   MRT_SUP_EV_READY = 2,
   MRT_SUP_EV_NOT_READY = 3,
-  MRT_SUP_EV_FAILED = 4,          /* exited abnormally on its own */
-  MRT_SUP_EV_EXITED = 5,          /* exited normally on its own */
+  MRT_SUP_EV_FAILED = 4,            /* exited abnormally on its own */
+  MRT_SUP_EV_EXITED = 5,            /* exited normally on its own */
   MRT_SUP_EV_BACKOFF_SCHEDULED = 6, /* a restart waits for the gate until until_ns */
-  MRT_SUP_EV_RESTARTING = 7,      /* a restart begins (automatic or operator) */
+  MRT_SUP_EV_RESTARTING = 7,        /* a restart begins (automatic or operator) */
   MRT_SUP_EV_PAUSED = 8,
   MRT_SUP_EV_RESUMED = 9,
   MRT_SUP_EV_QUARANTINED = 10,
@@ -461,32 +462,32 @@ typedef enum mrt_supervisor_event_kind {
   MRT_SUP_EV_STOP_FAILED = 14,    /* the grace period expired; killed */
   MRT_SUP_EV_HEARTBEAT_STALE = 15,
   MRT_SUP_EV_LIMIT_EXHAUSTED = 16, /* the restart limit has no restart left */
-  MRT_SUP_EV_ESCALATED = 17,      /* the limit was exceeded: stopping the tree, then failing */
+  MRT_SUP_EV_ESCALATED = 17,       /* the limit was exceeded: stopping the tree, then failing */
   MRT_SUP_EV_ADDED = 18,
 } mrt_supervisor_event_kind;
 #define MRT_SUP_EV_COUNT 19
 
 typedef struct mrt_supervisor_event {
-  uint64_t seq;                 /* 1, 2, ... per supervisor, never reused */
+  uint64_t seq; /* 1, 2, ... per supervisor, never reused */
   uint64_t at_ns;
-  uint64_t supervisor_id;       /* the supervisor's actor id */
+  uint64_t supervisor_id; /* the supervisor's actor id */
   char supervisor[MRT_SUPERVISOR_NAME_MAX];
   mrt_supervisor_event_kind kind;
   char child_id[MRT_CHILD_ID_MAX]; /* "" for supervisor-wide events */
-  uint64_t attempt, generation; /* the child's running or last attempt (0: none yet) */
-  mrt_child_status status;      /* the child's status after the event */
+  uint64_t attempt, generation;    /* the child's running or last attempt (0: none yet) */
+  mrt_child_status status;         /* the child's status after the event */
   mrt_child_operation operation_from, operation_to;
   mrt_child_command_kind command; /* the operator command behind it, or NONE */
   uint64_t command_id;
   mrt_backoff_phase backoff_phase; /* BACKOFF_SCHEDULED */
   uint64_t until_ns;
-  mrt_exit_kind exit_kind;      /* FAILED, EXITED, STOPPED, ESCALATED */
+  mrt_exit_kind exit_kind; /* FAILED, EXITED, STOPPED, ESCALATED */
   int error;
   char reason[MRT_EXIT_REASON_MAX];
-  mrt_stop_state stop_state;    /* STOP_DELIVERED, STOPPED, STOP_FAILED */
-  mrt_stop_phase stop_phase;    /* STOP_FAILED */
-  bool had_attempt;             /* REMOVED: an attempt ran when removal began */
-  uint32_t limit_used, limit;   /* LIMIT_EXHAUSTED, ESCALATED */
+  mrt_stop_state stop_state;  /* STOP_DELIVERED, STOPPED, STOP_FAILED */
+  mrt_stop_phase stop_phase;  /* STOP_FAILED */
+  bool had_attempt;           /* REMOVED: an attempt ran when removal began */
+  uint32_t limit_used, limit; /* LIMIT_EXHAUSTED, ESCALATED */
 } mrt_supervisor_event;
 
 /* Events are kept in a bounded journal (journal_capacity, oldest dropped) and
@@ -494,8 +495,8 @@ typedef struct mrt_supervisor_event {
  * mrt_msg_supervisor_event, so actors can subscribe to every supervisor's
  * events. */
 typedef struct mrt_supervisor_event_list {
-  uint64_t last_seq;     /* newest event so far (0: none) */
-  uint64_t dropped;      /* events after after_seq no longer in the journal */
+  uint64_t last_seq; /* newest event so far (0: none) */
+  uint64_t dropped;  /* events after after_seq no longer in the journal */
   size_t n;
   mrt_supervisor_event events[];
 } mrt_supervisor_event_list;
@@ -517,14 +518,14 @@ typedef struct mrt_child_metrics {
   mrt_child_operation operation;
   bool ready;
   uint64_t starts, restarts, failures;
-  uint64_t stale_heartbeats;    /* times a heartbeat went stale */
+  uint64_t stale_heartbeats; /* times a heartbeat went stale */
   uint64_t stop_failures;
-  uint64_t backoff_ns_total;    /* time restarts were scheduled to wait for gates */
+  uint64_t backoff_ns_total; /* time restarts were scheduled to wait for gates */
 } mrt_child_metrics;
 
 typedef struct mrt_supervisor_metrics {
   char name[MRT_SUPERVISOR_NAME_MAX];
-  uint64_t restarts;            /* automatic restarts (one per strategy restart) */
+  uint64_t restarts; /* automatic restarts (one per strategy restart) */
   uint64_t escalations;
   uint64_t events;
   uint64_t operations[MRT_CHILD_CMD_COUNT]; /* commands received, by kind */
@@ -573,12 +574,24 @@ MRT_API const char *mrt_supervisor_event_kind_name(mrt_supervisor_event_kind k);
 /* Replies that carry an allocation own it: with mrt_ask_sync the caller owns
  * it after the call (free it as above); an async continuation sees it during
  * the call only (the reply's drop hook frees it afterwards). */
-typedef struct mrt_supervisor_state_reply { mrt_supervisor_state *state; } mrt_supervisor_state_reply;
-typedef struct mrt_supervisor_events_query { uint64_t after_seq; } mrt_supervisor_events_query;
-typedef struct mrt_supervisor_events_reply { mrt_supervisor_event_list *list; } mrt_supervisor_events_reply;
-typedef struct mrt_supervisor_metrics_reply { mrt_supervisor_metrics *metrics; } mrt_supervisor_metrics_reply;
-typedef struct mrt_supervisor_child_query { char id[MRT_CHILD_ID_MAX]; } mrt_supervisor_child_query;
-typedef struct mrt_supervisor_child_reply { mrt_ref *ref; } mrt_supervisor_child_reply;
+typedef struct mrt_supervisor_state_reply {
+  mrt_supervisor_state *state;
+} mrt_supervisor_state_reply;
+typedef struct mrt_supervisor_events_query {
+  uint64_t after_seq;
+} mrt_supervisor_events_query;
+typedef struct mrt_supervisor_events_reply {
+  mrt_supervisor_event_list *list;
+} mrt_supervisor_events_reply;
+typedef struct mrt_supervisor_metrics_reply {
+  mrt_supervisor_metrics *metrics;
+} mrt_supervisor_metrics_reply;
+typedef struct mrt_supervisor_child_query {
+  char id[MRT_CHILD_ID_MAX];
+} mrt_supervisor_child_query;
+typedef struct mrt_supervisor_child_reply {
+  mrt_ref *ref;
+} mrt_supervisor_child_reply;
 
 /* What children report (built by the helpers above). */
 typedef enum mrt_child_report_kind {

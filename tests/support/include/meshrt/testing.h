@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* meshrt-testing — helpers for testing code that runs on meshrt.
  *
  * Installed with libmeshrt for hosts' own tests. A fixture builds a runtime on
@@ -47,9 +48,9 @@ MRT_API int64_t mrt_test_counter_get(mrt_ref *counter);
 
 typedef struct mrt_test_tap_record {
   const mrt_msg_type *type;
-  uint64_t at_ns;                /* runtime clock when received */
-  uint64_t seq;                  /* order across all recorded types */
-  size_t size;                   /* bytes copied into data */
+  uint64_t at_ns; /* runtime clock when received */
+  uint64_t seq;   /* order across all recorded types */
+  size_t size;    /* bytes copied into data */
   unsigned char data[MRT_TEST_TAP_PAYLOAD_MAX];
 } mrt_test_tap_record;
 
@@ -72,15 +73,15 @@ MRT_API int mrt_test_tap_get(mrt_ref *tap, const mrt_msg_type *type, size_t inde
 
 /* ---- scripted responder -------------------------------------------------- */
 typedef enum mrt_test_action {
-  MRT_TEST_REPLY = 0,  /* answer with `reply` (type->reply_size bytes) */
-  MRT_TEST_ERROR,      /* answer with `error` (< 0) */
-  MRT_TEST_SILENCE,    /* keep the token and never answer */
+  MRT_TEST_REPLY = 0, /* answer with `reply` (type->reply_size bytes) */
+  MRT_TEST_ERROR,     /* answer with `error` (< 0) */
+  MRT_TEST_SILENCE,   /* keep the token and never answer */
 } mrt_test_action;
 
 typedef struct mrt_test_step {
   const mrt_msg_type *type;
   mrt_test_action action;
-  const void *reply;   /* copied at spawn */
+  const void *reply; /* copied at spawn */
   int error;
 } mrt_test_step;
 
