@@ -101,12 +101,20 @@ static void deliver_sync(mrt__ask *a) {
   atomic_store_explicit(&a->state, MRT__ASK_REPLIED, memory_order_release);
   /* acq_rel: publishes status and reply to a spinning waiter (acquire on its
    * side), and sees mu and cv initialised if the waiter went to sleep. */
-  if (atomic_exchange_explicit(&w->phase, MRT__SYNC_DONE, memory_order_acq_rel) ==
-      MRT__SYNC_SLEEPING) {
+  int was = atomic_exchange_explicit(&w->phase, MRT__SYNC_DONE, memory_order_acq_rel);
+  if (was == MRT__SYNC_SLEEPING) {
     pthread_mutex_lock(&w->mu);
     w->signalled = true;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
+  } else {
+    /* The host thread was spinning: it is in a request loop more often than
+     * not, and its next ask comes within a microsecond. Tell our executor to
+     * spin for it whatever its spin gate says (see spin_for_work); two
+     * gates that close independently would otherwise rarely reopen together. */
+    mrt__executor *ex = mrt__executor_current();
+    if (ex != NULL)
+      ex->waiter_spinning = true;
   }
 }
 

@@ -2,9 +2,10 @@
 /* meshrt — mrt_ask_sync: a host thread asks and waits.
  *
  * The waiting thread owns the asker side of an ask record and a wait struct
- * on its stack. It first spins on the struct's `phase` for up to the
- * runtime's spin time: an actor on an awake executor answers in about a
- * microsecond, far less than a condition-variable sleep and wake-up costs.
+ * on its stack. It first spins on the struct's `phase` for up to ten times
+ * the runtime's spin time (SYNC_SPIN_STRETCH): an actor on an awake executor
+ * answers in about a microsecond, far less than a condition-variable sleep
+ * and wake-up costs.
  * Only then does it initialise a mutex/condvar pair and sleep (ask.c,
  * deliver_sync, describes the hand-over). It gives up at the deadline by
  * winning the record's CAS (PENDING -> ABANDONED); if the replier won
@@ -114,11 +115,32 @@ static bool sleep_wait(mrt__sync_wait *w, uint64_t abs_ns) {
  * the spin budget depends on what it asks and how loaded the machine is. */
 static _Thread_local mrt__spin_gate tls_spin_gate;
 
-static bool wait_blocking(mrt_runtime *rt, mrt__sync_wait *w, uint64_t timeout_ns) {
+/* Whether the executor that runs `to` is draining or spinning right now (its
+ * wake flag is set then; see mrt__executor_wake): then the answer tends to
+ * come within the spin budget, whatever this thread's gate has learnt. A racy
+ * hint (relaxed loads): a wrong guess costs one spin or one sleep. */
+static bool executor_awake(mrt_ref *to) {
+  mrt__executor *ex = mrt__cell_ex(to);
+  return ex != NULL && atomic_load_explicit(&ex->wake_pending, memory_order_relaxed);
+}
+
+/* A waiting host thread spins up to this many spin budgets (rt->spin_ns) when
+ * it spins at all. Long enough to cover an executor's wake-up from epoll
+ * (tens of microseconds on a virtual machine), so that the answer finds this
+ * thread still spinning, which tells the executor to spin for our next ask
+ * (ask.c, deliver_sync): then both stay awake while the asks keep coming.
+ * With a spin as short as the executor's, a machine whose wake-ups take
+ * longer than the budget falls into "both asleep" (about 100 us a round trip
+ * here) and seldom leaves it. The gate still closes after spins that did not
+ * pay, so a slow actor costs four long spins, then one every 32 asks. */
+#define SYNC_SPIN_STRETCH 10
+
+static bool wait_blocking(mrt_runtime *rt, mrt_ref *to, mrt__sync_wait *w, uint64_t timeout_ns) {
   uint64_t now = mrt__monotonic_ns();
   uint64_t deadline = timeout_ns > UINT64_MAX - 1 - now ? UINT64_MAX - 1 : now + timeout_ns;
   uint64_t budget = rt->spin_ns < timeout_ns ? rt->spin_ns : timeout_ns;
-  if (budget > 0 && mrt__spin_gate_open(&tls_spin_gate)) {
+  if (budget > 0 && (executor_awake(to) || mrt__spin_gate_open(&tls_spin_gate))) {
+    budget = budget * SYNC_SPIN_STRETCH < timeout_ns ? budget * SYNC_SPIN_STRETCH : timeout_ns;
     bool got = mrt__spin_until(handed_over_poll, w, now + budget);
     mrt__spin_gate_note(&tls_spin_gate, got && mrt__monotonic_ns() - now <= budget);
     if (got)
@@ -179,7 +201,7 @@ int mrt_ask_sync(mrt_ref *to, const mrt_msg_type *type, const void *payload, siz
       uint64_t now = mrt_runtime_now(rt);
       got = wait_driving(rt, a, timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns);
     } else {
-      got = wait_blocking(rt, &w, timeout_ns);
+      got = wait_blocking(rt, to, &w, timeout_ns);
     }
     rc = finish(a, got, reply_out);
   }

@@ -400,7 +400,10 @@ static bool has_work(void *arg) {
  * producers push without writing the eventfd. Returns true if work came. A
  * spin pays if the work came within the budget (see mrt__spin_gate). */
 static bool spin_for_work(mrt__executor *ex) {
-  if (!mrt__spin_gate_open(&ex->spin_gate))
+  /* A host thread spinning on our last reply overrides a closed gate. */
+  bool hinted = ex->waiter_spinning;
+  ex->waiter_spinning = false;
+  if (!hinted && !mrt__spin_gate_open(&ex->spin_gate))
     return false;
   uint64_t start = mrt__monotonic_ns();
   mrt__stat_add(&ex->spins, 1);
@@ -440,7 +443,8 @@ int mrt__executor_drain(mrt__executor *ex, unsigned max_turns) {
     /* Nothing ready: donors may use us now. Spin only when another thread has
      * just sent work, which is when more tends to follow. */
     atomic_store_explicit(&ex->idle, true, memory_order_relaxed);
-    if (ex->spin_enabled && ex->remote_work && !ex->stop_loop && spin_for_work(ex)) {
+    if (ex->spin_enabled && (ex->remote_work || ex->waiter_spinning) && !ex->stop_loop &&
+        spin_for_work(ex)) {
       atomic_store_explicit(&ex->idle, false, memory_order_relaxed);
       continue;
     }

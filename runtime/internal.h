@@ -328,6 +328,8 @@ struct mrt__executor {
   bool movable;             /* actors may move onto and off it (threads of their own) */
   bool spin_enabled;        /* spins before sleeping (own thread, spin_ns > 0) */
   bool remote_work;         /* this drain took work another thread queued */
+  bool waiter_spinning;     /* this drain answered an ask_sync whose host thread
+                               was spinning for it: its next ask follows at once */
   mrt__spin_gate spin_gate; /* adaptive spinning (executor thread only) */
   /* Counters written by the executor's thread only (relaxed load + store,
    * no RMW) and read as racy snapshots by mrt_runtime_get_stats. */

@@ -29,8 +29,10 @@ extern "C" {
 
 /* Spinning: after handling work that another thread sent, an executor thread
  * polls its queues this long before it sleeps in epoll, and a host thread in
- * mrt_ask_sync polls for its reply this long before it sleeps; a message that
- * arrives meanwhile costs no wake-up. An idle runtime never spins. */
+ * mrt_ask_sync polls for its reply up to ten times this long (to outlast the
+ * executor's own wake-up) before it sleeps; a message that arrives meanwhile
+ * costs no wake-up. Spins that do not pay are given up (adaptively). An idle
+ * runtime never spins. */
 #define MRT_SPIN_DEFAULT_NS 10000u /* 10 us */
 #define MRT_SPIN_MAX_NS 1000000u   /* 1 ms */
 #define MRT_SPIN_OFF UINT32_MAX    /* never spin (battery-powered hosts) */
