@@ -59,7 +59,12 @@
  *    not pay (no work within the budget: a slow peer, or an overloaded
  *    machine, where a sleeping thread is woken sooner than a spinning one
  *    gets the CPU back) the executor sleeps at once, trying a spin again
- *    every 32 chances. mrt_ask_sync spins on its reply the same way.
+ *    every 32 chances. mrt_ask_sync spins on its reply the same way, and the
+ *    two sides are coupled so that they do not both stay asleep: an executor
+ *    that answered a host thread still spinning for its reply spins for the
+ *    next ask whatever its gate says (`waiter_spinning`), and a host thread
+ *    spins whenever the target's executor is awake, up to ten budgets, long
+ *    enough to outlast that executor's wake-up (ask_sync.c).
  *
  * Migration and donation happen only between executors with threads of their
  * own (mrt_runtime_start; with mrt_runtime_attach, executor 0 in the host's
