@@ -218,7 +218,12 @@ int mrt__udp_open_exact(const mrt__bind_req *req, mrt__udp *out) {
  * and the kernel falls back to its usual choice, the only socket. */
 static int steer_to_newest(int fd) {
   struct sock_filter code[] = {{BPF_RET | BPF_K, 0, 0, 1}};
-  struct sock_fprog prog = {.len = 1, .filter = code};
+  struct sock_fprog prog;
+  /* memset: the kernel copies the whole struct, padding after len included
+   * (valgrind flags uninitialised bytes passed to a system call). */
+  memset(&prog, 0, sizeof prog);
+  prog.len = 1;
+  prog.filter = code;
   return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) < 0 ? -errno : 0;
 }
 

@@ -496,6 +496,12 @@ static void clients_with_partial_lines(void **state) {
 }
 
 int main(int argc, char **argv) {
+  /* valgrind keeps descriptors of its own below the limit these tests set and
+   * replaces RSS with its own; the node they test runs outside it anyway. */
+  if (getenv("MESHRT_TEST_VALGRIND") != NULL) {
+    fprintf(stderr, "skipped under valgrind (descriptor limits and RSS are valgrind's)\n");
+    return 77;
+  }
   take_binaries(argc, argv);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(flood_of_connections_under_the_descriptor_limit, setup,
