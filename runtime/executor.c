@@ -89,14 +89,14 @@
  * sockets and timers are served even when actors keep each other busy. */
 #define DRAIN_TURNS 1024
 
-/* Donation: the threshold on the ready list's moving average (times 16) at
- * which an executor sheds work to an idle one; how often it looks (turns);
+/* Donation: the threshold on the ready list's moving average (in 1/256ths,
+ * see after_turn) at which an executor sheds work to an idle one; how often it looks (turns);
  * how many actors it hands over at most. Measured after each turn, a chain
  * of actors (ping-pong, ring, request/reply) averages 1, the next hop always
  * waiting; a two-actor pipeline (counting) a little more, with bursts of 2
  * while both are ready; two independent chains 2 all the time. So an average
  * of 2 splits independent work and (almost) never a pipeline. */
-#define DONATE_BACKLOG (16 * 2)
+#define DONATE_BACKLOG (2 << 8)
 #define DONATE_PERIOD 32
 #define DONATE_MAX 64
 
@@ -343,9 +343,15 @@ static void donate(mrt__executor *ex, mrt__executor *to) {
 }
 
 /* After each turn: keeps the ready list's moving average and now and then
- * considers donating. A shift and two additions per turn. */
+ * considers donating. A shift and two additions per turn. The average moves
+ * 1/16 of the way to local_len each turn and is kept in 1/256ths: with only
+ * 1/16ths the truncated decay step (backlog >> 4) equals the input over a
+ * whole unit, so the average never fell back after a burst. Each turn with
+ * two actors ready then raised it for good, and a pipeline that has two ready
+ * now and then (counting) reached the threshold and was split and pulled back
+ * again and again, at the cost of a wake-up and a cache migration each time. */
 static void after_turn(mrt__executor *ex) {
-  ex->backlog = ex->backlog - (ex->backlog >> 4) + ex->local_len;
+  ex->backlog = ex->backlog - (ex->backlog >> 4) + (ex->local_len << 4);
   if (++ex->since_donate_check < DONATE_PERIOD)
     return;
   ex->since_donate_check = 0;

@@ -356,7 +356,7 @@ struct mrt__executor {
   mrt__node *local_head, *local_tail; /* actors made ready by this executor's own thread */
   unsigned local_len;                 /* actors on that list */
   unsigned local_streak;              /* local turns since the run queue was last polled */
-  unsigned backlog;                   /* moving average of local_len, times 16 (donation) */
+  unsigned backlog;                   /* moving average of local_len, in 1/256ths (donation) */
   unsigned since_donate_check;        /* turns since donation was last considered */
 };
 

@@ -3,7 +3,7 @@
  * from another executor moves to the waker's thread, a pinned actor (timers,
  * explicit executor) never does, a moved actor keeps timers, fd watches,
  * asks, deferred replies and monitors working, ready work is donated to an
- * idle executor, actors on four executors telling one actor that keeps
+ * idle executor but a pipeline with credits is not split, actors on four executors telling one actor that keeps
  * moving lose nothing and keep per-sender order, executor 0 of an attached
  * runtime (the host's loop thread) neither loses nor gains actors, the
  * `near` spawn hint, and an idle runtime that neither spins nor wakes.
@@ -625,6 +625,125 @@ static void ready_work_is_donated_to_an_idle_executor(void **unused) {
   mrt_runtime_unref(rt);
 }
 
+/* ---- a pipeline with credits is not split ---------------------------------- */
+
+/* A producer sends chunks of `inc` to a counter, each followed by a credit;
+ * the counter answers a credit with `refill`, and two chunks are in flight.
+ * On one executor the ready list holds the counter alone, and both now and
+ * then: far below the donation threshold of two, so nothing is donated.
+ * (With a moving average that did not decay, each "both ready" turn raised
+ * it for good, and the pipeline was split and pulled back every few chunks.) */
+
+#define PIPE_CHUNK 1000
+#define PIPE_CHUNKS 2000
+
+MRT_MESSAGE_DECLARE(, inc, mrt_none, mrt_none);
+MRT_MESSAGE_DEFINE(inc, mrt_none, mrt_none, NULL, NULL);
+MRT_MESSAGE_DECLARE(, credit, ball, mrt_none);
+MRT_MESSAGE_DEFINE(credit, ball, mrt_none, NULL, NULL);
+MRT_MESSAGE_DECLARE(, refill, mrt_none, mrt_none);
+MRT_MESSAGE_DEFINE(refill, mrt_none, mrt_none, NULL, NULL);
+
+typedef struct pipe_counter_state {
+  uint64_t count;
+  uint32_t credits;
+  mrt_reply *waiter;
+} pipe_counter_state;
+
+static int pipe_counter_answer(pipe_counter_state *st) {
+  if (st->waiter == NULL || st->credits < PIPE_CHUNKS)
+    return 0;
+  mrt_reply *w = st->waiter;
+  st->waiter = NULL;
+  return MRT_REPLY(wait_all, w, &st->count);
+}
+
+static int pipe_counter_inc(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
+  (void)self;
+  (void)p;
+  (void)r;
+  ((pipe_counter_state *)state)->count++;
+  return 0;
+}
+
+static int pipe_counter_credit(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
+  (void)self;
+  (void)r;
+  pipe_counter_state *st = state;
+  st->credits++;
+  int rc = MRT_TELL(refill, ((const ball *)p)->from, &(mrt_none){0});
+  return rc < 0 ? rc : pipe_counter_answer(st);
+}
+
+static int pipe_counter_wait(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
+  (void)self;
+  (void)p;
+  pipe_counter_state *st = state;
+  st->waiter = mrt_reply_defer(r);
+  return pipe_counter_answer(st);
+}
+
+static const mrt_handler_entry pipe_counter_handlers[] = {{&mrt_msg_inc, pipe_counter_inc},
+                                                          {&mrt_msg_credit, pipe_counter_credit},
+                                                          {&mrt_msg_wait_all, pipe_counter_wait},
+                                                          {NULL, NULL}};
+static const mrt_actor_class pipe_counter_class = {.name = "pipe-counter",
+                                                   .state_size = sizeof(pipe_counter_state),
+                                                   .handlers = pipe_counter_handlers};
+
+typedef struct pipe_producer_state {
+  mrt_ref *counter; /* borrowed: the test holds it until the end */
+  uint32_t chunks;
+} pipe_producer_state;
+
+static int pipe_producer_start(mrt_actor *self, void *state, const void *args) {
+  (void)self;
+  ((pipe_producer_state *)state)->counter = *(mrt_ref *const *)args;
+  return 0;
+}
+
+static int pipe_producer_refill(mrt_actor *self, void *state, const void *p, mrt_reply *r) {
+  (void)p;
+  (void)r;
+  pipe_producer_state *st = state;
+  if (st->chunks == PIPE_CHUNKS)
+    return 0;
+  st->chunks++;
+  for (int i = 0; i < PIPE_CHUNK; i++) {
+    int rc = MRT_TELL(inc, st->counter, &(mrt_none){0});
+    if (rc < 0)
+      return rc;
+  }
+  return MRT_TELL(credit, st->counter, &(ball){self});
+}
+
+static const mrt_handler_entry pipe_producer_handlers[] = {{&mrt_msg_refill, pipe_producer_refill},
+                                                           {NULL, NULL}};
+static const mrt_actor_class pipe_producer_class = {.name = "pipe-producer",
+                                                    .state_size = sizeof(pipe_producer_state),
+                                                    .args_size = sizeof(mrt_ref *),
+                                                    .on_start = pipe_producer_start,
+                                                    .handlers = pipe_producer_handlers};
+
+static void a_pipeline_with_credits_is_not_split(void **unused) {
+  (void)unused;
+  mrt_runtime *rt = started(2);
+  mrt_ref *counter = NULL, *producer = NULL;
+  assert_int_equal(mrt_actor_spawn(rt, &pipe_counter_class, NULL, NULL, &counter), 0);
+  assert_int_equal(mrt_actor_spawn(rt, &pipe_producer_class, &counter, NULL, &producer), 0);
+  for (int i = 0; i < 2; i++) /* two chunks in flight */
+    assert_int_equal(MRT_TELL(refill, producer, &(mrt_none){0}), 0);
+  uint64_t count = 0;
+  assert_int_equal(MRT_ASK_SYNC(wait_all, counter, &(uint32_t){0}, &count, MRT_SEC(120)), 0);
+  assert_int_equal(count, (uint64_t)PIPE_CHUNK * PIPE_CHUNKS);
+  mrt_runtime_stats st;
+  mrt_runtime_get_stats(rt, &st);
+  assert_int_equal(st.donations, 0);
+  mrt_ref_unref(producer);
+  mrt_ref_unref(counter);
+  mrt_runtime_unref(rt);
+}
+
 /* ---- many executors telling an actor that keeps moving --------------------- */
 
 #define PER_SENDER 100000
@@ -979,6 +1098,7 @@ int main(void) {
       cmocka_unit_test(pinned_actor_never_moves),
       cmocka_unit_test(moved_actor_keeps_timers_io_asks_and_monitors),
       cmocka_unit_test(ready_work_is_donated_to_an_idle_executor),
+      cmocka_unit_test(a_pipeline_with_credits_is_not_split),
       cmocka_unit_test(four_executors_tell_a_moving_actor),
       cmocka_unit_test(attached_executor_0_keeps_to_itself),
       cmocka_unit_test(near_hint_places_the_actor),
