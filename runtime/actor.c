@@ -207,13 +207,9 @@ static void take_and_schedule(mrt__executor *cur, mrt_ref *cell) {
   mrt__executor_schedule(mrt__cell_ex(cell), cell);
 }
 
-void mrt__actor_ensure_scheduled(mrt_ref *cell) {
-  /* seq_cst load after the caller's seq_cst push: see the file comment. The
-   * plain load first avoids a contended RMW while the actor is already queued.
-   * A compare-and-swap, not an exchange, so a MOVING flag is never
+void mrt__actor_schedule_if_idle(mrt_ref *cell) {
+  /* A compare-and-swap, not an exchange, so a MOVING flag is never
    * overwritten. */
-  if (atomic_load_explicit(&cell->scheduled, memory_order_seq_cst) != MRT__SCHED_IDLE)
-    return;
   mrt__executor *cur = mrt__executor_current();
   if (cur != NULL && mrt__executor_may_take(cur, cell)) {
     take_and_schedule(cur, cell);
@@ -255,7 +251,7 @@ void mrt__actor_check_result(mrt_ref *cell, int rc, const char *where) {
 
 /* ---- the stop path ------------------------------------------------------- */
 
-static mrt__env *pop_env(mrt_ref *cell) {
+static inline mrt__env *pop_env(mrt_ref *cell) {
   mrt__node *node = mrt__mpsc_pop(&cell->mailbox);
   if (node == NULL)
     return NULL;
@@ -372,7 +368,7 @@ static bool dispatch(mrt__executor *ex, mrt_ref *cell, mrt__env *env) {
     stop_now(cell, why);
     return false;
   }
-  mrt_handler_fn fn = mrt__actor_handler(cell->cls, env->type);
+  mrt_handler_fn fn = env->fn != NULL ? env->fn : mrt__actor_handler(cell->cls, env->type);
   mrt_ref *prev = mrt__actor_set_current(cell);
   const mrt_msg_type *prev_type = tls_msg_type;
   tls_msg_type = env->type;
@@ -391,7 +387,10 @@ static bool dispatch(mrt__executor *ex, mrt_ref *cell, mrt__env *env) {
   } else if (a != NULL && !a->answered)
     mrt__ask_answer(a, rc < 0 ? rc : -ECANCELED, NULL);
   const char *type_name = env->type->name;
-  mrt__env_discard(env, -ECANCELED);
+  if (env->ask == NULL && env->shared == NULL && env->type->drop == NULL)
+    mrt__env_free(env); /* a plain tell: nothing to answer or drop */
+  else
+    mrt__env_discard(env, -ECANCELED);
   if (rc < 0) {
     char where[64];
     snprintf(where, sizeof where, "handler for %s", type_name);

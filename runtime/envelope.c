@@ -16,19 +16,7 @@ static size_t env_size(size_t payload) {
   return sizeof(mrt__env) + payload;
 }
 
-static mrt__env *env_alloc(size_t payload) {
-  mrt__executor *local = mrt__executor_current();
-  mrt__env *env = NULL;
-  bool pooled = payload <= MRT__ENV_POOL_PAYLOAD;
-  if (pooled && local != NULL && local->pool != NULL) {
-    env = local->pool;
-    local->pool = (mrt__env *)(void *)env->payload;
-    local->pool_len--;
-  } else {
-    env = malloc(env_size(pooled ? MRT__ENV_POOL_PAYLOAD : payload));
-    if (env == NULL)
-      return NULL;
-  }
+static void env_init(mrt__env *env, bool pooled) {
   env->kind = MRT__ENV_USER;
   env->pooled = pooled;
   env->counted = 0;
@@ -36,8 +24,55 @@ static mrt__env *env_alloc(size_t payload) {
   env->ask = NULL;
   env->payload = mrt__env_inline(env);
   env->shared = NULL;
-  env->exit = NULL;
+  env->fn = NULL; /* the sender sets it; STOP envelopes set `exit` instead */
+}
+
+/* Off the hot path, so that taking from the pool needs no saved registers. */
+static __attribute__((noinline)) mrt__env *env_malloc(size_t payload) {
+  bool pooled = payload <= MRT__ENV_POOL_PAYLOAD;
+  mrt__env *env = malloc(env_size(pooled ? MRT__ENV_POOL_PAYLOAD : payload));
+  if (env != NULL)
+    env_init(env, pooled);
   return env;
+}
+
+static inline mrt__env *env_alloc(size_t payload) {
+  mrt__executor *local = mrt__executor_current();
+  if (payload > MRT__ENV_POOL_PAYLOAD || local == NULL || local->pool == NULL)
+    return env_malloc(payload);
+  mrt__env *env = local->pool;
+  local->pool = (mrt__env *)(void *)env->payload;
+  local->pool_len--;
+  env_init(env, true);
+  return env;
+}
+
+/* Copies a payload into an envelope. Most payloads are a few bytes (a
+ * handle, a counter, an empty struct): up to 16 bytes, two fixed-size moves
+ * that may overlap do it without a call into libc, whose memcpy costs more
+ * than such a copy. */
+static void copy_payload(void *dst, const void *src, size_t n) {
+  unsigned char *d = dst;
+  const unsigned char *s = src;
+  if (n >= 8 && n <= 16) {
+    uint64_t head, tail;
+    memcpy(&head, s, 8);
+    memcpy(&tail, s + n - 8, 8);
+    memcpy(d, &head, 8);
+    memcpy(d + n - 8, &tail, 8);
+  } else if (n >= 4 && n < 8) {
+    uint32_t head, tail;
+    memcpy(&head, s, 4);
+    memcpy(&tail, s + n - 4, 4);
+    memcpy(d, &head, 4);
+    memcpy(d + n - 4, &tail, 4);
+  } else if (n > 0 && n < 4) {
+    d[0] = s[0];
+    d[n / 2] = s[n / 2];
+    d[n - 1] = s[n - 1];
+  } else if (n > 16) {
+    memcpy(d, s, n);
+  }
 }
 
 mrt__env *mrt__env_new(const mrt_msg_type *type, const void *payload) {
@@ -45,8 +80,7 @@ mrt__env *mrt__env_new(const mrt_msg_type *type, const void *payload) {
   if (env == NULL)
     return NULL;
   env->type = type;
-  if (type->payload_size > 0)
-    memcpy(env->payload, payload, type->payload_size);
+  copy_payload(env->payload, payload, type->payload_size);
   return env;
 }
 

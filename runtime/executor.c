@@ -100,16 +100,11 @@
 #define DONATE_PERIOD 32
 #define DONATE_MAX 64
 
-/* initial-exec: libmeshrt is linked, not dlopen'ed, and this is read on
- * every send; the general TLS model would call __tls_get_addr each time. */
-static _Thread_local mrt__executor *tls_executor __attribute__((tls_model("initial-exec")));
-
-mrt__executor *mrt__executor_current(void) {
-  return tls_executor;
-}
+/* initial-exec: see mrt__executor_current in internal.h. */
+_Thread_local mrt__executor *mrt__tls_executor __attribute__((tls_model("initial-exec")));
 
 void mrt__executor_set_current(mrt__executor *ex) {
-  tls_executor = ex;
+  mrt__tls_executor = ex;
 }
 
 static void on_wake(evutil_socket_t fd, short what, void *arg);
@@ -238,7 +233,7 @@ void mrt__executor_requeue(mrt__executor *ex, mrt_ref *cell) {
  * which case holds; only the thread that won the `scheduled` flag writes it,
  * before queueing (the queue's release/acquire orders it for the reader). */
 void mrt__executor_schedule(mrt__executor *ex, mrt_ref *cell) {
-  if (tls_executor == ex && ex->in_drain) {
+  if (mrt__tls_executor == ex && ex->in_drain) {
     int life = atomic_load_explicit(&cell->life, memory_order_relaxed);
     cell->rq_ref = life >= MRT__LIFE_STOPPING;
     if (cell->rq_ref)
@@ -426,9 +421,9 @@ static bool spin_for_work(mrt__executor *ex) {
 }
 
 int mrt__executor_drain(mrt__executor *ex, unsigned max_turns) {
-  mrt__executor *prev_ex = tls_executor;
+  mrt__executor *prev_ex = mrt__tls_executor;
   bool prev_drain = ex->in_drain;
-  tls_executor = ex;
+  mrt__tls_executor = ex;
   ex->in_drain = true;
   ex->remote_work = false;
   /* Relaxed: a hint for donors (see idle_peer). */
@@ -467,7 +462,7 @@ int mrt__executor_drain(mrt__executor *ex, unsigned max_turns) {
     atomic_store_explicit(&ex->wake_pending, true, memory_order_seq_cst);
   }
   ex->in_drain = prev_drain;
-  tls_executor = prev_ex;
+  mrt__tls_executor = prev_ex;
   ex->turns += (unsigned)done;
   return done;
 }
@@ -488,8 +483,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
   (void)fd;
   (void)what;
   mrt__executor *ex = arg;
-  mrt__executor *prev = tls_executor;
-  tls_executor = ex;
+  mrt__executor *prev = mrt__tls_executor;
+  mrt__tls_executor = ex;
   ex->armed_deadline = UINT64_MAX;
   uint64_t now = mrt_runtime_now(ex->rt);
   mrt__timer *t;
@@ -498,7 +493,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
     mrt__timer_fire(ex, t);
   }
   mrt__timer_rearm(ex);
-  tls_executor = prev;
+  mrt__tls_executor = prev;
   /* Timers usually make actors ready; run them now rather than after a wake. */
   if (mrt__executor_drain(ex, DRAIN_TURNS) >= DRAIN_TURNS)
     event_active(ex->wake_ev, EV_READ, 0);
@@ -506,12 +501,12 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
 
 static void *thread_main(void *arg) {
   mrt__executor *ex = arg;
-  tls_executor = ex;
+  mrt__tls_executor = ex;
   while (!ex->stop_loop)
     event_base_loop(ex->base, EVLOOP_NO_EXIT_ON_EMPTY);
   /* Last drain: envelopes and jobs that raced with the stop. */
   mrt__executor_drain(ex, UINT32_MAX);
-  tls_executor = NULL;
+  mrt__tls_executor = NULL;
   return NULL;
 }
 

@@ -54,7 +54,12 @@ typedef struct mrt__env {
   mrt__ask *ask; /* USER: the reply token, or NULL for tells */
   void *payload; /* inline data[] or shared->data */
   mrt__shared *shared;
-  mrt_exit *exit; /* STOP: the exit to stop with (owned) */
+  union {
+    /* USER: the receiver's handler, found when the send was checked (so the
+     * class's table is searched once per message), or NULL: look it up. */
+    mrt_handler_fn fn;
+    mrt_exit *exit; /* STOP: the exit to stop with (owned) */
+  };
 } mrt__env;
 
 static inline void *mrt__env_inline(mrt__env *env) {
@@ -390,8 +395,14 @@ bool mrt__spin_until(bool (*ready)(void *), void *arg, uint64_t until);
 
 /* Runs ready actors and jobs; returns the number of turns/jobs run. */
 int mrt__executor_drain(mrt__executor *ex, unsigned max_turns);
-/* The executor whose thread (or hand-driven context) is running now, or NULL. */
-mrt__executor *mrt__executor_current(void);
+/* The executor whose thread (or hand-driven context) is running now, or NULL.
+ * Inline, with the initial-exec TLS model (libmeshrt is linked, not
+ * dlopen'ed): every send and every envelope reads it, and a call to another
+ * file or to __tls_get_addr would cost more than the read. */
+extern _Thread_local mrt__executor *mrt__tls_executor __attribute__((tls_model("initial-exec")));
+static inline mrt__executor *mrt__executor_current(void) {
+  return mrt__tls_executor;
+}
 void mrt__executor_set_current(mrt__executor *ex);
 
 /* The actor whose handler/timer/continuation is running now on this thread. */
@@ -416,7 +427,16 @@ int mrt__tell_notice(mrt_ref *to, const mrt_msg_type *type, const void *payload,
 /* Validates and sends a copy of payload (with an ask token, or NULL). */
 int mrt__send_env(mrt_ref *to, const mrt_msg_type *type, const void *payload, size_t size,
                   mrt__ask *ask, const char *what);
-void mrt__actor_ensure_scheduled(mrt_ref *cell);
+/* After a push: makes sure the actor is queued to run. The common case, a
+ * receiver that is queued or running already, is one load and inline. */
+void mrt__actor_schedule_if_idle(mrt_ref *cell);
+static inline void mrt__actor_ensure_scheduled(mrt_ref *cell) {
+  /* seq_cst load after the caller's seq_cst push: see actor.c's file comment.
+   * The plain load first avoids a contended RMW while the actor is queued. */
+  if (atomic_load_explicit(&cell->scheduled, memory_order_seq_cst) != MRT__SCHED_IDLE)
+    return;
+  mrt__actor_schedule_if_idle(cell);
+}
 bool mrt__actor_accepts(const mrt_actor_class *cls, const mrt_msg_type *type);
 mrt_handler_fn mrt__actor_handler(const mrt_actor_class *cls, const mrt_msg_type *type);
 /* Called with the result of any user callback run in the actor's context. */
@@ -472,7 +492,10 @@ struct mrt_runtime {
 
 void mrt__runtime_hold(mrt_runtime *rt);
 void mrt__runtime_release(mrt_runtime *rt);
-bool mrt__runtime_accepting(const mrt_runtime *rt);
+/* True until the runtime is down: sends are still taken. Every send asks. */
+static inline bool mrt__runtime_accepting(const mrt_runtime *rt) {
+  return atomic_load_explicit(&rt->state, memory_order_acquire) < MRT__RT_DOWN;
+}
 int mrt__runtime_register(mrt_runtime *rt, mrt_ref *cell);
 void mrt__runtime_unregister(mrt_runtime *rt, mrt_ref *cell);
 /* True if the calling thread may run executor `ex` inline (hand-driven

@@ -134,10 +134,6 @@ bool mrt_runtime_shutting_down(const mrt_runtime *rt) {
          atomic_load_explicit(&rt->state, memory_order_acquire) >= MRT__RT_SHUTTING_DOWN;
 }
 
-bool mrt__runtime_accepting(const mrt_runtime *rt) {
-  return atomic_load_explicit(&rt->state, memory_order_acquire) < MRT__RT_DOWN;
-}
-
 bool mrt__runtime_drivable(const mrt_runtime *rt, const mrt__executor *ex) {
   if (rt->mode == MRT__MODE_HAND)
     return true;

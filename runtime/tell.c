@@ -28,9 +28,10 @@ mrt_handler_fn mrt__actor_handler(const mrt_actor_class *cls, const mrt_msg_type
   return cls->handle_any;
 }
 
-/* Validates a send of `type`/`size` to `to`; logs why it is refused. */
+/* Validates a send of `type`/`size` to `to`; logs why it is refused. On
+ * success *fn is the receiver's handler, which the envelope carries. */
 static int check_send(mrt_ref *to, const mrt_msg_type *type, const void *payload, size_t size,
-                      const char *what) {
+                      const char *what, mrt_handler_fn *fn) {
   if (to == NULL || type == NULL) {
     mrt_log(MRT_LOG_WARN, "runtime", "%s refused: NULL %s", what, to ? "type" : "target");
     return -EINVAL;
@@ -41,7 +42,8 @@ static int check_send(mrt_ref *to, const mrt_msg_type *type, const void *payload
             type->payload_size);
     return -EINVAL;
   }
-  if (!mrt__actor_accepts(to->cls, type)) {
+  *fn = mrt__actor_handler(to->cls, type);
+  if (*fn == NULL) {
     mrt_log(MRT_LOG_DEBUG, "runtime", "%s refused: type not handled type=%s actor=%s", what,
             type->name, to->cls->name);
     return -ENOTSUP;
@@ -71,7 +73,8 @@ void mrt__actor_enqueue_notice(mrt_ref *to, mrt__env *env) {
 }
 
 int mrt__tell_notice(mrt_ref *to, const mrt_msg_type *type, const void *payload, size_t size) {
-  int rc = check_send(to, type, payload, size, "notice");
+  mrt_handler_fn fn;
+  int rc = check_send(to, type, payload, size, "notice", &fn);
   if (rc < 0)
     return rc;
   /* Acquire: as in mrt__send_env. */
@@ -81,13 +84,15 @@ int mrt__tell_notice(mrt_ref *to, const mrt_msg_type *type, const void *payload,
   mrt__env *env = mrt__env_new(type, payload);
   if (env == NULL)
     return -ENOMEM;
+  env->fn = fn;
   mrt__actor_enqueue_notice(to, env);
   return 0;
 }
 
 int mrt__send_env(mrt_ref *to, const mrt_msg_type *type, const void *payload, size_t size,
                   mrt__ask *ask, const char *what) {
-  int rc = check_send(to, type, payload, size, what);
+  mrt_handler_fn fn;
+  int rc = check_send(to, type, payload, size, what, &fn);
   if (rc < 0)
     return rc;
   /* Acquire pairs with the release in the stop path: a sender that still sees
@@ -99,6 +104,7 @@ int mrt__send_env(mrt_ref *to, const mrt_msg_type *type, const void *payload, si
   if (env == NULL)
     return -ENOMEM;
   env->ask = ask;
+  env->fn = fn;
   rc = mrt__actor_enqueue(to, env);
   if (rc < 0) {
     env->ask = NULL; /* the caller still owns its ask record on failure */
