@@ -52,7 +52,9 @@ void bench_trim_heap(void);
 /* A new runtime with cfg->threads executors, started (one thread each). */
 mrt_runtime *bench_runtime_start(const bench_cfg *cfg);
 /* Shuts it down and frees it (mrt_runtime_unref), then trims the heap. */
+/* Prints the runtime's scheduling counters first if --sched-stats asked. */
 void bench_runtime_finish(mrt_runtime *rt);
+extern bool bench_sched_stats; /* --sched-stats */
 /* Process CPU time (user + system, every thread), from getrusage. */
 uint64_t bench_cpu_ns(void);
 

@@ -8,6 +8,7 @@
  * benchmark. The latch is a mutex/condvar pair, so its value and end time are
  * published to the waiter by the mutex.
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,7 +83,17 @@ mrt_runtime *bench_runtime_start(const bench_cfg *cfg) {
   return rt;
 }
 
+bool bench_sched_stats;
+
 void bench_runtime_finish(mrt_runtime *rt) {
+  if (bench_sched_stats) {
+    mrt_runtime_stats s;
+    mrt_runtime_get_stats(rt, &s);
+    fprintf(stderr,
+            "sched-stats: handled=%" PRIu64 " moves=%" PRIu64 " donations=%" PRIu64
+            " spins=%" PRIu64 " spin_us=%" PRIu64 " wakeups=%" PRIu64 "\n",
+            s.messages_handled, s.moves, s.donations, s.spins, s.spin_ns / 1000, s.wakeups);
+  }
   mrt_runtime_unref(rt); /* the last host reference: shuts down and joins */
   bench_trim_heap();
 }

@@ -137,6 +137,8 @@ static void usage(FILE *f) {
              "  --json                  one JSON object per benchmark per line\n"
              "  --no-fork               run benchmarks in this process (for profilers);\n"
              "                          peak_rss_kb is then the process-wide high-water mark\n"
+             "  --sched-stats           after each run, print the runtime's scheduling\n"
+             "                          counters (moves, donations, spins, wake-ups) to stderr\n"
              "  --list                  list the benchmarks and exit\n"
              "  --help                  show this help and exit\n");
 }
@@ -208,7 +210,8 @@ enum {
   OPT_LIST,
   OPT_HELP,
   OPT_MATRIX,
-  OPT_SPIN
+  OPT_SPIN,
+  OPT_SCHED_STATS
 };
 
 static const struct option long_opts[] = {
@@ -222,6 +225,7 @@ static const struct option long_opts[] = {
     {"help", no_argument, NULL, OPT_HELP},
     {"matrix", no_argument, NULL, OPT_MATRIX},
     {"spin-ns", required_argument, NULL, OPT_SPIN},
+    {"sched-stats", no_argument, NULL, OPT_SCHED_STATS},
     {NULL, 0, NULL, 0},
 };
 
@@ -261,6 +265,7 @@ static void parse_args(int argc, char **argv, options *o) {
     case OPT_OPS: o->ops = parse_count("--ops", optarg, UINT64_MAX / 2); break;
     case OPT_JSON: o->json = true; break;
     case OPT_NO_FORK: o->fork = false; break;
+    case OPT_SCHED_STATS: bench_sched_stats = true; break;
     case OPT_LIST: list_benches(); exit(0);
     case OPT_HELP: usage(stdout); exit(0);
     case ':': usage_error("option '%s' needs a value", argv[optind - 1]);
