@@ -219,7 +219,9 @@ bool mrt__paths_send_ping(mrt__direct *d, mrt__peer *p, const struct sockaddr_st
                           uint32_t tag, uint64_t now) {
   mrt_probe_msg m = {.kind = MRT_PROBE_PING};
   uint8_t buf[MRT_PROBE_MAX_LEN];
-  mrt_probe_txid_random(&m.txid);
+  /* Without a fresh transaction id a ping could be answered by a replay. */
+  if (mrt_probe_txid_random(&m.txid) < 0)
+    return false;
   int n = mrt_probe_seal(&p->session, &m, buf, sizeof buf);
   if (n < 0)
     return false;

@@ -192,8 +192,10 @@ int mrt_node_publish_peer_map(mrt_runtime *rt, mrt_peer_map *map) {
   mrt_bus *bus = mrt_runtime_bus(rt);
   if (bus == NULL) {
     mrt_peer_map_unref(map);
-    mrt_log(MRT_LOG_WARN, "node", "peer map publish refused: no runtime bus");
-    return -EINVAL;
+    /* mrt_runtime_bus fails only for a NULL runtime or out of memory. */
+    mrt_log(MRT_LOG_WARN, "node", "peer map publish refused: %s",
+            rt == NULL ? "NULL runtime" : "out of memory for the runtime's bus");
+    return rt == NULL ? -EINVAL : -ENOMEM;
   }
   mrt_peer_map_update u = {map};
   int rc = mrt_publish_peer_map_update(bus, &u);
@@ -206,8 +208,10 @@ int mrt_node_publish_derp_map(mrt_runtime *rt, mrt_derp_map *map) {
   mrt_bus *bus = mrt_runtime_bus(rt);
   if (bus == NULL) {
     mrt_derp_map_unref(map);
-    mrt_log(MRT_LOG_WARN, "node", "derp map publish refused: no runtime bus");
-    return -EINVAL;
+    /* mrt_runtime_bus fails only for a NULL runtime or out of memory. */
+    mrt_log(MRT_LOG_WARN, "node", "derp map publish refused: %s",
+            rt == NULL ? "NULL runtime" : "out of memory for the runtime's bus");
+    return rt == NULL ? -EINVAL : -ENOMEM;
   }
   mrt_derp_map_update u = {map};
   int rc = mrt_publish_derp_map_update(bus, &u);

@@ -104,9 +104,15 @@ void mrt_probe_session_wipe(mrt_probe_session *s) {
     sodium_memzero(s, sizeof *s);
 }
 
-void mrt_probe_txid_random(mrt_probe_txid *out) {
-  if (out != NULL && sodium_ready())
-    randombytes_buf(out->bytes, sizeof out->bytes);
+int mrt_probe_txid_random(mrt_probe_txid *out) {
+  if (out == NULL)
+    return bad_arg("txid_random");
+  if (!sodium_ready()) {
+    mrt_log(MRT_LOG_WARN, "probe", "transaction id refused: libsodium cannot initialise");
+    return -EIO;
+  }
+  randombytes_buf(out->bytes, sizeof out->bytes);
+  return 0;
 }
 
 bool mrt_probe_is_probe(const void *buf, size_t len) {

@@ -67,8 +67,11 @@ static void valid_ping_and_pong(void **unused) {
   pair p;
   make_pair(&p);
   uint8_t buf[MRT_PROBE_MAX_LEN + 8];
-  mrt_probe_txid tx;
-  mrt_probe_txid_random(&tx);
+  mrt_probe_txid tx, other;
+  assert_int_equal(mrt_probe_txid_random(&tx), 0);
+  assert_int_equal(mrt_probe_txid_random(&other), 0);
+  assert_false(mrt_probe_txid_equal(&tx, &other)); /* 2^-96 to fail by chance */
+  assert_int_equal(mrt_probe_txid_random(NULL), -EINVAL);
   int n = seal_ping(&p.ab, &tx, buf);
   assert_int_equal(n, MRT_PROBE_PING_LEN);
   assert_true(mrt_probe_is_probe(buf, (size_t)n));

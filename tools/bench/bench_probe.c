@@ -140,7 +140,7 @@ static uint64_t crypto_ns(uint64_t n) {
   pong.observed.ss_family = AF_INET;
   uint64_t t0 = bench_now_ns();
   for (uint64_t i = 0; i < n; i++) {
-    mrt_probe_txid_random(&ping.txid);
+    BENCH_CHECK(mrt_probe_txid_random(&ping.txid));
     int len = mrt_probe_seal(&ab, &ping, buf, sizeof buf);
     BENCH_CHECK(mrt_probe_open(&ba, buf, (size_t)len, &got));
     pong.txid = got.txid;

@@ -168,7 +168,7 @@ MRT_API int mrt_node_bus_configure(mrt_bus *bus);
 /* Publishes a peer map (retained: later subscribers get it too): the bus
  * takes over the caller's reference to `map` (also on failure, when it is
  * released). Any thread. Returns mrt_bus_publish's result (deliveries, >= 0),
- * or -EINVAL (NULL runtime, or no bus could be made), -ENOMEM. */
+ * or -EINVAL (NULL runtime), -ENOMEM (no memory for the bus or the publish). */
 MRT_API int mrt_node_publish_peer_map(mrt_runtime *rt, mrt_peer_map *map);
 
 /* Publishes a DERP map; takes over the caller's reference, returns and

@@ -141,9 +141,11 @@ MRT_API int mrt_probe_session_init(mrt_probe_session *s, const mrt_probe_keypair
  * cannot skip; the storage stays the caller's. NULL-safe. */
 MRT_API void mrt_probe_session_wipe(mrt_probe_session *s);
 
-/* Fills *out with a random transaction id (libsodium's RNG). Leaves *out
- * unchanged for NULL or if libsodium cannot initialise. Any thread. */
-MRT_API void mrt_probe_txid_random(mrt_probe_txid *out);
+/* Fills *out (caller's storage) with a random transaction id (libsodium's
+ * RNG). Returns 0, -EINVAL for NULL, -EIO if libsodium cannot initialise (its
+ * RNG cannot be opened); *out is then unchanged and must not be sent. Any
+ * thread. */
+MRT_API int mrt_probe_txid_random(mrt_probe_txid *out);
 
 /* Cheap test used to tell probes from STUN and other traffic sharing the
  * socket: the magic and version. True does not mean authentic. False for a
