@@ -67,8 +67,10 @@ static bool sodium_ready(void) {
 int mrt_probe_keypair_generate(mrt_probe_keypair *out) {
   if (out == NULL)
     return bad_arg("keypair_generate");
-  if (!sodium_ready())
-    return -ENOMEM;
+  if (!sodium_ready()) {
+    mrt_log(MRT_LOG_WARN, "probe", "key pair refused: libsodium cannot initialise");
+    return -EIO;
+  }
   return crypto_box_keypair(out->pub, out->sec) == 0 ? 0 : -EINVAL;
 }
 

@@ -123,7 +123,7 @@ typedef struct mrt_probe_msg {
 } mrt_probe_msg;
 
 /* Fills *out with a fresh random key pair. Returns 0 or -EINVAL (NULL), or
- * -ENOMEM if libsodium cannot initialise. Any thread. */
+ * -EIO if libsodium cannot initialise (its RNG cannot be opened). Any thread. */
 MRT_API int mrt_probe_keypair_generate(mrt_probe_keypair *out);
 
 /* Derives the public key of `secret` into *out (for keys loaded from a file).
