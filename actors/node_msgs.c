@@ -188,34 +188,34 @@ int mrt_node_bus_configure(mrt_bus *bus) {
   return 0;
 }
 
+/* The runtime's bus for a map publish: 0, or -EINVAL (NULL runtime) or
+ * -ENOMEM (the bus could not be made; the only other way mrt_runtime_bus
+ * fails), logged. */
+static int bus_for_publish(mrt_runtime *rt, const char *what, mrt_bus **out) {
+  *out = mrt_runtime_bus(rt);
+  if (*out != NULL)
+    return 0;
+  mrt_log(MRT_LOG_WARN, "node", "%s publish refused: %s", what,
+          rt == NULL ? "NULL runtime" : "out of memory for the runtime's bus");
+  return rt == NULL ? -EINVAL : -ENOMEM;
+}
+
 int mrt_node_publish_peer_map(mrt_runtime *rt, mrt_peer_map *map) {
-  mrt_bus *bus = mrt_runtime_bus(rt);
-  if (bus == NULL) {
-    mrt_peer_map_unref(map);
-    /* mrt_runtime_bus fails only for a NULL runtime or out of memory. */
-    mrt_log(MRT_LOG_WARN, "node", "peer map publish refused: %s",
-            rt == NULL ? "NULL runtime" : "out of memory for the runtime's bus");
-    return rt == NULL ? -EINVAL : -ENOMEM;
-  }
-  mrt_peer_map_update u = {map};
-  int rc = mrt_publish_peer_map_update(bus, &u);
+  mrt_bus *bus;
+  int rc = bus_for_publish(rt, "peer map", &bus);
+  if (rc == 0)
+    rc = mrt_publish_peer_map_update(bus, &(mrt_peer_map_update){map});
   if (rc < 0)
-    mrt_peer_map_unref(map);
+    mrt_peer_map_unref(map); /* taken over from the caller, so released on failure too */
   return rc;
 }
 
 int mrt_node_publish_derp_map(mrt_runtime *rt, mrt_derp_map *map) {
-  mrt_bus *bus = mrt_runtime_bus(rt);
-  if (bus == NULL) {
-    mrt_derp_map_unref(map);
-    /* mrt_runtime_bus fails only for a NULL runtime or out of memory. */
-    mrt_log(MRT_LOG_WARN, "node", "derp map publish refused: %s",
-            rt == NULL ? "NULL runtime" : "out of memory for the runtime's bus");
-    return rt == NULL ? -EINVAL : -ENOMEM;
-  }
-  mrt_derp_map_update u = {map};
-  int rc = mrt_publish_derp_map_update(bus, &u);
+  mrt_bus *bus;
+  int rc = bus_for_publish(rt, "derp map", &bus);
+  if (rc == 0)
+    rc = mrt_publish_derp_map_update(bus, &(mrt_derp_map_update){map});
   if (rc < 0)
-    mrt_derp_map_unref(map);
+    mrt_derp_map_unref(map); /* taken over from the caller, so released on failure too */
   return rc;
 }

@@ -64,13 +64,21 @@ static bool sodium_ready(void) {
   return sodium_init() >= 0;
 }
 
+/* For calls that need libsodium's RNG: 0, or -EIO (logged) if it cannot
+ * initialise. */
+static int need_sodium(const char *what) {
+  if (sodium_ready())
+    return 0;
+  mrt_log(MRT_LOG_WARN, "probe", "%s refused: libsodium cannot initialise", what);
+  return -EIO;
+}
+
 int mrt_probe_keypair_generate(mrt_probe_keypair *out) {
   if (out == NULL)
     return bad_arg("keypair_generate");
-  if (!sodium_ready()) {
-    mrt_log(MRT_LOG_WARN, "probe", "key pair refused: libsodium cannot initialise");
-    return -EIO;
-  }
+  int rc = need_sodium("keypair_generate");
+  if (rc < 0)
+    return rc;
   return crypto_box_keypair(out->pub, out->sec) == 0 ? 0 : -EINVAL;
 }
 
@@ -109,10 +117,9 @@ void mrt_probe_session_wipe(mrt_probe_session *s) {
 int mrt_probe_txid_random(mrt_probe_txid *out) {
   if (out == NULL)
     return bad_arg("txid_random");
-  if (!sodium_ready()) {
-    mrt_log(MRT_LOG_WARN, "probe", "transaction id refused: libsodium cannot initialise");
-    return -EIO;
-  }
+  int rc = need_sodium("txid_random");
+  if (rc < 0)
+    return rc;
   randombytes_buf(out->bytes, sizeof out->bytes);
   return 0;
 }

@@ -387,10 +387,7 @@ static bool dispatch(mrt__executor *ex, mrt_ref *cell, mrt__env *env) {
   } else if (a != NULL && !a->answered)
     mrt__ask_answer(a, rc < 0 ? rc : -ECANCELED, NULL);
   const char *type_name = env->type->name;
-  if (env->ask == NULL && env->shared == NULL && env->type->drop == NULL)
-    mrt__env_free(env); /* a plain tell: nothing to answer or drop */
-  else
-    mrt__env_discard(env, -ECANCELED);
+  mrt__env_discard(env, -ECANCELED);
   if (rc < 0) {
     char where[64];
     snprintf(where, sizeof where, "handler for %s", type_name);

@@ -116,7 +116,7 @@ void mrt__env_free(mrt__env *env) {
   free(env);
 }
 
-void mrt__env_discard(mrt__env *env, int ask_err) {
+void mrt__env_discard_slow(mrt__env *env, int ask_err) {
   switch (env->kind) {
   case MRT__ENV_REPLY:
     /* An ask record coming home to an asker that is gone: nobody will read

@@ -70,10 +70,20 @@ static inline void *mrt__env_inline(mrt__env *env) {
 #define MRT__ENV_POOL_MAX 16384  /* envelopes kept per executor (2 MiB at most) */
 
 mrt__env *mrt__env_new(const mrt_msg_type *type, const void *payload);
-/* Runs the payload's drop hook (or releases the shared payload), answers an
- * unanswered token with `ask_err`, and frees the envelope. */
-void mrt__env_discard(mrt__env *env, int ask_err);
 void mrt__env_free(mrt__env *env);
+/* mrt__env_discard for envelopes that own something (below). */
+void mrt__env_discard_slow(mrt__env *env, int ask_err);
+/* Runs the payload's drop hook (or releases the shared payload), answers an
+ * unanswered token with `ask_err`, and frees the envelope. Inline for the
+ * common case, a plain tell that owns nothing: after every handler, straight
+ * back to the pool. */
+static inline void mrt__env_discard(mrt__env *env, int ask_err) {
+  if (env->kind == MRT__ENV_USER && env->ask == NULL && env->shared == NULL &&
+      (env->type == NULL || env->type->drop == NULL))
+    mrt__env_free(env);
+  else
+    mrt__env_discard_slow(env, ask_err);
+}
 
 /* ---- asks --------------------------------------------------------------- */
 
